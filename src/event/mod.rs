@@ -1,0 +1,722 @@
+//! Parse and normalize a verified Stripe webhook body into an [`Event`].
+//!
+//! Pure: no I/O, no clock. The engine stores the raw bytes itself, so this module keeps only
+//! what billing state needs, and reads both API shapes (pre-basil and `2025-03-31.basil`+)
+//! whatever `api_version` says, because endpoints get events in their own pinned version and
+//! snapshots come back in the host's SDK version.
+//!
+//! Hot path: the envelope is deserialized with `data.object` borrowed as a raw JSON slice, and
+//! that slice is deserialized once into a small union of the fields the records need. No
+//! `serde_json::Value` tree is built.
+
+mod objects;
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::error::{Error, ErrorCode, Result};
+use objects::{Cx, KeySeed, Loose, ObjType, RawObject};
+
+/// Known event types we act on; anything else is `Other(type string)` (outcome "ignored",
+/// never an error), so new Stripe event types never break delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// `checkout.session.completed`: links a user to a Stripe customer and subscription.
+    CheckoutSessionCompleted,
+    /// `checkout.session.async_payment_succeeded`: a delayed payment method settled.
+    CheckoutSessionAsyncPaymentSucceeded,
+    /// `checkout.session.async_payment_failed`: a delayed payment method failed.
+    CheckoutSessionAsyncPaymentFailed,
+    /// `checkout.session.expired`: the session was abandoned.
+    CheckoutSessionExpired,
+    /// `customer.created`.
+    CustomerCreated,
+    /// `customer.updated`.
+    CustomerUpdated,
+    /// `customer.deleted`: the record comes out with `deleted = true`.
+    CustomerDeleted,
+    /// `customer.subscription.created`.
+    SubscriptionCreated,
+    /// `customer.subscription.updated`: status, plan or period changes.
+    SubscriptionUpdated,
+    /// `customer.subscription.deleted`: the subscription ended.
+    SubscriptionDeleted,
+    /// `customer.subscription.trial_will_end`: three days before a trial ends.
+    SubscriptionTrialWillEnd,
+    /// `customer.subscription.paused`.
+    SubscriptionPaused,
+    /// `customer.subscription.resumed`.
+    SubscriptionResumed,
+    /// `invoice.paid`.
+    InvoicePaid,
+    /// `invoice.payment_succeeded`.
+    InvoicePaymentSucceeded,
+    /// `invoice.payment_failed`: dunning starts or continues.
+    InvoicePaymentFailed,
+    /// `invoice.finalized`.
+    InvoiceFinalized,
+    /// `invoice.voided`.
+    InvoiceVoided,
+    /// `invoice.marked_uncollectible`.
+    InvoiceMarkedUncollectible,
+    /// `charge.refunded`.
+    ChargeRefunded,
+    /// `charge.dispute.created`.
+    ChargeDisputeCreated,
+    /// Any other type string, kept verbatim.
+    Other(String),
+}
+
+/// `(type string, kind)` for every known kind; one table keeps both directions in step.
+const KNOWN: &[(&str, EventKind)] = &[
+    (
+        "checkout.session.completed",
+        EventKind::CheckoutSessionCompleted,
+    ),
+    (
+        "checkout.session.async_payment_succeeded",
+        EventKind::CheckoutSessionAsyncPaymentSucceeded,
+    ),
+    (
+        "checkout.session.async_payment_failed",
+        EventKind::CheckoutSessionAsyncPaymentFailed,
+    ),
+    (
+        "checkout.session.expired",
+        EventKind::CheckoutSessionExpired,
+    ),
+    ("customer.created", EventKind::CustomerCreated),
+    ("customer.updated", EventKind::CustomerUpdated),
+    ("customer.deleted", EventKind::CustomerDeleted),
+    (
+        "customer.subscription.created",
+        EventKind::SubscriptionCreated,
+    ),
+    (
+        "customer.subscription.updated",
+        EventKind::SubscriptionUpdated,
+    ),
+    (
+        "customer.subscription.deleted",
+        EventKind::SubscriptionDeleted,
+    ),
+    (
+        "customer.subscription.trial_will_end",
+        EventKind::SubscriptionTrialWillEnd,
+    ),
+    (
+        "customer.subscription.paused",
+        EventKind::SubscriptionPaused,
+    ),
+    (
+        "customer.subscription.resumed",
+        EventKind::SubscriptionResumed,
+    ),
+    ("invoice.paid", EventKind::InvoicePaid),
+    (
+        "invoice.payment_succeeded",
+        EventKind::InvoicePaymentSucceeded,
+    ),
+    ("invoice.payment_failed", EventKind::InvoicePaymentFailed),
+    ("invoice.finalized", EventKind::InvoiceFinalized),
+    ("invoice.voided", EventKind::InvoiceVoided),
+    (
+        "invoice.marked_uncollectible",
+        EventKind::InvoiceMarkedUncollectible,
+    ),
+    ("charge.refunded", EventKind::ChargeRefunded),
+    ("charge.dispute.created", EventKind::ChargeDisputeCreated),
+];
+
+impl EventKind {
+    /// Maps a Stripe `type` string; unknown strings become [`EventKind::Other`].
+    pub fn from_type(t: &str) -> EventKind {
+        KNOWN
+            .iter()
+            .find(|(s, _)| *s == t)
+            .map_or_else(|| EventKind::Other(t.to_owned()), |(_, k)| k.clone())
+    }
+
+    /// The Stripe type string (what [`EventKind::from_type`] maps back to this kind).
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventKind::Other(s) => s,
+            known => KNOWN
+                .iter()
+                .find(|(_, k)| k == known)
+                .map_or("", |(s, _)| s),
+        }
+    }
+
+    /// `true` unless this is [`EventKind::Other`]; only known kinds carry a typed record.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, EventKind::Other(_))
+    }
+
+    /// The `data.object` type a known kind normalizes.
+    fn object_type(&self) -> Option<ObjType> {
+        use EventKind as K;
+        Some(match self {
+            K::CheckoutSessionCompleted
+            | K::CheckoutSessionAsyncPaymentSucceeded
+            | K::CheckoutSessionAsyncPaymentFailed
+            | K::CheckoutSessionExpired => ObjType::CheckoutSession,
+            K::CustomerCreated | K::CustomerUpdated | K::CustomerDeleted => ObjType::Customer,
+            K::SubscriptionCreated
+            | K::SubscriptionUpdated
+            | K::SubscriptionDeleted
+            | K::SubscriptionTrialWillEnd
+            | K::SubscriptionPaused
+            | K::SubscriptionResumed => ObjType::Subscription,
+            K::InvoicePaid
+            | K::InvoicePaymentSucceeded
+            | K::InvoicePaymentFailed
+            | K::InvoiceFinalized
+            | K::InvoiceVoided
+            | K::InvoiceMarkedUncollectible => ObjType::Invoice,
+            K::ChargeRefunded => ObjType::Charge,
+            K::ChargeDisputeCreated => ObjType::Dispute,
+            K::Other(_) => return None,
+        })
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parsed, normalized event: the envelope plus the record billing state needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Stripe event id (`evt_...`), the dedupe key.
+    pub id: String,
+    /// The event type.
+    pub kind: EventKind,
+    /// Unix seconds when Stripe created the event; orders out-of-order deliveries.
+    pub created: i64,
+    /// `false` when absent (old fixtures); checked against the deployment by the engine.
+    pub livemode: bool,
+    /// The API version the payload is rendered in, when present.
+    pub api_version: Option<String>,
+    /// The connected account (`acct_...`) for Connect events.
+    pub account: Option<String>,
+    /// Normalized `data.object`.
+    pub object: Object,
+    /// `data.previous_attributes` was present and a non-empty object (an actual change).
+    pub has_previous_attributes: bool,
+}
+
+/// Normalized `data.object`, for the kinds we act on. Unknown types (or a known type whose
+/// object is not the expected object type) become [`Object::Other`], never an error.
+///
+/// Serializes with an `"object"` tag in snake case (`"checkout_session"` for sessions); note
+/// that [`Object::object_type`] returns Stripe's own string (`"checkout.session"`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "object", rename_all = "snake_case")]
+pub enum Object {
+    /// A customer.
+    Customer(CustomerRecord),
+    /// A subscription.
+    Subscription(SubscriptionRecord),
+    /// An invoice.
+    Invoice(InvoiceRecord),
+    /// A Checkout Session.
+    CheckoutSession(CheckoutRecord),
+    /// A charge.
+    Charge(ChargeRecord),
+    /// A dispute.
+    Dispute(DisputeRecord),
+    /// Anything else: just its type and id when they are strings.
+    Other {
+        /// `data.object.object`.
+        object_type: Option<String>,
+        /// `data.object.id`.
+        id: Option<String>,
+    },
+}
+
+/// The customer fields billing and CRM sync need.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct CustomerRecord {
+    /// `cus_...`.
+    pub id: String,
+    /// Email, when set.
+    pub email: Option<String>,
+    /// Name, when set.
+    pub name: Option<String>,
+    /// `metadata.user_id`: our user, when the host stamped it.
+    pub user_id: Option<String>,
+    /// A `customer.deleted` event or `"deleted": true`.
+    pub deleted: bool,
+}
+
+/// The subscription fields that decide entitlement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct SubscriptionRecord {
+    /// `sub_...`.
+    pub id: String,
+    /// The customer id (expanded objects are reduced to their id).
+    pub customer_id: String,
+    /// Stripe status (`active`, `past_due`, `canceled`, ...).
+    pub status: String,
+    /// First item's `price.id` (or legacy `plan.id`).
+    pub price_id: Option<String>,
+    /// First item's `price.product` (string or expanded), or legacy `plan.product`.
+    pub product_id: Option<String>,
+    /// Top-level `current_period_end` (pre-basil) if present, else the max over
+    /// `items.data[].current_period_end` (basil).
+    pub current_period_end: Option<i64>,
+    /// Cancels when the period ends.
+    pub cancel_at_period_end: bool,
+    /// Scheduled cancellation time.
+    pub cancel_at: Option<i64>,
+    /// When cancellation was requested.
+    pub canceled_at: Option<i64>,
+    /// When the subscription ended.
+    pub ended_at: Option<i64>,
+    /// Trial end.
+    pub trial_end: Option<i64>,
+    /// `metadata.user_id`.
+    pub user_id: Option<String>,
+}
+
+/// The invoice fields for payment state and dunning.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct InvoiceRecord {
+    /// `in_...`.
+    pub id: String,
+    /// The customer id.
+    pub customer_id: String,
+    /// Pre-basil `subscription`, else basil `parent.subscription_details.subscription`, else
+    /// the first line with `parent.subscription_item_details.subscription` or `subscription`.
+    pub subscription_id: Option<String>,
+    /// Invoice number.
+    pub number: Option<String>,
+    /// Stripe status (`draft`, `open`, `paid`, `void`, `uncollectible`).
+    pub status: Option<String>,
+    /// Amount due, minor units (0 when absent).
+    pub amount_due: i64,
+    /// Amount paid, minor units (0 when absent).
+    pub amount_paid: i64,
+    /// Amount remaining, minor units (0 when absent).
+    pub amount_remaining: i64,
+    /// Lowercase ISO currency (empty when absent).
+    pub currency: String,
+    /// Hosted invoice page, for dunning emails.
+    pub hosted_invoice_url: Option<String>,
+    /// PDF link.
+    pub invoice_pdf: Option<String>,
+    /// Payment attempts so far (0 when absent).
+    pub attempt_count: i64,
+    /// Next automatic retry, if any.
+    pub next_payment_attempt: Option<i64>,
+    /// Unix seconds (0 when absent).
+    pub created: i64,
+    /// Why the invoice exists (`subscription_cycle`, `subscription_create`, ...).
+    pub billing_reason: Option<String>,
+}
+
+/// The Checkout Session fields that link a user to a customer and subscription.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct CheckoutRecord {
+    /// `cs_...`.
+    pub id: String,
+    /// The customer id, if one was created or given.
+    pub customer_id: Option<String>,
+    /// `client_reference_id`, else `metadata.user_id`.
+    pub user_id: Option<String>,
+    /// `customer_details.email`, else `customer_email`.
+    pub email: Option<String>,
+    /// `customer_details.name`.
+    pub name: Option<String>,
+    /// `payment`, `subscription` or `setup`.
+    pub mode: Option<String>,
+    /// `open`, `complete` or `expired`.
+    pub status: Option<String>,
+    /// `paid`, `unpaid` or `no_payment_required`.
+    pub payment_status: Option<String>,
+    /// The subscription id (mode `subscription`).
+    pub subscription_id: Option<String>,
+    /// Total in minor units.
+    pub amount_total: Option<i64>,
+    /// Currency.
+    pub currency: Option<String>,
+}
+
+/// The charge fields for refunds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct ChargeRecord {
+    /// `ch_...`.
+    pub id: String,
+    /// The customer id (null for guest charges).
+    pub customer_id: Option<String>,
+    /// Amount, minor units (0 when absent).
+    pub amount: i64,
+    /// Amount refunded so far (0 when absent).
+    pub amount_refunded: i64,
+    /// Currency (empty when absent).
+    pub currency: String,
+    /// The invoice id (pre-basil charges carry it).
+    pub invoice_id: Option<String>,
+    /// The PaymentIntent id.
+    pub payment_intent: Option<String>,
+    /// Fully refunded.
+    pub refunded: bool,
+}
+
+/// The dispute fields support needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct DisputeRecord {
+    /// `dp_...` / `du_...`.
+    pub id: String,
+    /// The disputed charge.
+    pub charge_id: Option<String>,
+    /// The PaymentIntent id.
+    pub payment_intent: Option<String>,
+    /// Disputed amount, minor units (0 when absent).
+    pub amount: i64,
+    /// Currency (empty when absent).
+    pub currency: String,
+    /// Dispute reason (`fraudulent`, `general`, ...).
+    pub reason: Option<String>,
+    /// Dispute status.
+    pub status: Option<String>,
+}
+
+impl Object {
+    /// The object's id (`None` only for [`Object::Other`] without a string id).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Object::Customer(r) => Some(&r.id),
+            Object::Subscription(r) => Some(&r.id),
+            Object::Invoice(r) => Some(&r.id),
+            Object::CheckoutSession(r) => Some(&r.id),
+            Object::Charge(r) => Some(&r.id),
+            Object::Dispute(r) => Some(&r.id),
+            Object::Other { id, .. } => id.as_deref(),
+        }
+    }
+
+    /// The customer this object belongs to: a customer's own id, others' customer field
+    /// (disputes and [`Object::Other`] have none).
+    pub fn customer_id(&self) -> Option<&str> {
+        match self {
+            Object::Customer(r) => Some(&r.id),
+            Object::Subscription(r) => Some(&r.customer_id),
+            Object::Invoice(r) => Some(&r.customer_id),
+            Object::CheckoutSession(r) => r.customer_id.as_deref(),
+            Object::Charge(r) => r.customer_id.as_deref(),
+            Object::Dispute(_) => None,
+            Object::Other { .. } => None,
+        }
+    }
+
+    /// Stripe's object type string (`"customer"`, `"checkout.session"`, ...), the
+    /// [`Object::Other`] type, or `""` when unknown.
+    pub fn object_type(&self) -> &str {
+        match self {
+            Object::Customer(_) => ObjType::Customer.as_str(),
+            Object::Subscription(_) => ObjType::Subscription.as_str(),
+            Object::Invoice(_) => ObjType::Invoice.as_str(),
+            Object::CheckoutSession(_) => ObjType::CheckoutSession.as_str(),
+            Object::Charge(_) => ObjType::Charge.as_str(),
+            Object::Dispute(_) => ObjType::Dispute.as_str(),
+            Object::Other { object_type, .. } => object_type.as_deref().unwrap_or(""),
+        }
+    }
+}
+
+/// The envelope, with `data.object` left as borrowed raw JSON.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default)]
+    id: Loose,
+    #[serde(default, rename = "type")]
+    kind: Loose,
+    #[serde(default)]
+    created: Loose,
+    #[serde(default)]
+    livemode: Loose,
+    #[serde(default)]
+    api_version: Loose,
+    #[serde(default)]
+    account: Loose,
+    #[serde(default)]
+    object: Loose,
+    #[serde(borrow, default)]
+    data: Option<Data<'a>>,
+}
+
+/// `data`: the raw object and previous attributes. Hand-written so that only a JSON object
+/// (not an array) is accepted.
+struct Data<'a> {
+    object: Option<&'a RawValue>,
+    previous_attributes: Option<&'a RawValue>,
+}
+
+const DATA_KEYS: &[&str] = &["object", "previous_attributes"];
+
+impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_map(DataVisitor(PhantomData))
+    }
+}
+
+struct DataVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for DataVisitor<'a> {
+    type Value = Data<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Data<'a>, A::Error> {
+        let mut slots: [Option<Option<&'a RawValue>>; 2] = [None, None];
+        while let Some(k) = map.next_key_seed(KeySeed(DATA_KEYS))? {
+            match k {
+                Some(i) if slots[i].is_some() => {
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate field `{}`",
+                        DATA_KEYS[i]
+                    )));
+                }
+                Some(i) => slots[i] = Some(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Data {
+            object: slots[0].flatten(),
+            previous_attributes: slots[1].flatten(),
+        })
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(ErrorCode::PayloadInvalidJson, msg)
+}
+
+/// UTF-8 check up front: serde_json does not validate strings it skips, and the engine
+/// stores the body as text.
+fn utf8(body: &[u8]) -> Result<&str> {
+    std::str::from_utf8(body).map_err(|e| {
+        invalid(format!(
+            "body is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
+    })
+}
+
+/// The text must be a JSON object: serde's derived structs would also accept an array.
+fn starts_object(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+}
+
+/// Maps a serde_json error without echoing input: serde_json's syntax messages never quote
+/// input, but its data messages can ("invalid type: string \"...\""), so those are replaced.
+fn json_error(e: &serde_json::Error, what: &str, syntax: ErrorCode, data: ErrorCode) -> Error {
+    let msg = e.to_string();
+    if let Some(rest) = msg.strip_prefix("duplicate field `") {
+        // Only our own schema's key names can appear here.
+        let key = rest.split('`').next().unwrap_or("");
+        return invalid(format!("{what} has a duplicate `{key}` key"));
+    }
+    match e.classify() {
+        serde_json::error::Category::Data => Error::new(
+            data,
+            format!(
+                "{what} has a value of the wrong shape (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        ),
+        _ => Error::new(syntax, format!("{what} is not valid JSON: {msg}")),
+    }
+}
+
+/// `previous_attributes` counts only when it is a non-empty object.
+fn non_empty_object(raw: &RawValue) -> bool {
+    let t = raw.get().trim();
+    t.starts_with('{') && t[1..].trim_start() != "}"
+}
+
+/// Parses a verified raw body into an [`Event`].
+///
+/// Envelope problems (not JSON, not an object, missing or mistyped `id`, `type`, `created`,
+/// `data.object`, ...) are `PayloadInvalidJson`, naming the field; a known kind whose record
+/// lacks a needed field (or has one of the wrong type or out of i64 range) is
+/// `EventFieldMissing`, naming the field. Unknown kinds and unexpected object types give
+/// [`Object::Other`]. Duplicate keys the parser reads are rejected (`PayloadInvalidJson`);
+/// duplicates of keys it skips are ignored. Messages never contain the body.
+pub fn parse_event(body: &[u8]) -> Result<Event> {
+    let text = utf8(body)?;
+    if !starts_object(text) {
+        return Err(invalid("body is not a JSON object"));
+    }
+    let env: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
+        json_error(
+            &e,
+            "event envelope",
+            ErrorCode::PayloadInvalidJson,
+            ErrorCode::PayloadInvalidJson,
+        )
+    })?;
+    let cx = Cx {
+        code: ErrorCode::PayloadInvalidJson,
+        at: "",
+    };
+    if let Some(o) = env.object.string(cx, "object")? {
+        if o != "event" {
+            return Err(invalid("object is not \"event\": not an event envelope"));
+        }
+    }
+    let id = cx.need(env.id.string(cx, "id")?, "id")?;
+    let type_str = cx.need(env.kind.string(cx, "type")?, "type")?;
+    let created = cx.need(env.created.int(cx, "created")?, "created")?;
+    let livemode = env.livemode.flag(cx, "livemode")?;
+    let api_version = env.api_version.string(cx, "api_version")?;
+    let account = env.account.string(cx, "account")?;
+    let data = env.data.ok_or_else(|| invalid("data is missing"))?;
+    let raw = data
+        .object
+        .ok_or_else(|| invalid("data.object is missing"))?;
+    if !starts_object(raw.get()) {
+        return Err(invalid("data.object must be an object"));
+    }
+    let has_previous_attributes = data.previous_attributes.is_some_and(non_empty_object);
+    let kind = EventKind::from_type(&type_str);
+    let object = normalize(&kind, raw.get())?;
+    Ok(Event {
+        id,
+        kind,
+        created,
+        livemode,
+        api_version,
+        account,
+        object,
+        has_previous_attributes,
+    })
+}
+
+/// Normalizes `data.object` (already known to be valid JSON object text) for `kind`.
+fn normalize(kind: &EventKind, json: &str) -> Result<Object> {
+    let Some(ty) = kind.object_type() else {
+        let (object_type, id) = objects::probe(json);
+        return Ok(Object::Other { object_type, id });
+    };
+    let raw = match RawObject::parse(json) {
+        Ok(raw) => raw,
+        Err(e) => {
+            // A different object type may legitimately have other shapes under our names.
+            let (object_type, id) = objects::probe(json);
+            if object_type.as_deref().is_some_and(|t| t != ty.as_str()) {
+                return Ok(Object::Other { object_type, id });
+            }
+            let code = ErrorCode::EventFieldMissing;
+            return Err(json_error(&e, "data.object", code, code));
+        }
+    };
+    match raw.object_type() {
+        Ok(None) => {}
+        Ok(Some(t)) if t == ty.as_str() => {}
+        _ => return Ok(raw.into_other()),
+    }
+    let cx = Cx {
+        code: ErrorCode::EventFieldMissing,
+        at: "data.object.",
+    };
+    raw.into_object(ty, cx, *kind == EventKind::CustomerDeleted)
+}
+
+/// Normalizes a bare Stripe object the host refetched from the API (a subscription, invoice,
+/// customer or checkout.session) for `apply_snapshot`, dispatching on its `object` field.
+///
+/// Not JSON or not an object: `PayloadInvalidJson`. Any other (or no) `object` type:
+/// `SnapshotUnsupported`. A needed field missing or mistyped: `EventFieldMissing`.
+pub fn parse_object(body: &[u8]) -> Result<Object> {
+    let text = utf8(body)?;
+    if !starts_object(text) {
+        return Err(invalid("snapshot is not a JSON object"));
+    }
+    let unsupported = || {
+        Error::new(
+            ErrorCode::SnapshotUnsupported,
+            "snapshot object type is not one of customer, subscription, invoice, checkout.session",
+        )
+    };
+    let raw = match RawObject::parse(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            use serde_json::error::Category;
+            if e.classify() == Category::Data {
+                let (object_type, _) = objects::probe(text);
+                if object_type.as_deref().and_then(ObjType::snapshot).is_none() {
+                    return Err(unsupported());
+                }
+            }
+            let code = ErrorCode::EventFieldMissing;
+            return Err(json_error(
+                &e,
+                "snapshot",
+                ErrorCode::PayloadInvalidJson,
+                code,
+            ));
+        }
+    };
+    let ty = match raw.object_type() {
+        Ok(Some(t)) => ObjType::snapshot(t).ok_or_else(unsupported)?,
+        _ => return Err(unsupported()),
+    };
+    let cx = Cx {
+        code: ErrorCode::EventFieldMissing,
+        at: "snapshot.",
+    };
+    raw.into_object(ty, cx, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip() {
+        for (s, k) in KNOWN {
+            assert_eq!(&EventKind::from_type(s), k);
+            assert_eq!(k.as_str(), *s);
+            assert!(k.is_known() && k.object_type().is_some());
+        }
+        let other = EventKind::from_type("customer.subscription.pending_update_applied");
+        assert_eq!(
+            other.as_str(),
+            "customer.subscription.pending_update_applied"
+        );
+        assert!(!other.is_known());
+    }
+
+    #[test]
+    fn previous_attributes_emptiness() {
+        let raw = |s: &str| -> Box<RawValue> { RawValue::from_string(s.to_owned()).unwrap() };
+        assert!(!non_empty_object(&raw("{}")));
+        assert!(!non_empty_object(&raw("{ \n }")));
+        assert!(!non_empty_object(&raw("[1]")));
+        assert!(non_empty_object(&raw(r#"{"status":"active"}"#)));
+    }
+
+    #[test]
+    fn serializes_with_object_tag() {
+        let o = Object::CheckoutSession(CheckoutRecord {
+            id: "cs_1".into(),
+            ..Default::default()
+        });
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["object"], "checkout_session");
+        assert_eq!(o.object_type(), "checkout.session");
+    }
+}

@@ -1,0 +1,45 @@
+//! tollbooth: the event-driven core of a Stripe-billed client portal.
+//!
+//! Every Stripe webhook delivery goes through one call, [`Engine::handle_webhook`]:
+//! verify the signature over the raw bytes, parse and normalize the event, dedupe it by id,
+//! persist the raw event, move billing state (Stripe is the source of truth), and enqueue the
+//! CRM and support side effects, all in one SQLite transaction.
+//!
+//! ```
+//! use tollbooth::{Config, Engine, Outcome, verify::sign_for_test};
+//!
+//! let engine = Engine::open(Config::new(":memory:", &["whsec_test"])?)?;
+//! let body = br#"{"id":"evt_1","object":"event","type":"customer.subscription.created",
+//!   "created":1700000000,"livemode":false,"data":{"object":{"id":"sub_1","object":"subscription",
+//!   "customer":"cus_1","status":"active","cancel_at_period_end":false,
+//!   "items":{"data":[{"price":{"id":"price_pro","product":"prod_pro"},"current_period_end":1702592000}]}}}}"#;
+//! let now = 1_700_000_005;
+//! let header = sign_for_test(body, "whsec_test", now);
+//!
+//! let first = engine.handle_webhook_at(body, &header, now)?;
+//! assert_eq!(first.outcome, Outcome::Processed);
+//! assert_eq!(first.jobs[0].kind, "crm.sync_customer");
+//! // Stripe delivers at least once: the second delivery changes nothing.
+//! assert_eq!(engine.handle_webhook_at(body, &header, now)?.outcome, Outcome::Duplicate);
+//!
+//! let access = engine.access("cus_1", now)?;
+//! assert!(access.has_access);
+//! assert_eq!(access.price_id.as_deref(), Some("price_pro"));
+//! # Ok::<(), tollbooth::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod billing;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod metrics;
+pub mod outbox;
+pub mod store;
+pub mod verify;
+
+pub use billing::{Access, AccessState, CheckoutState};
+pub use engine::{CheckoutStatus, Config, Engine, Handled, Outcome, SnapshotApplied, unix_now};
+pub use error::{Error, ErrorCode, Result};
+pub use store::{ClaimedJob, Durability, EnqueuedJob, FailOutcome, Job, JobFilter, JobState};

@@ -1,0 +1,265 @@
+//! The transactional outbox: which side effects an event causes, under which deterministic
+//! key, and when a failed job runs again. Pure; the store writes the rows in the same
+//! transaction as the billing state, so a job exists exactly when its cause was committed.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Job kinds. Hosts claim by kind, so a slow CRM never holds up a support ticket.
+pub mod kinds {
+    /// Push the customer's newest state to the CRM (coalesced per customer).
+    pub const CRM_SYNC_CUSTOMER: &str = "crm.sync_customer";
+    /// Open a helpdesk ticket (failed payment attempt, refund, dispute).
+    pub const SUPPORT_OPEN_TICKET: &str = "support.open_ticket";
+    /// Close or annotate the failed-payment ticket once the invoice is paid.
+    pub const SUPPORT_CLOSE_TICKET: &str = "support.close_ticket";
+    /// Tell the app (email, session revocation) that a subscription ended.
+    pub const PORTAL_ACCESS_REVOKED: &str = "portal.access_revoked";
+    /// Refetch an object from the Stripe API and hand it to `apply_snapshot`.
+    pub const STRIPE_RECONCILE: &str = "stripe.reconcile";
+    /// Every kind the engine enqueues.
+    pub const ALL: &[&str] = &[
+        CRM_SYNC_CUSTOMER,
+        SUPPORT_OPEN_TICKET,
+        SUPPORT_CLOSE_TICKET,
+        PORTAL_ACCESS_REVOKED,
+        STRIPE_RECONCILE,
+    ];
+}
+
+/// A job to write in the ingest transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// One of [`kinds`].
+    pub kind: &'static str,
+    /// Deterministic key; also inside the payload so the handler can pass it on as an
+    /// idempotency key / external id.
+    pub key: String,
+    /// The customer the job concerns (jobs of one kind for one customer run in order).
+    pub customer_id: Option<String>,
+    /// `true`: at most one due job per key, updated to the newest payload.
+    /// `false`: one job per key, ever.
+    pub coalesce: bool,
+    /// JSON payload: the normalized record the handler needs. Never a secret.
+    pub payload: Value,
+}
+
+impl NewJob {
+    fn new(
+        kind: &'static str,
+        key: String,
+        customer_id: Option<&str>,
+        coalesce: bool,
+        body: Value,
+    ) -> NewJob {
+        let mut payload = json!({ "kind": kind, "key": key });
+        if let (Value::Object(dst), Value::Object(src)) = (&mut payload, body) {
+            dst.extend(src);
+        }
+        NewJob {
+            kind,
+            key,
+            customer_id: customer_id.map(str::to_owned),
+            coalesce,
+            payload,
+        }
+    }
+
+    /// `crm.sync_customer`, keyed by customer id, carrying the customer's newest state.
+    pub fn crm_sync(customer_id: &str, state: &impl Serialize) -> NewJob {
+        let body = json!({ "customer_id": customer_id, "customer": state });
+        NewJob::new(
+            kinds::CRM_SYNC_CUSTOMER,
+            customer_id.to_owned(),
+            Some(customer_id),
+            true,
+            body,
+        )
+    }
+
+    /// `support.open_ticket` for one failed attempt of one invoice.
+    pub fn payment_failed_ticket(
+        customer_id: &str,
+        invoice: &impl Serialize,
+        invoice_id: &str,
+        attempt: i64,
+    ) -> NewJob {
+        let key = format!("invoice:{invoice_id}:attempt:{attempt}");
+        let body =
+            json!({ "reason": "payment_failed", "customer_id": customer_id, "invoice": invoice });
+        NewJob::new(
+            kinds::SUPPORT_OPEN_TICKET,
+            key,
+            Some(customer_id),
+            false,
+            body,
+        )
+    }
+
+    /// `support.close_ticket` once a previously failed invoice is paid.
+    pub fn payment_recovered(
+        customer_id: &str,
+        invoice: &impl Serialize,
+        invoice_id: &str,
+    ) -> NewJob {
+        let key = format!("invoice:{invoice_id}:recovered");
+        let body = json!({ "reason": "payment_recovered", "customer_id": customer_id, "invoice": invoice });
+        NewJob::new(
+            kinds::SUPPORT_CLOSE_TICKET,
+            key,
+            Some(customer_id),
+            false,
+            body,
+        )
+    }
+
+    /// `support.open_ticket` for a refund or a dispute (`what` is `refund` or `dispute`).
+    pub fn money_ticket(
+        what: &str,
+        object_id: &str,
+        customer_id: Option<&str>,
+        record: &impl Serialize,
+    ) -> NewJob {
+        let key = format!("{what}:{object_id}");
+        let body = json!({ "reason": what, "customer_id": customer_id, what: record });
+        NewJob::new(kinds::SUPPORT_OPEN_TICKET, key, customer_id, false, body)
+    }
+
+    /// `portal.access_revoked` once per ended subscription.
+    pub fn access_revoked(
+        customer_id: &str,
+        subscription: &impl Serialize,
+        subscription_id: &str,
+    ) -> NewJob {
+        let body = json!({ "customer_id": customer_id, "subscription": subscription });
+        NewJob::new(
+            kinds::PORTAL_ACCESS_REVOKED,
+            subscription_id.to_owned(),
+            Some(customer_id),
+            false,
+            body,
+        )
+    }
+
+    /// `stripe.reconcile` for an object whose same-second events disagreed (coalesced).
+    pub fn reconcile(object_type: &str, object_id: &str, customer_id: Option<&str>) -> NewJob {
+        let body = json!({ "object_type": object_type, "object_id": object_id, "customer_id": customer_id });
+        NewJob::new(
+            kinds::STRIPE_RECONCILE,
+            object_id.to_owned(),
+            customer_id,
+            true,
+            body,
+        )
+    }
+}
+
+/// The retry schedule (River's, which is Sidekiq's without the constant): attempt `n` (1-based,
+/// the attempt that just failed) waits `n⁴` seconds, ±10 % jitter, plus one second.
+/// 1 s, 17 s, 82 s, 257 s, 626 s, ... ; 25 attempts span about 19 days, longer than Stripe's
+/// own three-day redelivery window, so a CRM outage of a week still drains.
+///
+/// `jitter` is a number in `[0, 1)` supplied by the caller (the store derives it from the job
+/// id and attempt, so the schedule is reproducible in tests and still spreads a herd).
+pub fn backoff_secs(attempt: u32, jitter: f64) -> i64 {
+    let base = (attempt.max(1) as f64).powi(4);
+    let factor = 0.9 + 0.2 * jitter.clamp(0.0, 1.0);
+    (base * factor).round() as i64 + 1
+}
+
+/// A reproducible jitter in `[0, 1)` from a job id and attempt (SplitMix64 finalizer).
+pub fn jitter_for(job_id: i64, attempt: u32) -> f64 {
+    let mut z = (job_id as u64) ^ ((attempt as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Default maximum attempts before a job moves to dead-letter (River's default).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 25;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_follows_attempt_to_the_fourth_with_ten_percent_jitter() {
+        for n in 1..=25u32 {
+            let base = (n as f64).powi(4);
+            let lo = backoff_secs(n, 0.0);
+            let hi = backoff_secs(n, 0.999_999);
+            assert!(
+                (lo as f64 - 1.0 - base * 0.9).abs() <= 1.0,
+                "attempt {n}: {lo}"
+            );
+            assert!(
+                (hi as f64 - 1.0 - base * 1.1).abs() <= 1.0,
+                "attempt {n}: {hi}"
+            );
+        }
+        assert_eq!(backoff_secs(2, 0.5), 17);
+    }
+
+    #[test]
+    fn jitter_is_in_range_and_spreads() {
+        let xs: Vec<f64> = (0..1000).map(|i| jitter_for(i, 3)).collect();
+        assert!(xs.iter().all(|x| (0.0..1.0).contains(x)));
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!((mean - 0.5).abs() < 0.05, "{mean}");
+    }
+
+    #[test]
+    fn payload_carries_kind_and_key() {
+        let j = NewJob::payment_failed_ticket("cus_1", &json!({"id": "in_1"}), "in_1", 2);
+        assert_eq!(j.key, "invoice:in_1:attempt:2");
+        assert_eq!(j.payload["key"], "invoice:in_1:attempt:2");
+        assert_eq!(j.payload["kind"], "support.open_ticket");
+        assert_eq!(j.payload["invoice"]["id"], "in_1");
+        assert!(!j.coalesce);
+        assert!(NewJob::crm_sync("cus_1", &json!({})).coalesce);
+    }
+}
+
+/// Prefixes of Stripe credentials that must never be stored in a job's error history.
+const SECRET_PREFIXES: &[&str] = &["whsec_", "sk_live_", "sk_test_", "rk_live_", "rk_test_"];
+
+/// Replaces anything that looks like a Stripe credential (`whsec_…`, `sk_live_…`, ...) with
+/// `[redacted]`. Worker error messages often echo request configuration; this keeps the job
+/// history safe to show to operators.
+pub fn redact_secrets(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some((pos, prefix)) = SECRET_PREFIXES
+        .iter()
+        .filter_map(|p| rest.find(p).map(|i| (i, *p)))
+        .min_by_key(|(i, _)| *i)
+    {
+        out.push_str(&rest[..pos]);
+        let tail = &rest[pos + prefix.len()..];
+        let len = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        out.push_str("[redacted]");
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_secrets;
+
+    #[test]
+    fn redacts_every_stripe_credential_shape() {
+        let m = "CRM said 401 for key sk_live_abc123 and whsec_XyZ_9; retry with rk_test_1.";
+        let r = redact_secrets(m);
+        assert_eq!(
+            r,
+            "CRM said 401 for key [redacted] and [redacted]; retry with [redacted]."
+        );
+        assert_eq!(redact_secrets("plain timeout"), "plain timeout");
+        assert_eq!(redact_secrets("whsec_"), "[redacted]");
+    }
+}

@@ -1,0 +1,174 @@
+//! The portal's read side: what `access`, `invoices` and `checkout_status` need, each a single
+//! indexed lookup on the WAL snapshot (no write lock).
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::Store;
+use super::rows::{
+    CHECKOUT_COLS, INVOICE_COLS, SUBSCRIPTION_COLS, checkout_row, invoice_row, subscription_row,
+};
+use crate::billing::{CheckoutRow, SubscriptionView};
+use crate::error::Result;
+use crate::event::InvoiceRecord;
+
+/// A customer row as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerRow {
+    /// Stripe customer id.
+    pub id: String,
+    /// Email.
+    pub email: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Linked app user.
+    pub user_id: Option<String>,
+    /// Deleted in Stripe.
+    pub deleted: bool,
+}
+
+/// A stored raw event, without its body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventRow {
+    /// Event id.
+    pub id: String,
+    /// Event type.
+    pub event_type: String,
+    /// `event.created`.
+    pub created: i64,
+    /// processed | ignored | stale.
+    pub outcome: String,
+    /// The customer it concerns.
+    pub customer_id: Option<String>,
+    /// `data.object.id`.
+    pub object_id: Option<String>,
+    /// When it was received.
+    pub received_at: i64,
+}
+
+/// Filter for listing events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only this type.
+    pub event_type: Option<String>,
+    /// Only this outcome.
+    pub outcome: Option<String>,
+    /// Only this customer.
+    pub customer_id: Option<String>,
+    /// `created >= since`.
+    pub since: Option<i64>,
+    /// `created < until`.
+    pub until: Option<i64>,
+    /// At most this many (default 100).
+    pub limit: Option<u32>,
+}
+
+impl Store {
+    /// A customer by Stripe id.
+    pub fn customer(&self, id: &str) -> Result<Option<CustomerRow>> {
+        self.customer_where("id = ?1", id)
+    }
+
+    /// The customer linked to an app user (the most recently linked, if several).
+    pub fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>> {
+        self.customer_where(
+            "user_id = ?1 ORDER BY user_created DESC, id LIMIT 1",
+            user_id,
+        )
+    }
+
+    /// The customer with this email (the most recently written, if several).
+    pub fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>> {
+        self.customer_where("email = ?1 ORDER BY wm_created DESC, id LIMIT 1", email)
+    }
+
+    fn customer_where(&self, cond: &str, arg: &str) -> Result<Option<CustomerRow>> {
+        let sql = format!("SELECT id, email, name, user_id, deleted FROM customers WHERE {cond}");
+        let mut st = self.conn().prepare_cached(&sql)?;
+        Ok(st
+            .query_row([arg], |r| {
+                Ok(CustomerRow {
+                    id: r.get(0)?,
+                    email: r.get(1)?,
+                    name: r.get(2)?,
+                    user_id: r.get(3)?,
+                    deleted: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// All subscriptions of a customer.
+    pub fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
+        let sql = format!(
+            "SELECT {SUBSCRIPTION_COLS} FROM subscriptions WHERE customer_id = ?1 ORDER BY id"
+        );
+        let mut st = self.conn().prepare_cached(&sql)?;
+        let rows = st.query_map([customer_id], subscription_row)?;
+        Ok(rows
+            .map(|r| r.map(|(v, _)| v))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A customer's invoices, newest first.
+    pub fn invoices(&self, customer_id: &str) -> Result<Vec<InvoiceRecord>> {
+        let sql = format!(
+            "SELECT {INVOICE_COLS} FROM invoices WHERE customer_id = ?1 ORDER BY created DESC, id DESC"
+        );
+        let mut st = self.conn().prepare_cached(&sql)?;
+        let rows = st.query_map([customer_id], invoice_row)?;
+        Ok(rows
+            .map(|r| r.map(|(v, _)| v))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A checkout session.
+    pub fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>> {
+        let sql = format!("SELECT {CHECKOUT_COLS} FROM checkout_sessions WHERE id = ?1");
+        let mut st = self.conn().prepare_cached(&sql)?;
+        Ok(st
+            .query_row([id], checkout_row)
+            .optional()?
+            .map(|(row, _)| row))
+    }
+
+    /// Stored events, newest first.
+    pub fn events(&self, f: &EventFilter) -> Result<Vec<EventRow>> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT id, type, created, outcome, customer_id, object_id, received_at FROM events \
+             WHERE (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR outcome = ?2) AND (?3 IS NULL OR customer_id = ?3) \
+               AND (?4 IS NULL OR created >= ?4) AND (?5 IS NULL OR created < ?5) \
+             ORDER BY created DESC, id DESC LIMIT ?6",
+        )?;
+        let rows = st.query_map(
+            params![
+                f.event_type,
+                f.outcome,
+                f.customer_id,
+                f.since,
+                f.until,
+                f.limit.unwrap_or(100)
+            ],
+            |r| {
+                Ok(EventRow {
+                    id: r.get(0)?,
+                    event_type: r.get(1)?,
+                    created: r.get(2)?,
+                    outcome: r.get(3)?,
+                    customer_id: r.get(4)?,
+                    object_id: r.get(5)?,
+                    received_at: r.get(6)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The exact bytes of a stored event.
+    pub fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT body FROM events WHERE id = ?1")?;
+        Ok(st.query_row([id], |r| r.get(0)).optional()?)
+    }
+}
