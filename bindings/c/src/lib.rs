@@ -1,0 +1,1 @@
+//! C ABI for tollbooth (work in progress).

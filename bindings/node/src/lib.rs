@@ -1,0 +1,1 @@
+//! Node binding for tollbooth (work in progress).
