@@ -100,3 +100,173 @@ impl Metrics {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
+
+/// Escapes a Prometheus label value.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram, bounds: &[u64], scale: f64) {
+    header(out, name, "histogram", help);
+    let mut cumulative = 0;
+    for (i, b) in bounds.iter().enumerate() {
+        cumulative += h.counts.get(i).copied().unwrap_or(0);
+        out.push_str(&format!(
+            "{name}_bucket{{le=\"{}\"}} {cumulative}\n",
+            *b as f64 / scale
+        ));
+    }
+    out.push_str(&format!("{name}_bucket{{le=\"+Inf\"}} {}\n", h.count));
+    out.push_str(&format!(
+        "{name}_sum {}\n{name}_count {}\n",
+        h.sum as f64 / scale,
+        h.count
+    ));
+}
+
+/// Renders a report as Prometheus text exposition (version 0.0.4).
+pub fn prometheus_text(
+    r: &crate::engine::MetricsReport,
+    firing: &[crate::engine::Alert],
+) -> String {
+    let mut o = String::with_capacity(4096);
+    header(
+        &mut o,
+        "tollbooth_deliveries_total",
+        "counter",
+        "Webhook deliveries handled by this process, by outcome.",
+    );
+    for outcome in DeliveryOutcome::ALL {
+        let n = r
+            .process
+            .deliveries
+            .get(outcome.as_str())
+            .copied()
+            .unwrap_or(0);
+        o.push_str(&format!(
+            "tollbooth_deliveries_total{{outcome=\"{}\"}} {n}\n",
+            outcome.as_str()
+        ));
+    }
+    header(
+        &mut o,
+        "tollbooth_rejections_total",
+        "counter",
+        "Rejected or failed deliveries by this process, by error code.",
+    );
+    for (reason, n) in &r.process.rejections {
+        o.push_str(&format!(
+            "tollbooth_rejections_total{{reason=\"{}\"}} {n}\n",
+            label(reason)
+        ));
+    }
+    histogram(
+        &mut o,
+        "tollbooth_handler_latency_seconds",
+        "Time spent in handle_webhook.",
+        &r.process.latency_us,
+        LATENCY_BUCKETS_US,
+        1e6,
+    );
+    histogram(
+        &mut o,
+        "tollbooth_event_lag_seconds",
+        "Delay from event.created to processing.",
+        &r.process.lag_s,
+        LAG_BUCKETS_S,
+        1.0,
+    );
+    header(
+        &mut o,
+        "tollbooth_window_deliveries",
+        "gauge",
+        "Deliveries in the alert window (all processes), by outcome.",
+    );
+    for outcome in DeliveryOutcome::ALL {
+        o.push_str(&format!(
+            "tollbooth_window_deliveries{{outcome=\"{}\"}} {}\n",
+            outcome.as_str(),
+            r.window.count(outcome)
+        ));
+    }
+    header(
+        &mut o,
+        "tollbooth_webhook_failure_rate",
+        "gauge",
+        "Share of deliveries rejected or failed in the alert window.",
+    );
+    o.push_str(&format!(
+        "tollbooth_webhook_failure_rate {}\n",
+        r.failure_rate
+    ));
+    header(
+        &mut o,
+        "tollbooth_crm_sync_failures_window",
+        "gauge",
+        "Failed CRM sync attempts in the alert window.",
+    );
+    o.push_str(&format!(
+        "tollbooth_crm_sync_failures_window {}\n",
+        r.crm_sync_failures_window
+    ));
+    header(&mut o, "tollbooth_jobs", "gauge", "Jobs by kind and state.");
+    for k in &r.queue {
+        for (state, n) in [
+            ("due", k.due),
+            ("leased", k.leased),
+            ("done", k.done),
+            ("dead", k.dead),
+        ] {
+            o.push_str(&format!(
+                "tollbooth_jobs{{kind=\"{}\",state=\"{state}\"}} {n}\n",
+                label(&k.kind)
+            ));
+        }
+    }
+    header(
+        &mut o,
+        "tollbooth_job_failed_attempts_total",
+        "counter",
+        "Failed job attempts, by kind.",
+    );
+    for k in &r.queue {
+        o.push_str(&format!(
+            "tollbooth_job_failed_attempts_total{{kind=\"{}\"}} {}\n",
+            label(&k.kind),
+            k.failed_attempts
+        ));
+    }
+    header(
+        &mut o,
+        "tollbooth_queue_oldest_due_age_seconds",
+        "gauge",
+        "Age of the oldest job due now, by kind.",
+    );
+    for k in &r.queue {
+        o.push_str(&format!(
+            "tollbooth_queue_oldest_due_age_seconds{{kind=\"{}\"}} {}\n",
+            label(&k.kind),
+            k.oldest_due_age_s.unwrap_or(0)
+        ));
+    }
+    header(
+        &mut o,
+        "tollbooth_alert_firing",
+        "gauge",
+        "1 for each firing alert.",
+    );
+    for a in firing {
+        o.push_str(&format!(
+            "tollbooth_alert_firing{{alert=\"{}\",kind=\"{}\"}} 1\n",
+            a.name,
+            label(a.kind.as_deref().unwrap_or(""))
+        ));
+    }
+    o
+}

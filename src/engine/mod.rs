@@ -13,6 +13,9 @@
 //! request thread of a process. Several processes may share one database file.
 
 mod apply;
+mod observe;
+
+pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -51,6 +54,8 @@ pub struct Config {
     pub busy_timeout: Duration,
     /// Attempts before a job moves to dead-letter.
     pub max_attempts: u32,
+    /// When `health` fires alerts.
+    pub alerts: AlertThresholds,
 }
 
 impl Config {
@@ -68,6 +73,7 @@ impl Config {
             durability: Durability::Normal,
             busy_timeout: Duration::from_secs(5),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            alerts: AlertThresholds::default(),
         })
     }
 

@@ -12,9 +12,11 @@ mod deliveries;
 mod jobs;
 pub mod queries;
 mod rows;
+mod stats;
 
-pub use deliveries::{Delivery, DeliveryOutcome};
+pub use deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
 pub use jobs::{ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
+pub use stats::KindStats;
 
 use std::time::Duration;
 

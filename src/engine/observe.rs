@@ -1,0 +1,244 @@
+//! Metrics, Prometheus text and health alerts for the engine. The in-process counters
+//! (latency, lag, outcomes since start) come from [`crate::metrics::Metrics`]; everything an
+//! alert depends on comes from the durable tables, so every process sees the same numbers.
+
+use serde::Serialize;
+
+use super::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::metrics::{self, Counters, LATENCY_BUCKETS_US};
+use crate::outbox::kinds;
+use crate::store::{DeliveryCounts, DeliveryOutcome, KindStats};
+
+/// Alert thresholds. Defaults follow the seed's monitoring: alert above 1 % webhook failures
+/// over 15 minutes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlertThresholds {
+    /// Sliding window for rates, seconds (default 900).
+    pub window_secs: i64,
+    /// Webhook failure rate (rejected + failed over all deliveries) that fires (default 0.01).
+    pub failure_rate: f64,
+    /// Fewer deliveries than this in the window never fire the rate alert (default 20), so
+    /// one bad request on a quiet night does not page anyone.
+    pub min_deliveries: u64,
+    /// A due job older than this fires `queue_stalled` (default 3600 s).
+    pub oldest_due_secs: i64,
+    /// Backlog depth (due now) above which a growing queue fires `queue_backlog_growing` (default 100).
+    pub backlog_depth: u64,
+    /// CRM sync failed attempts in the window that fire `crm_sync_failing` (default 5).
+    pub crm_failures: u64,
+}
+
+impl Default for AlertThresholds {
+    fn default() -> Self {
+        AlertThresholds {
+            window_secs: 900,
+            failure_rate: 0.01,
+            min_deliveries: 20,
+            oldest_due_secs: 3600,
+            backlog_depth: 100,
+            crm_failures: 5,
+        }
+    }
+}
+
+/// Latency quantiles (upper bucket bounds), microseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LatencySummary {
+    /// Median.
+    pub p50_us: Option<u64>,
+    /// 95th percentile.
+    pub p95_us: Option<u64>,
+    /// 99th percentile.
+    pub p99_us: Option<u64>,
+}
+
+/// Everything the operator screen and `/api/metrics` show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricsReport {
+    /// When it was computed.
+    pub generated_at: i64,
+    /// In-process counters since this engine opened.
+    pub process: Counters,
+    /// Handler latency quantiles (this process).
+    pub latency: LatencySummary,
+    /// Window length, seconds.
+    pub window_secs: i64,
+    /// Deliveries in the window, from the durable log (all processes).
+    pub window: DeliveryCounts,
+    /// (rejected + failed) / all, in the window.
+    pub failure_rate: f64,
+    /// Ingest errors in the window (rejected + failed deliveries).
+    pub ingest_errors_window: u64,
+    /// CRM sync failed attempts in the window, apart from ingest errors.
+    pub crm_sync_failures_window: u64,
+    /// Per-kind queue figures.
+    pub queue: Vec<KindStats>,
+    /// Dead jobs, all kinds.
+    pub dead_jobs: u64,
+}
+
+/// A firing alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// Stable name (`webhook_failure_rate`, `queue_backlog_growing`, `dead_letter`,
+    /// `queue_stalled`, `crm_sync_failing`).
+    pub name: &'static str,
+    /// `critical` or `warning`.
+    pub severity: &'static str,
+    /// What is wrong, with the numbers.
+    pub message: String,
+    /// The job kind concerned, if any.
+    pub kind: Option<String>,
+}
+
+/// The health answer: ok when no alert fires.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    /// No alert firing.
+    pub ok: bool,
+    /// Firing alerts.
+    pub alerts: Vec<Alert>,
+    /// The figures they were computed from.
+    pub failure_rate: f64,
+    /// Deliveries in the window.
+    pub deliveries_window: u64,
+}
+
+/// Pure: the alerts a report fires under `t`.
+pub fn alerts(r: &MetricsReport, t: &AlertThresholds) -> Vec<Alert> {
+    let mut out = Vec::new();
+    if r.window.total >= t.min_deliveries && r.failure_rate > t.failure_rate {
+        out.push(Alert {
+            name: "webhook_failure_rate",
+            severity: "critical",
+            message: format!(
+                "{:.2}% of {} webhook deliveries failed in the last {} min (threshold {:.2}%)",
+                r.failure_rate * 100.0,
+                r.window.total,
+                r.window_secs / 60,
+                t.failure_rate * 100.0
+            ),
+            kind: None,
+        });
+    }
+    for k in &r.queue {
+        if k.dead > 0 {
+            out.push(Alert {
+                name: "dead_letter",
+                severity: "warning",
+                message: format!("{} {} job(s) in dead-letter", k.dead, k.kind),
+                kind: Some(k.kind.clone()),
+            });
+        }
+        if let Some(age) = k.oldest_due_age_s.filter(|a| *a > t.oldest_due_secs) {
+            out.push(Alert {
+                name: "queue_stalled",
+                severity: "critical",
+                message: format!(
+                    "oldest due {} job has waited {age} s (threshold {} s)",
+                    k.kind, t.oldest_due_secs
+                ),
+                kind: Some(k.kind.clone()),
+            });
+        }
+        if k.due_now > t.backlog_depth && k.enqueued_window > k.finished_window {
+            out.push(Alert {
+                name: "queue_backlog_growing",
+                severity: "warning",
+                message: format!(
+                    "{} {} jobs due; {} enqueued vs {} finished in the window",
+                    k.due_now, k.kind, k.enqueued_window, k.finished_window
+                ),
+                kind: Some(k.kind.clone()),
+            });
+        }
+    }
+    if r.crm_sync_failures_window >= t.crm_failures {
+        out.push(Alert {
+            name: "crm_sync_failing",
+            severity: "warning",
+            message: format!(
+                "{} CRM sync attempts failed in the window (ingest is unaffected: {} webhook errors)",
+                r.crm_sync_failures_window, r.ingest_errors_window
+            ),
+            kind: Some(kinds::CRM_SYNC_CUSTOMER.to_owned()),
+        });
+    }
+    out
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))
+}
+
+impl Engine {
+    /// Computes the metrics report at `now`. Flushes buffered delivery-log rows first so the
+    /// window is exact.
+    pub fn metrics(&self, now: i64) -> Result<MetricsReport> {
+        let window_secs = self.config.alerts.window_secs;
+        let since = now - window_secs;
+        let (window, queue) = self.with_store(|s| {
+            s.flush_deliveries()?;
+            Ok((s.delivery_counts(since)?, s.queue_stats(now, since)?))
+        })?;
+        let process = self.metrics.snapshot();
+        let errors =
+            window.count(DeliveryOutcome::Rejected) + window.count(DeliveryOutcome::Failed);
+        let failure_rate = if window.total == 0 {
+            0.0
+        } else {
+            errors as f64 / window.total as f64
+        };
+        let crm = queue
+            .iter()
+            .find(|k| k.kind == kinds::CRM_SYNC_CUSTOMER)
+            .map_or(0, |k| k.failed_attempts_window);
+        let q = |p| process.latency_us.quantile(LATENCY_BUCKETS_US, p);
+        Ok(MetricsReport {
+            generated_at: now,
+            latency: LatencySummary {
+                p50_us: q(0.50),
+                p95_us: q(0.95),
+                p99_us: q(0.99),
+            },
+            process,
+            window_secs,
+            failure_rate,
+            ingest_errors_window: errors,
+            crm_sync_failures_window: crm,
+            dead_jobs: queue.iter().map(|k| k.dead).sum(),
+            queue,
+            window,
+        })
+    }
+
+    /// The metrics report as JSON.
+    pub fn metrics_json(&self, now: i64) -> Result<String> {
+        json(&self.metrics(now)?)
+    }
+
+    /// Prometheus text exposition (format 0.0.4) for a `/api/metrics` route.
+    pub fn prometheus(&self, now: i64) -> Result<String> {
+        let report = self.metrics(now)?;
+        let firing = alerts(&report, &self.config.alerts);
+        Ok(metrics::prometheus_text(&report, &firing))
+    }
+
+    /// Firing alerts at `now`.
+    pub fn health(&self, now: i64) -> Result<Health> {
+        let report = self.metrics(now)?;
+        let alerts = alerts(&report, &self.config.alerts);
+        Ok(Health {
+            ok: alerts.is_empty(),
+            alerts,
+            failure_rate: report.failure_rate,
+            deliveries_window: report.window.total,
+        })
+    }
+
+    /// [`Engine::health`] as JSON.
+    pub fn health_json(&self, now: i64) -> Result<String> {
+        json(&self.health(now)?)
+    }
+}
