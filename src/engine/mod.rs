@@ -258,7 +258,28 @@ impl Engine {
         now: i64,
     ) -> Result<Handled> {
         let started = Instant::now();
-        let event = match self.verify_and_parse(body, signature_header, now) {
+        let parsed = self.verify_and_parse(body, signature_header, now);
+        self.ingest_parsed(parsed, body, now, started)
+    }
+
+    /// Ingests one raw event that the operator trusts (a backfill from a Stripe events export)
+    /// without a signature: parse, dedupe, persist, apply, enqueue and the delivery log exactly
+    /// as [`Engine::handle_webhook_at`] does after its verify step.
+    pub fn ingest_trusted(&self, body: &[u8], now: i64) -> Result<Handled> {
+        let started = Instant::now();
+        let parsed = event::parse_event(body).and_then(|e| self.check_livemode(e));
+        self.ingest_parsed(parsed, body, now, started)
+    }
+
+    /// Steps 3–7 for a body that was verified (or is trusted) and parsed (or was rejected).
+    fn ingest_parsed(
+        &self,
+        parsed: Result<Event>,
+        body: &[u8],
+        now: i64,
+        started: Instant,
+    ) -> Result<Handled> {
+        let event = match parsed {
             Ok(ev) => ev,
             Err(e) => {
                 let d = self.delivery(
@@ -317,7 +338,10 @@ impl Engine {
             now,
             &self.config.verify,
         )?;
-        let event = event::parse_event(body)?;
+        self.check_livemode(event::parse_event(body)?)
+    }
+
+    fn check_livemode(&self, event: Event) -> Result<Event> {
         if let Some(live) = self.config.livemode {
             if event.livemode != live {
                 let (got, want) = if event.livemode {
