@@ -486,7 +486,7 @@ impl Engine {
     pub fn access(&self, customer_id: &str, now: i64) -> Result<Access> {
         self.with_store(|s| {
             let user_id = s.customer(customer_id)?.and_then(|c| c.user_id);
-            Ok(self.decide_access(s, customer_id, user_id, now)?)
+            self.decide_access(s, customer_id, user_id, now)
         })
     }
 

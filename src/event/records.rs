@@ -1,0 +1,226 @@
+//! The normalized records: what billing state needs from each Stripe object type.
+//!
+//! Kept separate from the parser so the engine and bindings can read the shapes at a glance.
+//! Every record is plain data (`Serialize` for the JS/C faces and for logs).
+
+use super::objects::ObjType;
+
+/// Normalized `data.object`, for the kinds we act on. Unknown types (or a known type whose
+/// object is not the expected object type) become [`Object::Other`], never an error.
+///
+/// Serializes with an `"object"` tag in snake case (`"checkout_session"` for sessions); note
+/// that [`Object::object_type`] returns Stripe's own string (`"checkout.session"`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "object", rename_all = "snake_case")]
+pub enum Object {
+    /// A customer.
+    Customer(CustomerRecord),
+    /// A subscription.
+    Subscription(SubscriptionRecord),
+    /// An invoice.
+    Invoice(InvoiceRecord),
+    /// A Checkout Session.
+    CheckoutSession(CheckoutRecord),
+    /// A charge.
+    Charge(ChargeRecord),
+    /// A dispute.
+    Dispute(DisputeRecord),
+    /// Anything else: just its type and id when they are strings.
+    Other {
+        /// `data.object.object`.
+        object_type: Option<String>,
+        /// `data.object.id`.
+        id: Option<String>,
+    },
+}
+
+/// The customer fields billing and CRM sync need.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct CustomerRecord {
+    /// `cus_...`.
+    pub id: String,
+    /// Email, when set.
+    pub email: Option<String>,
+    /// Name, when set.
+    pub name: Option<String>,
+    /// `metadata.user_id`: our user, when the host stamped it.
+    pub user_id: Option<String>,
+    /// A `customer.deleted` event or `"deleted": true`.
+    pub deleted: bool,
+}
+
+/// The subscription fields that decide entitlement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct SubscriptionRecord {
+    /// `sub_...`.
+    pub id: String,
+    /// The customer id (expanded objects are reduced to their id).
+    pub customer_id: String,
+    /// Stripe status (`active`, `past_due`, `canceled`, ...).
+    pub status: String,
+    /// First item's `price.id` (or legacy `plan.id`).
+    pub price_id: Option<String>,
+    /// First item's `price.product` (string or expanded), or legacy `plan.product`.
+    pub product_id: Option<String>,
+    /// Top-level `current_period_end` (pre-basil) if present, else the max over
+    /// `items.data[].current_period_end` (basil).
+    pub current_period_end: Option<i64>,
+    /// Cancels when the period ends.
+    pub cancel_at_period_end: bool,
+    /// Scheduled cancellation time.
+    pub cancel_at: Option<i64>,
+    /// When cancellation was requested.
+    pub canceled_at: Option<i64>,
+    /// When the subscription ended.
+    pub ended_at: Option<i64>,
+    /// Trial end.
+    pub trial_end: Option<i64>,
+    /// `metadata.user_id`.
+    pub user_id: Option<String>,
+}
+
+/// The invoice fields for payment state and dunning.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct InvoiceRecord {
+    /// `in_...`.
+    pub id: String,
+    /// The customer id.
+    pub customer_id: String,
+    /// Pre-basil `subscription`, else basil `parent.subscription_details.subscription`, else
+    /// the first line with `parent.subscription_item_details.subscription` or `subscription`.
+    pub subscription_id: Option<String>,
+    /// Invoice number.
+    pub number: Option<String>,
+    /// Stripe status (`draft`, `open`, `paid`, `void`, `uncollectible`).
+    pub status: Option<String>,
+    /// Amount due, minor units (0 when absent).
+    pub amount_due: i64,
+    /// Amount paid, minor units (0 when absent).
+    pub amount_paid: i64,
+    /// Amount remaining, minor units (0 when absent).
+    pub amount_remaining: i64,
+    /// Lowercase ISO currency (empty when absent).
+    pub currency: String,
+    /// Hosted invoice page, for dunning emails.
+    pub hosted_invoice_url: Option<String>,
+    /// PDF link.
+    pub invoice_pdf: Option<String>,
+    /// Payment attempts so far (0 when absent).
+    pub attempt_count: i64,
+    /// Next automatic retry, if any.
+    pub next_payment_attempt: Option<i64>,
+    /// Unix seconds (0 when absent).
+    pub created: i64,
+    /// Why the invoice exists (`subscription_cycle`, `subscription_create`, ...).
+    pub billing_reason: Option<String>,
+}
+
+/// The Checkout Session fields that link a user to a customer and subscription.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct CheckoutRecord {
+    /// `cs_...`.
+    pub id: String,
+    /// The customer id, if one was created or given.
+    pub customer_id: Option<String>,
+    /// `client_reference_id`, else `metadata.user_id`.
+    pub user_id: Option<String>,
+    /// `customer_details.email`, else `customer_email`.
+    pub email: Option<String>,
+    /// `customer_details.name`.
+    pub name: Option<String>,
+    /// `payment`, `subscription` or `setup`.
+    pub mode: Option<String>,
+    /// `open`, `complete` or `expired`.
+    pub status: Option<String>,
+    /// `paid`, `unpaid` or `no_payment_required`.
+    pub payment_status: Option<String>,
+    /// The subscription id (mode `subscription`).
+    pub subscription_id: Option<String>,
+    /// Total in minor units.
+    pub amount_total: Option<i64>,
+    /// Currency.
+    pub currency: Option<String>,
+}
+
+/// The charge fields for refunds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct ChargeRecord {
+    /// `ch_...`.
+    pub id: String,
+    /// The customer id (null for guest charges).
+    pub customer_id: Option<String>,
+    /// Amount, minor units (0 when absent).
+    pub amount: i64,
+    /// Amount refunded so far (0 when absent).
+    pub amount_refunded: i64,
+    /// Currency (empty when absent).
+    pub currency: String,
+    /// The invoice id (pre-basil charges carry it).
+    pub invoice_id: Option<String>,
+    /// The PaymentIntent id.
+    pub payment_intent: Option<String>,
+    /// Fully refunded.
+    pub refunded: bool,
+}
+
+/// The dispute fields support needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct DisputeRecord {
+    /// `dp_...` / `du_...`.
+    pub id: String,
+    /// The disputed charge.
+    pub charge_id: Option<String>,
+    /// The PaymentIntent id.
+    pub payment_intent: Option<String>,
+    /// Disputed amount, minor units (0 when absent).
+    pub amount: i64,
+    /// Currency (empty when absent).
+    pub currency: String,
+    /// Dispute reason (`fraudulent`, `general`, ...).
+    pub reason: Option<String>,
+    /// Dispute status.
+    pub status: Option<String>,
+}
+
+impl Object {
+    /// The object's id (`None` only for [`Object::Other`] without a string id).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Object::Customer(r) => Some(&r.id),
+            Object::Subscription(r) => Some(&r.id),
+            Object::Invoice(r) => Some(&r.id),
+            Object::CheckoutSession(r) => Some(&r.id),
+            Object::Charge(r) => Some(&r.id),
+            Object::Dispute(r) => Some(&r.id),
+            Object::Other { id, .. } => id.as_deref(),
+        }
+    }
+
+    /// The customer this object belongs to: a customer's own id, others' customer field
+    /// (disputes and [`Object::Other`] have none).
+    pub fn customer_id(&self) -> Option<&str> {
+        match self {
+            Object::Customer(r) => Some(&r.id),
+            Object::Subscription(r) => Some(&r.customer_id),
+            Object::Invoice(r) => Some(&r.customer_id),
+            Object::CheckoutSession(r) => r.customer_id.as_deref(),
+            Object::Charge(r) => r.customer_id.as_deref(),
+            Object::Dispute(_) => None,
+            Object::Other { .. } => None,
+        }
+    }
+
+    /// Stripe's object type string (`"customer"`, `"checkout.session"`, ...), the
+    /// [`Object::Other`] type, or `""` when unknown.
+    pub fn object_type(&self) -> &str {
+        match self {
+            Object::Customer(_) => ObjType::Customer.as_str(),
+            Object::Subscription(_) => ObjType::Subscription.as_str(),
+            Object::Invoice(_) => ObjType::Invoice.as_str(),
+            Object::CheckoutSession(_) => ObjType::CheckoutSession.as_str(),
+            Object::Charge(_) => ObjType::Charge.as_str(),
+            Object::Dispute(_) => ObjType::Dispute.as_str(),
+            Object::Other { object_type, .. } => object_type.as_deref().unwrap_or(""),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Property: for any permutation of realistic histories with distinct timestamps, and any
+//! 1–3 deliveries of each event, the final state and the outbox equal the in-order result.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use proptest::prelude::*;
+use tollbooth::Engine;
+use tollbooth::store::JobFilter;
+
+/// Everything observable about the final state.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    access: Vec<String>,
+    subscriptions: Vec<tollbooth::event::SubscriptionRecord>,
+    invoices: Vec<tollbooth::event::InvoiceRecord>,
+    checkout: Vec<String>,
+    jobs: BTreeSet<(String, String, String)>,
+}
+
+fn snapshot(e: &Engine, customers: &[usize]) -> Snapshot {
+    let now = T0 + 50_000_000;
+    let mut s = Snapshot {
+        access: vec![],
+        subscriptions: vec![],
+        invoices: vec![],
+        checkout: vec![],
+        jobs: BTreeSet::new(),
+    };
+    for n in customers {
+        let cus = format!("cus_{n}");
+        let a = e.access(&cus, now).unwrap();
+        let mid = e
+            .access(&cus, T0 + (*n as i64) * 10_000 + 2_592_000 + 50)
+            .unwrap();
+        s.access.push(format!("{a:?} {mid:?}"));
+        let subs = e.with_store_ref(|st| st.subscriptions(&cus)).unwrap();
+        s.subscriptions.extend(subs.into_iter().map(|v| v.record));
+        s.invoices.extend(e.invoices(&cus).unwrap());
+        s.checkout.push(format!(
+            "{:?}",
+            e.checkout_status(&format!("cs_{n}")).unwrap()
+        ));
+    }
+    let jobs = e
+        .jobs(&JobFilter {
+            limit: Some(10_000),
+            ..JobFilter::default()
+        })
+        .unwrap();
+    s.jobs = jobs
+        .into_iter()
+        .map(|j| (j.kind, j.key, j.payload))
+        .collect();
+    s
+}
+
+fn in_order(customers: &[usize], shape: Shape) -> Snapshot {
+    let e = engine();
+    let mut all: Vec<_> = customers.iter().flat_map(|n| history(*n, shape)).collect();
+    all.sort_by_key(|(_, created, _)| *created);
+    for (_, created, body) in &all {
+        deliver(&e, body, *created).unwrap();
+    }
+    snapshot(&e, customers)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    #[test]
+    fn any_order_and_any_redelivery_gives_the_in_order_state(
+        basil in any::<bool>(),
+        order in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle(),
+        copies in proptest::collection::vec(1..=3usize, 40),
+    ) {
+        let shape = if basil { Shape::Basil } else { Shape::Legacy };
+        let customers = [1usize, 2, 3, 4];
+        let expected = in_order(&customers, shape);
+        let all: Vec<_> = customers.iter().flat_map(|n| history(*n, shape)).collect();
+        prop_assert!(all.len() <= 40);
+        let e = engine();
+        let mut processed = 0;
+        for i in order.iter().copied().filter(|i| *i < all.len()) {
+            let (_, created, body) = &all[i];
+            for _ in 0..copies[i] {
+                let h = deliver(&e, body, *created).unwrap();
+                if h.outcome != tollbooth::Outcome::Duplicate {
+                    processed += 1;
+                }
+            }
+        }
+        prop_assert_eq!(processed, all.len(), "each event id is processed exactly once");
+        prop_assert_eq!(snapshot(&e, &customers), expected);
+    }
+}
