@@ -201,3 +201,60 @@ pub fn history(n: usize, shape: Shape) -> Vec<(String, i64, Vec<u8>)> {
     }
     ev
 }
+
+/// A tiny deterministic PRNG (xorshift64*) for shuffles and kill timings in tests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i as u64 + 1) as usize);
+        }
+    }
+}
+
+/// Events of customers `1..=n` in both shapes alternating, in created order.
+pub fn many_histories(n: usize) -> Vec<(String, i64, Vec<u8>)> {
+    let mut all: Vec<_> = (1..=n)
+        .flat_map(|i| {
+            history(
+                i,
+                if i % 2 == 0 {
+                    Shape::Basil
+                } else {
+                    Shape::Legacy
+                },
+            )
+        })
+        .collect();
+    all.sort_by_key(|(_, created, _)| *created);
+    all
+}
+
+/// A comparable digest of the portal state of customers `1..=n`.
+pub fn state_digest(e: &Engine, n: usize) -> Vec<String> {
+    let now = T0 + 60_000_000;
+    (1..=n)
+        .map(|i| {
+            let cus = format!("cus_{i}");
+            let a = e.access(&cus, now).unwrap();
+            let subs: Vec<_> = e
+                .with_store_ref(|s| s.subscriptions(&cus))
+                .unwrap()
+                .into_iter()
+                .map(|v| v.record)
+                .collect();
+            let inv = e.invoices(&cus).unwrap();
+            format!("{a:?}|{subs:?}|{inv:?}")
+        })
+        .collect()
+}
