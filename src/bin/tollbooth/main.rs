@@ -1,1 +1,359 @@
-fn main() {}
+//! `tollbooth`: the operator CLI. Start with `tollbooth demo`.
+
+mod customer;
+mod demo;
+mod events;
+mod import;
+mod jobs;
+mod output;
+mod scenarios;
+mod send;
+mod sim;
+mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use tollbooth::{Config, Engine, JobState};
+
+use output::Out;
+use scenarios::{ApiVersion, Scenario};
+
+/// Any failure a command reports (exit code 1).
+pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// A plain error message.
+pub fn fail(msg: impl Into<String>) -> Box<dyn std::error::Error> {
+    msg.into().into()
+}
+
+/// Exit codes scripts can rely on.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_ALERTS: u8 = 3;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  ok
+  1  error (the message says what; with --json also {\"error\": {...}} on stdout)
+  2  usage error (bad arguments)
+  3  health alerts are firing (status, health)
+
+Start with `tollbooth demo`: a whole customer history on a throwaway database.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tollbooth",
+    version,
+    about = "Operate tollbooth: Stripe webhooks in, billing state and a job outbox out.",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    /// SQLite database [default: tollbooth.db; demo: a fresh temporary file]
+    #[arg(long, global = true, env = "TOLLBOOTH_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Webhook signing secret for sign/send (never printed)
+    #[arg(
+        long,
+        global = true,
+        env = "STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_name = "WHSEC"
+    )]
+    secret: Option<String>,
+    /// Machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    json: bool,
+    /// The current time, unix seconds [default: the clock]
+    #[arg(
+        long,
+        global = true,
+        value_name = "UNIX",
+        allow_negative_numbers = true
+    )]
+    now: Option<i64>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Play a whole customer history through the engine, with workers, retries and a replay
+    Demo {
+        /// Keep the database file afterwards (always kept with --db)
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Health, firing alerts, failure rate, queue by kind, last deliveries (exit 3 on alerts)
+    Status,
+    /// One customer's timeline: events, access decision, invoices, jobs and attempts
+    Customer {
+        /// Stripe customer id, email or app user id
+        who: String,
+    },
+    /// Stored events, newest first
+    Events {
+        /// Only this event type (e.g. invoice.paid)
+        #[arg(long = "type", value_name = "TYPE")]
+        event_type: Option<String>,
+        /// Only this outcome
+        #[arg(long, value_parser = ["processed", "ignored", "stale"])]
+        outcome: Option<String>,
+        /// Created at or after (unix seconds)
+        #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+        since: Option<i64>,
+        /// Created before (unix seconds)
+        #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+        until: Option<i64>,
+        /// Only this customer (id, email or user id)
+        #[arg(long)]
+        customer: Option<String>,
+        /// At most this many
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Jobs in the outbox, newest first
+    Jobs {
+        /// Only this kind (e.g. crm.sync_customer)
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this state
+        #[arg(long, value_parser = ["due", "leased", "done", "dead", "superseded"], conflicts_with = "dead")]
+        state: Option<String>,
+        /// Only dead-lettered jobs (same as --state dead)
+        #[arg(long)]
+        dead: bool,
+        /// Only this customer (id, email or user id)
+        #[arg(long)]
+        customer: Option<String>,
+        /// At most this many
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Put a dead-lettered job back in the queue
+    ReplayJob {
+        /// Job id
+        id: i64,
+    },
+    /// Re-apply a stored event through the same rules (a no-op when nothing would change)
+    Reprocess {
+        /// Stripe event id
+        event_id: String,
+    },
+    /// Backfill from a Stripe events export (JSON lines, a JSON array, or a list object)
+    Import {
+        /// The export file (trusted input: no signatures are checked)
+        file: PathBuf,
+    },
+    /// Print the Stripe-Signature header for a payload (with --json: body and header)
+    Sign {
+        #[command(flatten)]
+        body: BodyArgs,
+    },
+    /// POST a signed event to a URL (e.g. a local `next dev` webhook route)
+    Send {
+        /// Where to POST (http://...)
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        body: BodyArgs,
+    },
+    /// The metrics report as JSON, or Prometheus text
+    Metrics {
+        /// Prometheus text exposition instead of JSON
+        #[arg(long)]
+        prometheus: bool,
+    },
+    /// Firing alerts (exit 3 when any fires)
+    Health,
+}
+
+/// What to sign: a file's exact bytes or a built-in scenario.
+#[derive(Debug, clap::Args)]
+pub struct BodyArgs {
+    /// A file whose exact bytes are signed
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "scenario",
+        conflicts_with = "scenario"
+    )]
+    pub payload: Option<PathBuf>,
+    /// A built-in Stripe-shaped event
+    #[arg(long, value_enum)]
+    pub scenario: Option<Scenario>,
+    /// API shape of the scenario's event
+    #[arg(long, value_enum, default_value = "2025-03-31.basil")]
+    pub api_version: ApiVersion,
+    /// Signature timestamp [default: --now or the clock]
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub timestamp: Option<i64>,
+}
+
+/// What every command gets.
+pub struct App {
+    pub db: PathBuf,
+    pub secret: Option<String>,
+    pub now: i64,
+    pub out: Out,
+}
+
+/// Commands that only read or write the store never verify a signature; the engine still
+/// wants a secret, so they get this one (never used to verify anything).
+const NO_VERIFY_SECRET: &str = "tollbooth-cli-never-verifies";
+
+impl App {
+    /// Opens the database, which must exist already.
+    pub fn engine(&self) -> Res<Engine> {
+        if !self.db.exists() {
+            return Err(fail(format!(
+                "no database at {} (give --db or TOLLBOOTH_DB; `tollbooth demo --db PATH` makes one)",
+                self.db.display()
+            )));
+        }
+        self.engine_create()
+    }
+
+    /// Opens (creating if needed) the database.
+    pub fn engine_create(&self) -> Res<Engine> {
+        let config = Config::new(self.db.to_string_lossy(), &[NO_VERIFY_SECRET])?;
+        Ok(Engine::open(config)?)
+    }
+
+    /// The signing secret for sign/send.
+    pub fn signing_secret(&self) -> Res<&str> {
+        self.secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| fail("no webhook secret: give --secret or set STRIPE_WEBHOOK_SECRET"))
+    }
+}
+
+/// Resolves `--customer` (id, email or user id) to a customer id; unknown values pass as-is.
+pub fn resolve_customer(engine: &Engine, who: Option<&str>) -> Res<Option<String>> {
+    Ok(match who {
+        None => None,
+        Some(w) => Some(
+            engine
+                .find_customer(w)?
+                .map_or_else(|| w.to_owned(), |c| c.id),
+        ),
+    })
+}
+
+/// Secrets to scrub from any output, even clap's errors: the env var and `--secret` values.
+fn secrets_in_args() -> Vec<String> {
+    let mut out: Vec<String> = std::env::var("STRIPE_WEBHOOK_SECRET").into_iter().collect();
+    let args: Vec<String> = std::env::args().collect();
+    for (i, a) in args.iter().enumerate() {
+        if a == "--secret" {
+            out.extend(args.get(i + 1).cloned());
+        } else if let Some(v) = a.strip_prefix("--secret=") {
+            out.push(v.to_owned());
+        }
+    }
+    out
+}
+
+fn main() -> ExitCode {
+    let secrets = secrets_in_args();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            let text = Out::new(false, secrets).redact(&e.to_string());
+            if e.use_stderr() {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", Out::new(false, secrets).redact(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    let mut all_secrets = secrets;
+    all_secrets.extend(cli.secret.clone());
+    let out = Out::new(cli.json, all_secrets);
+    // The demo never touches `tollbooth.db` or TOLLBOOTH_DB: only a --db given on its command line.
+    let db_on_cli = matches.value_source("db") == Some(ValueSource::CommandLine)
+        || matches
+            .subcommand()
+            .is_some_and(|(_, m)| m.value_source("db") == Some(ValueSource::CommandLine));
+    let demo_db = db_on_cli.then(|| cli.db.clone()).flatten();
+    let app = App {
+        db: cli.db.unwrap_or_else(|| PathBuf::from("tollbooth.db")),
+        secret: cli.secret,
+        now: cli.now.unwrap_or_else(tollbooth::unix_now),
+        out,
+    };
+    match run(&app, cli.cmd, demo_db) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = e
+                .downcast_ref::<tollbooth::Error>()
+                .map(|e| e.code().as_str());
+            let msg = app.out.redact(&e.to_string());
+            if app.out.json {
+                app.out.json(&serde_json::json!({
+                    "error": { "code": code, "message": msg }
+                }));
+            }
+            eprintln!("error: {msg}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>) -> Res<u8> {
+    match cmd {
+        Cmd::Demo { keep } => demo::run(app, demo_db, keep),
+        Cmd::Status => status::status(app),
+        Cmd::Customer { who } => customer::run(app, &who),
+        Cmd::Events {
+            event_type,
+            outcome,
+            since,
+            until,
+            customer,
+            limit,
+        } => events::run(
+            app,
+            events::Filter {
+                event_type,
+                outcome,
+                since,
+                until,
+                customer,
+                limit,
+            },
+        ),
+        Cmd::Jobs {
+            kind,
+            state,
+            dead,
+            customer,
+            limit,
+        } => {
+            let state = if dead {
+                Some(JobState::Dead)
+            } else {
+                state.as_deref().and_then(JobState::parse)
+            };
+            jobs::list(app, kind, state, customer, limit)
+        }
+        Cmd::ReplayJob { id } => jobs::replay(app, id),
+        Cmd::Reprocess { event_id } => jobs::reprocess(app, &event_id),
+        Cmd::Import { file } => import::run(app, &file),
+        Cmd::Sign { body } => send::sign(app, &body),
+        Cmd::Send { url, body } => send::send(app, &url, &body),
+        Cmd::Metrics { prometheus } => status::metrics(app, prometheus),
+        Cmd::Health => status::health(app),
+    }
+}

@@ -1,0 +1,135 @@
+//! `status`, `metrics`, `health`.
+
+use serde_json::json;
+use tollbooth::engine::Health;
+
+use crate::output::{Out, Table, age, opt, time};
+use crate::{App, EXIT_ALERTS, EXIT_OK, Res};
+
+/// Prints firing alerts (or "healthy") for people.
+pub fn print_health(out: &Out, h: &Health) {
+    if h.ok {
+        out.line(format!("  {} no alerts firing", out.green("healthy:")));
+    }
+    for a in &h.alerts {
+        out.line(format!(
+            "  {:<8} {:<22} {}",
+            out.status(a.severity),
+            a.name,
+            a.message
+        ));
+    }
+}
+
+fn exit_for(h: &Health) -> u8 {
+    if h.ok { EXIT_OK } else { EXIT_ALERTS }
+}
+
+pub fn status(app: &App) -> Res<u8> {
+    let engine = app.engine()?;
+    let now = app.now;
+    let report = engine.metrics(now)?;
+    let health = engine.health(now)?;
+    let recent = engine.with_store_ref(|s| s.recent_deliveries(10))?;
+    let out = &app.out;
+    out.json(&json!({
+        "db": app.db.display().to_string(),
+        "now": now,
+        "health": health,
+        "failure_rate": report.failure_rate,
+        "window_secs": report.window_secs,
+        "deliveries_window": report.window.total,
+        "queue": report.queue,
+        "dead_jobs": report.dead_jobs,
+        "recent_deliveries": recent,
+    }));
+    out.line(format!(
+        "{} {}  {}",
+        out.bold("tollbooth"),
+        app.db.display(),
+        out.dim(&format!("at {}", time(now)))
+    ));
+    out.heading("Health");
+    print_health(out, &health);
+    out.heading(&format!("Webhooks (last {} min)", report.window_secs / 60));
+    let counts: Vec<String> = report
+        .window
+        .by_outcome
+        .iter()
+        .map(|(o, n)| format!("{n} {}", out.status(o.as_str())))
+        .collect();
+    out.line(format!(
+        "  {} deliveries, failure rate {:.2}%{}",
+        report.window.total,
+        report.failure_rate * 100.0,
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts.join(", "))
+        }
+    ));
+    for (reason, n) in &report.window.by_reason {
+        out.line(format!("    {n} × {reason}"));
+    }
+    out.heading("Queue");
+    let mut t = Table::new(&[
+        "kind",
+        "due",
+        "due now",
+        "leased",
+        "done",
+        "dead",
+        "oldest due",
+    ]);
+    for k in &report.queue {
+        t.row(vec![
+            k.kind.clone(),
+            k.due.to_string(),
+            k.due_now.to_string(),
+            k.leased.to_string(),
+            k.done.to_string(),
+            if k.dead > 0 {
+                out.red(&k.dead.to_string())
+            } else {
+                "0".into()
+            },
+            k.oldest_due_age_s.map_or("-".into(), age),
+        ]);
+    }
+    out.table(&t, "no jobs");
+    out.heading("Last deliveries");
+    let mut t = Table::new(&["at", "outcome", "event", "type", "reason", "latency"]);
+    for d in &recent {
+        t.row(vec![
+            time(d.at),
+            out.status(d.outcome.as_str()),
+            opt(d.event_id.as_deref()),
+            opt(d.event_type.as_deref()),
+            opt(d.reason),
+            format!("{} µs", d.latency_us),
+        ]);
+    }
+    out.table(&t, "no deliveries yet");
+    Ok(exit_for(&health))
+}
+
+pub fn metrics(app: &App, prometheus: bool) -> Res<u8> {
+    let engine = app.engine()?;
+    if prometheus {
+        print!("{}", app.out.redact(&engine.prometheus(app.now)?));
+    } else {
+        let report = engine.metrics(app.now)?;
+        // The report is JSON for people too: it is meant for dashboards and scripts.
+        let text = serde_json::to_string_pretty(&report)?;
+        println!("{}", app.out.redact(&text));
+    }
+    Ok(EXIT_OK)
+}
+
+pub fn health(app: &App) -> Res<u8> {
+    let engine = app.engine()?;
+    let h = engine.health(app.now)?;
+    app.out.json(&h);
+    print_health(&app.out, &h);
+    Ok(exit_for(&h))
+}
