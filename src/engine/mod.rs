@@ -576,6 +576,11 @@ impl Engine {
         self.with_store(|s| s.jobs(filter))
     }
 
+    /// One job by id.
+    pub fn job(&self, id: i64) -> Result<Job> {
+        self.with_store(|s| s.job(id))
+    }
+
     /// A job's attempts.
     pub fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
         self.with_store(|s| s.job_attempts(id))
