@@ -1,0 +1,463 @@
+//! Plain JS objects in and out. Each output type is a field-for-field copy of a core type with
+//! camelCase names; `null` stands for an absent value (never `undefined`).
+
+use napi_derive::napi;
+use serde_json::Value;
+use tollbooth::ErrorCode;
+
+use crate::error::{Result, invalid};
+
+/// Options for `new Tollbooth(...)`.
+#[napi(object)]
+pub struct TollboothOptions {
+    /// SQLite file path, or `':memory:'` for a private in-memory database.
+    pub database: String,
+    /// Active webhook signing secrets (`whsec_...`); pass two while rotating.
+    pub webhook_secrets: Vec<String>,
+    /// Largest allowed `|now - t|` of a signature, seconds (default 300). Also rejects
+    /// timestamps this far in the future.
+    pub tolerance_seconds: Option<i64>,
+    /// Access continues this many seconds after a subscription becomes past_due (default 0).
+    pub past_due_grace_seconds: Option<i64>,
+    /// `true`: accept live-mode events only; `false`: test-mode only; unset: both.
+    pub livemode: Option<bool>,
+    /// Attempts before a job moves to dead-letter (default 25).
+    pub max_attempts: Option<i64>,
+    /// `'normal'` (default; a commit survives a process crash) or `'full'` (fsync per commit,
+    /// survives power loss).
+    #[napi(ts_type = "'normal' | 'full'")]
+    pub durability: Option<String>,
+    /// How long to wait for another process's write lock before `STORE_BUSY`, ms (default 5000).
+    pub busy_timeout_ms: Option<i64>,
+    /// Largest webhook body accepted, bytes (default 1 MiB); larger gives `PAYLOAD_TOO_LARGE`.
+    pub max_body_bytes: Option<i64>,
+}
+
+/// A job written (or refreshed) by a delivery or snapshot.
+#[napi(object, use_nullable = true)]
+pub struct EnqueuedJob {
+    /// Job id.
+    pub id: i64,
+    /// Job kind, e.g. `'crm.sync_customer'`.
+    pub kind: String,
+    /// Deterministic idempotency key.
+    pub key: String,
+    /// `true` when an existing due job was refreshed instead of a new one written.
+    pub coalesced: bool,
+}
+
+impl From<tollbooth::EnqueuedJob> for EnqueuedJob {
+    fn from(j: tollbooth::EnqueuedJob) -> Self {
+        EnqueuedJob {
+            id: j.id,
+            kind: j.kind,
+            key: j.key,
+            coalesced: j.coalesced,
+        }
+    }
+}
+
+/// What `handleWebhook` did. Any return (no throw) means: answer Stripe with HTTP 200.
+#[napi(object, use_nullable = true)]
+pub struct HandledWebhook {
+    /// `processed`: new event, state and jobs written; `duplicate`: already stored, nothing
+    /// done; `ignored`: stored, its type moves no state; `stale`: stored, but older than the
+    /// state it would have written.
+    #[napi(ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale'")]
+    pub outcome: String,
+    /// Stripe event id (`evt_...`).
+    pub event_id: String,
+    /// Stripe event type, e.g. `'customer.subscription.updated'`.
+    pub event_type: String,
+    /// The customer the event concerns, when known.
+    pub customer_id: Option<String>,
+    /// Jobs written by this delivery.
+    pub jobs: Vec<EnqueuedJob>,
+}
+
+impl From<tollbooth::Handled> for HandledWebhook {
+    fn from(h: tollbooth::Handled) -> Self {
+        HandledWebhook {
+            outcome: h.outcome.as_str().to_owned(),
+            event_id: h.event_id,
+            event_type: h.event_type,
+            customer_id: h.customer_id,
+            jobs: h.jobs.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// May this customer use the portal, and what should the UI say?
+#[napi(object, use_nullable = true)]
+pub struct Access {
+    /// The Stripe customer, when known.
+    pub customer_id: Option<String>,
+    /// The app user linked to the customer, when known.
+    pub user_id: Option<String>,
+    /// The deciding subscription's state (`none`: no subscription known).
+    #[napi(
+        ts_type = "'active' | 'trialing' | 'past_due' | 'unpaid' | 'incomplete' | 'paused' | 'canceled' | 'none'"
+    )]
+    pub state: String,
+    /// Whether the portal should let the customer in.
+    pub has_access: bool,
+    /// A sentence the UI can show.
+    pub reason: String,
+    /// The deciding subscription.
+    pub subscription_id: Option<String>,
+    /// Its price.
+    pub price_id: Option<String>,
+    /// Its product.
+    pub product_id: Option<String>,
+    /// End of the current billing period (unix seconds).
+    pub current_period_end: Option<i64>,
+    /// Whether it is set to cancel at the end of the period.
+    pub cancel_at_period_end: bool,
+    /// When access ends (or ended), unix seconds, if known.
+    pub access_ends_at: Option<i64>,
+}
+
+impl From<tollbooth::Access> for Access {
+    fn from(a: tollbooth::Access) -> Self {
+        Access {
+            customer_id: a.customer_id,
+            user_id: a.user_id,
+            state: a.state.as_str().to_owned(),
+            has_access: a.has_access,
+            reason: a.reason,
+            subscription_id: a.subscription_id,
+            price_id: a.price_id,
+            product_id: a.product_id,
+            current_period_end: a.current_period_end,
+            cancel_at_period_end: a.cancel_at_period_end,
+            access_ends_at: a.access_ends_at,
+        }
+    }
+}
+
+/// An invoice as the portal lists it.
+#[napi(object, use_nullable = true)]
+pub struct Invoice {
+    /// `in_...`.
+    pub id: String,
+    /// Invoice number.
+    pub number: Option<String>,
+    /// Stripe status (`draft`, `open`, `paid`, `void`, `uncollectible`).
+    pub status: Option<String>,
+    /// Amount due, minor units.
+    pub amount_due: i64,
+    /// Amount paid, minor units.
+    pub amount_paid: i64,
+    /// Amount remaining, minor units.
+    pub amount_remaining: i64,
+    /// Lowercase ISO currency.
+    pub currency: String,
+    /// Hosted invoice page.
+    pub hosted_invoice_url: Option<String>,
+    /// PDF link.
+    pub invoice_pdf: Option<String>,
+    /// Unix seconds.
+    pub created: i64,
+    /// Payment attempts so far.
+    pub attempt_count: i64,
+    /// Next automatic retry (unix seconds), if any.
+    pub next_payment_attempt: Option<i64>,
+    /// The subscription it bills, if any.
+    pub subscription_id: Option<String>,
+    /// Why it exists (`subscription_cycle`, `subscription_create`, ...).
+    pub billing_reason: Option<String>,
+}
+
+impl From<tollbooth::event::InvoiceRecord> for Invoice {
+    fn from(i: tollbooth::event::InvoiceRecord) -> Self {
+        Invoice {
+            id: i.id,
+            number: i.number,
+            status: i.status,
+            amount_due: i.amount_due,
+            amount_paid: i.amount_paid,
+            amount_remaining: i.amount_remaining,
+            currency: i.currency,
+            hosted_invoice_url: i.hosted_invoice_url,
+            invoice_pdf: i.invoice_pdf,
+            created: i.created,
+            attempt_count: i.attempt_count,
+            next_payment_attempt: i.next_payment_attempt,
+            subscription_id: i.subscription_id,
+            billing_reason: i.billing_reason,
+        }
+    }
+}
+
+/// What the checkout success page may say. Only a processed webhook (or snapshot) confirms a
+/// payment; landing on the success URL proves nothing.
+#[napi(object, use_nullable = true)]
+pub struct CheckoutStatus {
+    /// The Checkout Session id.
+    pub session_id: String,
+    /// `pending` until a webhook for the session has been processed.
+    #[napi(ts_type = "'pending' | 'complete' | 'payment_pending' | 'payment_failed' | 'expired'")]
+    pub state: String,
+    /// The customer, once known.
+    pub customer_id: Option<String>,
+    /// The app user (`client_reference_id`), once known.
+    pub user_id: Option<String>,
+    /// The subscription the session created, once known.
+    pub subscription_id: Option<String>,
+}
+
+impl From<tollbooth::CheckoutStatus> for CheckoutStatus {
+    fn from(c: tollbooth::CheckoutStatus) -> Self {
+        CheckoutStatus {
+            session_id: c.session_id,
+            state: c.state.as_str().to_owned(),
+            customer_id: c.customer_id,
+            user_id: c.user_id,
+            subscription_id: c.subscription_id,
+        }
+    }
+}
+
+/// What `applySnapshot` did.
+#[napi(object, use_nullable = true)]
+pub struct SnapshotApplied {
+    /// Whether a stored row changed.
+    pub changed: bool,
+    /// `subscription`, `invoice`, `customer` or `checkout.session`.
+    pub object_type: String,
+    /// The object's id.
+    pub object_id: String,
+    /// The customer it belongs to.
+    pub customer_id: Option<String>,
+    /// Jobs written (a CRM sync when the customer's state changed).
+    pub jobs: Vec<EnqueuedJob>,
+}
+
+impl From<tollbooth::SnapshotApplied> for SnapshotApplied {
+    fn from(s: tollbooth::SnapshotApplied) -> Self {
+        SnapshotApplied {
+            changed: s.changed,
+            object_type: s.object_type,
+            object_id: s.object_id,
+            customer_id: s.customer_id,
+            jobs: s.jobs.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Options for `claimJobs`.
+#[napi(object)]
+pub struct ClaimOptions {
+    /// Only these kinds (all kinds when absent or empty).
+    pub kinds: Option<Vec<String>>,
+    /// At most this many jobs.
+    pub limit: i64,
+    /// Lease length; complete or fail the job before it ends or get `LEASE_LOST`.
+    pub lease_seconds: i64,
+    /// The clock (unix seconds); defaults to now.
+    pub now_seconds: Option<i64>,
+}
+
+/// A job leased to the caller.
+#[napi(object, use_nullable = true)]
+pub struct ClaimedJob {
+    /// Job id.
+    pub id: i64,
+    /// Job kind.
+    pub kind: String,
+    /// Idempotency key: pass it to the side effect's API so a retried job acts once.
+    pub key: String,
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    /// The lease; `completeJob` and `failJob` need it.
+    pub lease_token: i64,
+    /// The lease ends at this unix second.
+    pub lease_until: i64,
+    /// The customer the job concerns.
+    pub customer_id: Option<String>,
+    /// The job's parsed JSON payload.
+    #[napi(ts_type = "Record<string, any>")]
+    pub payload: Value,
+}
+
+impl ClaimedJob {
+    pub fn from_core(j: tollbooth::ClaimedJob) -> Result<Self> {
+        Ok(ClaimedJob {
+            payload: parse_payload(j.id, &j.payload)?,
+            id: j.id,
+            kind: j.kind,
+            key: j.key,
+            attempt: j.attempt,
+            lease_token: j.lease_token,
+            lease_until: j.lease_until,
+            customer_id: j.customer_id,
+        })
+    }
+}
+
+/// What `failJob` did.
+#[napi(object, use_nullable = true)]
+pub struct FailResult {
+    /// `scheduled`: runs again at `nextAttemptAt`; `dead`: out of attempts (see `deadJobs`);
+    /// `superseded`: a newer job for the same key carries on (`supersededBy`).
+    #[napi(ts_type = "'scheduled' | 'dead' | 'superseded'")]
+    pub state: String,
+    /// Unix second of the next attempt, when scheduled.
+    pub next_attempt_at: Option<i64>,
+    /// The job that carries on, when superseded.
+    pub superseded_by: Option<i64>,
+}
+
+impl From<tollbooth::FailOutcome> for FailResult {
+    fn from(f: tollbooth::FailOutcome) -> Self {
+        use tollbooth::FailOutcome as F;
+        let (state, next_attempt_at, superseded_by) = match f {
+            F::Scheduled { next_attempt_at } => ("scheduled", Some(next_attempt_at), None),
+            F::Dead => ("dead", None, None),
+            F::Superseded { by } => ("superseded", None, Some(by)),
+        };
+        FailResult {
+            state: state.to_owned(),
+            next_attempt_at,
+            superseded_by,
+        }
+    }
+}
+
+/// Filter for `jobs`.
+#[napi(object)]
+pub struct JobsFilter {
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this state.
+    #[napi(ts_type = "'due' | 'leased' | 'done' | 'dead' | 'superseded'")]
+    pub state: Option<String>,
+    /// Only this customer.
+    pub customer_id: Option<String>,
+    /// At most this many (default 100).
+    pub limit: Option<i64>,
+}
+
+impl JobsFilter {
+    pub fn to_core(&self) -> Result<tollbooth::JobFilter> {
+        let state = match self.state.as_deref() {
+            None => None,
+            Some(s) => Some(tollbooth::JobState::parse(s).ok_or_else(|| {
+                invalid(
+                    ErrorCode::InvalidArgument,
+                    "state must be one of due, leased, done, dead, superseded",
+                )
+            })?),
+        };
+        Ok(tollbooth::JobFilter {
+            kind: self.kind.clone(),
+            state,
+            customer_id: self.customer_id.clone(),
+            limit: self.limit.map(|l| to_u32("limit", l)).transpose()?,
+        })
+    }
+}
+
+/// A job as listed for operators.
+#[napi(object, use_nullable = true)]
+pub struct Job {
+    /// Job id.
+    pub id: i64,
+    /// Job kind.
+    pub kind: String,
+    /// Idempotency key.
+    pub key: String,
+    /// The customer it concerns.
+    pub customer_id: Option<String>,
+    /// Where it is in its life.
+    #[napi(ts_type = "'due' | 'leased' | 'done' | 'dead' | 'superseded'")]
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Due at this unix second.
+    pub run_at: i64,
+    /// Current lease end, when leased.
+    pub lease_until: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// The last failure's message (secrets redacted).
+    pub last_error: Option<String>,
+    /// The event that wrote it.
+    pub event_id: Option<String>,
+    /// The parsed JSON payload.
+    #[napi(ts_type = "Record<string, any>")]
+    pub payload: Value,
+}
+
+impl Job {
+    pub fn from_core(j: tollbooth::Job) -> Result<Self> {
+        Ok(Job {
+            payload: parse_payload(j.id, &j.payload)?,
+            id: j.id,
+            kind: j.kind,
+            key: j.key,
+            customer_id: j.customer_id,
+            state: j.state.as_str().to_owned(),
+            attempts: j.attempts,
+            run_at: j.run_at,
+            lease_until: j.lease_until,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+            last_error: j.last_error,
+            event_id: j.event_id,
+        })
+    }
+}
+
+/// A stored customer.
+#[napi(object, use_nullable = true)]
+pub struct Customer {
+    /// Stripe customer id.
+    pub id: String,
+    /// Email.
+    pub email: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Linked app user.
+    pub user_id: Option<String>,
+    /// Deleted in Stripe.
+    pub deleted: bool,
+}
+
+impl From<tollbooth::store::queries::CustomerRow> for Customer {
+    fn from(c: tollbooth::store::queries::CustomerRow) -> Self {
+        Customer {
+            id: c.id,
+            email: c.email,
+            name: c.name,
+            user_id: c.user_id,
+            deleted: c.deleted,
+        }
+    }
+}
+
+/// Parses JSON the core produced (job payloads, reports).
+pub fn parse_json(what: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| {
+        invalid(
+            ErrorCode::StoreCorrupt,
+            format!("{what} is not valid JSON ({e})"),
+        )
+    })
+}
+
+fn parse_payload(id: i64, text: &str) -> Result<Value> {
+    parse_json(&format!("payload of job {id}"), text)
+}
+
+/// A JS number that must fit a `u32` (JS would otherwise wrap negatives silently).
+pub fn to_u32(name: &str, v: i64) -> Result<u32> {
+    u32::try_from(v).map_err(|_| {
+        invalid(
+            ErrorCode::InvalidArgument,
+            format!("{name} must be between 0 and {}", u32::MAX),
+        )
+    })
+}
