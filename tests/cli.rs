@@ -619,29 +619,34 @@ fn the_secret_never_appears_in_any_output() {
         vec!["bogus-command"],
         vec!["sign", "--scenario", "nope"],
     ];
-    for args in &runs {
-        for how in ["env", "flag", "flag="] {
-            let flag = format!("--secret={SECRET}");
-            let (mut all, env): (Vec<&str>, Vec<(&str, &str)>) = match how {
-                "env" => (vec![], vec![("STRIPE_WEBHOOK_SECRET", SECRET)]),
-                "flag" => (vec!["--secret", SECRET], vec![]),
-                _ => (vec![&flag], vec![]),
-            };
-            all.extend(args.iter());
-            let o = tb_env(&all, &env);
-            let t = text(&o);
-            assert!(
-                !t.contains(SECRET),
-                "{how} {args:?} leaked the secret:\n{t}"
-            );
-            assert!(
-                !t.contains("Zq81PvX0"),
-                "{how} {args:?} leaked part of the secret:\n{t}"
-            );
+    // A Stripe-shaped secret and one that no pattern would recognise.
+    for secret in [SECRET, "plain-Qm7v2-not-shaped-like-stripe"] {
+        for args in &runs {
+            for how in ["env", "flag", "flag="] {
+                let flag = format!("--secret={secret}");
+                let (mut all, env): (Vec<&str>, Vec<(&str, &str)>) = match how {
+                    "env" => (vec![], vec![("STRIPE_WEBHOOK_SECRET", secret)]),
+                    "flag" => (vec!["--secret", secret], vec![]),
+                    _ => (vec![&flag], vec![]),
+                };
+                all.extend(args.iter());
+                let o = tb_env(&all, &env);
+                let t = text(&o);
+                assert!(
+                    !t.contains(SECRET),
+                    "{how} {args:?} leaked the secret:\n{t}"
+                );
+                assert!(
+                    !t.contains("Zq81PvX0"),
+                    "{how} {args:?} leaked part of the secret:\n{t}"
+                );
+            }
         }
     }
     // Even a secret given where a command was expected is not echoed back.
-    let o = tb_env(&[SECRET], &[("STRIPE_WEBHOOK_SECRET", SECRET)]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(!text(&o).contains(SECRET), "{}", text(&o));
+    for secret in [SECRET, "plain-Qm7v2-not-shaped-like-stripe"] {
+        let o = tb_env(&[secret], &[("STRIPE_WEBHOOK_SECRET", secret)]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(!text(&o).contains(secret), "{}", text(&o));
+    }
 }

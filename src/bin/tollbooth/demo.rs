@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 use tollbooth::engine::Health;
 use tollbooth::store::queries::EventFilter;
 use tollbooth::verify::sign_for_test;
-use tollbooth::{Config, Engine, FailOutcome, JobFilter, JobState, Outcome};
+use tollbooth::{Config, Engine, JobFilter, Outcome};
 
 use crate::customer::invoice_table;
 use crate::output::{Table, date, opt};
 use crate::scenarios::{ApiVersion, Ctx, DAY};
-use crate::sim::World;
+use crate::sim::{World, run_workers};
 use crate::status::print_health;
 use crate::{App, EXIT_OK, Res, fail};
 
@@ -98,72 +98,6 @@ impl Story<'_> {
         self.app
             .out
             .heading(&format!("{n}. {title}  ({})", date(at)));
-    }
-
-    /// Workers claim every due job, call the world, complete or fail; the simulated clock
-    /// jumps to the next job's `run_at` whenever nothing is due.
-    fn work(&mut self, world: &mut World, t: &mut i64, w0: i64) -> Res<Vec<i64>> {
-        let mut dead = Vec::new();
-        for _ in 0..200 {
-            let claimed = self.engine.claim(&[], 10, 60, *t)?;
-            if claimed.is_empty() {
-                let due = self.engine.jobs(&JobFilter {
-                    state: Some(JobState::Due),
-                    limit: Some(1000),
-                    ..JobFilter::default()
-                })?;
-                match due.iter().map(|j| j.run_at).min() {
-                    Some(next) => *t = next.max(*t + 1),
-                    None => break,
-                }
-                continue;
-            }
-            for job in claimed {
-                let payload: Value = serde_json::from_str(&job.payload)?;
-                let result = world.call(&job.kind, &job.key, &payload);
-                let out = &self.app.out;
-                let (mark, text, next) = match &result {
-                    Ok(what) => {
-                        self.engine.complete(job.id, job.lease_token, *t)?;
-                        (out.green("✓"), what.clone(), Value::Null)
-                    }
-                    Err(err) => match self.engine.fail(job.id, job.lease_token, err, *t)? {
-                        FailOutcome::Scheduled { next_attempt_at } => (
-                            out.red("✗"),
-                            format!("{err} → retry in {}s", next_attempt_at - *t),
-                            json!(next_attempt_at),
-                        ),
-                        FailOutcome::Dead => {
-                            dead.push(job.id);
-                            let msg = format!(
-                                "{err} → {} after {} attempts",
-                                out.red("dead-letter"),
-                                job.attempt
-                            );
-                            (out.red("✗"), msg, json!("dead"))
-                        }
-                        FailOutcome::Superseded { by } => (
-                            out.red("✗"),
-                            format!("{err} → superseded by job {by}"),
-                            json!(by),
-                        ),
-                    },
-                };
-                out.line(format!(
-                    "  {:>5}  #{:<2} {:<22} attempt {}  {mark} {text}",
-                    format!("+{}s", *t - w0),
-                    job.id,
-                    job.kind,
-                    job.attempt
-                ));
-                self.worker_log.push(json!({
-                    "at": *t, "job_id": job.id, "kind": job.kind, "key": job.key,
-                    "attempt": job.attempt, "ok": result.is_ok(),
-                    "message": result.as_ref().map_or_else(|e| e.clone(), |m| m.clone()), "next": next,
-                }));
-            }
-        }
-        Ok(dead)
     }
 }
 
@@ -357,7 +291,7 @@ fn play(app: &App, path: &std::path::Path, kept: bool) -> Res<u8> {
     let mut now = w0;
     out.heading("Workers: simulated CRM and helpdesk (seeded outages, max 3 attempts)");
     let mut world = World::new(SEED);
-    let dead = s.work(&mut world, &mut now, w0)?;
+    let dead = run_workers(&s.engine, &mut world, out, &mut now, w0, &mut s.worker_log)?;
     let health_before = s.engine.health(now)?;
     print_health(out, &health_before);
 
@@ -372,7 +306,7 @@ fn play(app: &App, path: &std::path::Path, kept: bool) -> Res<u8> {
         ));
         replayed.push((*id, runs_as));
     }
-    s.work(&mut world, &mut now, w0)?;
+    run_workers(&s.engine, &mut world, out, &mut now, w0, &mut s.worker_log)?;
     let health = s.engine.health(now)?;
     print_health(out, &health);
 

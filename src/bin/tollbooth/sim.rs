@@ -4,8 +4,12 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tollbooth::outbox::kinds;
+use tollbooth::{Engine, FailOutcome, JobFilter, JobState};
+
+use crate::Res;
+use crate::output::Out;
 
 /// xorshift64*: small, seeded, reproducible.
 #[derive(Debug)]
@@ -172,4 +176,76 @@ impl World {
         }
         Ok(format!("{closed} ticket(s) closed: payment recovered"))
     }
+}
+
+/// Workers claim every due job, call the world, complete or fail; the simulated clock
+/// jumps to the next job's `run_at` whenever nothing is due.
+pub fn run_workers(
+    engine: &Engine,
+    world: &mut World,
+    out: &Out,
+    t: &mut i64,
+    w0: i64,
+    log: &mut Vec<Value>,
+) -> Res<Vec<i64>> {
+    let mut dead = Vec::new();
+    for _ in 0..200 {
+        let claimed = engine.claim(&[], 10, 60, *t)?;
+        if claimed.is_empty() {
+            let due = engine.jobs(&JobFilter {
+                state: Some(JobState::Due),
+                limit: Some(1000),
+                ..JobFilter::default()
+            })?;
+            match due.iter().map(|j| j.run_at).min() {
+                Some(next) => *t = next.max(*t + 1),
+                None => break,
+            }
+            continue;
+        }
+        for job in claimed {
+            let payload: Value = serde_json::from_str(&job.payload)?;
+            let result = world.call(&job.kind, &job.key, &payload);
+            let (mark, text, next) = match &result {
+                Ok(what) => {
+                    engine.complete(job.id, job.lease_token, *t)?;
+                    (out.green("✓"), what.clone(), Value::Null)
+                }
+                Err(err) => match engine.fail(job.id, job.lease_token, err, *t)? {
+                    FailOutcome::Scheduled { next_attempt_at } => (
+                        out.red("✗"),
+                        format!("{err} → retry in {}s", next_attempt_at - *t),
+                        json!(next_attempt_at),
+                    ),
+                    FailOutcome::Dead => {
+                        dead.push(job.id);
+                        let msg = format!(
+                            "{err} → {} after {} attempts",
+                            out.red("dead-letter"),
+                            job.attempt
+                        );
+                        (out.red("✗"), msg, json!("dead"))
+                    }
+                    FailOutcome::Superseded { by } => (
+                        out.red("✗"),
+                        format!("{err} → superseded by job {by}"),
+                        json!(by),
+                    ),
+                },
+            };
+            out.line(format!(
+                "  {:>5}  #{:<2} {:<22} attempt {}  {mark} {text}",
+                format!("+{}s", *t - w0),
+                job.id,
+                job.kind,
+                job.attempt
+            ));
+            log.push(json!({
+                "at": *t, "job_id": job.id, "kind": job.kind, "key": job.key,
+                "attempt": job.attempt, "ok": result.is_ok(),
+                "message": result.as_ref().map_or_else(|e| e.clone(), |m| m.clone()), "next": next,
+            }));
+        }
+    }
+    Ok(dead)
 }
