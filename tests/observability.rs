@@ -247,7 +247,7 @@ fn prometheus_text_parses_and_matches_the_report() {
     assert_eq!(s["tollbooth_deliveries_total{outcome=\"processed\"}"], 29.0);
     assert_eq!(s["tollbooth_deliveries_total{outcome=\"rejected\"}"], 2.0);
     assert_eq!(
-        s["tollbooth_rejections_total{reason=\"SIGNATURE_HEADER_INVALID\"}"],
+        s["tollbooth_rejections_total{reason=\"TIMESTAMP_OUT_OF_TOLERANCE\"}"],
         2.0
     );
     assert_eq!(
