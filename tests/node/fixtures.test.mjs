@@ -1,0 +1,88 @@
+// Every collected Stripe event in shared/fixtures/stripe/events, signed and delivered byte for
+// byte: the outcome is processed/ignored/stale/duplicate, or an Error with a code from the
+// core's table that is not a signature failure (we signed it correctly). Never a crash.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { test } from 'node:test';
+
+import {
+  C_ONLY_CODES,
+  NOW,
+  PARSE_CODES,
+  SECRET,
+  VERIFY_CODES,
+  assertNoSecret,
+  coreErrorCodes,
+  jsonFiles,
+  open,
+  sharedEventsDir,
+  sign,
+} from './helpers.mjs';
+
+const dir = sharedEventsDir();
+if (!dir) {
+  console.log('# NOTICE: shared/fixtures/stripe/events not found (set TOLLBOOTH_SHARED); corpus test skipped');
+}
+
+test('every shared Stripe event is handled byte for byte', { skip: !dir && 'shared fixtures absent' }, () => {
+  const files = jsonFiles(dir);
+  assert.ok(files.length >= 100, `expected the collected corpus, found ${files.length} files`);
+  const known = new Set(coreErrorCodes().filter((c) => !C_ONLY_CODES.includes(c)));
+  const tally = {};
+  for (const file of files) {
+    const name = relative(dir, file);
+    // A fresh store per file: many collected files share placeholder event ids.
+    const tb = open();
+    const bytes = readFileSync(file); // a Buffer: the exact bytes, never re-serialized
+    const header = sign(bytes, SECRET, NOW);
+    let first;
+    try {
+      first = tb.handleWebhook(bytes, header, NOW);
+    } catch (e) {
+      assert.ok(e instanceof Error, `${name}: threw a non-Error`);
+      assert.ok(known.has(e.code), `${name}: unknown code ${e.code}`);
+      assert.ok(!VERIFY_CODES.has(e.code), `${name}: correctly signed bytes were rejected: ${e.code}`);
+      assert.ok(
+        PARSE_CODES.has(e.code) || e.code === 'LIVEMODE_MISMATCH',
+        `${name}: unexpected code ${e.code}`,
+      );
+      assertNoSecret(e);
+      tally[e.code] = (tally[e.code] ?? 0) + 1;
+      continue;
+    }
+    // A first delivery into an empty store is never a duplicate.
+    assert.ok(['processed', 'ignored', 'stale'].includes(first.outcome), `${name}: ${first.outcome}`);
+    const parsed = JSON.parse(bytes.toString('utf8'));
+    assert.equal(first.eventId, parsed.id, `${name}: event id`);
+    assert.equal(first.eventType, parsed.type, `${name}: event type`);
+    assertNoSecret(first);
+    tally[first.outcome] = (tally[first.outcome] ?? 0) + 1;
+    // Stripe delivers at least once: the same bytes again change nothing.
+    const again = tb.handleWebhook(bytes, header, NOW + 1);
+    assert.equal(again.outcome, 'duplicate', `${name}: redelivery`);
+    assert.deepEqual(again.jobs, [], `${name}: a duplicate enqueues nothing`);
+    tb.close();
+  }
+  console.log(`# corpus: ${files.length} files: ${JSON.stringify(tally)}`);
+  assert.ok((tally.processed ?? 0) > 0, 'some events must move state');
+});
+
+test('a string body equals its UTF-8 Buffer for every shared event', { skip: !dir && 'shared fixtures absent' }, () => {
+  const a = open();
+  const b = open();
+  for (const file of jsonFiles(dir)) {
+    const bytes = readFileSync(file);
+    const header = sign(bytes, SECRET, NOW);
+    const run = (tb, body) => {
+      try {
+        const h = tb.handleWebhook(body, header, NOW);
+        return { outcome: h.outcome, jobs: h.jobs.map((j) => j.kind) };
+      } catch (e) {
+        return { code: e.code };
+      }
+    };
+    assert.deepEqual(run(a, bytes.toString('utf8')), run(b, bytes), relative(dir, file));
+  }
+});
