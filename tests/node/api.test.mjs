@@ -1,0 +1,404 @@
+// The JS API: outcomes, access states, invoices, checkout status, snapshots, the job outbox,
+// observability, and an error code for every rejection. Every error and every returned object
+// is checked for the webhook secret.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import {
+  C_ONLY_CODES,
+  NOW,
+  SECRET,
+  Tollbooth,
+  assertNoSecret,
+  checkoutSession,
+  coreErrorCodes,
+  customer,
+  deliver,
+  event,
+  id,
+  invoice,
+  open,
+  sign,
+  subscription,
+  thrown,
+} from './helpers.mjs';
+
+const DAY = 86_400;
+const JS_CODES = new Set(coreErrorCodes().filter((c) => !C_ONLY_CODES.includes(c)));
+
+/** Asserts `fn` throws an Error with `code`, a "CODE: ..." message and no secret in it. */
+function expectCode(code, fn) {
+  assert.ok(JS_CODES.has(code), `${code} is not in the core's code table`);
+  const e = thrown(fn);
+  assert.ok(e instanceof Error, 'not an Error');
+  assert.equal(e.code, code, `expected ${code}, got ${e.code}: ${e.message}`);
+  assert.ok(e.message.startsWith(`${code}: `), `message should be the core Display: ${e.message}`);
+  assertNoSecret(e);
+  return e;
+}
+
+/** Asserts nothing returned contains the secret, then hands the value back. */
+function clean(value) {
+  assertNoSecret(value);
+  return value;
+}
+
+test('a delivery is processed once, then answered as a duplicate', () => {
+  const tb = open();
+  const cus = id('cus');
+  const body = JSON.stringify(event('customer.subscription.created', subscription({ customer: cus })));
+  const header = sign(body);
+  const first = clean(tb.handleWebhook(Buffer.from(body), header, NOW));
+  assert.equal(first.outcome, 'processed');
+  assert.equal(first.eventType, 'customer.subscription.created');
+  assert.equal(first.customerId, cus);
+  assert.ok(first.jobs.length > 0, 'a processed subscription enqueues jobs');
+  for (const j of first.jobs) {
+    assert.equal(typeof j.id, 'number');
+    assert.equal(typeof j.kind, 'string');
+    assert.equal(typeof j.key, 'string');
+  }
+  const again = clean(tb.handleWebhook(body, header, NOW + 5)); // the same bytes as a string
+  assert.equal(again.outcome, 'duplicate');
+  assert.equal(again.eventId, first.eventId);
+  assert.deepEqual(again.jobs, []);
+  tb.close();
+});
+
+test('an unknown event type is ignored, an older event is stale', () => {
+  const tb = open();
+  const cus = id('cus');
+  const ignored = deliver(tb, event('charge.succeeded', { id: id('ch'), object: 'charge', customer: cus, amount: 100 }));
+  assert.equal(ignored.outcome, 'ignored');
+  const sub = id('sub');
+  assert.equal(deliver(tb, event('customer.subscription.updated', subscription({ id: sub, customer: cus, status: 'past_due' }), { created: NOW - 10 })).outcome, 'processed');
+  const old = deliver(tb, event('customer.subscription.updated', subscription({ id: sub, customer: cus, status: 'active' }), { created: NOW - 1000 }));
+  assert.equal(old.outcome, 'stale');
+  assert.equal(tb.access(cus, NOW).state, 'past_due', 'a stale event must not move state');
+});
+
+test('access follows a signed history: active, past_due (with grace), canceled', () => {
+  const tb = open({ pastDueGraceSeconds: 3 * DAY });
+  const cus = id('cus');
+  const sub = id('sub');
+  const user = id('user');
+  const periodEnd = NOW + 20 * DAY;
+  const story = (status, created, extra = {}) =>
+    deliver(tb, event(status === 'canceled' ? 'customer.subscription.deleted' : 'customer.subscription.updated',
+      subscription({ id: sub, customer: cus, status, periodEnd, userId: user, ...extra }), { created }), created + 1);
+
+  const none = clean(tb.access(cus, NOW));
+  assert.equal(none.state, 'none');
+  assert.equal(none.hasAccess, false);
+
+  assert.equal(story('active', NOW - 100).outcome, 'processed');
+  let a = clean(tb.access(cus, NOW));
+  assert.equal(a.state, 'active');
+  assert.equal(a.hasAccess, true);
+  assert.equal(a.customerId, cus);
+  assert.equal(a.subscriptionId, sub);
+  assert.equal(a.priceId, 'price_node_pro');
+  assert.equal(a.productId, 'prod_node_pro');
+  assert.equal(a.currentPeriodEnd, periodEnd);
+  assert.equal(a.cancelAtPeriodEnd, false);
+  assert.equal(typeof a.reason, 'string');
+  assert.equal(tb.accessForUser(user, NOW).subscriptionId, sub, 'metadata.user_id links the user');
+  assert.equal(tb.accessForUser('user_nobody', NOW).state, 'none');
+
+  assert.equal(story('active', NOW - 90, { cancelAtPeriodEnd: true }).outcome, 'processed');
+  a = tb.access(cus, NOW);
+  assert.equal(a.hasAccess, true);
+  assert.equal(a.cancelAtPeriodEnd, true);
+  assert.equal(a.accessEndsAt, periodEnd);
+
+  assert.equal(story('past_due', NOW - 80).outcome, 'processed');
+  a = tb.access(cus, NOW);
+  assert.equal(a.state, 'past_due');
+  assert.equal(a.hasAccess, true, 'inside the grace period');
+  a = tb.access(cus, NOW + 4 * DAY);
+  assert.equal(a.state, 'past_due');
+  assert.equal(a.hasAccess, false, 'after the grace period');
+
+  assert.equal(story('canceled', NOW - 70).outcome, 'processed');
+  a = tb.access(cus, NOW);
+  assert.equal(a.state, 'canceled');
+  assert.equal(a.hasAccess, false);
+});
+
+test('invoices are listed newest first with their fields', () => {
+  const tb = open();
+  const cus = id('cus');
+  const sub = id('sub');
+  const specs = [
+    { created: NOW - 3 * DAY, status: 'paid' },
+    { created: NOW - 1 * DAY, status: 'open', nextPaymentAttempt: NOW + DAY, attemptCount: 2 },
+    { created: NOW - 2 * DAY, status: 'paid' },
+  ];
+  const ids = specs.map((s) => {
+    const inv = invoice({ customer: cus, subscription: sub, ...s });
+    deliver(tb, event(s.status === 'paid' ? 'invoice.paid' : 'invoice.payment_failed', inv));
+    return inv.id;
+  });
+  const list = clean(tb.invoices(cus));
+  assert.deepEqual(list.map((i) => i.id), [ids[1], ids[2], ids[0]]);
+  const open_ = list[0];
+  assert.equal(open_.status, 'open');
+  assert.equal(open_.amountDue, 2900);
+  assert.equal(open_.amountPaid, 0);
+  assert.equal(open_.currency, 'usd');
+  assert.equal(open_.attemptCount, 2);
+  assert.equal(open_.nextPaymentAttempt, NOW + DAY);
+  assert.equal(open_.subscriptionId, sub);
+  assert.equal(open_.hostedInvoiceUrl, `https://invoice.stripe.com/i/${ids[1]}`);
+  assert.match(open_.invoicePdf, /\/pdf$/);
+  assert.equal(typeof open_.number, 'string');
+  assert.equal(list[1].amountPaid, 2900);
+  assert.equal(list[1].nextPaymentAttempt, null);
+  assert.deepEqual(tb.invoices('cus_nobody'), []);
+});
+
+test('checkoutStatus goes from pending to complete, and links the user', () => {
+  const tb = open();
+  const cus = id('cus');
+  const user = id('user');
+  const session = checkoutSession({ customer: cus, subscription: id('sub'), userId: user });
+  const before = clean(tb.checkoutStatus(session.id));
+  assert.equal(before.state, 'pending');
+  assert.equal(before.customerId, null);
+  assert.equal(before.userId, null);
+  assert.equal(deliver(tb, event('checkout.session.completed', session)).outcome, 'processed');
+  const after = clean(tb.checkoutStatus(session.id));
+  assert.equal(after.state, 'complete');
+  assert.equal(after.sessionId, session.id);
+  assert.equal(after.customerId, cus);
+  assert.equal(after.userId, user);
+  assert.equal(after.subscriptionId, session.subscription);
+
+  const unpaid = checkoutSession({ customer: cus, paymentStatus: 'unpaid' });
+  deliver(tb, event('checkout.session.completed', unpaid));
+  assert.equal(tb.checkoutStatus(unpaid.id).state, 'payment_pending');
+  const expired = checkoutSession({ status: 'expired', paymentStatus: 'unpaid' });
+  deliver(tb, event('checkout.session.expired', expired));
+  assert.equal(tb.checkoutStatus(expired.id).state, 'expired');
+});
+
+test('applySnapshot accepts an object, a string or a Buffer', () => {
+  const tb = open();
+  const cus = id('cus');
+  const sub = subscription({ customer: cus, status: 'active' });
+  const r1 = clean(tb.applySnapshot(sub, NOW));
+  assert.equal(r1.changed, true);
+  assert.equal(r1.objectType, 'subscription');
+  assert.equal(r1.objectId, sub.id);
+  assert.equal(r1.customerId, cus);
+  assert.equal(tb.access(cus, NOW).state, 'active');
+  const pastDue = { ...sub, status: 'past_due' };
+  assert.equal(tb.applySnapshot(JSON.stringify(pastDue), NOW + 10).changed, true);
+  assert.equal(tb.access(cus, NOW + 10).state, 'past_due');
+  const same = tb.applySnapshot(Buffer.from(JSON.stringify(pastDue)), NOW + 20);
+  assert.equal(same.changed, false);
+  // An object goes through JSON.stringify: toJSON is honoured, undefined fields dropped.
+  const viaToJson = { toJSON: () => ({ ...sub, status: 'canceled' }), ignored: undefined };
+  assert.equal(tb.applySnapshot(viaToJson, NOW + 30).changed, true);
+  assert.equal(tb.access(cus, NOW + 30).state, 'canceled');
+  expectCode('SNAPSHOT_UNSUPPORTED', () => tb.applySnapshot({ id: 'ch_1', object: 'charge' }, NOW));
+  expectCode('PAYLOAD_INVALID_JSON', () => tb.applySnapshot('{not json', NOW));
+});
+
+test('findCustomer by id, email and user id', () => {
+  const tb = open();
+  const user = id('user');
+  const c = customer({ email: 'grace@example.com', name: 'Grace Hopper', userId: user });
+  deliver(tb, event('customer.created', c));
+  for (const needle of [c.id, 'grace@example.com', user]) {
+    const found = clean(tb.findCustomer(needle));
+    assert.equal(found.id, c.id, needle);
+    assert.equal(found.email, 'grace@example.com');
+    assert.equal(found.name, 'Grace Hopper');
+    assert.equal(found.userId, user);
+    assert.equal(found.deleted, false);
+  }
+  assert.equal(tb.findCustomer('nobody@example.com'), null);
+});
+
+function enqueueOne(tb) {
+  const cus = id('cus');
+  const h = deliver(tb, event('customer.subscription.created', subscription({ customer: cus })));
+  assert.ok(h.jobs.length > 0);
+  return { cus, jobs: h.jobs };
+}
+
+test('claim, complete, fail with backoff, LEASE_LOST and JOB_NOT_FOUND', () => {
+  const tb = open();
+  const { cus, jobs } = enqueueOne(tb);
+  const claimed = clean(tb.claimJobs({ limit: 100, leaseSeconds: 60, nowSeconds: NOW }));
+  assert.equal(claimed.length, jobs.length);
+  const [job, ...rest] = claimed;
+  assert.equal(job.attempt, 1);
+  assert.equal(job.leaseUntil, NOW + 60);
+  assert.equal(job.customerId, cus);
+  assert.equal(typeof job.leaseToken, 'number');
+  assert.equal(typeof job.payload, 'object', 'payload is parsed JSON');
+  assert.ok(job.payload !== null);
+  assert.deepEqual(tb.claimJobs({ limit: 10, leaseSeconds: 60, nowSeconds: NOW + 1 }), [], 'leased jobs are not claimed twice');
+
+  tb.completeJob(job.id, job.leaseToken, NOW + 1);
+  expectCode('LEASE_LOST', () => tb.completeJob(job.id, job.leaseToken, NOW + 2));
+  expectCode('JOB_NOT_FOUND', () => tb.completeJob(987654, 1, NOW));
+  assert.ok(tb.jobs({ state: 'done' }).some((j) => j.id === job.id));
+
+  for (const other of rest) {
+    // A lease that ran out is lost, even with the right token.
+    expectCode('LEASE_LOST', () => tb.completeJob(other.id, other.leaseToken, NOW + 61));
+  }
+
+  const { jobs: more } = enqueueOne(tb);
+  const [c2] = tb.claimJobs({ kinds: [more[0].kind], limit: 1, leaseSeconds: 30, nowSeconds: NOW + 100 });
+  assert.equal(c2.kind, more[0].kind);
+  const failed = clean(tb.failJob(c2.id, c2.leaseToken, `CRM said no (key ${SECRET})`, NOW + 101));
+  assert.equal(failed.state, 'scheduled');
+  assert.ok(failed.nextAttemptAt > NOW + 101);
+  assert.equal(failed.supersededBy, null);
+  expectCode('LEASE_LOST', () => tb.failJob(c2.id, c2.leaseToken, 'again', NOW + 102));
+  const listed = clean(tb.jobs({ kind: c2.kind, limit: 50 })).find((j) => j.id === c2.id);
+  assert.equal(listed.state, 'due');
+  assert.equal(listed.attempts, 1);
+  assert.ok(listed.lastError.includes('CRM said no'));
+  assert.equal(listed.runAt, failed.nextAttemptAt);
+  expectCode('INVALID_ARGUMENT', () => tb.jobs({ state: 'bogus' }));
+  expectCode('INVALID_ARGUMENT', () => tb.claimJobs({ limit: -1, leaseSeconds: 30 }));
+});
+
+test('a job out of attempts is dead, listed, and replayed', () => {
+  const tb = open({ maxAttempts: 1 });
+  enqueueOne(tb);
+  const [job] = tb.claimJobs({ limit: 1, leaseSeconds: 30, nowSeconds: NOW });
+  assert.deepEqual(tb.failJob(job.id, job.leaseToken, 'boom', NOW + 1), { state: 'dead', nextAttemptAt: null, supersededBy: null });
+  const dead = clean(tb.deadJobs());
+  assert.deepEqual(dead.map((j) => j.id), [job.id]);
+  assert.equal(dead[0].state, 'dead');
+  const again = tb.replayJob(job.id, NOW + 2);
+  assert.equal(typeof again, 'number');
+  assert.deepEqual(tb.deadJobs(), []);
+  const [retry] = tb.claimJobs({ limit: 10, leaseSeconds: 30, nowSeconds: NOW + 3 }).filter((j) => j.id === again);
+  assert.ok(retry, 'the replayed job is claimable');
+  expectCode('JOB_NOT_FOUND', () => tb.replayJob(424242, NOW));
+});
+
+test('metrics, prometheus and health report the deliveries', () => {
+  const tb = open();
+  enqueueOne(tb);
+  expectCode('SIGNATURE_MISMATCH', () => tb.handleWebhook('{}', `t=${NOW},v1=${'0'.repeat(64)}`, NOW));
+  const m = clean(tb.metrics(NOW));
+  assert.equal(typeof m, 'object');
+  assert.equal(m.process.deliveries.processed, 1);
+  assert.equal(m.process.deliveries.rejected, 1);
+  const text = tb.prometheus(NOW);
+  assert.match(text, /^# HELP tollbooth_/m);
+  assert.match(text, /tollbooth_deliveries_total\{outcome="processed"\} 1/);
+  const h = clean(tb.health(NOW));
+  assert.equal(typeof h.ok, 'boolean');
+  assert.ok(Array.isArray(h.alerts));
+});
+
+test('every rejection has its code', () => {
+  const tb = open({ maxBodyBytes: 4096 });
+  const good = JSON.stringify(event('customer.subscription.created', subscription({ customer: id('cus') })));
+  const h = sign(good);
+  expectCode('SIGNATURE_HEADER_MISSING', () => tb.handleWebhook(good, null, NOW));
+  expectCode('SIGNATURE_HEADER_MISSING', () => tb.handleWebhook(good, undefined, NOW));
+  expectCode('SIGNATURE_HEADER_MISSING', () => tb.handleWebhook(good, '', NOW));
+  expectCode('SIGNATURE_HEADER_INVALID', () => tb.handleWebhook(good, 'v1=abc', NOW));
+  expectCode('SIGNATURE_HEADER_INVALID', () => tb.handleWebhook(good, `t=${NOW},t=${NOW},v1=00`, NOW));
+  expectCode('SIGNATURE_MISMATCH', () => tb.handleWebhook(good, sign(good, 'whsec_wrong'), NOW));
+  expectCode('SIGNATURE_MISMATCH', () => tb.handleWebhook(good + ' ', h, NOW));
+  expectCode('TIMESTAMP_OUT_OF_TOLERANCE', () => tb.handleWebhook(good, h, NOW + 301));
+  expectCode('TIMESTAMP_OUT_OF_TOLERANCE', () => tb.handleWebhook(good, h, NOW - 301));
+  const big = JSON.stringify({ ...JSON.parse(good), pad: 'x'.repeat(5000) });
+  expectCode('PAYLOAD_TOO_LARGE', () => tb.handleWebhook(big, sign(big), NOW));
+  expectCode('PAYLOAD_INVALID_JSON', () => tb.handleWebhook('not json', sign('not json'), NOW));
+  const noCustomer = JSON.stringify(event('customer.subscription.updated', { ...subscription({}), customer: 42 }));
+  expectCode('EVENT_FIELD_MISSING', () => tb.handleWebhook(noCustomer, sign(noCustomer), NOW));
+  const live = new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], livemode: true });
+  expectCode('LIVEMODE_MISMATCH', () => live.handleWebhook(good, h, NOW));
+  // The sender's fault never reaches the store: the good body still processes afterwards.
+  assert.equal(tb.handleWebhook(good, h, NOW).outcome, 'processed');
+});
+
+test('bad options are CONFIG_INVALID / SECRET_INVALID / STORE_OPEN_FAILED', () => {
+  const base = { database: ':memory:', webhookSecrets: [SECRET] };
+  expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, webhookSecrets: [] }));
+  expectCode('SECRET_INVALID', () => new Tollbooth({ ...base, webhookSecrets: [SECRET, ''] }));
+  expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, toleranceSeconds: 0 }));
+  expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, pastDueGraceSeconds: -1 }));
+  expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, maxAttempts: 0 }));
+  expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, maxAttempts: -1 }));
+  expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, durability: 'fast' }));
+  expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, maxBodyBytes: 0 }));
+  expectCode('STORE_OPEN_FAILED', () => new Tollbooth({ ...base, database: '/nonexistent-dir/x/tollbooth.db' }));
+  // Wrong JS types are refused by napi before tollbooth runs (napi's own codes).
+  const e = thrown(() => new Tollbooth({ ...base, webhookSecrets: 'whsec_not_an_array' }));
+  assert.ok(e instanceof Error);
+  assertNoSecret(e, ['whsec_not_an_array']);
+});
+
+test('close() then any call throws CLOSED; close() twice is fine', () => {
+  const tb = open();
+  const body = JSON.stringify(event('customer.created', customer()));
+  tb.close();
+  tb.close();
+  const calls = {
+    handleWebhook: () => tb.handleWebhook(body, sign(body), NOW),
+    access: () => tb.access('cus_x', NOW),
+    accessForUser: () => tb.accessForUser('u', NOW),
+    invoices: () => tb.invoices('cus_x'),
+    checkoutStatus: () => tb.checkoutStatus('cs_x'),
+    applySnapshot: () => tb.applySnapshot(customer(), NOW),
+    claimJobs: () => tb.claimJobs({ limit: 1, leaseSeconds: 1 }),
+    completeJob: () => tb.completeJob(1, 1),
+    failJob: () => tb.failJob(1, 1, 'x'),
+    jobs: () => tb.jobs(),
+    deadJobs: () => tb.deadJobs(),
+    replayJob: () => tb.replayJob(1),
+    findCustomer: () => tb.findCustomer('x'),
+    metrics: () => tb.metrics(),
+    prometheus: () => tb.prometheus(),
+    health: () => tb.health(),
+  };
+  const methods = Object.getOwnPropertyNames(Tollbooth.prototype).filter((n) => n !== 'constructor' && n !== 'close');
+  assert.deepEqual(methods.sort(), Object.keys(calls).sort(), 'every method is covered');
+  for (const [name, call] of Object.entries(calls)) {
+    const e = expectCode('CLOSED', call);
+    assert.ok(e, name);
+  }
+});
+
+test('a file database survives close and reopen (durability full)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollbooth-node-'));
+  try {
+    const database = join(dir, 'billing.db');
+    const cus = id('cus');
+    const body = JSON.stringify(event('customer.subscription.created', subscription({ customer: cus })));
+    const a = new Tollbooth({ database, webhookSecrets: [SECRET], durability: 'full' });
+    assert.equal(a.handleWebhook(body, sign(body), NOW).outcome, 'processed');
+    a.close();
+    const b = new Tollbooth({ database, webhookSecrets: ['whsec_rotated_new', SECRET] });
+    assert.equal(b.handleWebhook(body, sign(body), NOW).outcome, 'duplicate');
+    assert.equal(b.access(cus, NOW).state, 'active');
+    b.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('nowSeconds defaults to the clock', () => {
+  const tb = open();
+  const body = JSON.stringify(event('customer.created', customer()));
+  const now = Math.floor(Date.now() / 1000);
+  assert.equal(tb.handleWebhook(body, sign(body, SECRET, now)).outcome, 'processed');
+  expectCode('TIMESTAMP_OUT_OF_TOLERANCE', () => tb.handleWebhook(body, sign(body, SECRET, now - 3600)));
+});
