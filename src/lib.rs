@@ -43,3 +43,8 @@ pub use billing::{Access, AccessState, CheckoutState};
 pub use engine::{CheckoutStatus, Config, Engine, Handled, Outcome, SnapshotApplied, unix_now};
 pub use error::{Error, ErrorCode, Result};
 pub use store::{ClaimedJob, Durability, EnqueuedJob, FailOutcome, Job, JobFilter, JobState};
+
+/// The README's Rust example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
