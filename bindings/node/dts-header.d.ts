@@ -58,5 +58,6 @@ export type TollboothErrorCode =
  * ```
  */
 export interface TollboothError extends Error {
+  /** The stable machine code; branch on this. */
   code: TollboothErrorCode
 }

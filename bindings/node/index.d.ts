@@ -58,9 +58,9 @@ export type TollboothErrorCode =
  * ```
  */
 export interface TollboothError extends Error {
+  /** The stable machine code; branch on this. */
   code: TollboothErrorCode
 }
-
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -145,11 +145,17 @@ export declare class Tollbooth {
   replayJob(id: number, nowSeconds?: number | undefined | null): number
   /** A customer by Stripe id, email or app user id (tried in that order), or `null`. */
   findCustomer(needle: string): Customer | null
-  /** The metrics report (deliveries, latency, lag, queue depth, failure rate) as an object. */
+  /**
+   * The metrics report (deliveries, latency, lag, queue depth, failure rate) as an object,
+   * with the keys of the core's JSON report (snake_case).
+   */
   metrics(nowSeconds?: number | undefined | null): Record<string, any>
   /** Prometheus text exposition (format 0.0.4), for a `/metrics` route. */
   prometheus(nowSeconds?: number | undefined | null): string
-  /** Health: `{ ok, alerts, failureRate, ... }` as an object (keys as the core reports them). */
+  /**
+   * Health: `{ ok, alerts, failure_rate, deliveries_window }` (keys as the core's JSON has
+   * them). `ok` is false while an alert fires.
+   */
   health(nowSeconds?: number | undefined | null): { ok: boolean; alerts: any[]; [key: string]: any }
   /**
    * Flushes buffered log rows and closes the database. Later calls throw `CLOSED`;
