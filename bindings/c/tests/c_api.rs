@@ -1,0 +1,158 @@
+//! Compiles the C tests in `tests/c/` (repository root) against `include/tollbooth.h` and the
+//! static library of this build, and runs them; under valgrind when `VALGRIND=1`. Also builds
+//! and runs `tests/c/header_compiles.cpp` as C++.
+//!
+//! `support::library` builds the static library first (see there why `cargo test` alone does
+//! not) and checks that it is not older than the sources.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::{library, profile_dir, repo_root};
+
+fn out_dir() -> PathBuf {
+    let dir = profile_dir().join("c-tests");
+    std::fs::create_dir_all(&dir).expect("create c-tests dir");
+    dir
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    format!("{stdout}{stderr}")
+}
+
+/// Compiles `tests/c/<name>` with `compiler` and `flags`, links the static library.
+fn build(name: &str, compiler: &str, flags: &[&str]) -> PathBuf {
+    let root = repo_root();
+    let exe = out_dir().join(name.replace('.', "_"));
+    let version = format!("-DTB_EXPECTED_VERSION=\"{}\"", env!("CARGO_PKG_VERSION"));
+    run(Command::new(compiler)
+        .args(flags)
+        .arg(&version)
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg(root.join("tests/c").join(name))
+        .arg(library("libtollbooth.a"))
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&exe));
+    exe
+}
+
+/// Runs a test binary, under valgrind when `VALGRIND=1`, and returns its output.
+fn execute(exe: &Path) -> String {
+    if std::env::var_os("VALGRIND").is_some_and(|v| v == "1") {
+        let out = run(Command::new("valgrind")
+            .args(["--leak-check=full", "--error-exitcode=1"])
+            .arg(exe));
+        let summary = out
+            .lines()
+            .filter(|l| l.contains("ERROR SUMMARY") || l.contains("definitely lost"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        eprintln!("valgrind {}:\n{summary}", exe.display());
+        assert!(out.contains("ERROR SUMMARY: 0 errors"), "{out}");
+        out
+    } else {
+        run(&mut Command::new(exe))
+    }
+}
+
+const C_FLAGS: &[&str] = &["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
+
+fn c_test(name: &str, expect: &str) {
+    let out = execute(&build(name, "cc", C_FLAGS));
+    assert!(out.contains(expect), "{name} did not finish: {out}");
+}
+
+#[test]
+fn smoke() {
+    c_test("smoke.c", "smoke: ok");
+}
+
+#[test]
+fn errors() {
+    c_test("errors.c", "errors: ok");
+}
+
+#[test]
+fn nulls() {
+    c_test("nulls.c", "nulls: ok");
+}
+
+#[test]
+fn threads() {
+    c_test("threads.c", "threads: ok");
+}
+
+#[test]
+fn header_compiles_as_cpp() {
+    let exe = build(
+        "header_compiles.cpp",
+        "c++",
+        &["-std=c++17", "-Wall", "-Wextra", "-Werror"],
+    );
+    let out = run(&mut Command::new(exe));
+    assert!(
+        out.contains(&format!(
+            "c++: ok (tollbooth {})",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{out}"
+    );
+}
+
+/// The functions declared in the header (`tb_...(` after a return type at line start).
+fn header_functions() -> Vec<String> {
+    let header = std::fs::read_to_string(repo_root().join("include/tollbooth.h")).expect("header");
+    header
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with("typedef"))
+        .filter_map(|l| {
+            let (decl, _) = l.split_once('(')?;
+            let name = decl.rsplit([' ', '*']).next()?;
+            name.starts_with("tb_").then(|| name.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn nulls_c_calls_every_function() {
+    let functions = header_functions();
+    assert!(functions.len() >= 30, "parsed {functions:?}");
+    let nulls = std::fs::read_to_string(repo_root().join("tests/c/nulls.c")).expect("nulls.c");
+    let missing: Vec<_> = functions
+        .iter()
+        .filter(|f| !nulls.contains(&format!("{f}(")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "tests/c/nulls.c does not call {missing:?}"
+    );
+    eprintln!("{} functions in include/tollbooth.h", functions.len());
+}
+
+#[test]
+fn readme_example_runs_and_is_the_one_in_the_readme() {
+    let out = execute(&build("readme_example.c", "cc", C_FLAGS));
+    assert!(out.contains("evt_1: outcome 0, 1 job(s)"), "{out}");
+    assert!(out.contains("has_access=1"), "{out}");
+    assert!(out.contains("crm.sync_customer"), "{out}");
+    let example =
+        std::fs::read_to_string(repo_root().join("tests/c/readme_example.c")).expect("example");
+    let readme = std::fs::read_to_string(repo_root().join("bindings/c/README.md")).expect("readme");
+    assert!(
+        readme.contains(&format!("```c\n{example}```")),
+        "bindings/c/README.md must quote tests/c/readme_example.c verbatim"
+    );
+}
