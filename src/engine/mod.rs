@@ -13,7 +13,11 @@
 //! request thread of a process. Several processes may share one database file.
 
 mod apply;
+mod fault;
 mod observe;
+
+#[doc(hidden)]
+pub use fault::FaultPoint;
 
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
 
@@ -192,6 +196,7 @@ pub struct Engine {
     store: Mutex<Option<Store>>,
     config: Config,
     metrics: Metrics,
+    faults: fault::Faults,
 }
 
 impl std::fmt::Debug for Engine {
@@ -215,7 +220,15 @@ impl Engine {
             store: Mutex::new(Some(store)),
             config,
             metrics: Metrics::default(),
+            faults: fault::Faults::default(),
         })
+    }
+
+    /// Test-only: makes every ingest transaction fail at `point` (with `STORE_SQLITE`) until
+    /// it is set back to `None`. Not part of the API.
+    #[doc(hidden)]
+    pub fn set_fault_point(&self, point: Option<FaultPoint>) {
+        self.faults.set(point);
     }
 
     /// The configuration in force.
@@ -307,7 +320,7 @@ impl Engine {
                     started,
                 );
                 self.metrics.observe(&d);
-                store.buffer_delivery(d, now)?;
+                store.buffer_delivery(d, now);
                 return Ok(self.handled(&event, Outcome::Duplicate, Vec::new()));
             }
             store.write(|tx| self.ingest(tx, &event, body, now, started))
@@ -324,7 +337,8 @@ impl Engine {
                     started,
                 );
                 self.metrics.observe(&d);
-                let _ = self.with_store(|s| s.log_delivery_now(&d));
+                // The store just failed: keep the row for the next successful write.
+                let _ = self.with_store(|s| Ok(s.buffer_delivery(d, now)));
                 Err(e)
             }
         }
@@ -384,12 +398,15 @@ impl Engine {
             self.metrics.observe(&d);
             return Ok(self.handled(event, Outcome::Duplicate, Vec::new()));
         }
+        self.faults.check(FaultPoint::AfterDedupe)?;
         let wm = Watermark {
             created: event.created,
             event_id: event.id.clone(),
             snapshot: false,
         };
-        let applied = apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now)?;
+        let applied =
+            apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now, &self.faults)?;
+        self.faults.check(FaultPoint::AfterEnqueue)?;
         let outcome = if applied.ignored || matches!(event.kind, EventKind::Other(_)) {
             Outcome::Ignored
         } else if applied.stale && !applied.changed {
@@ -410,6 +427,7 @@ impl Engine {
             received_at: now,
             body,
         })?;
+        self.faults.check(FaultPoint::AfterInsertEvent)?;
         let d = self.delivery(
             now,
             outcome.delivery(),
@@ -419,6 +437,7 @@ impl Engine {
             started,
         );
         tx.log_delivery(&d)?;
+        self.faults.check(FaultPoint::BeforeCommit)?;
         self.metrics.observe(&d);
         let mut h = self.handled(event, outcome, applied.jobs);
         h.customer_id = applied.customer_id;
@@ -471,7 +490,7 @@ impl Engine {
             snapshot: true,
         };
         let applied = self.with_store(|s| {
-            s.write(|tx| apply::apply_object(tx, &object, None, &wm, fetched_at))
+            s.write(|tx| apply::apply_object(tx, &object, None, &wm, fetched_at, &self.faults))
         })?;
         Ok(SnapshotApplied {
             changed: applied.changed,
@@ -652,7 +671,9 @@ impl Engine {
             snapshot: false,
         };
         let applied = self.with_store(|s| {
-            s.write(|tx| apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now))
+            s.write(|tx| {
+                apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now, &self.faults)
+            })
         })?;
         // "duplicate" here means: already fully applied, nothing changed.
         let outcome = if applied.changed || !applied.jobs.is_empty() {

@@ -30,6 +30,9 @@ use crate::outbox::NewJob;
 /// Migrations, in order. `PRAGMA user_version` holds how many have run.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
 
+/// Most delivery-log rows kept in memory while the store refuses writes.
+pub const MAX_BUFFERED_DELIVERIES: usize = 10_000;
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -187,13 +190,22 @@ impl Store {
 
     /// Buffers a delivery-log row (see [`Store::write`]); flushes when the buffer is large or
     /// its oldest row is older than a second, so the log is never more than ~1 s behind.
-    pub fn buffer_delivery(&mut self, d: Delivery, now: i64) -> Result<()> {
+    ///
+    /// Never fails: answering a duplicate must not depend on the log write. When a flush
+    /// fails (the store is busy or full) the rows stay buffered for the next write; beyond
+    /// [`MAX_BUFFERED_DELIVERIES`] the oldest rows are dropped and counted in the return value.
+    pub fn buffer_delivery(&mut self, d: Delivery, now: i64) -> usize {
         self.pending_log.push(d);
         let oldest = self.pending_log.first().map_or(now, |d| d.at);
         if self.pending_log.len() >= 256 || now - oldest >= 1 {
-            self.flush_deliveries()?;
+            let _ = self.flush_deliveries();
         }
-        Ok(())
+        let excess = self
+            .pending_log
+            .len()
+            .saturating_sub(MAX_BUFFERED_DELIVERIES);
+        self.pending_log.drain(..excess);
+        excess
     }
 
     /// Writes buffered delivery-log rows now.
