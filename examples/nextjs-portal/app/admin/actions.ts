@@ -1,0 +1,23 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import { requireAdmin } from '@/lib/session';
+import { errorCode, tollbooth } from '@/lib/tollbooth';
+
+export interface ReplayState {
+  message: string | null;
+}
+
+/** Puts a dead-letter job back in the queue (admins only, checked here again). */
+export async function replayJob(_prev: ReplayState, form: FormData): Promise<ReplayState> {
+  await requireAdmin();
+  const id = Number(form.get('id'));
+  if (!Number.isSafeInteger(id) || id <= 0) return { message: 'Invalid job id.' };
+  try {
+    const newId = tollbooth().replayJob(id);
+    revalidatePath('/admin');
+    return { message: `Job ${id} replayed as job ${newId}.` };
+  } catch (err) {
+    return { message: `Replay failed: ${errorCode(err) ?? 'error'}` };
+  }
+}

@@ -1,0 +1,12 @@
+import Link from 'next/link';
+
+export default function Forbidden() {
+  return (
+    <section className="card state bad">
+      <h1>403 — Forbidden</h1>
+      <p>
+        This page is for administrators. <Link href="/dashboard">Back to your dashboard</Link>
+      </p>
+    </section>
+  );
+}
