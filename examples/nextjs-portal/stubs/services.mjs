@@ -35,19 +35,20 @@ function rng(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-const random = rng(FAULT_SEED);
 
 const now = () => new Date().toISOString();
 
-function service(name) {
+function service(name, index) {
   return {
     name,
+    // One generator per service: its faults depend only on its own sequence of writes.
+    random: rng(FAULT_SEED * 1000 + index),
     stats: { requests: 0, writes: 0, faults500: 0, faultsTimeout: 0, idempotencyKeys: new Set() },
   };
 }
 
-const crm = { ...service('crm'), contacts: new Map(), notes: new Map(), seq: 0 };
-const helpdesk = { ...service('helpdesk'), tickets: new Map(), seq: 1000 };
+const crm = { ...service('crm', 1), contacts: new Map(), notes: new Map(), seq: 0 };
+const helpdesk = { ...service('helpdesk', 2), tickets: new Map(), seq: 1000 };
 
 function send(res, status, body) {
   if (res.writableEnded || res.destroyed) return;
@@ -64,7 +65,7 @@ async function readJson(req) {
 
 /** Decides this write's fate: 'ok', 'error' (500, no write) or 'hang' (write, then no answer). */
 function fate(svc) {
-  const r = random();
+  const r = svc.random();
   if (r < FAULT_RATE / 2) {
     svc.stats.faults500 += 1;
     return 'error';
@@ -78,7 +79,7 @@ function fate(svc) {
 
 function statsOf(svc) {
   const { idempotencyKeys, ...rest } = svc.stats;
-  return { ...rest, distinctIdempotencyKeys: idempotencyKeys.size };
+  return { ...rest, distinctIdempotencyKeys: idempotencyKeys.size, faultRate: FAULT_RATE, faultSeed: FAULT_SEED };
 }
 
 /** Runs a write with fault injection; `apply` returns [status, body]. */

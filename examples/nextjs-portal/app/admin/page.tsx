@@ -54,7 +54,10 @@ export default async function Admin() {
         {health.alerts.length ? (
           <ul>
             {health.alerts.map((a, i) => (
-              <li key={i}>{typeof a === 'string' ? a : JSON.stringify(a)}</li>
+              <li key={i}>
+                {typeof a === 'string' ? a : String((a as { message?: unknown }).message ?? JSON.stringify(a))}
+                {typeof a === 'object' && a && 'severity' in a ? <span className="badge warn" style={{ marginLeft: 8 }}>{String(a.severity)}</span> : null}
+              </li>
             ))}
           </ul>
         ) : null}

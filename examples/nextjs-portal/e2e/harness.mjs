@@ -1,0 +1,164 @@
+// Starts and stops the example's processes (stubs, `next start`, worker) for the e2e and the
+// load measurement. Every child runs in its own process group and is killed, by its pid, when
+// the test ends or this process exits. Not a test file.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const APP_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const NEXT_BIN = join(APP_DIR, 'node_modules', 'next', 'dist', 'bin', 'next');
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** Secrets for one run: taken from the environment when run.sh set them (the build saw them too). */
+export function runSecrets() {
+  return {
+    STRIPE_WEBHOOK_SECRET: process.env.STRIPE_WEBHOOK_SECRET || `whsec_e2e${randomBytes(18).toString('hex')}`,
+    STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY || `sk_test_e2e${randomBytes(18).toString('hex')}`,
+    SESSION_SECRET: process.env.SESSION_SECRET || randomBytes(32).toString('hex'),
+  };
+}
+
+const children = new Set();
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+process.on('exit', () => {
+  for (const c of children) killGroup(c, 'SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    for (const c of children) killGroup(c, 'SIGKILL');
+    process.exit(130);
+  });
+}
+
+/** Spawns `node <args>` in its own process group, output to logDir/<name>.log. */
+export function start(name, args, { env, logDir }) {
+  mkdirSync(logDir, { recursive: true });
+  const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+  const child = spawn(process.execPath, args, {
+    cwd: APP_DIR,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  child.name = name;
+  child.exited = new Promise((ok) => child.once('exit', (code, signal) => ok({ code, signal })));
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
+export async function stop(child, graceMs = 5000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  killGroup(child, 'SIGTERM');
+  const t = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+  await child.exited;
+  clearTimeout(t);
+}
+
+/** Polls `url` until it answers 2xx, or throws after `timeoutMs`. */
+export async function waitForHttp(url, { timeoutMs = 30_000, child } = {}) {
+  const until = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < until) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`${child.name} exited (${child.exitCode ?? child.signalCode}) before ${url} answered`);
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = err.message;
+    }
+    await sleep(200);
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms (${last})`);
+}
+
+/** Polls `fn` until it returns a truthy value, or throws `what` after `timeoutMs`. */
+export async function waitUntil(what, fn, { timeoutMs = 30_000, intervalMs = 250 } = {}) {
+  const until = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < until) {
+    last = await fn();
+    if (last) return last;
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * Starts stubs, `next start` and (unless `worker: false`) the worker on fresh ports and a
+ * fresh database in `workDir`. Returns URLs, env and a `stopAll()`.
+ */
+export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 1, worker = true, extraEnv = {} }) {
+  if (!existsSync(join(APP_DIR, '.next', 'BUILD_ID'))) {
+    throw new Error('no production build: run `node node_modules/next/dist/bin/next build` first (e2e/run.sh does)');
+  }
+  const [appPort, crmPort, helpdeskPort] = [await freePort(), await freePort(), await freePort()];
+  const logDir = join(workDir, 'logs');
+  const env = {
+    ...secrets,
+    NODE_ENV: 'production',
+    DATABASE_PATH: join(workDir, 'tollbooth.db'),
+    CRM_PORT: String(crmPort),
+    HELPDESK_PORT: String(helpdeskPort),
+    CRM_URL: `http://127.0.0.1:${crmPort}`,
+    HELPDESK_URL: `http://127.0.0.1:${helpdeskPort}`,
+    FAULT_RATE: String(faultRate),
+    FAULT_SEED: String(faultSeed),
+    FAULT_HANG_MS: '2500',
+    CALL_TIMEOUT_MS: '1000',
+    STRIPE_PAYMENT_LINK: 'https://buy.stripe.com/test_portal_pro',
+    ...extraEnv,
+  };
+  const procs = {};
+  procs.stubs = start('stubs', ['stubs/services.mjs'], { env, logDir });
+  await waitForHttp(`${env.HELPDESK_URL}/_stats`, { child: procs.stubs });
+  await waitForHttp(`${env.CRM_URL}/_stats`, { child: procs.stubs });
+  procs.next = start('next', [NEXT_BIN, 'start', '-H', '127.0.0.1', '-p', String(appPort)], { env, logDir });
+  const baseUrl = `http://127.0.0.1:${appPort}`;
+  await waitForHttp(`${baseUrl}/api/health`, { child: procs.next, timeoutMs: 60_000 });
+  const startWorker = () => {
+    procs.worker = start('worker', ['worker/worker.mjs'], { env, logDir });
+    return procs.worker;
+  };
+  if (worker) startWorker();
+  return {
+    baseUrl,
+    env,
+    logDir,
+    procs,
+    startWorker,
+    stopWorker: () => stop(procs.worker),
+    async stopAll() {
+      await Promise.all(Object.values(procs).map((c) => stop(c)));
+    },
+  };
+}
