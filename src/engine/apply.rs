@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use super::fault::{FaultPoint, Faults};
 use crate::billing::{CheckoutRow, Decision, SubscriptionView, Watermark, checkout_state, decide};
 use crate::error::Result;
 use crate::event::{CustomerRecord, EventKind, Object};
@@ -33,6 +34,7 @@ pub(crate) fn apply_object<T: StoreTx>(
     kind: Option<&EventKind>,
     wm: &Watermark,
     now: i64,
+    faults: &Faults,
 ) -> Result<Applied> {
     let mut out = Applied {
         customer_id: object.customer_id().map(str::to_owned),
@@ -205,6 +207,7 @@ pub(crate) fn apply_object<T: StoreTx>(
             pending.push(crm_job(tx, &cid)?);
         }
     }
+    faults.check(FaultPoint::AfterApply)?;
     for job in &pending {
         if let Some(j) = tx.enqueue(job, (!wm.snapshot).then_some(wm.event_id.as_str()), now)? {
             out.jobs.push(j);

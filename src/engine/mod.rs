@@ -231,6 +231,13 @@ impl Engine {
         self.faults.set(point);
     }
 
+    /// Test-only: sets an integer pragma on the engine's own connection (`query_only` to make
+    /// writes fail with `STORE_READONLY`, `max_page_count` for `STORE_FULL`). Not part of the API.
+    #[doc(hidden)]
+    pub fn set_pragma_for_test(&self, pragma: &str, value: i64) -> Result<()> {
+        self.with_store(|s| Ok(s.conn().pragma_update(None, pragma, value)?))
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
