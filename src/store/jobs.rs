@@ -220,6 +220,31 @@ pub(super) fn enqueue(
     }))
 }
 
+/// The pick of [`Store::claim`] for a kind filter: due jobs and expired leases are two ordered
+/// index ranges (each half stops at the limit, so a claim never reads the whole backlog), and a
+/// job waits while an older open job of its kind for its customer exists.
+macro_rules! claim_pick {
+    ($kind:literal) => {
+        concat!(
+            "SELECT id, state FROM (SELECT * FROM (SELECT id, state, run_at FROM jobs j \
+             WHERE state = 'due' AND run_at <= ?1 AND ", $kind, claim_pick!(@order), " ORDER BY run_at, id LIMIT ?3) \
+             UNION ALL SELECT * FROM (SELECT id, state, run_at FROM jobs j \
+             WHERE state = 'leased' AND lease_until <= ?1 AND ", $kind, claim_pick!(@order), " ORDER BY run_at, id LIMIT ?3)) \
+             ORDER BY run_at, id LIMIT ?3"
+        )
+    };
+    (@order) => {
+        " AND (customer_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.kind = j.kind \
+         AND o.customer_id = j.customer_id AND o.id < j.id AND o.state IN ('due', 'leased')))"
+    };
+}
+
+/// `claim` picks for: every kind (index jobs_due_any), one kind (jobs_due: state, kind, run_at
+/// in order, the usual one-worker-per-kind case), several kinds (filtered).
+const CLAIM_PICK_ANY: &str = claim_pick!("?2 = ?2");
+const CLAIM_PICK_ONE: &str = claim_pick!("kind = ?2 ->> 0");
+const CLAIM_PICK_MANY: &str = claim_pick!("kind IN (SELECT value FROM json_each(?2))");
+
 const JOB_COLS: &str = "id, kind, key, customer_id, state, attempts, run_at, lease_until, created_at, updated_at, last_error, event_id, payload";
 
 fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
@@ -330,14 +355,11 @@ impl Store {
         let lease_secs = lease_secs.max(1);
         self.write(|tx| {
             let conn = &tx.tx;
-            let mut pick = conn.prepare_cached(
-                "SELECT id, state FROM jobs j \
-                 WHERE ((state = 'due' AND run_at <= ?1) OR (state = 'leased' AND lease_until <= ?1)) \
-                   AND (?2 = '[]' OR kind IN (SELECT value FROM json_each(?2))) \
-                   AND (customer_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.kind = j.kind \
-                        AND o.customer_id = j.customer_id AND o.id < j.id AND o.state IN ('due', 'leased'))) \
-                 ORDER BY run_at, id LIMIT ?3",
-            )?;
+            let mut pick = conn.prepare_cached(match kinds.len() {
+                0 => CLAIM_PICK_ANY,
+                1 => CLAIM_PICK_ONE,
+                _ => CLAIM_PICK_MANY,
+            })?;
             let picked = pick
                 .query_map(params![now, kinds_json, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -28,7 +28,10 @@ use crate::event::{CustomerRecord, InvoiceRecord};
 use crate::outbox::NewJob;
 
 /// Migrations, in order. `PRAGMA user_version` holds how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_claim_indexes.sql"),
+];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
 pub const MAX_BUFFERED_DELIVERIES: usize = 10_000;
@@ -214,6 +217,14 @@ impl Store {
             return Ok(());
         }
         self.write(|_| Ok(()))
+    }
+
+    /// Calls `f` with the SQL text (as prepared, `?N` parameters unexpanded) of every statement
+    /// this connection starts; `None` removes the hook. For the query-plan test and profiling.
+    #[doc(hidden)]
+    pub fn trace_statements(&self, f: Option<fn(rusqlite::trace::TraceEvent<'_>)>) {
+        self.conn
+            .trace_v2(rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT, f);
     }
 
     /// The raw connection, for the read-side queries in this module tree.
