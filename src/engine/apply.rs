@@ -7,7 +7,7 @@ use serde_json::json;
 use super::fault::{FaultPoint, Faults};
 use crate::billing::{CheckoutRow, Decision, SubscriptionView, Watermark, checkout_state, decide};
 use crate::error::Result;
-use crate::event::{CustomerRecord, EventKind, Object};
+use crate::event::{CheckoutRecord, CustomerRecord, EventKind, Object};
 use crate::outbox::NewJob;
 use crate::store::{EnqueuedJob, StoreTx};
 
@@ -50,7 +50,7 @@ pub(crate) fn apply_object<T: StoreTx>(
             };
             let current = tx.customer(&rec.id)?;
             let d = decide(current.as_ref().map(|(r, w)| (r, w)), &profile, wm);
-            if write_wins(d) {
+            if write_wins(d) || advances(d, current.as_ref().map(|c| &c.1), wm) {
                 tx.put_customer(&profile, wm)?;
             }
             note(
@@ -83,7 +83,7 @@ pub(crate) fn apply_object<T: StoreTx>(
                 &view.record,
                 wm,
             );
-            if write_wins(d) {
+            if write_wins(d) || advances(d, current.as_ref().map(|c| &c.1), wm) {
                 tx.put_subscription(&view, wm)?;
             }
             note(
@@ -109,7 +109,7 @@ pub(crate) fn apply_object<T: StoreTx>(
         Object::Invoice(rec) => {
             let current = tx.invoice(&rec.id)?;
             let d = decide(current.as_ref().map(|(r, w)| (r, w)), rec, wm);
-            if write_wins(d) {
+            if write_wins(d) || advances(d, current.as_ref().map(|c| &c.1), wm) {
                 tx.put_invoice(rec, wm)?;
             }
             note(
@@ -141,12 +141,20 @@ pub(crate) fn apply_object<T: StoreTx>(
         }
         Object::CheckoutSession(rec) => {
             let row = CheckoutRow {
-                record: rec.clone(),
+                // Only what the table keeps (contact details go to the customer): comparing
+                // the rest against a stored row made every repeat of a session a change.
+                record: CheckoutRecord {
+                    email: None,
+                    name: None,
+                    amount_total: None,
+                    currency: None,
+                    ..rec.clone()
+                },
                 state: checkout_state(rec, kind),
             };
             let current = tx.checkout(&rec.id)?;
             let d = decide(current.as_ref().map(|(r, w)| (r, w)), &row, wm);
-            if write_wins(d) {
+            if write_wins(d) || advances(d, current.as_ref().map(|c| &c.1), wm) {
                 tx.put_checkout(&row, wm)?;
             }
             note(
@@ -218,6 +226,13 @@ pub(crate) fn apply_object<T: StoreTx>(
 
 fn write_wins(d: Decision) -> bool {
     matches!(d, Decision::Apply | Decision::Conflict { apply: true })
+}
+
+/// A newer event that repeats the row's content still moves the row's watermark forward, so
+/// an older event delivered after it is stale (without this, A(t1) = B(t3) then C(t2) let C
+/// overwrite the state B confirmed).
+fn advances(d: Decision, current: Option<&Watermark>, wm: &Watermark) -> bool {
+    d == Decision::Unchanged && current.is_some_and(|c| wm.created > c.created)
 }
 
 /// Folds one row decision into the result and queues a reconcile on a same-second conflict.
