@@ -55,7 +55,7 @@ fn id_slots(body: &[u8], prefix: &[u8]) -> Vec<usize> {
     while let Some(pos) = find(&body[i..], prefix) {
         let start = i + pos + prefix.len();
         let end = start + body[start..].iter().position(|&b| b == b'"').unwrap_or(0);
-        assert!(end - start >= COUNTER_DIGITS + 1, "id too short to rewrite");
+        assert!(end - start > COUNTER_DIGITS, "id too short to rewrite");
         out.push(end - COUNTER_DIGITS);
         i = end;
     }
