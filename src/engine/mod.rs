@@ -33,8 +33,9 @@ use crate::metrics::Metrics;
 use crate::outbox::{self, DEFAULT_MAX_ATTEMPTS};
 use crate::store::queries::{CustomerRow, EventFilter, EventRow};
 use crate::store::{
-    ClaimedJob, Delivery, DeliveryOutcome, Durability, EnqueuedJob, FailOutcome, Job, JobAttempt,
-    JobFilter, NewEvent, Store, StoreOptions, StoreTx,
+    CHECKPOINT_INTERVAL, Checkpointer, ClaimedJob, Delivery, DeliveryOutcome, Durability,
+    EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, NewEvent, REQUEST_PATH_AUTOCHECKPOINT,
+    Store, StoreOptions, StoreTx,
 };
 use crate::verify::{self, Secret, VerifyOptions};
 
@@ -60,6 +61,10 @@ pub struct Config {
     pub max_attempts: u32,
     /// When `health` fires alerts.
     pub alerts: AlertThresholds,
+    /// Run WAL checkpoints on a background thread (default `true`, file databases only), so
+    /// no webhook pays for one. With `false`, SQLite checkpoints inside commits as usual, or
+    /// the host calls [`Engine::checkpoint`] from a worker.
+    pub background_checkpoint: bool,
 }
 
 impl Config {
@@ -78,6 +83,7 @@ impl Config {
             busy_timeout: Duration::from_secs(5),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             alerts: AlertThresholds::default(),
+            background_checkpoint: true,
         })
     }
 
@@ -194,6 +200,7 @@ pub fn unix_now() -> i64 {
 /// The tollbooth engine. See the module docs.
 pub struct Engine {
     store: Mutex<Option<Store>>,
+    checkpointer: Mutex<Option<Checkpointer>>,
     config: Config,
     metrics: Metrics,
     faults: fault::Faults,
@@ -211,17 +218,41 @@ impl Engine {
     /// Opens the store (creating and migrating it) and validates the configuration.
     pub fn open(config: Config) -> Result<Engine> {
         config.validate()?;
+        let background = config.background_checkpoint && config.database != ":memory:";
         let store = Store::open(&StoreOptions {
             path: config.database.clone(),
             durability: config.durability,
             busy_timeout: config.busy_timeout,
+            wal_autocheckpoint: if background {
+                REQUEST_PATH_AUTOCHECKPOINT
+            } else {
+                1000
+            },
         })?;
+        let checkpointer = if background {
+            let c = Checkpointer::start(&config.database, CHECKPOINT_INTERVAL).map_err(|e| {
+                Error::new(
+                    ErrorCode::StoreOpenFailed,
+                    format!("checkpoint thread: {e}"),
+                )
+            })?;
+            Some(c)
+        } else {
+            None
+        };
         Ok(Engine {
+            checkpointer: Mutex::new(checkpointer),
             store: Mutex::new(Some(store)),
             config,
             metrics: Metrics::default(),
             faults: fault::Faults::default(),
         })
+    }
+
+    /// Runs a PASSIVE WAL checkpoint now; returns `(wal_frames, frames_checkpointed)`. Only
+    /// needed with `background_checkpoint = false`, from a worker, off the request path.
+    pub fn checkpoint(&self) -> Result<(i64, i64)> {
+        self.with_store(|s| s.checkpoint())
     }
 
     /// Test-only: makes every ingest transaction fail at `point` (with `STORE_SQLITE`) until
@@ -245,6 +276,13 @@ impl Engine {
 
     /// Flushes buffered log rows and closes the database. Later calls fail with `CLOSED`.
     pub fn close(&self) -> Result<()> {
+        // Stop the checkpoint thread first (it joins), then flush and close the connection.
+        drop(
+            self.checkpointer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
         let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
         match guard.take() {
             Some(mut store) => store.flush_deliveries(),

@@ -121,11 +121,16 @@ impl Store {
     }
 
     /// Counts deliveries with `at >= since`.
+    ///
+    /// The log has no index on `at` (one page less per webhook): rows are appended in time
+    /// order, so the window is found by walking back from the newest row to the first one
+    /// before `since`. Cost: the rows in the window.
     pub fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts> {
         let conn = self.conn();
         let mut out = DeliveryCounts::default();
         let mut st = conn.prepare_cached(
-            "SELECT outcome, count(*) FROM deliveries WHERE at >= ?1 GROUP BY outcome",
+            "SELECT outcome, count(*) FROM deliveries WHERE id > coalesce((SELECT id FROM deliveries \
+             WHERE at < ?1 ORDER BY id DESC LIMIT 1), 0) GROUP BY outcome",
         )?;
         let rows = st.query_map([since], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
@@ -139,7 +144,8 @@ impl Store {
         }
         out.by_outcome.sort();
         let mut st = conn.prepare_cached(
-            "SELECT reason, count(*) FROM deliveries WHERE at >= ?1 AND reason IS NOT NULL GROUP BY reason ORDER BY reason",
+            "SELECT reason, count(*) FROM deliveries WHERE id > coalesce((SELECT id FROM deliveries \
+             WHERE at < ?1 ORDER BY id DESC LIMIT 1), 0) AND reason IS NOT NULL GROUP BY reason ORDER BY reason",
         )?;
         let rows = st.query_map([since], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))

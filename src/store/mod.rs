@@ -8,12 +8,14 @@
 //! processes never deadlock upgrading a read lock) with a busy timeout; WAL lets readers run
 //! beside the writer. Several processes may open one database file.
 
+mod checkpointer;
 mod deliveries;
 mod jobs;
 pub mod queries;
 mod rows;
 mod stats;
 
+pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
 pub use deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
 pub use jobs::{ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
 pub use stats::KindStats;
@@ -31,6 +33,7 @@ use crate::outbox::NewJob;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_claim_indexes.sql"),
+    include_str!("migrations/0003_lean_write_path.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
@@ -60,6 +63,9 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// How long a writer waits for another process's write lock before `STORE_BUSY`.
     pub busy_timeout: Duration,
+    /// `PRAGMA wal_autocheckpoint` (pages) on this connection: SQLite's default 1000, or
+    /// [`REQUEST_PATH_AUTOCHECKPOINT`] while a [`Checkpointer`] does the work off the request path.
+    pub wal_autocheckpoint: i64,
 }
 
 impl Default for StoreOptions {
@@ -68,6 +74,7 @@ impl Default for StoreOptions {
             path: ":memory:".into(),
             durability: Durability::Normal,
             busy_timeout: Duration::from_secs(5),
+            wal_autocheckpoint: 1000,
         }
     }
 }
@@ -158,6 +165,16 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Runs a PASSIVE WAL checkpoint now (for hosts that turn the background thread off).
+    /// Returns `(wal_frames, frames_checkpointed)`.
+    pub fn checkpoint(&self) -> Result<(i64, i64)> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })?)
     }
 
     /// The schema version recorded in the file.
