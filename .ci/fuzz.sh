@@ -7,7 +7,7 @@
 #   bash .ci/fuzz.sh normalize       # only some targets
 #
 # Toolchain: a nightly toolchain when rustup has one; otherwise the stable one with
-# RUSTC_BOOTSTRAP=1 (cargo-fuzz passes -Z flags). The seed corpora are copied at run time
+# RUSTC_BOOTSTRAP=1 (cargo-fuzz passes -Z flags); FUZZ_STABLE=1 forces the latter. The seed corpora are copied at run time
 # from tests/fixtures and ../shared/fixtures into fuzz/corpus/ (gitignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --version 0.13.2
 fi
 toolchain=()
-if rustup run nightly rustc --version >/dev/null 2>&1; then
+if [ "${FUZZ_STABLE:-0}" != 1 ] && rustup run nightly rustc --version >/dev/null 2>&1; then
   toolchain=(+nightly)
 else
   export RUSTC_BOOTSTRAP=1
@@ -70,7 +70,8 @@ for t in "${targets[@]}"; do
   echo "== fuzz $t for ${secs}s"
   log="fuzz/artifacts/$t.log"
   mkdir -p fuzz/artifacts
-  if cargo "${toolchain[@]}" fuzz run "${sanitizer[@]}" --fuzz-dir fuzz "$t" "fuzz/corpus/$t" -- \
+  if cargo "${toolchain[@]}" fuzz run "${sanitizer[@]}" --fuzz-dir fuzz \
+      ${FUZZ_TARGET_DIR:+--target-dir "$FUZZ_TARGET_DIR"} "$t" "fuzz/corpus/$t" -- \
       -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       >"$log" 2>&1; then
     grep -E '^stat::number_of_executed_units|^Done [0-9]+ runs' "$log" | tr '\n' ' '; echo

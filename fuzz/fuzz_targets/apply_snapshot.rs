@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
             Ok(first) => {
                 assert!(!first.object_id.is_empty());
                 let second = engine.apply_snapshot(json, at).unwrap();
-                assert!(!second.changed, "the same snapshot applied twice changed state");
+                assert!(
+                    !second.changed,
+                    "the same snapshot applied twice changed state"
+                );
             }
             Err(e) => assert!(
                 e.code().is_client_error() || e.code() == tollbooth::ErrorCode::TransitionInvalid,

@@ -30,7 +30,10 @@ fn run(engine: &Engine, data: &[u8]) {
         (sign_for_test(rest, KEY, t), rest)
     } else {
         match rest.iter().position(|b| *b == b'\n') {
-            Some(i) => (String::from_utf8_lossy(&rest[..i]).into_owned(), &rest[i + 1..]),
+            Some(i) => (
+                String::from_utf8_lossy(&rest[..i]).into_owned(),
+                &rest[i + 1..],
+            ),
             None => (String::from_utf8_lossy(rest).into_owned(), &[][..]),
         }
     };
