@@ -71,7 +71,7 @@ async function step({ connections, amount, maxSeconds, label, baseline = false }
   const outcomes = {};
   const load1 = loadavg()[0];
   const instance = autocannon({
-    url: baseline ? `${baseUrl}/api/health` : url,
+    url: baseline ? `${baseUrl}/api/live` : url,
     method: baseline ? 'GET' : 'POST',
     connections,
     amount,
@@ -109,7 +109,7 @@ async function step({ connections, amount, maxSeconds, label, baseline = false }
   latencies.sort((a, b) => a - b);
   if (slow.length) console.error(`slow responses (time since start: latency): ${slow.join(' ')}`);
   return {
-    label: label ?? `${baseline ? 'GET /api/health' : 'webhook'} c=${connections}`,
+    label: label ?? `${baseline ? 'GET /api/live' : 'webhook'} c=${connections}`,
     baseline,
     load1,
     connections,
@@ -135,7 +135,7 @@ try {
   await step({ connections: 50, amount: 300, maxSeconds: 30, label: 'warm-up', baseline: true });
   for (const s of STEPS) {
     // The webhook route, then a baseline: Next.js's own cost for a trivial route at the same
-    // concurrency (GET /api/health), to tell the framework and the machine from tollbooth.
+    // concurrency (GET /api/live, which touches no store), to tell Next.js and the machine from tollbooth.
     for (const baseline of [false, true]) {
       const r = await step({ ...s, baseline, amount: baseline ? Math.ceil(s.amount / 2) : s.amount });
       rows.push(r);
@@ -154,7 +154,7 @@ console.log('| route | concurrency | requests | req/s | p50 ms | p95 ms | p99 ms
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
 for (const r of rows) {
   const verdict = r.baseline ? '(baseline)' : r.p95 < BAR_P95_MS ? `${f(BAR_P95_MS - r.p95)} ms under (${f(BAR_P95_MS / r.p95)}x headroom)` : `OVER by ${f(r.p95 - BAR_P95_MS)} ms`;
-  console.log(`| ${r.baseline ? 'GET /api/health' : 'POST webhook'} | ${r.connections} | ${r.requests} | ${f(r.rps)} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.p99)} | ${f(r.max)} | ${r.non2xx} | ${r.errors} | ${r.load1.toFixed(2)} | ${verdict} |`);
+  console.log(`| ${r.baseline ? 'GET /api/live' : 'POST webhook'} | ${r.connections} | ${r.requests} | ${f(r.rps)} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.p99)} | ${f(r.max)} | ${r.non2xx} | ${r.errors} | ${r.load1.toFixed(2)} | ${verdict} |`);
 }
 const hooks = rows.filter((r) => !r.baseline);
 console.log(`\nwebhook outcomes: ${hooks.map((r) => `${r.label} ${JSON.stringify(r.outcomes)}`).join('; ')}`);
