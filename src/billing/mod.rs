@@ -30,7 +30,11 @@ pub struct Watermark {
 pub enum Decision {
     /// Write it: no row yet, or the incoming write is newer.
     Apply,
-    /// The row already holds exactly this information; nothing to write.
+    /// Same content under a newer watermark: rewrite the row so the watermark moves forward
+    /// (else an event between the two could later overwrite what the newer one confirmed),
+    /// but nothing changed for side effects.
+    Advance,
+    /// The row already holds exactly this information at this watermark; nothing to write.
     Unchanged,
     /// Older than what the row holds: keep the row.
     Stale,
@@ -69,22 +73,24 @@ pub fn decide<R: Versioned>(
     let Some((cur, cur_wm)) = current else {
         return Decision::Apply;
     };
-    if cur == incoming {
-        return Decision::Unchanged;
-    }
+    let same = cur == incoming;
     if wm.snapshot {
         // An authoritative fetch replaces the row unless the row is provably newer.
-        return if wm.created >= cur_wm.created {
-            Decision::Apply
-        } else {
-            Decision::Stale
+        return match (wm.created >= cur_wm.created, same) {
+            (false, _) => Decision::Stale,
+            (true, false) => Decision::Apply,
+            (true, true) => Decision::Advance,
         };
     }
-    if cur_wm.snapshot && wm.created <= cur_wm.created {
+    if wm.created < cur_wm.created || cur_wm.snapshot && wm.created == cur_wm.created {
         return Decision::Stale;
     }
-    if wm.created < cur_wm.created {
-        return Decision::Stale;
+    if same {
+        return if wm.created > cur_wm.created {
+            Decision::Advance
+        } else {
+            Decision::Unchanged
+        };
     }
     if cur.is_terminal() {
         return Decision::Terminal;
@@ -179,10 +185,11 @@ mod tests {
             Decision::Stale
         );
         assert_eq!(decide(None, &b, &wm(9, "e2")), Decision::Apply);
-        assert_eq!(
-            decide(Some((&a, &wm(10, "e1"))), &a, &wm(12, "e2")),
-            Decision::Unchanged
-        );
+        // Same content: a newer event still moves the watermark; an older one is stale.
+        let at = |t: i64| decide(Some((&a, &wm(10, "e1"))), &a, &wm(t, "e2"));
+        assert_eq!(at(12), Decision::Advance);
+        assert_eq!(at(10), Decision::Unchanged);
+        assert_eq!(at(9), Decision::Stale);
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub(crate) fn apply_object<T: StoreTx>(
             };
             let current = tx.customer(&rec.id)?;
             let d = decide(current.as_ref().map(|(r, w)| (r, w)), &profile, wm);
-            if write_wins(d) || advances(d, current.as_ref().map(|c| &c.1), wm) {
+            if write_wins(d) {
                 tx.put_customer(&profile, wm)?;
             }
             note(
@@ -83,7 +83,7 @@ pub(crate) fn apply_object<T: StoreTx>(
                 &view.record,
                 wm,
             );
-            if write_wins(d) || advances(d, current.as_ref().map(|c| &c.1), wm) {
+            if write_wins(d) {
                 tx.put_subscription(&view, wm)?;
             }
             note(
@@ -109,7 +109,7 @@ pub(crate) fn apply_object<T: StoreTx>(
         Object::Invoice(rec) => {
             let current = tx.invoice(&rec.id)?;
             let d = decide(current.as_ref().map(|(r, w)| (r, w)), rec, wm);
-            if write_wins(d) || advances(d, current.as_ref().map(|c| &c.1), wm) {
+            if write_wins(d) {
                 tx.put_invoice(rec, wm)?;
             }
             note(
@@ -154,7 +154,7 @@ pub(crate) fn apply_object<T: StoreTx>(
             };
             let current = tx.checkout(&rec.id)?;
             let d = decide(current.as_ref().map(|(r, w)| (r, w)), &row, wm);
-            if write_wins(d) || advances(d, current.as_ref().map(|c| &c.1), wm) {
+            if write_wins(d) {
                 tx.put_checkout(&row, wm)?;
             }
             note(
@@ -224,15 +224,12 @@ pub(crate) fn apply_object<T: StoreTx>(
     Ok(out)
 }
 
+/// Whether the row is written: a new state, or the same state under a newer watermark.
 fn write_wins(d: Decision) -> bool {
-    matches!(d, Decision::Apply | Decision::Conflict { apply: true })
-}
-
-/// A newer event that repeats the row's content still moves the row's watermark forward, so
-/// an older event delivered after it is stale (without this, A(t1) = B(t3) then C(t2) let C
-/// overwrite the state B confirmed).
-fn advances(d: Decision, current: Option<&Watermark>, wm: &Watermark) -> bool {
-    d == Decision::Unchanged && current.is_some_and(|c| wm.created > c.created)
+    matches!(
+        d,
+        Decision::Apply | Decision::Advance | Decision::Conflict { apply: true }
+    )
 }
 
 /// Folds one row decision into the result and queues a reconcile on a same-second conflict.
@@ -247,7 +244,7 @@ fn note(
     match d {
         Decision::Apply | Decision::Conflict { apply: true } => out.changed = true,
         Decision::Stale | Decision::Terminal => out.stale = true,
-        Decision::Unchanged | Decision::Conflict { apply: false } => {}
+        Decision::Advance | Decision::Unchanged | Decision::Conflict { apply: false } => {}
     }
     if let Decision::Conflict { .. } = d {
         jobs.push(NewJob::reconcile(object_type, id, customer));
