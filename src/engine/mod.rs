@@ -13,102 +13,32 @@
 //! request thread of a process. Several processes may share one database file.
 
 mod apply;
+mod config;
 mod fault;
+mod jobs;
 mod observe;
+mod queries;
 
 #[doc(hidden)]
+pub use config::Config;
 pub use fault::FaultPoint;
 
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::billing::{Access, AccessPolicy, CheckoutState, Watermark, access};
+use crate::billing::{CheckoutState, Watermark};
 use crate::error::{Error, ErrorCode, Result};
-use crate::event::{self, Event, EventKind, InvoiceRecord};
+use crate::event::{self, Event, EventKind};
 use crate::metrics::Metrics;
-use crate::outbox::{self, DEFAULT_MAX_ATTEMPTS};
-use crate::store::queries::{CustomerRow, EventFilter, EventRow};
 use crate::store::{
-    CHECKPOINT_INTERVAL, Checkpointer, ClaimedJob, Delivery, DeliveryOutcome, Durability,
-    EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, NewEvent, REQUEST_PATH_AUTOCHECKPOINT,
-    Store, StoreOptions, StoreTx,
+    CHECKPOINT_INTERVAL, Checkpointer, Delivery, DeliveryOutcome, EnqueuedJob, NewEvent,
+    REQUEST_PATH_AUTOCHECKPOINT, Store, StoreOptions, StoreTx,
 };
-use crate::verify::{self, Secret, VerifyOptions};
-
-/// Engine configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// SQLite file path, or `:memory:`.
-    pub database: String,
-    /// Active webhook signing secrets (several while rotating). `Debug` redacts them.
-    pub webhook_secrets: Vec<Secret>,
-    /// Signature tolerance and body size limit.
-    pub verify: VerifyOptions,
-    /// Access continues this many seconds after a subscription becomes past_due (default 0).
-    pub past_due_grace_secs: i64,
-    /// `Some(true)`: only live events are accepted; `Some(false)`: only test events;
-    /// `None`: both (the default, for development).
-    pub livemode: Option<bool>,
-    /// Commit durability (default `synchronous=NORMAL`).
-    pub durability: Durability,
-    /// How long to wait for another process's write lock before `STORE_BUSY`.
-    pub busy_timeout: Duration,
-    /// Attempts before a job moves to dead-letter.
-    pub max_attempts: u32,
-    /// When `health` fires alerts.
-    pub alerts: AlertThresholds,
-    /// Run WAL checkpoints on a background thread (default `true`, file databases only), so
-    /// no webhook pays for one. With `false`, SQLite checkpoints inside commits as usual, or
-    /// the host calls [`Engine::checkpoint`] from a worker.
-    pub background_checkpoint: bool,
-}
-
-impl Config {
-    /// A configuration with defaults, for a database path and the given secrets.
-    pub fn new(database: impl Into<String>, secrets: &[&str]) -> Result<Config> {
-        Ok(Config {
-            database: database.into(),
-            webhook_secrets: secrets
-                .iter()
-                .map(|s| Secret::new(*s))
-                .collect::<Result<_>>()?,
-            verify: VerifyOptions::default(),
-            past_due_grace_secs: 0,
-            livemode: None,
-            durability: Durability::Normal,
-            busy_timeout: Duration::from_secs(5),
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            alerts: AlertThresholds::default(),
-            background_checkpoint: true,
-        })
-    }
-
-    fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::new(ErrorCode::ConfigInvalid, m));
-        if self.webhook_secrets.is_empty() {
-            return bad("at least one webhook secret is required");
-        }
-        if self.verify.tolerance_secs <= 0 {
-            return bad(
-                "tolerance must be positive (a zero tolerance would accept replays forever)",
-            );
-        }
-        if self.verify.max_body_bytes == 0 {
-            return bad("max_body_bytes must be positive");
-        }
-        if self.past_due_grace_secs < 0 {
-            return bad("past_due_grace_secs must not be negative");
-        }
-        if self.max_attempts == 0 {
-            return bad("max_attempts must be at least 1");
-        }
-        Ok(())
-    }
-}
+use crate::verify;
 
 /// What a delivery did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -544,148 +474,6 @@ impl Engine {
             customer_id: applied.customer_id,
             jobs: applied.jobs,
         })
-    }
-
-    /// Access for a Stripe customer at `now` (an unknown customer is `none`).
-    pub fn access(&self, customer_id: &str, now: i64) -> Result<Access> {
-        self.with_store(|s| {
-            let user_id = s.customer(customer_id)?.and_then(|c| c.user_id);
-            self.decide_access(s, customer_id, user_id, now)
-        })
-    }
-
-    /// Access for an app user, through the customer linked to it (`none` when unlinked).
-    pub fn access_for_user(&self, user_id: &str, now: i64) -> Result<Access> {
-        self.with_store(|s| match s.customer_for_user(user_id)? {
-            Some(c) => self.decide_access(s, &c.id, Some(user_id.to_owned()), now),
-            None => Ok(access::no_access(None, Some(user_id.to_owned()))),
-        })
-    }
-
-    fn decide_access(
-        &self,
-        s: &Store,
-        customer_id: &str,
-        user_id: Option<String>,
-        now: i64,
-    ) -> Result<Access> {
-        let subs = s.subscriptions(customer_id)?;
-        let policy = AccessPolicy {
-            past_due_grace_secs: self.config.past_due_grace_secs,
-        };
-        Ok(match access::evaluate(&policy, &subs, now) {
-            Some(mut a) => {
-                a.user_id = user_id;
-                a
-            }
-            None => access::no_access(Some(customer_id.to_owned()), user_id),
-        })
-    }
-
-    /// A customer's invoices, newest first ("where is my invoice?").
-    pub fn invoices(&self, customer_id: &str) -> Result<Vec<InvoiceRecord>> {
-        self.with_store(|s| s.invoices(customer_id))
-    }
-
-    /// What the checkout success page may say about `session_id`.
-    pub fn checkout_status(&self, session_id: &str) -> Result<CheckoutStatus> {
-        self.with_store(|s| {
-            let row = s.checkout(session_id)?;
-            Ok(match row {
-                Some(row) => {
-                    let user_id = match (&row.record.user_id, &row.record.customer_id) {
-                        (Some(u), _) => Some(u.clone()),
-                        (None, Some(c)) => s.customer(c)?.and_then(|c| c.user_id),
-                        _ => None,
-                    };
-                    CheckoutStatus {
-                        session_id: session_id.to_owned(),
-                        state: row.state,
-                        customer_id: row.record.customer_id,
-                        user_id,
-                        subscription_id: row.record.subscription_id,
-                    }
-                }
-                None => CheckoutStatus {
-                    session_id: session_id.to_owned(),
-                    state: CheckoutState::Pending,
-                    customer_id: None,
-                    user_id: None,
-                    subscription_id: None,
-                },
-            })
-        })
-    }
-
-    /// A customer by Stripe id, email or app user id (tried in that order).
-    pub fn find_customer(&self, needle: &str) -> Result<Option<CustomerRow>> {
-        self.with_store(|s| {
-            if let Some(c) = s.customer(needle)? {
-                return Ok(Some(c));
-            }
-            if let Some(c) = s.customer_for_email(needle)? {
-                return Ok(Some(c));
-            }
-            s.customer_for_user(needle)
-        })
-    }
-
-    /// Stored events (without bodies), newest first.
-    pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
-        self.with_store(|s| s.events(filter))
-    }
-
-    /// Jobs, newest first.
-    pub fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
-        self.with_store(|s| s.jobs(filter))
-    }
-
-    /// One job by id.
-    pub fn job(&self, id: i64) -> Result<Job> {
-        self.with_store(|s| s.job(id))
-    }
-
-    /// A job's attempts.
-    pub fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
-        self.with_store(|s| s.job_attempts(id))
-    }
-
-    /// Claims due jobs of `kinds` (all when empty) for `lease_secs`.
-    pub fn claim(
-        &self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        now: i64,
-    ) -> Result<Vec<ClaimedJob>> {
-        self.with_store(|s| s.claim(kinds, limit, lease_secs, now))
-    }
-
-    /// Marks a claimed job done; `LEASE_LOST` when the lease is no longer the caller's.
-    pub fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
-        self.with_store(|s| s.complete(id, lease_token, now))?;
-        Ok(())
-    }
-
-    /// Records a failed attempt; retries with backoff or dead-letters. Stripe-style secrets in
-    /// `error` are redacted before it is stored.
-    pub fn fail(&self, id: i64, lease_token: i64, error: &str, now: i64) -> Result<FailOutcome> {
-        let error = outbox::redact_secrets(error);
-        self.with_store(|s| s.fail(id, lease_token, &error, self.config.max_attempts, now))
-    }
-
-    /// Dead-lettered jobs, newest first.
-    pub fn dead_jobs(&self) -> Result<Vec<Job>> {
-        self.jobs(&JobFilter {
-            state: Some(crate::store::JobState::Dead),
-            limit: Some(1000),
-            ..JobFilter::default()
-        })
-    }
-
-    /// Puts a dead job back in the queue; returns the id of the job that will run.
-    pub fn replay(&self, id: i64, now: i64) -> Result<i64> {
-        self.with_store(|s| s.replay(id, now))
     }
 
     /// In-process counters and histograms.

@@ -1,0 +1,80 @@
+//! Engine configuration: everything a deployment decides, validated once at `Engine::open`.
+
+use std::time::Duration;
+
+use super::AlertThresholds;
+use crate::error::{Error, ErrorCode, Result};
+use crate::outbox::DEFAULT_MAX_ATTEMPTS;
+use crate::store::Durability;
+use crate::verify::{Secret, VerifyOptions};
+
+/// Engine configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SQLite file path, or `:memory:`.
+    pub database: String,
+    /// Active webhook signing secrets (several while rotating). `Debug` redacts them.
+    pub webhook_secrets: Vec<Secret>,
+    /// Signature tolerance and body size limit.
+    pub verify: VerifyOptions,
+    /// Access continues this many seconds after a subscription becomes past_due (default 0).
+    pub past_due_grace_secs: i64,
+    /// `Some(true)`: only live events are accepted; `Some(false)`: only test events;
+    /// `None`: both (the default, for development).
+    pub livemode: Option<bool>,
+    /// Commit durability (default `synchronous=NORMAL`).
+    pub durability: Durability,
+    /// How long to wait for another process's write lock before `STORE_BUSY`.
+    pub busy_timeout: Duration,
+    /// Attempts before a job moves to dead-letter.
+    pub max_attempts: u32,
+    /// When `health` fires alerts.
+    pub alerts: AlertThresholds,
+    /// Run WAL checkpoints on a background thread (default `true`, file databases only), so
+    /// no webhook pays for one. With `false`, SQLite checkpoints inside commits as usual, or
+    /// the host calls [`Engine::checkpoint`] from a worker.
+    pub background_checkpoint: bool,
+}
+
+impl Config {
+    /// A configuration with defaults, for a database path and the given secrets.
+    pub fn new(database: impl Into<String>, secrets: &[&str]) -> Result<Config> {
+        Ok(Config {
+            database: database.into(),
+            webhook_secrets: secrets
+                .iter()
+                .map(|s| Secret::new(*s))
+                .collect::<Result<_>>()?,
+            verify: VerifyOptions::default(),
+            past_due_grace_secs: 0,
+            livemode: None,
+            durability: Durability::Normal,
+            busy_timeout: Duration::from_secs(5),
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            alerts: AlertThresholds::default(),
+            background_checkpoint: true,
+        })
+    }
+
+    pub(super) fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::new(ErrorCode::ConfigInvalid, m));
+        if self.webhook_secrets.is_empty() {
+            return bad("at least one webhook secret is required");
+        }
+        if self.verify.tolerance_secs <= 0 {
+            return bad(
+                "tolerance must be positive (a zero tolerance would accept replays forever)",
+            );
+        }
+        if self.verify.max_body_bytes == 0 {
+            return bad("max_body_bytes must be positive");
+        }
+        if self.past_due_grace_secs < 0 {
+            return bad("past_due_grace_secs must not be negative");
+        }
+        if self.max_attempts == 0 {
+            return bad("max_attempts must be at least 1");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,61 @@
+//! The worker side of the outbox: list, claim, complete, fail, dead-letter and replay jobs.
+
+use super::Engine;
+use crate::error::Result;
+use crate::outbox;
+use crate::store::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
+
+impl Engine {
+    /// Jobs, newest first.
+    pub fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        self.with_store(|s| s.jobs(filter))
+    }
+
+    /// One job by id.
+    pub fn job(&self, id: i64) -> Result<Job> {
+        self.with_store(|s| s.job(id))
+    }
+
+    /// A job's attempts.
+    pub fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
+        self.with_store(|s| s.job_attempts(id))
+    }
+
+    /// Claims due jobs of `kinds` (all when empty) for `lease_secs`.
+    pub fn claim(
+        &self,
+        kinds: &[&str],
+        limit: u32,
+        lease_secs: i64,
+        now: i64,
+    ) -> Result<Vec<ClaimedJob>> {
+        self.with_store(|s| s.claim(kinds, limit, lease_secs, now))
+    }
+
+    /// Marks a claimed job done; `LEASE_LOST` when the lease is no longer the caller's.
+    pub fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
+        self.with_store(|s| s.complete(id, lease_token, now))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; retries with backoff or dead-letters. Stripe-style secrets in
+    /// `error` are redacted before it is stored.
+    pub fn fail(&self, id: i64, lease_token: i64, error: &str, now: i64) -> Result<FailOutcome> {
+        let error = outbox::redact_secrets(error);
+        self.with_store(|s| s.fail(id, lease_token, &error, self.config.max_attempts, now))
+    }
+
+    /// Dead-lettered jobs, newest first.
+    pub fn dead_jobs(&self) -> Result<Vec<Job>> {
+        self.jobs(&JobFilter {
+            state: Some(JobState::Dead),
+            limit: Some(1000),
+            ..JobFilter::default()
+        })
+    }
+
+    /// Puts a dead job back in the queue; returns the id of the job that will run.
+    pub fn replay(&self, id: i64, now: i64) -> Result<i64> {
+        self.with_store(|s| s.replay(id, now))
+    }
+}

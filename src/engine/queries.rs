@@ -1,0 +1,100 @@
+//! The portal's read side: access decisions, invoices, checkout status, lookups. Each is a
+//! read on the store's WAL snapshot; the decisions are the pure rules in `billing`.
+
+use super::{CheckoutStatus, Engine};
+use crate::billing::{Access, AccessPolicy, CheckoutState, access};
+use crate::error::Result;
+use crate::event::InvoiceRecord;
+use crate::store::Store;
+use crate::store::queries::{CustomerRow, EventFilter, EventRow};
+
+impl Engine {
+    /// Access for a Stripe customer at `now` (an unknown customer is `none`).
+    pub fn access(&self, customer_id: &str, now: i64) -> Result<Access> {
+        self.with_store(|s| {
+            let user_id = s.customer(customer_id)?.and_then(|c| c.user_id);
+            self.decide_access(s, customer_id, user_id, now)
+        })
+    }
+
+    /// Access for an app user, through the customer linked to it (`none` when unlinked).
+    pub fn access_for_user(&self, user_id: &str, now: i64) -> Result<Access> {
+        self.with_store(|s| match s.customer_for_user(user_id)? {
+            Some(c) => self.decide_access(s, &c.id, Some(user_id.to_owned()), now),
+            None => Ok(access::no_access(None, Some(user_id.to_owned()))),
+        })
+    }
+
+    fn decide_access(
+        &self,
+        s: &Store,
+        customer_id: &str,
+        user_id: Option<String>,
+        now: i64,
+    ) -> Result<Access> {
+        let subs = s.subscriptions(customer_id)?;
+        let policy = AccessPolicy {
+            past_due_grace_secs: self.config.past_due_grace_secs,
+        };
+        Ok(match access::evaluate(&policy, &subs, now) {
+            Some(mut a) => {
+                a.user_id = user_id;
+                a
+            }
+            None => access::no_access(Some(customer_id.to_owned()), user_id),
+        })
+    }
+
+    /// A customer's invoices, newest first ("where is my invoice?").
+    pub fn invoices(&self, customer_id: &str) -> Result<Vec<InvoiceRecord>> {
+        self.with_store(|s| s.invoices(customer_id))
+    }
+
+    /// What the checkout success page may say about `session_id`.
+    pub fn checkout_status(&self, session_id: &str) -> Result<CheckoutStatus> {
+        self.with_store(|s| {
+            let row = s.checkout(session_id)?;
+            Ok(match row {
+                Some(row) => {
+                    let user_id = match (&row.record.user_id, &row.record.customer_id) {
+                        (Some(u), _) => Some(u.clone()),
+                        (None, Some(c)) => s.customer(c)?.and_then(|c| c.user_id),
+                        _ => None,
+                    };
+                    CheckoutStatus {
+                        session_id: session_id.to_owned(),
+                        state: row.state,
+                        customer_id: row.record.customer_id,
+                        user_id,
+                        subscription_id: row.record.subscription_id,
+                    }
+                }
+                None => CheckoutStatus {
+                    session_id: session_id.to_owned(),
+                    state: CheckoutState::Pending,
+                    customer_id: None,
+                    user_id: None,
+                    subscription_id: None,
+                },
+            })
+        })
+    }
+
+    /// A customer by Stripe id, email or app user id (tried in that order).
+    pub fn find_customer(&self, needle: &str) -> Result<Option<CustomerRow>> {
+        self.with_store(|s| {
+            if let Some(c) = s.customer(needle)? {
+                return Ok(Some(c));
+            }
+            if let Some(c) = s.customer_for_email(needle)? {
+                return Ok(Some(c));
+            }
+            s.customer_for_user(needle)
+        })
+    }
+
+    /// Stored events (without bodies), newest first.
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
+        self.with_store(|s| s.events(filter))
+    }
+}
