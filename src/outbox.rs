@@ -27,6 +27,12 @@ pub mod kinds {
     ];
 }
 
+/// The ordering queue of a kind: its family before the first dot (`support.close_ticket` ->
+/// `support`). One customer's jobs of one queue run in order; queues are independent.
+pub fn queue_of(kind: &str) -> &str {
+    kind.split('.').next().unwrap_or(kind)
+}
+
 /// A job to write in the ingest transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {

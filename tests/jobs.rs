@@ -400,3 +400,31 @@ fn child_claims_until_empty() {
         }
     }
 }
+
+#[test]
+fn a_close_ticket_never_overtakes_its_open_ticket() {
+    let e = engine();
+    let failed = invoice("in_q", "cus_q", "sub_q", "open", 1, T0, Shape::Basil);
+    let paid = invoice("in_q", "cus_q", "sub_q", "paid", 2, T0, Shape::Basil);
+    deliver(
+        &e,
+        &event("evt_q1", "invoice.payment_failed", T0, failed),
+        T0,
+    )
+    .unwrap();
+    deliver(&e, &event("evt_q2", "invoice.paid", T0 + 60, paid), T0 + 60).unwrap();
+    let now = T0 + 100;
+    assert!(
+        e.claim(&["support.close_ticket"], 10, 60, now)
+            .unwrap()
+            .is_empty(),
+        "the close waits while the open ticket is due"
+    );
+    let open = e.claim(&[], 10, 60, now).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, "support.open_ticket");
+    e.complete(open[0].id, open[0].lease_token, now).unwrap();
+    let close = e.claim(&[], 10, 60, now).unwrap();
+    assert_eq!(close.len(), 1);
+    assert_eq!(close[0].kind, "support.close_ticket");
+}

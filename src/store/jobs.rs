@@ -195,8 +195,8 @@ pub(super) fn enqueue(
         }
     }
     let mut ins = conn.prepare_cached(
-        "INSERT INTO jobs (kind, key, customer_id, coalesce, state, payload, run_at, created_at, updated_at, event_id) \
-         VALUES (?1, ?2, ?3, ?4, 'due', ?5, ?6, ?6, ?6, ?7) ON CONFLICT DO NOTHING RETURNING id",
+        "INSERT INTO jobs (kind, key, customer_id, coalesce, state, payload, run_at, created_at, updated_at, event_id, queue) \
+         VALUES (?1, ?2, ?3, ?4, 'due', ?5, ?6, ?6, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING id",
     )?;
     let id = ins
         .query_row(
@@ -207,7 +207,8 @@ pub(super) fn enqueue(
                 job.coalesce,
                 payload,
                 now,
-                event_id
+                event_id,
+                crate::outbox::queue_of(job.kind)
             ],
             |r| r.get::<_, i64>(0),
         )
@@ -222,7 +223,8 @@ pub(super) fn enqueue(
 
 /// The pick of [`Store::claim`] for a kind filter: due jobs and expired leases are two ordered
 /// index ranges (each half stops at the limit, so a claim never reads the whole backlog), and a
-/// job waits while an older open job of its kind for its customer exists.
+/// job waits while an older open job of its queue (`support.*`, `crm.*`, ...) for its customer
+/// exists: a close-ticket never overtakes its open-ticket.
 macro_rules! claim_pick {
     ($kind:literal) => {
         concat!(
@@ -234,7 +236,7 @@ macro_rules! claim_pick {
         )
     };
     (@order) => {
-        " AND (customer_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.kind = j.kind \
+        " AND (customer_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.queue = j.queue \
          AND o.customer_id = j.customer_id AND o.id < j.id AND o.state IN ('due', 'leased')))"
     };
 }
@@ -341,8 +343,9 @@ impl Store {
 
     /// Hands out up to `limit` due jobs of `kinds` (all kinds when empty), oldest first, each
     /// leased for `lease_secs`. A job whose lease ran out is due again. A job is skipped while
-    /// an older job of the same kind for the same customer is due or leased, so one customer's
-    /// side effects of one kind happen in order.
+    /// an older job of the same queue ([`crate::outbox::queue_of`]: `support.*`, `crm.*`, ...)
+    /// for the same customer is due or leased, so one customer's support side effects happen in
+    /// order (a close never overtakes its open) while the CRM and the helpdesk stay independent.
     pub fn claim(
         &mut self,
         kinds: &[&str],

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_claim_indexes.sql"),
     include_str!("migrations/0003_lean_write_path.sql"),
+    include_str!("migrations/0004_job_queues.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
