@@ -294,14 +294,18 @@ impl Engine {
                     body.len(),
                     started,
                 );
-                self.metrics.observe(&d);
-                store.buffer_delivery(d, now);
-                return Ok(self.handled(&event, Outcome::Duplicate, Vec::new()));
+                let h = self.handled(&event, Outcome::Duplicate, Vec::new());
+                store.buffer_delivery(d.clone(), now);
+                return Ok((h, d));
             }
             store.write(|tx| self.ingest(tx, &event, body, now, started))
         });
         match result {
-            Ok(h) => Ok(h),
+            Ok((h, d)) => {
+                // Counted once committed, so a failed commit is not also counted as processed.
+                self.metrics.observe(&d);
+                Ok(h)
+            }
             Err(e) => {
                 let d = self.delivery(
                     now,
@@ -350,7 +354,8 @@ impl Engine {
         Ok(event)
     }
 
-    /// Steps 3–6, inside the write transaction.
+    /// Steps 3–6, inside the write transaction. Returns the answer and its delivery-log row
+    /// (already written in the transaction), for the metrics once the commit succeeds.
     fn ingest<T: StoreTx>(
         &self,
         tx: &mut T,
@@ -358,7 +363,7 @@ impl Engine {
         body: &[u8],
         now: i64,
         started: Instant,
-    ) -> Result<Handled> {
+    ) -> Result<(Handled, Delivery)> {
         if tx.event_exists(&event.id)? {
             // Another process stored it between our read and our write lock.
             let d = self.delivery(
@@ -370,8 +375,7 @@ impl Engine {
                 started,
             );
             tx.log_delivery(&d)?;
-            self.metrics.observe(&d);
-            return Ok(self.handled(event, Outcome::Duplicate, Vec::new()));
+            return Ok((self.handled(event, Outcome::Duplicate, Vec::new()), d));
         }
         self.faults.check(FaultPoint::AfterDedupe)?;
         let wm = Watermark {
@@ -413,10 +417,9 @@ impl Engine {
         );
         tx.log_delivery(&d)?;
         self.faults.check(FaultPoint::BeforeCommit)?;
-        self.metrics.observe(&d);
         let mut h = self.handled(event, outcome, applied.jobs);
         h.customer_id = applied.customer_id;
-        Ok(h)
+        Ok((h, d))
     }
 
     fn handled(&self, event: &Event, outcome: Outcome, jobs: Vec<EnqueuedJob>) -> Handled {
