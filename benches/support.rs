@@ -103,6 +103,11 @@ impl Template {
         self.body.len()
     }
 
+    /// Whether the body is empty (never, for a real template).
+    pub fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+
     /// The body of delivery `n`: event id and object id end in `n`.
     pub fn unique(&self, n: u64) -> Vec<u8> {
         let mut b = self.body.clone();
