@@ -344,3 +344,37 @@ pub trait StoreTx {
     /// Appends a delivery-log row.
     fn log_delivery(&mut self, d: &Delivery) -> Result<()>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_sets_the_connection_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db").to_str().unwrap().to_owned();
+        let store = Store::open(&StoreOptions {
+            path,
+            durability: Durability::Full,
+            busy_timeout: Duration::from_millis(1234),
+            wal_autocheckpoint: REQUEST_PATH_AUTOCHECKPOINT,
+        })
+        .unwrap();
+        let get = |p: &str| -> i64 {
+            store
+                .conn()
+                .query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(get("wal_autocheckpoint"), REQUEST_PATH_AUTOCHECKPOINT);
+        assert_eq!(get("cache_size"), -8192);
+        assert_eq!(get("synchronous"), 2, "FULL");
+        assert_eq!(get("busy_timeout"), 1234);
+        assert_eq!(get("user_version"), SCHEMA_VERSION);
+        let mode: String = store
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}
