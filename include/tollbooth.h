@@ -664,6 +664,39 @@ typedef struct tb_handled {
 } tb_handled;
 
 /*
+ The result of `tb_engine_apply_snapshot`.
+
+ Owned by the caller; release with `tb_snapshot_free`. Every `tb_str` and the `jobs` array
+ borrow from it and are valid until then. Read-only; fields are only ever appended.
+ */
+typedef struct tb_snapshot {
+  /*
+   Whether a stored row changed.
+   */
+  bool changed;
+  /*
+   `subscription`, `invoice`, `customer` or `checkout.session`.
+   */
+  struct tb_str object_type;
+  /*
+   The object's id.
+   */
+  struct tb_str object_id;
+  /*
+   The customer it belongs to; `{NULL, 0}` when unknown.
+   */
+  struct tb_str customer_id;
+  /*
+   `jobs_len` jobs written (a CRM sync when the customer's state changed); NULL when 0.
+   */
+  const struct tb_enqueued_job *jobs;
+  /*
+   Number of elements in `jobs`.
+   */
+  size_t jobs_len;
+} tb_snapshot;
+
+/*
  A job handed to a worker (an element of `tb_job_batch.jobs`). Strings borrow from the
  batch.
  */
@@ -1038,6 +1071,28 @@ tb_result tb_engine_handle_webhook(const struct tb_engine *engine,
                                    size_t signature_len,
                                    int64_t now,
                                    struct tb_handled **handled_out);
+
+/*
+ Frees a `tb_snapshot`. NULL is a no-op. Its strings and jobs must not be used afterwards.
+ */
+void tb_snapshot_free(struct tb_snapshot *snapshot);
+
+/*
+ The reconcile path: applies an object freshly fetched from the Stripe API (a
+ subscription, invoice, customer or checkout session, as JSON) as the authoritative state
+ at `fetched_at` (unix seconds, or `TB_NOW`). It replaces the stored row unless an event
+ created after the fetch wrote it; events created at or before the fetch are stale from
+ then on. Call it for each `stripe.reconcile` job.
+
+ On `TB_RESULT_OK` `*snapshot_out` receives a new `tb_snapshot` that the caller owns and
+ must release with `tb_snapshot_free`. Other object types give
+ `TB_RESULT_SNAPSHOT_UNSUPPORTED`; invalid JSON `TB_RESULT_PAYLOAD_INVALID_JSON`.
+ */
+tb_result tb_engine_apply_snapshot(const struct tb_engine *engine,
+                                   const uint8_t *object_json,
+                                   size_t object_json_len,
+                                   int64_t fetched_at,
+                                   struct tb_snapshot **snapshot_out);
 
 /*
  Frees a `tb_job_batch`. NULL is a no-op.

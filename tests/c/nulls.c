@@ -22,6 +22,7 @@ int main(void) {
   tb_config_free(NULL);
   tb_engine_free(NULL);
   tb_handled_free(NULL);
+  tb_snapshot_free(NULL);
   tb_access_free(NULL);
   tb_checkout_free(NULL);
   tb_invoice_list_free(NULL);
@@ -78,6 +79,13 @@ int main(void) {
   CHECK_OK(tb_engine_handle_webhook(engine, S(body), header, hn, T0, &h));
   CHECK(h->outcome == TB_OUTCOME_PROCESSED); /* not DUPLICATE: nothing was stored before */
   tb_handled_free(h);
+
+  /* The reconcile path. */
+  tb_snapshot *snap = NULL;
+  NUL_RC(tb_engine_apply_snapshot(NULL, S(obj), T0, &snap));
+  NUL_RC(tb_engine_apply_snapshot(engine, NULL, 0, T0, &snap));
+  NUL_RC(tb_engine_apply_snapshot(engine, S(obj), T0, NULL));
+  CHECK(snap == NULL);
 
   /* Reads. */
   tb_access *a = NULL;

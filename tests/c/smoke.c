@@ -199,6 +199,28 @@ static void check_observability(const tb_engine *engine) {
   tb_string_free(s);
 }
 
+/* The reconcile path: an authoritative API snapshot replaces the row; an event created
+ * before the fetch can no longer overwrite it; an unsupported object is a clear code. */
+static void check_snapshot(const tb_engine *engine) {
+  char obj[2048];
+  subscription_json(obj, sizeof obj, "sub_1", "cus_1", "past_due", T0 + 2592000);
+  tb_snapshot *snap = NULL;
+  CHECK_OK(tb_engine_apply_snapshot(engine, S(obj), T0 + 20, &snap));
+  CHECK(snap->changed);
+  CHECK(str_eq(snap->object_type, "subscription"));
+  CHECK(str_eq(snap->object_id, "sub_1"));
+  CHECK(str_eq(snap->customer_id, "cus_1"));
+  tb_snapshot_free(snap);
+  tb_access *a = NULL;
+  CHECK_OK(tb_engine_access(engine, S("cus_1"), T0 + 21, &a));
+  CHECK(a->state == TB_ACCESS_STATE_PAST_DUE && !a->has_access);
+  tb_access_free(a);
+  snap = NULL;
+  CHECK_RC(tb_engine_apply_snapshot(engine, S("{\"object\":\"balance\",\"id\":\"x\"}"), T0, &snap),
+           TB_RESULT_SNAPSHOT_UNSUPPORTED);
+  CHECK(snap == NULL);
+}
+
 int main(void) {
   check_version();
   tb_engine *engine = open_engine(2);
@@ -206,6 +228,7 @@ int main(void) {
   check_portal(engine);
   run_worker(engine);
   check_observability(engine);
+  check_snapshot(engine);
   CHECK_OK(tb_engine_close(engine));
   tb_engine_free(engine);
   printf("smoke: ok\n");

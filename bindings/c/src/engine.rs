@@ -2,7 +2,7 @@
 
 use std::sync::Mutex;
 
-use tollbooth::{Engine, EnqueuedJob, Error, Handled, Outcome};
+use tollbooth::{Engine, EnqueuedJob, Error, Handled, Outcome, SnapshotApplied};
 
 use crate::boundary::{Owned, free_view, into_raw_view};
 use crate::config::tb_config;
@@ -281,6 +281,84 @@ pub extern "C" fn tb_engine_handle_webhook(
         engine.run(
             |e| e.handle_webhook_at(body, signature, now),
             |h| *out = new_handled(h),
+        )
+    }
+}
+
+/// The result of `tb_engine_apply_snapshot`.
+///
+/// Owned by the caller; release with `tb_snapshot_free`. Every `tb_str` and the `jobs` array
+/// borrow from it and are valid until then. Read-only; fields are only ever appended.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct tb_snapshot {
+    /// Whether a stored row changed.
+    pub changed: bool,
+    /// `subscription`, `invoice`, `customer` or `checkout.session`.
+    pub object_type: tb_str,
+    /// The object's id.
+    pub object_id: tb_str,
+    /// The customer it belongs to; `{NULL, 0}` when unknown.
+    pub customer_id: tb_str,
+    /// `jobs_len` jobs written (a CRM sync when the customer's state changed); NULL when 0.
+    pub jobs: *const tb_enqueued_job,
+    /// Number of elements in `jobs`.
+    pub jobs_len: usize,
+}
+
+type SnapshotKeep = (SnapshotApplied, Vec<tb_enqueued_job>);
+
+fn new_snapshot(a: SnapshotApplied) -> *mut tb_snapshot {
+    let jobs = job_views(&a.jobs);
+    let view = tb_snapshot {
+        changed: a.changed,
+        object_type: tb_str::of(&a.object_type),
+        object_id: tb_str::of(&a.object_id),
+        customer_id: tb_str::opt(a.customer_id.as_ref()),
+        jobs: array_ptr(&jobs),
+        jobs_len: jobs.len(),
+    };
+    into_raw_view(Owned {
+        view,
+        _keep: (a, jobs),
+    })
+}
+
+/// Frees a `tb_snapshot`. NULL is a no-op. Its strings and jobs must not be used afterwards.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_snapshot_free(snapshot: *mut tb_snapshot) {
+    ffi_boundary! {
+        // SAFETY: the header requires `snapshot` to be NULL or a `tb_snapshot` from
+        // `tb_engine_apply_snapshot`, freed once; those are made by `new_snapshot`.
+        unsafe { free_view::<tb_snapshot, SnapshotKeep>(snapshot) }
+    }
+}
+
+/// The reconcile path: applies an object freshly fetched from the Stripe API (a
+/// subscription, invoice, customer or checkout session, as JSON) as the authoritative state
+/// at `fetched_at` (unix seconds, or `TB_NOW`). It replaces the stored row unless an event
+/// created after the fetch wrote it; events created at or before the fetch are stale from
+/// then on. Call it for each `stripe.reconcile` job.
+///
+/// On `TB_RESULT_OK` `*snapshot_out` receives a new `tb_snapshot` that the caller owns and
+/// must release with `tb_snapshot_free`. Other object types give
+/// `TB_RESULT_SNAPSHOT_UNSUPPORTED`; invalid JSON `TB_RESULT_PAYLOAD_INVALID_JSON`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_engine_apply_snapshot(
+    engine: *const tb_engine,
+    object_json: *const u8,
+    object_json_len: usize,
+    fetched_at: i64,
+    snapshot_out: *mut *mut tb_snapshot,
+) -> tb_result {
+    ffi_boundary! {
+        let engine = try_ref!(engine);
+        let out = try_mut!(snapshot_out);
+        let object = try_slice!(object_json, object_json_len);
+        let fetched_at = resolve_now(fetched_at);
+        engine.run(
+            |e| e.apply_snapshot(object, fetched_at),
+            |a| *out = new_snapshot(a),
         )
     }
 }
