@@ -374,6 +374,10 @@ test('client portal: pay, fail, recover, cancel — with the worker, the stubs a
     assert.deepEqual(bad.map((r) => r.status), [400, 400, 400, 400]);
     assert.deepEqual(bad.map((r) => r.json.error), ['SIGNATURE_MISMATCH', 'TIMESTAMP_OUT_OF_TOLERANCE', 'SIGNATURE_HEADER_MISSING', 'PAYLOAD_INVALID_JSON']);
     for (const r of bad) pageHtml.push({ name: 'webhook 400', html: r.text });
+    // An oversized body is cut off by the route while it is read: 413, never buffered whole.
+    const huge = await post(' '.repeat(2 * 1024 * 1024), 't=1,v1=00');
+    assert.equal(huge.status, 413);
+    assert.equal(huge.json.error, 'PAYLOAD_TOO_LARGE');
     const notFound = await page.goto(`${B}/no-such-page`);
     assert.equal(notFound.status(), 404);
     await shot('17-not-found');
