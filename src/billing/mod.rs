@@ -25,6 +25,36 @@ pub struct Watermark {
     pub snapshot: bool,
 }
 
+impl Watermark {
+    /// The watermark of a Stripe event: its `created` second and id.
+    pub fn event(created: i64, event_id: &str) -> Watermark {
+        Watermark {
+            created,
+            event_id: event_id.to_owned(),
+            snapshot: false,
+        }
+    }
+
+    /// The watermark of an API snapshot fetched at `fetched_at`.
+    pub fn snapshot(fetched_at: i64) -> Watermark {
+        Watermark {
+            created: fetched_at,
+            event_id: "snapshot".to_owned(),
+            snapshot: true,
+        }
+    }
+
+    /// Older than any event: a row known only provisionally (e.g. a customer first seen on a
+    /// checkout session), which the first real event replaces.
+    pub fn provisional() -> Watermark {
+        Watermark {
+            created: -1,
+            event_id: String::new(),
+            snapshot: false,
+        }
+    }
+}
+
 /// The verdict for one incoming write against a row's watermark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

@@ -168,19 +168,14 @@ pub(crate) fn apply_object<T: StoreTx>(
             if let Some(cid) = &rec.customer_id {
                 if tx.customer(cid)?.is_none() {
                     // The customer is known from the session before customer.created arrives:
-                    // a provisional profile with a watermark older than any event.
+                    // a provisional profile that the first real customer event replaces.
                     let stub = CustomerRecord {
                         id: cid.clone(),
                         email: rec.email.clone(),
                         name: rec.name.clone(),
                         ..CustomerRecord::default()
                     };
-                    let wm = Watermark {
-                        created: -1,
-                        event_id: String::new(),
-                        snapshot: false,
-                    };
-                    tx.put_customer(&stub, &wm)?;
+                    tx.put_customer(&stub, &Watermark::provisional())?;
                     out.changed = true;
                 } else {
                     tx.fill_contact(cid, rec.email.as_deref(), rec.name.as_deref())?;

@@ -294,7 +294,7 @@ impl Engine {
                     body.len(),
                     started,
                 );
-                let h = self.handled(&event, Outcome::Duplicate, Vec::new());
+                let h = self.handled(&event, Outcome::Duplicate, None, Vec::new());
                 store.buffer_delivery(d.clone(), now);
                 return Ok((h, d));
             }
@@ -375,14 +375,10 @@ impl Engine {
                 started,
             );
             tx.log_delivery(&d)?;
-            return Ok((self.handled(event, Outcome::Duplicate, Vec::new()), d));
+            return Ok((self.handled(event, Outcome::Duplicate, None, Vec::new()), d));
         }
         self.faults.check(FaultPoint::AfterDedupe)?;
-        let wm = Watermark {
-            created: event.created,
-            event_id: event.id.clone(),
-            snapshot: false,
-        };
+        let wm = Watermark::event(event.created, &event.id);
         let applied =
             apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now, &self.faults)?;
         self.faults.check(FaultPoint::AfterEnqueue)?;
@@ -417,17 +413,24 @@ impl Engine {
         );
         tx.log_delivery(&d)?;
         self.faults.check(FaultPoint::BeforeCommit)?;
-        let mut h = self.handled(event, outcome, applied.jobs);
-        h.customer_id = applied.customer_id;
+        let h = self.handled(event, outcome, applied.customer_id, applied.jobs);
         Ok((h, d))
     }
 
-    fn handled(&self, event: &Event, outcome: Outcome, jobs: Vec<EnqueuedJob>) -> Handled {
+    /// The answer for `event`. `customer_id` is what applying it found (`None` for a
+    /// duplicate, which falls back to the object's own customer field).
+    fn handled(
+        &self,
+        event: &Event,
+        outcome: Outcome,
+        customer_id: Option<String>,
+        jobs: Vec<EnqueuedJob>,
+    ) -> Handled {
         Handled {
             outcome,
             event_id: event.id.clone(),
             event_type: event.kind.as_str().to_owned(),
-            customer_id: event.object.customer_id().map(str::to_owned),
+            customer_id: customer_id.or_else(|| event.object.customer_id().map(str::to_owned)),
             jobs,
         }
     }
@@ -462,11 +465,7 @@ impl Engine {
             .id()
             .ok_or_else(|| Error::new(ErrorCode::EventFieldMissing, "snapshot object has no id"))?
             .to_owned();
-        let wm = Watermark {
-            created: fetched_at,
-            event_id: "snapshot".into(),
-            snapshot: true,
-        };
+        let wm = Watermark::snapshot(fetched_at);
         let applied = self.with_store(|s| {
             s.write(|tx| apply::apply_object(tx, &object, None, &wm, fetched_at, &self.faults))
         })?;
@@ -501,11 +500,7 @@ impl Engine {
                 )
             })?;
         let event = event::parse_event(&body)?;
-        let wm = Watermark {
-            created: event.created,
-            event_id: event.id.clone(),
-            snapshot: false,
-        };
+        let wm = Watermark::event(event.created, &event.id);
         let applied = self.with_store(|s| {
             s.write(|tx| {
                 apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now, &self.faults)
@@ -517,8 +512,6 @@ impl Engine {
         } else {
             Outcome::Duplicate
         };
-        let mut h = self.handled(&event, outcome, applied.jobs);
-        h.customer_id = applied.customer_id;
-        Ok(h)
+        Ok(self.handled(&event, outcome, applied.customer_id, applied.jobs))
     }
 }
