@@ -15,6 +15,7 @@
 //! Each method takes `&self`: a backend does its own locking (SQLite: one connection behind a
 //! mutex, writes serialized by `BEGIN IMMEDIATE`; a network database: a pool).
 
+pub mod copy;
 pub mod sqlite;
 
 pub use sqlite::{Durability, SqliteOptions};
@@ -120,6 +121,19 @@ pub trait Store: Send + Sync {
     fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>>;
     /// The schema version the database is at.
     fn schema_version(&self) -> Result<i64>;
+
+    // --- Bulk copy between stores ([`copy`]) --------------------------------------------
+
+    /// Up to `limit` rows of `table` in key order, after the key `after` (from the start when
+    /// `None`), each with one cell per column of the table description.
+    fn copy_out(
+        &self,
+        table: &copy::Table,
+        after: Option<&[copy::Cell]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<copy::Cell>>>;
+    /// Upserts `rows` into `table` in one transaction (the copied row wins); returns how many.
+    fn copy_in(&self, table: &copy::Table, rows: &[Vec<copy::Cell>]) -> Result<u64>;
 
     // --- Lifecycle ----------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 //! beside the writer. Several processes may open one database file.
 
 mod checkpointer;
+mod copy;
 mod deliveries;
 mod jobs;
 mod queries;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::copy::{Cell, Table};
 use super::{Store, StoreTx};
 use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
 use crate::deliveries::{Delivery, DeliveryCounts};
@@ -308,6 +310,11 @@ impl SqliteDb {
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
+
+    /// The raw connection, for [`SqliteDb::copy_in`]'s own transaction.
+    fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
 }
 
 impl Drop for SqliteDb {
@@ -408,6 +415,17 @@ impl Store for SqliteStore {
     }
     fn checkpoint(&self) -> Result<(i64, i64)> {
         self.db(|db| db.checkpoint())
+    }
+    fn copy_out(
+        &self,
+        table: &Table,
+        after: Option<&[Cell]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>> {
+        self.db(|db| db.copy_out(table, after, limit))
+    }
+    fn copy_in(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<u64> {
+        self.db(|db| db.copy_in(table, rows))
     }
     fn close(&self) -> Result<()> {
         // Stop the checkpoint thread first (it joins), then flush the buffered log rows.
