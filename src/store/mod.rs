@@ -21,7 +21,7 @@ pub mod sqlite;
 pub use sqlite::{Durability, SqliteOptions};
 
 use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView, Watermark};
-use crate::deliveries::{Delivery, DeliveryCounts};
+use crate::deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::Result;
 use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord};
 use crate::outbox::{
@@ -113,7 +113,8 @@ pub trait Store: Send + Sync {
 
     // --- Durable figures ----------------------------------------------------------------
 
-    /// Delivery-log counts with `at >= since`.
+    /// Delivery counts from the minute of `since` on, from the per-minute stats (a handful of
+    /// rows whatever the traffic).
     fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts>;
     /// The most recent delivery-log rows, newest first.
     fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>>;
@@ -261,8 +262,17 @@ pub trait StoreTx {
         event_id: Option<&str>,
         now: i64,
     ) -> Result<Option<EnqueuedJob>>;
-    /// Appends a delivery-log row.
+    /// Appends a delivery-log row and counts it in the per-minute delivery stats.
     fn log_delivery(&mut self, d: &Delivery) -> Result<()>;
+    /// Adds `n` to the per-minute delivery stats without logging rows (requests that were not
+    /// authentic deliveries, beyond their sample).
+    fn count_deliveries(
+        &mut self,
+        minute: i64,
+        outcome: DeliveryOutcome,
+        reason: &str,
+        n: u64,
+    ) -> Result<()>;
     /// Records that a stored (quarantined) event has now been applied: its new outcome and
     /// customer, and no error code.
     fn mark_event_applied(

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_job_queues.sql"),
     include_str!("migrations/0005_quarantine.sql"),
     include_str!("migrations/0006_secret_index.sql"),
+    include_str!("migrations/0007_delivery_stats.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
