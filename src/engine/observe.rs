@@ -34,6 +34,8 @@ pub struct AlertThresholds {
     pub backlog_depth: u64,
     /// CRM sync failed attempts in the window that fire `crm_sync_failing` (default 5).
     pub crm_failures: u64,
+    /// Expired leases of one kind in the window that fire `leases_expiring` (default 3).
+    pub lease_expiries: u64,
 }
 
 impl Default for AlertThresholds {
@@ -46,6 +48,7 @@ impl Default for AlertThresholds {
             oldest_due_secs: 3600,
             backlog_depth: 100,
             crm_failures: 5,
+            lease_expiries: 3,
         }
     }
 }
@@ -95,7 +98,8 @@ pub struct MetricsReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     /// Stable name (`webhook_failure_rate`, `queue_backlog_growing`, `dead_letter`,
-    /// `queue_stalled`, `crm_sync_failing`, `quarantined_events`, `unauthenticated_requests`).
+    /// `queue_stalled`, `crm_sync_failing`, `quarantined_events`, `unauthenticated_requests`,
+    /// `leases_expiring`).
     pub name: &'static str,
     /// `critical` or `warning`.
     pub severity: &'static str,
@@ -164,6 +168,19 @@ pub fn alerts(r: &MetricsReport, t: &AlertThresholds) -> Vec<Alert> {
                 message: format!(
                     "oldest due {} job has waited {age} s (threshold {} s)",
                     k.kind, t.oldest_due_secs
+                ),
+                kind: Some(k.kind.clone()),
+            });
+        }
+        if k.lease_expired_window >= t.lease_expiries {
+            out.push(Alert {
+                name: "leases_expiring",
+                severity: "warning",
+                message: format!(
+                    "{} {} lease(s) expired in the window: workers crash or hang on these jobs (latest: job {}); they retry with backoff and are dead-lettered after max_attempts",
+                    k.lease_expired_window,
+                    k.kind,
+                    k.lease_expired_job.map_or("?".to_owned(), |j| j.to_string())
                 ),
                 kind: Some(k.kind.clone()),
             });
