@@ -804,3 +804,30 @@ fn backup_restore_and_prune_from_the_cli() {
     json_of(&["restore", &file, "--db", &db], 0);
     assert_eq!(observable(&db), before);
 }
+
+#[test]
+fn stored_fields_cannot_drive_the_operators_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_arg(dir.path(), "evil.db");
+    {
+        let e = Engine::open(Config::new(db.as_str(), &[SECRET]).unwrap()).unwrap();
+        let body = serde_json::to_vec(&json!({
+            "id": "evt_evil", "object": "event", "type": "customer.created", "created": NOW,
+            "livemode": false, "data": {"object": {"id": "cus_evil", "object": "customer",
+            "email": "e@example.com", "name": "Eve\u{1b}[2J\u{1b}]0;owned\u{7}\u{1b}[8m"}}
+        }))
+        .unwrap();
+        e.ingest_trusted(&body, NOW).unwrap();
+    }
+    for args in [vec!["customer", "cus_evil"], vec!["events"]] {
+        let mut all = args.clone();
+        all.extend(["--db", &db]);
+        let o = tb(&all);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(
+            !o.stdout.contains(&0x1b) && !o.stdout.contains(&0x07),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+}
