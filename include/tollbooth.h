@@ -158,6 +158,15 @@ enum tb_result
    */
   TB_RESULT_STORE_CORRUPT = 306,
   /*
+   The database server cannot be reached right now (refused or lost connection, server
+   restarting, no free pooled connection in time); retry later.
+   */
+  TB_RESULT_STORE_UNAVAILABLE = 307,
+  /*
+   A statement ran past the store's statement timeout and was cancelled.
+   */
+  TB_RESULT_STORE_TIMEOUT = 308,
+  /*
    A state transition that the billing rules forbid was requested.
    */
   TB_RESULT_TRANSITION_INVALID = 400,

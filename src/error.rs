@@ -73,6 +73,11 @@ pub enum ErrorCode {
     StoreReadonly = 305,
     /// The database file is corrupt or not a database.
     StoreCorrupt = 306,
+    /// The database server cannot be reached right now (refused or lost connection, server
+    /// restarting, no free pooled connection in time); retry later.
+    StoreUnavailable = 307,
+    /// A statement ran past the store's statement timeout and was cancelled.
+    StoreTimeout = 308,
 
     /// A state transition that the billing rules forbid was requested.
     TransitionInvalid = 400,
@@ -111,6 +116,8 @@ impl ErrorCode {
         ErrorCode::StoreFull,
         ErrorCode::StoreReadonly,
         ErrorCode::StoreCorrupt,
+        ErrorCode::StoreUnavailable,
+        ErrorCode::StoreTimeout,
         ErrorCode::TransitionInvalid,
         ErrorCode::JobNotFound,
         ErrorCode::LeaseLost,
@@ -144,6 +151,8 @@ impl ErrorCode {
             ErrorCode::StoreFull => "STORE_FULL",
             ErrorCode::StoreReadonly => "STORE_READONLY",
             ErrorCode::StoreCorrupt => "STORE_CORRUPT",
+            ErrorCode::StoreUnavailable => "STORE_UNAVAILABLE",
+            ErrorCode::StoreTimeout => "STORE_TIMEOUT",
             ErrorCode::TransitionInvalid => "TRANSITION_INVALID",
             ErrorCode::JobNotFound => "JOB_NOT_FOUND",
             ErrorCode::LeaseLost => "LEASE_LOST",
@@ -190,6 +199,8 @@ impl ErrorCode {
             ErrorCode::StoreFull => "the database or disk is full",
             ErrorCode::StoreReadonly => "the database is read-only",
             ErrorCode::StoreCorrupt => "the database is corrupt",
+            ErrorCode::StoreUnavailable => "the database server is unavailable; retry",
+            ErrorCode::StoreTimeout => "a database statement timed out",
             ErrorCode::TransitionInvalid => "the requested state transition is not allowed",
             ErrorCode::JobNotFound => "no such job",
             ErrorCode::LeaseLost => "the job lease has expired or was taken over",

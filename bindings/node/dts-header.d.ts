@@ -43,6 +43,8 @@ export type TollboothErrorCode =
   | 'STORE_FULL'
   | 'STORE_READONLY'
   | 'STORE_CORRUPT'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_TIMEOUT'
   | 'TRANSITION_INVALID'
   | 'JOB_NOT_FOUND'
   | 'LEASE_LOST'

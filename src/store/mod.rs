@@ -11,6 +11,8 @@
 mod checkpointer;
 mod deliveries;
 mod jobs;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod queries;
 mod rows;
 mod stats;

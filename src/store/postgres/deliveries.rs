@@ -1,0 +1,135 @@
+//! The delivery log on PostgreSQL: the SQL of `store/deliveries.rs`, and the buffering of
+//! duplicate-delivery rows (written with the next write transaction, so that answering a
+//! duplicate needs no write of its own).
+
+use super::PgStore;
+use super::tx::{INT8, PgTx, TEXT};
+use crate::error::{ErrorCode, Result};
+use crate::store::{Delivery, DeliveryCounts, DeliveryOutcome, MAX_BUFFERED_DELIVERIES};
+
+pub(super) fn insert(tx: &mut PgTx<'_>, d: &Delivery) -> Result<()> {
+    let outcome = d.outcome.as_str();
+    tx.exec(
+        "INSERT INTO deliveries (at, outcome, reason, event_id, event_type, body_bytes, latency_us, lag_s) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            (&d.at, INT8),
+            (&outcome, TEXT),
+            (&d.reason, TEXT),
+            (&d.event_id, TEXT),
+            (&d.event_type, TEXT),
+            (&d.body_bytes, INT8),
+            (&d.latency_us, INT8),
+            (&d.lag_s, INT8),
+        ],
+    )?;
+    Ok(())
+}
+
+fn parse_outcome(s: &str) -> Option<DeliveryOutcome> {
+    DeliveryOutcome::ALL.into_iter().find(|o| o.as_str() == s)
+}
+
+/// Rows at or after `$1`: the window starts after the newest row older than `since` (ids
+/// grow with time, so this walks back from the newest row instead of needing an index on `at`).
+const WINDOW: &str = "id > coalesce((SELECT id FROM deliveries WHERE at < $1 ORDER BY id DESC LIMIT 1), 0)";
+
+impl PgStore {
+    /// Buffers a delivery-log row; flushes when the buffer is large or its oldest row is
+    /// older than a second. Never fails; returns how many old rows were dropped (beyond
+    /// [`MAX_BUFFERED_DELIVERIES`] while the store refuses writes).
+    pub fn buffer_delivery(&self, d: Delivery, now: i64) -> usize {
+        let flush = {
+            let mut buf = self.pending();
+            buf.push(d);
+            let oldest = buf.first().map_or(now, |d| d.at);
+            buf.len() >= 256 || now - oldest >= 1
+        };
+        if flush {
+            let _ = self.flush_deliveries();
+        }
+        let mut buf = self.pending();
+        let excess = buf.len().saturating_sub(MAX_BUFFERED_DELIVERIES);
+        buf.drain(..excess);
+        excess
+    }
+
+    /// Writes buffered delivery-log rows now.
+    pub fn flush_deliveries(&self) -> Result<()> {
+        if self.pending().is_empty() {
+            return Ok(());
+        }
+        self.write(|_| Ok(()))
+    }
+
+    /// Writes one delivery-log row in its own transaction.
+    pub fn log_delivery_now(&self, d: &Delivery) -> Result<()> {
+        self.write(|tx| insert(tx, d))
+    }
+
+    /// Deliveries since `since` by outcome and by reason code.
+    pub fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts> {
+        self.read(|tx| {
+            let mut out = DeliveryCounts::default();
+            let rows = tx.rows(
+                &format!("SELECT outcome, count(*)::int8 FROM deliveries WHERE {WINDOW} GROUP BY outcome"),
+                &[(&since, INT8)],
+            )?;
+            for r in &rows {
+                let o: String = tx.get(r, 0)?;
+                let n: i64 = tx.get(r, 1)?;
+                if let Some(o) = parse_outcome(&o) {
+                    out.by_outcome.push((o, n as u64));
+                    out.total += n as u64;
+                }
+            }
+            out.by_outcome.sort();
+            let rows = tx.rows(
+                &format!(
+                    "SELECT reason, count(*)::int8 FROM deliveries WHERE {WINDOW} AND reason IS NOT NULL \
+                     GROUP BY reason ORDER BY reason"
+                ),
+                &[(&since, INT8)],
+            )?;
+            for r in &rows {
+                let reason: String = tx.get(r, 0)?;
+                let n: i64 = tx.get(r, 1)?;
+                out.by_reason.push((reason, n as u64));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The newest `limit` delivery-log rows, newest first.
+    pub fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>> {
+        let limit = i64::from(limit);
+        self.read(|tx| {
+            let rows = tx.rows(
+                "SELECT at, outcome, reason, event_id, event_type, body_bytes, latency_us, lag_s FROM deliveries \
+                 ORDER BY id DESC LIMIT $1",
+                &[(&limit, INT8)],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    let outcome: String = tx.get(r, 1)?;
+                    let reason: Option<String> = tx.get(r, 2)?;
+                    Ok(Delivery {
+                        at: tx.get(r, 0)?,
+                        outcome: parse_outcome(&outcome).unwrap_or(DeliveryOutcome::Failed),
+                        reason: reason.and_then(|s| {
+                            ErrorCode::ALL
+                                .iter()
+                                .find(|c| c.as_str() == s)
+                                .map(|c| c.as_str())
+                        }),
+                        event_id: tx.get(r, 3)?,
+                        event_type: tx.get(r, 4)?,
+                        body_bytes: tx.get(r, 5)?,
+                        latency_us: tx.get(r, 6)?,
+                        lag_s: tx.get(r, 7)?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
