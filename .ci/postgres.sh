@@ -18,6 +18,7 @@
 #   TOLLBOOTH_TEST_POSTGRES_TLS      direct, sslmode=verify-full with the run's CA
 #   TOLLBOOTH_TEST_POSTGRES_OTHER_CA a CA that did not sign the server (for the failing case)
 #   TOLLBOOTH_TEST_POSTGRES_RESTART  a script that restarts the server (fast shutdown)
+#   TOLLBOOTH_TEST_POSTGRES_CTL      `ctl.sh stop|start|restart` for outage tests
 set -euo pipefail
 
 PG_PORT="${TOLLBOOTH_PG_PORT:-55432}"
@@ -53,7 +54,7 @@ start() {
     echo "postgres.sh: using the server at TOLLBOOTH_TEST_POSTGRES" >&2
     {
       for v in TOLLBOOTH_TEST_POSTGRES TOLLBOOTH_TEST_PGBOUNCER TOLLBOOTH_TEST_POSTGRES_TLS \
-        TOLLBOOTH_TEST_POSTGRES_OTHER_CA TOLLBOOTH_TEST_POSTGRES_RESTART; do
+        TOLLBOOTH_TEST_POSTGRES_OTHER_CA TOLLBOOTH_TEST_POSTGRES_RESTART TOLLBOOTH_TEST_POSTGRES_CTL; do
         [ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
       done
       echo "TB_PG_OWNED="
@@ -142,15 +143,17 @@ EOF
     sleep 0.1
   done
 
-  cat >"$dir/restart.sh" <<EOF
+  cat >"$dir/ctl.sh" <<EOF
 #!/usr/bin/env bash
-# Restarts the test server (fast shutdown: open connections are cut).
+# ctl.sh stop|start|restart: the test server (fast shutdown: open connections are cut).
 set -e
-if [ "\$(id -u)" = 0 ]; then
-  exec runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -m fast restart >/dev/null
-fi
-exec "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -m fast restart >/dev/null
+case "\$1" in stop|start|restart) ;; *) echo "usage: \$0 stop|start|restart" >&2; exit 2;; esac
+cmd=("$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -m fast "\$1")
+if [ "\$(id -u)" = 0 ]; then exec runuser -u postgres -- "\${cmd[@]}" >/dev/null; fi
+exec "\${cmd[@]}" >/dev/null
 EOF
+  printf '#!/usr/bin/env bash\nexec %q restart\n' "$dir/ctl.sh" >"$dir/restart.sh"
+  chmod 755 "$dir/ctl.sh"
   chmod 755 "$dir/restart.sh"
 
   local base="postgres://tollbooth:$pw@127.0.0.1"
@@ -160,6 +163,7 @@ EOF
     printf 'export TOLLBOOTH_TEST_POSTGRES_TLS=%q\n' "$base:$PG_PORT/tollbooth?sslmode=verify-full&sslrootcert=$dir/ca.crt"
     printf 'export TOLLBOOTH_TEST_POSTGRES_OTHER_CA=%q\n' "$dir/other-ca.crt"
     printf 'export TOLLBOOTH_TEST_POSTGRES_RESTART=%q\n' "$dir/restart.sh"
+    printf 'export TOLLBOOTH_TEST_POSTGRES_CTL=%q\n' "$dir/ctl.sh"
   } >>"$envfile"
   echo "postgres.sh: PostgreSQL on 127.0.0.1:$PG_PORT, PgBouncer on 127.0.0.1:$BOUNCER_PORT ($dir)" >&2
 }

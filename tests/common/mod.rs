@@ -258,3 +258,7 @@ pub fn state_digest(e: &Engine, n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// PostgreSQL test plumbing (server from `.ci/postgres.sh`).
+#[cfg(feature = "postgres")]
+pub mod pg;

@@ -62,6 +62,11 @@ pub enum tb_result {
     StoreReadonly = 305,
     /// The database file is corrupt or not a database.
     StoreCorrupt = 306,
+    /// The database server cannot be reached right now (refused or lost connection, server
+    /// restarting, no free pooled connection in time); retry later.
+    StoreUnavailable = 307,
+    /// A statement ran past the store's statement timeout and was cancelled.
+    StoreTimeout = 308,
     /// A state transition that the billing rules forbid was requested.
     TransitionInvalid = 400,
     /// No job has this id.
@@ -98,6 +103,8 @@ impl From<ErrorCode> for tb_result {
             ErrorCode::StoreFull => tb_result::StoreFull,
             ErrorCode::StoreReadonly => tb_result::StoreReadonly,
             ErrorCode::StoreCorrupt => tb_result::StoreCorrupt,
+            ErrorCode::StoreUnavailable => tb_result::StoreUnavailable,
+            ErrorCode::StoreTimeout => tb_result::StoreTimeout,
             ErrorCode::TransitionInvalid => tb_result::TransitionInvalid,
             ErrorCode::JobNotFound => tb_result::JobNotFound,
             ErrorCode::LeaseLost => tb_result::LeaseLost,

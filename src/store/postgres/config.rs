@@ -261,7 +261,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(o.ssl, SslMode::VerifyFull);
-        assert_eq!(o.root_cert.as_deref(), Some(std::path::Path::new("/tmp/ca.pem")));
+        assert_eq!(
+            o.root_cert.as_deref(),
+            Some(std::path::Path::new("/tmp/ca.pem"))
+        );
         assert_eq!(o.schema, "billing_1");
         assert_eq!(o.pool_size, 2);
         assert_eq!(o.statement_timeout, Duration::from_millis(2500));
@@ -270,7 +273,10 @@ mod tests {
         assert_eq!(o.client.get_dbname(), Some("main"));
         assert_eq!(o.client.get_ports(), &[6543]);
         assert_eq!(o.client.get_application_name(), Some("web"));
-        assert_eq!(o.client.get_connect_timeout(), Some(&Duration::from_secs(3)));
+        assert_eq!(
+            o.client.get_connect_timeout(),
+            Some(&Duration::from_secs(3))
+        );
     }
 
     #[test]
@@ -279,7 +285,10 @@ mod tests {
         assert_eq!(o.ssl, SslMode::Prefer);
         assert_eq!(o.schema, "tollbooth");
         assert_eq!(o.pool_size, 3);
-        assert_eq!(o.client.get_connect_timeout(), Some(&Duration::from_secs(5)));
+        assert_eq!(
+            o.client.get_connect_timeout(),
+            Some(&Duration::from_secs(5))
+        );
         assert_eq!(o.client.get_application_name(), Some("tollbooth"));
         for mode in ["require", "verify-ca", "verify-full"] {
             let o = PgOptions::parse(&format!("postgres://u@h/db?sslmode={mode}")).unwrap();

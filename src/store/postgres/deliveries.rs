@@ -32,7 +32,8 @@ fn parse_outcome(s: &str) -> Option<DeliveryOutcome> {
 
 /// Rows at or after `$1`: the window starts after the newest row older than `since` (ids
 /// grow with time, so this walks back from the newest row instead of needing an index on `at`).
-const WINDOW: &str = "id > coalesce((SELECT id FROM deliveries WHERE at < $1 ORDER BY id DESC LIMIT 1), 0)";
+const WINDOW: &str =
+    "id > coalesce((SELECT id FROM deliveries WHERE at < $1 ORDER BY id DESC LIMIT 1), 0)";
 
 impl PgStore {
     /// Buffers a delivery-log row; flushes when the buffer is large or its oldest row is

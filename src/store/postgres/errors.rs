@@ -71,6 +71,14 @@ fn tls_source(e: &postgres::Error) -> Option<&rustls::Error> {
         if let Some(t) = s.downcast_ref::<rustls::Error>() {
             return Some(t);
         }
+        // tokio-rustls wraps the rustls error in an io::Error, whose `source()` skips it.
+        if let Some(t) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(t);
+        }
         src = s.source();
     }
     None
@@ -144,10 +152,9 @@ pub(super) fn map(e: &postgres::Error) -> Error {
 pub(super) fn map_connect(e: &postgres::Error) -> Error {
     let err = map(e);
     match err.code() {
-        ErrorCode::StoreOpenFailed | ErrorCode::StoreUnavailable => Error::new(
-            err.code(),
-            format!("cannot connect: {}", err.message()),
-        ),
+        ErrorCode::StoreOpenFailed | ErrorCode::StoreUnavailable => {
+            Error::new(err.code(), format!("cannot connect: {}", err.message()))
+        }
         _ => Error::new(
             ErrorCode::StoreOpenFailed,
             format!("cannot connect: {}", err.message()),

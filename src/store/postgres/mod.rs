@@ -79,9 +79,8 @@ impl PgStore {
         let pool = pool::Pool::new(opts.client.clone(), tls, opts.pool_size, opts.pool_timeout);
         let ms = opts.statement_timeout.as_millis().max(1);
         let schema = &opts.schema;
-        let begin_read = format!(
-            "BEGIN; SET LOCAL statement_timeout = {ms}; SET LOCAL search_path = {schema}"
-        );
+        let begin_read =
+            format!("BEGIN; SET LOCAL statement_timeout = {ms}; SET LOCAL search_path = {schema}");
         let begin_write = format!(
             "{begin_read}; SELECT pg_advisory_xact_lock({WRITE_LOCK}, hashtext('{schema}'))"
         );
@@ -225,6 +224,19 @@ impl PgStore {
         let flushed = self.flush_deliveries();
         self.pool.clear();
         flushed
+    }
+
+    /// Whether the server reports this store's connections as encrypted (TLS).
+    pub fn connection_encrypted(&self) -> Result<bool> {
+        self.read(|tx| {
+            match tx.row(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )? {
+                Some(r) => tx.get(&r, 0),
+                None => Ok(false),
+            }
+        })
     }
 
     /// The schema name (for tests and the CLI's `status`).

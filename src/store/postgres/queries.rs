@@ -16,7 +16,10 @@ impl PgStore {
 
     /// The customer linked to an app user (the newest link wins).
     pub fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>> {
-        self.customer_where("user_id = $1 ORDER BY user_created DESC, id LIMIT 1", user_id)
+        self.customer_where(
+            "user_id = $1 ORDER BY user_created DESC, id LIMIT 1",
+            user_id,
+        )
     }
 
     /// The customer with this email (the newest wins).
@@ -112,9 +115,11 @@ impl PgStore {
 
     /// The exact bytes of a stored event.
     pub fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        self.read(|tx| match tx.row("SELECT body FROM events WHERE id = $1", &[(&id, TEXT)])? {
-            Some(r) => Ok(Some(tx.get(&r, 0)?)),
-            None => Ok(None),
-        })
+        self.read(
+            |tx| match tx.row("SELECT body FROM events WHERE id = $1", &[(&id, TEXT)])? {
+                Some(r) => Ok(Some(tx.get(&r, 0)?)),
+                None => Ok(None),
+            },
+        )
     }
 }
