@@ -142,9 +142,9 @@ enum tb_result
    */
   TB_RESULT_STORE_SCHEMA_TOO_NEW = 302,
   /*
-   Any other SQLite failure.
+   Any other database failure.
    */
-  TB_RESULT_STORE_SQLITE = 303,
+  TB_RESULT_STORE_ERROR = 303,
   /*
    The disk or the database size limit is full.
    */
@@ -158,12 +158,11 @@ enum tb_result
    */
   TB_RESULT_STORE_CORRUPT = 306,
   /*
-   The database server cannot be reached right now (refused or lost connection, server
-   restarting, no free pooled connection in time); retry later.
+   The database server refused or lost the connection; retry later.
    */
   TB_RESULT_STORE_UNAVAILABLE = 307,
   /*
-   A statement ran past the store's statement timeout and was cancelled.
+   A database statement timed out; retry later.
    */
   TB_RESULT_STORE_TIMEOUT = 308,
   /*

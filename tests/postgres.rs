@@ -13,10 +13,11 @@ use std::thread;
 use common::pg::{self, Schema};
 use serde_json::json;
 use tollbooth::billing::{CheckoutRow, SubscriptionView, Watermark};
+use tollbooth::deliveries::{Delivery, DeliveryOutcome};
 use tollbooth::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
 use tollbooth::outbox::NewJob;
 use tollbooth::store::postgres::{PG_SCHEMA_VERSION, PgStore};
-use tollbooth::store::{Delivery, DeliveryOutcome, NewEvent, StoreTx};
+use tollbooth::store::{NewEvent, StoreTx};
 use tollbooth::{CheckoutState, ErrorCode, FailOutcome, JobFilter, JobState};
 
 const DIRECT: &str = "TOLLBOOTH_TEST_POSTGRES";

@@ -39,7 +39,7 @@ export type TollboothErrorCode =
   | 'STORE_OPEN_FAILED'
   | 'STORE_BUSY'
   | 'STORE_SCHEMA_TOO_NEW'
-  | 'STORE_SQLITE'
+  | 'STORE_ERROR'
   | 'STORE_FULL'
   | 'STORE_READONLY'
   | 'STORE_CORRUPT'

@@ -78,11 +78,7 @@ impl fmt::Debug for PgOptions {
     }
 }
 
-/// Whether a database string names a PostgreSQL server (anything else is a SQLite path).
-pub fn is_postgres_url(s: &str) -> bool {
-    let lower = s.get(..13).unwrap_or(s).to_ascii_lowercase();
-    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
-}
+pub use crate::store::is_postgres_url;
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::ConfigInvalid, msg)

@@ -4,8 +4,9 @@
 
 use super::PgStore;
 use super::tx::{INT8, PgTx, TEXT};
+use crate::deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::{ErrorCode, Result};
-use crate::store::{Delivery, DeliveryCounts, DeliveryOutcome, MAX_BUFFERED_DELIVERIES};
+use crate::store::sqlite::MAX_BUFFERED_DELIVERIES;
 
 pub(super) fn insert(tx: &mut PgTx<'_>, d: &Delivery) -> Result<()> {
     let outcome = d.outcome.as_str();
@@ -24,10 +25,6 @@ pub(super) fn insert(tx: &mut PgTx<'_>, d: &Delivery) -> Result<()> {
         ],
     )?;
     Ok(())
-}
-
-fn parse_outcome(s: &str) -> Option<DeliveryOutcome> {
-    DeliveryOutcome::ALL.into_iter().find(|o| o.as_str() == s)
 }
 
 /// Rows at or after `$1`: the window starts after the newest row older than `since` (ids
@@ -79,10 +76,8 @@ impl PgStore {
             for r in &rows {
                 let o: String = tx.get(r, 0)?;
                 let n: i64 = tx.get(r, 1)?;
-                if let Some(o) = parse_outcome(&o) {
-                    out.by_outcome.push((o, n as u64));
-                    out.total += n as u64;
-                }
+                out.by_outcome.push((DeliveryOutcome::parse(&o)?, n as u64));
+                out.total += n as u64;
             }
             out.by_outcome.sort();
             let rows = tx.rows(
@@ -116,7 +111,7 @@ impl PgStore {
                     let reason: Option<String> = tx.get(r, 2)?;
                     Ok(Delivery {
                         at: tx.get(r, 0)?,
-                        outcome: parse_outcome(&outcome).unwrap_or(DeliveryOutcome::Failed),
+                        outcome: DeliveryOutcome::parse(&outcome)?,
                         reason: reason.and_then(|s| {
                             ErrorCode::ALL
                                 .iter()

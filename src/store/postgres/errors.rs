@@ -114,9 +114,9 @@ pub(super) fn map(e: &postgres::Error) -> Error {
         {
             ErrorCode::StoreBusy
         } else {
-            ErrorCode::StoreSqlite
+            ErrorCode::StoreError
         };
-        return Error::new(code, format!("PostgreSQL: {msg}"));
+        return Error::with_source(code, format!("PostgreSQL: {msg}"), db.clone());
     }
     if let Some(t) = tls_source(e) {
         return Error::new(

@@ -12,10 +12,10 @@ use postgres::Row;
 use super::PgStore;
 use super::tx::{BOOL, INT8, PgTx, TEXT};
 use crate::error::{Error, ErrorCode, Result};
-use crate::outbox::{NewJob, backoff_secs, jitter_for};
-use crate::store::{ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
-
-const MAX_ERROR_CHARS: usize = 1000;
+use crate::outbox::{
+    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, NewJob,
+    after_failure,
+};
 
 pub(super) fn enqueue(
     tx: &mut PgTx<'_>,
@@ -96,7 +96,7 @@ fn job_row(tx: &mut PgTx<'_>, r: &Row) -> Result<Job> {
         kind: tx.get(r, 1)?,
         key: tx.get(r, 2)?,
         customer_id: tx.get(r, 3)?,
-        state: JobState::parse(&state).unwrap_or(JobState::Due),
+        state: JobState::parse(&state)?,
         attempts: tx.get(r, 5)?,
         run_at: tx.get(r, 6)?,
         lease_until: tx.get(r, 7)?,
@@ -106,14 +106,6 @@ fn job_row(tx: &mut PgTx<'_>, r: &Row) -> Result<Job> {
         event_id: tx.get(r, 11)?,
         payload: tx.get(r, 12)?,
     })
-}
-
-/// Cuts an error message to a bounded size on a character boundary.
-fn truncate(msg: &str) -> String {
-    match msg.char_indices().nth(MAX_ERROR_CHARS) {
-        Some((i, _)) => format!("{}…", &msg[..i]),
-        None => msg.to_owned(),
-    }
 }
 
 /// `LEASE_LOST` when the job exists, `JOB_NOT_FOUND` otherwise.
@@ -275,8 +267,9 @@ impl PgStore {
         })
     }
 
-    /// Records a failed attempt: retry with backoff, dead-letter after `max_attempts`, or
-    /// superseded by a newer due twin of a coalesced job.
+    /// Records a failed attempt and applies [`after_failure`] (retry with backoff, dead-letter
+    /// after `max_attempts`, or superseded by a newer due twin). `error` is already redacted
+    /// and truncated by the caller.
     pub fn fail(
         &self,
         id: i64,
@@ -285,7 +278,6 @@ impl PgStore {
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
-        let error = truncate(error);
         self.write(|tx| {
             let row = tx.row(
                 "SELECT attempts, \"coalesce\", kind, key FROM jobs \
@@ -309,23 +301,8 @@ impl PgStore {
             } else {
                 None
             };
-            let (state, run_at, outcome) = if attempts >= i64::from(max_attempts) {
-                ("dead", now, FailOutcome::Dead)
-            } else if let Some(by) = sibling {
-                ("superseded", now, FailOutcome::Superseded { by })
-            } else {
-                let next = now.saturating_add(backoff_secs(
-                    attempts as u32,
-                    jitter_for(id, attempts as u32),
-                ));
-                (
-                    "due",
-                    next,
-                    FailOutcome::Scheduled {
-                        next_attempt_at: next,
-                    },
-                )
-            };
+            let (state, run_at, outcome) = after_failure(id, attempts, max_attempts, sibling, now);
+            let state = state.as_str();
             tx.exec(
                 "UPDATE jobs SET state = $2, run_at = $3, lease_until = NULL, last_error = $4, updated_at = $5 \
                  WHERE id = $1",

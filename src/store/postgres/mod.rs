@@ -23,6 +23,7 @@ mod migrate;
 mod pool;
 mod queries;
 mod stats;
+mod store_impl;
 mod tls;
 mod tx;
 
@@ -32,8 +33,9 @@ pub use tx::PgTx;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::deliveries::Delivery;
 use crate::error::Result;
-use crate::store::{Delivery, MAX_BUFFERED_DELIVERIES};
+use crate::store::sqlite::MAX_BUFFERED_DELIVERIES;
 
 /// The schema version this build writes (count of files in `migrations/`).
 pub const PG_SCHEMA_VERSION: i64 = migrate::MIGRATIONS.len() as i64;

@@ -3,10 +3,9 @@
 
 use super::PgStore;
 use super::tx::{CHECKOUT_COLS, INT8, INVOICE_COLS, SUBSCRIPTION_COLS, TEXT};
-use crate::billing::{CheckoutRow, SubscriptionView};
+use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
 use crate::error::Result;
-use crate::event::InvoiceRecord;
-use crate::store::queries::{CustomerRow, EventFilter, EventRow};
+use crate::event::{EventFilter, EventRow, InvoiceRecord};
 
 impl PgStore {
     /// A customer by id.

@@ -3,7 +3,7 @@
 use super::PgStore;
 use super::tx::INT8;
 use crate::error::Result;
-use crate::store::KindStats;
+use crate::outbox::KindStats;
 
 impl PgStore {
     /// Per-kind job counts now and over the window since `since`.

@@ -7,10 +7,12 @@ use postgres::{Client, Row};
 
 use super::errors::{self, Kind};
 use crate::billing::{CheckoutRow, CheckoutState, SubscriptionView, Watermark};
+use crate::deliveries::Delivery;
 use crate::error::{Error, Result};
 use crate::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
+use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
-use crate::store::{Delivery, EnqueuedJob, NewEvent, StoreTx};
+use crate::store::{NewEvent, StoreTx};
 
 /// Parameter types, short.
 pub(super) const TEXT: Type = Type::TEXT;
