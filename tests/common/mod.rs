@@ -262,3 +262,7 @@ pub fn state_digest(e: &Engine, n: usize) -> Vec<String> {
 /// PostgreSQL test plumbing (server from `.ci/postgres.sh`).
 #[cfg(feature = "postgres")]
 pub mod pg;
+
+/// The backend list the store-level suites loop over.
+pub mod backend;
+pub use backend::{Backend, backends, with_pooler};
