@@ -265,4 +265,5 @@ pub mod pg;
 
 /// The backend list the store-level suites loop over.
 pub mod backend;
+#[allow(unused_imports)]
 pub use backend::{Backend, backends, with_pooler};
