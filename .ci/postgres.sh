@@ -126,6 +126,12 @@ unix_socket_dir = $dir
 auth_type = scram-sha-256
 auth_file = $dir/userlist.txt
 pool_mode = transaction
+# A client waiting for a server connection (the server is down or restarting) gets an error
+# after this many seconds instead of the default 120: tollbooth answers STORE_UNAVAILABLE.
+query_wait_timeout = 5
+# After a failed server login PgBouncer refuses clients for this long (default 15 s): short,
+# so the restart test sees recovery soon after the server is back.
+server_login_retry = 1
 max_client_conn = 400
 default_pool_size = 20
 pidfile = $dir/pgbouncer.pid

@@ -125,13 +125,22 @@ impl PgStore {
         };
         let mut tries = 0;
         let mut stale = 0;
+        let mut fresh_retried = false;
         loop {
             let mut conn = self.pool.get()?;
             if let Err(e) = conn.client().batch_execute(begin) {
                 let kind = errors::kind(&e);
                 if kind == errors::Kind::Broken {
                     conn.mark_broken();
-                    if conn.reused && stale <= self.opts.pool_size {
+                    // Nothing ran yet, so another connection is always safe to try: one that
+                    // died idle in our pool (server restart), or once, a new one that a pooler
+                    // handed a dead server connection (PgBouncer after a restart) and dropped.
+                    let dropped = e.as_db_error().is_none();
+                    if (conn.reused && stale <= self.opts.pool_size) || (dropped && !fresh_retried)
+                    {
+                        if !conn.reused {
+                            fresh_retried = true;
+                        }
                         stale += 1;
                         continue;
                     }
