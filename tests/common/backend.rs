@@ -67,6 +67,27 @@ impl Backend {
         Config::new(db, &[SECRET]).unwrap()
     }
 
+    /// Runs a `SELECT <one bigint>` directly on a database this backend made (for checks the
+    /// engine API does not expose, e.g. "no half transaction survived").
+    pub fn count(&self, db: &str, sql: &str) -> i64 {
+        match &self.pg {
+            None => rusqlite::Connection::open(db)
+                .unwrap()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap(),
+            #[cfg(feature = "postgres")]
+            Some((_, admin)) => {
+                let schema = db.rsplit_once("schema=").unwrap().1;
+                let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap();
+                c.batch_execute(&format!("SET search_path TO {schema}"))
+                    .unwrap();
+                c.query_one(sql, &[]).unwrap().get(0)
+            }
+            #[cfg(not(feature = "postgres"))]
+            Some(_) => unreachable!(),
+        }
+    }
+
     /// An engine on a new database.
     pub fn engine(&self) -> Engine {
         Engine::open(self.config()).unwrap()
