@@ -47,6 +47,7 @@ fn event<'a>(id: &'a str, customer: Option<&'a str>, body: &'a [u8]) -> NewEvent
         object_id: customer,
         customer_id: customer,
         outcome: "processed",
+        error_code: None,
         received_at: 1_700_000_005,
         body,
     }

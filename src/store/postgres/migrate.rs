@@ -11,8 +11,13 @@ use super::{MIGRATE_LOCK, PG_SCHEMA_VERSION, PgStore, errors};
 use crate::error::{Error, ErrorCode, Result};
 
 /// `(name, sql)` in order; the version of a migration is its position, from 1.
-pub(super) const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("migrations/0001_init.sql"))];
+pub(super) const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("migrations/0001_init.sql")),
+    (
+        "0002_quarantine",
+        include_str!("migrations/0002_quarantine.sql"),
+    ),
+];
 
 /// Migrations may rewrite large tables: their transaction gets a longer statement timeout
 /// (and so do the processes waiting for the migration lock).

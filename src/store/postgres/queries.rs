@@ -82,7 +82,7 @@ impl PgStore {
         let limit = i64::from(f.limit.unwrap_or(100));
         self.read(|tx| {
             let rows = tx.rows(
-                "SELECT id, type, created, outcome, customer_id, object_id, received_at FROM events \
+                "SELECT id, type, created, outcome, customer_id, object_id, received_at, error_code FROM events \
                  WHERE ($1::text IS NULL OR type = $1) AND ($2::text IS NULL OR outcome = $2) \
                    AND ($3::text IS NULL OR customer_id = $3) \
                    AND ($4::int8 IS NULL OR created >= $4) AND ($5::int8 IS NULL OR created < $5) \
@@ -106,9 +106,23 @@ impl PgStore {
                         customer_id: tx.get(r, 4)?,
                         object_id: tx.get(r, 5)?,
                         received_at: tx.get(r, 6)?,
+                        error_code: tx.get(r, 7)?,
                     })
                 })
                 .collect()
+        })
+    }
+
+    /// How many stored events are quarantined (the partial index `events_quarantined`).
+    pub fn quarantined_count(&self) -> Result<u64> {
+        self.read(|tx| {
+            match tx.row(
+                "SELECT count(*)::int8 FROM events WHERE outcome = 'quarantined'",
+                &[],
+            )? {
+                Some(r) => Ok(tx.get::<i64>(&r, 0)? as u64),
+                None => Ok(0),
+            }
         })
     }
 

@@ -49,6 +49,9 @@ impl Store for PgStore {
     fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>> {
         PgStore::event_body(self, id)
     }
+    fn quarantined_count(&self) -> Result<u64> {
+        PgStore::quarantined_count(self)
+    }
     fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
         PgStore::jobs(self, filter)
     }

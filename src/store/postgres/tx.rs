@@ -194,7 +194,7 @@ impl StoreTx for PgTx<'_> {
     fn insert_event(&mut self, e: &NewEvent<'_>) -> Result<()> {
         self.exec(
             "INSERT INTO events (id, type, created, livemode, api_version, account, object_id, customer_id, \
-             outcome, received_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             outcome, received_at, body, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &[
                 (&e.id, TEXT),
                 (&e.event_type, TEXT),
@@ -207,7 +207,22 @@ impl StoreTx for PgTx<'_> {
                 (&e.outcome, TEXT),
                 (&e.received_at, INT8),
                 (&e.body, BYTEA),
+                (&e.error_code, TEXT),
             ],
+        )?;
+        Ok(())
+    }
+
+    fn mark_event_applied(
+        &mut self,
+        id: &str,
+        outcome: &str,
+        customer_id: Option<&str>,
+    ) -> Result<()> {
+        self.exec(
+            "UPDATE events SET outcome = $2, customer_id = coalesce($3, customer_id), error_code = NULL \
+             WHERE id = $1",
+            &[(&id, TEXT), (&outcome, TEXT), (&customer_id, TEXT)],
         )?;
         Ok(())
     }
