@@ -111,6 +111,37 @@ fn eight_concurrent_openers_exactly_one_migrates() {
 }
 
 #[test]
+fn an_older_schema_is_upgraded_in_place_keeping_its_rows() {
+    let Some(s) = schema(DIRECT, "upgrade") else {
+        return;
+    };
+    let st = PgStore::open(&s.url).unwrap();
+    st.write(|tx| tx.insert_event(&event("evt_old", None, b"{}")))
+        .unwrap();
+    drop(st);
+    // Back to v1: what a database written by the previous release looks like.
+    s.sql(&format!(
+        "SET search_path TO {0}; DROP INDEX events_quarantined; ALTER TABLE events DROP COLUMN error_code; \
+         DELETE FROM schema_migrations WHERE version > 1",
+        s.name
+    ));
+    let st = PgStore::open(&s.url).unwrap();
+    assert_eq!(st.migrations_applied() as i64, PG_SCHEMA_VERSION - 1);
+    assert_eq!(st.schema_version().unwrap(), PG_SCHEMA_VERSION);
+    assert!(
+        st.event_exists("evt_old").unwrap(),
+        "rows survive the upgrade"
+    );
+    let quarantined = NewEvent {
+        outcome: "quarantined",
+        error_code: Some("EVENT_FIELD_MISSING"),
+        ..event("evt_q", None, b"{}")
+    };
+    st.write(|tx| tx.insert_event(&quarantined)).unwrap();
+    assert_eq!(st.quarantined_count().unwrap(), 1);
+}
+
+#[test]
 fn a_schema_newer_than_the_code_is_refused() {
     let Some(s) = schema(DIRECT, "toonew") else {
         return;
