@@ -824,3 +824,41 @@ fn concurrent_claims_never_double_hand_out(url: &str) {
             .all(|j| j.state == JobState::Done && j.attempts == 1)
     );
 }
+
+// ---------------------------------------------------------------- the CLI on PostgreSQL
+
+#[cfg(feature = "cli")]
+#[test]
+fn the_cli_reads_a_postgres_store_and_never_prints_the_password() {
+    let Some(s) = schema(DIRECT, "cli") else {
+        return;
+    };
+    let st = PgStore::open(&s.url).unwrap();
+    st.write(|tx| tx.insert_event(&event("evt_cli", Some("cus_cli"), b"{}")))
+        .unwrap();
+    drop(st);
+    let real = password_of(&s.url);
+    for args in [&["status", "--json"][..], &["events", "--json"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollbooth"))
+            .arg("--db")
+            .arg(&s.url)
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?}: {text}");
+        assert!(
+            !text.contains(&real),
+            "{args:?} printed the password: {text}"
+        );
+        if args[0] == "events" {
+            assert!(text.contains("evt_cli"), "{text}");
+        } else {
+            assert!(text.contains(":***@"), "{text}");
+        }
+    }
+}

@@ -45,6 +45,29 @@ pub fn open(database: &str, sqlite: &SqliteOptions) -> Result<Box<dyn Store>> {
     Ok(Box::new(sqlite::SqliteStore::open(database, sqlite)?))
 }
 
+/// The database string with the password of a `postgres://user:password@...` URL replaced by
+/// `***`, for `Debug`, logs and reports (a SQLite path comes back unchanged).
+pub fn redact_database(database: &str) -> String {
+    if !is_postgres_url(database) {
+        return database.to_owned();
+    }
+    let Some((scheme, rest)) = database.split_once("://") else {
+        return database.to_owned();
+    };
+    // The userinfo ends at the last '@' before the path (a password may contain '@' escaped
+    // or not); the password starts after the first ':' in it.
+    let end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..end].rfind('@') else {
+        return database.to_owned();
+    };
+    let userinfo = &rest[..at];
+    let user = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => userinfo.to_owned(),
+    };
+    format!("{scheme}://{user}{}", &rest[at..])
+}
+
 /// Whether a database string names a PostgreSQL server (anything else is a SQLite path).
 pub fn is_postgres_url(database: &str) -> bool {
     let head = database.get(..13).unwrap_or(database).to_ascii_lowercase();

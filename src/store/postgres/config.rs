@@ -315,6 +315,24 @@ mod tests {
     }
 
     #[test]
+    fn redact_database_hides_only_the_password() {
+        use crate::store::redact_database;
+        assert_eq!(
+            redact_database("postgres://app:hunter2@db:5432/main?sslmode=require"),
+            "postgres://app:***@db:5432/main?sslmode=require"
+        );
+        assert_eq!(
+            redact_database("postgresql://app@db/main"),
+            "postgresql://app@db/main"
+        );
+        assert_eq!(redact_database("/var/lib/tb:x@y.db"), "/var/lib/tb:x@y.db");
+        let cfg = crate::Config::new("postgres://app:hunter2secret@db/main", &["whsec_x"]).unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(shown.contains("app:***@db"), "{shown}");
+        assert!(!shown.contains("hunter2secret"), "{shown}");
+    }
+
+    #[test]
     fn debug_never_shows_the_password() {
         let o = PgOptions::parse("postgres://app:hunter2secret@h/db").unwrap();
         let d = format!("{o:?}");
