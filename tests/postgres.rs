@@ -118,10 +118,13 @@ fn an_older_schema_is_upgraded_in_place_keeping_its_rows() {
     let st = PgStore::open(&s.url).unwrap();
     st.write(|tx| tx.insert_event(&event("evt_old", None, b"{}")))
         .unwrap();
+    st.log_delivery_now(&delivery(120, DeliveryOutcome::Processed))
+        .unwrap();
     drop(st);
-    // Back to v1: what a database written by the previous release looks like.
+    // Back to v1: what a database written by the first release looks like.
     s.sql(&format!(
         "SET search_path TO {0}; DROP INDEX events_quarantined; ALTER TABLE events DROP COLUMN error_code; \
+         DROP TABLE delivery_stats; ALTER TABLE deliveries DROP COLUMN secret_index; \
          DELETE FROM schema_migrations WHERE version > 1",
         s.name
     ));
@@ -139,6 +142,8 @@ fn an_older_schema_is_upgraded_in_place_keeping_its_rows() {
     };
     st.write(|tx| tx.insert_event(&quarantined)).unwrap();
     assert_eq!(st.quarantined_count().unwrap(), 1);
+    // v3 built the per-minute delivery stats from the log it found.
+    assert_eq!(st.delivery_counts(0).unwrap().total, 1);
 }
 
 #[test]
@@ -291,6 +296,7 @@ fn delivery(at: i64, outcome: DeliveryOutcome) -> Delivery {
         body_bytes: 100,
         latency_us: 50,
         lag_s: Some(1),
+        secret_index: Some(0),
     }
 }
 
@@ -490,7 +496,7 @@ fn jobs_lifecycle(url: &str) {
     );
 
     // Claim, fail with backoff, LEASE_LOST for a stale token, complete.
-    let got = st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, now).unwrap();
+    let got = st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, 25, now).unwrap();
     assert_eq!(got.len(), 1);
     let j = &got[0];
     assert_eq!((j.id, j.attempt, j.lease_until), (a.id, 1, now + 30));
@@ -512,7 +518,7 @@ fn jobs_lifecycle(url: &str) {
     };
     assert!(next_attempt_at > now + 1);
     assert!(
-        st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, now + 1)
+        st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, 25, now + 1)
             .unwrap()
             .is_empty(),
         "backing off"
@@ -531,7 +537,7 @@ fn jobs_lifecycle(url: &str) {
     let mut t = next_attempt_at;
     let mut last = None;
     for _ in 0..2 {
-        let got = st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, t).unwrap();
+        let got = st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, 25, t).unwrap();
         assert_eq!(got.len(), 1, "at {t}");
         last = Some(
             st.fail(got[0].id, got[0].lease_token, "again", 3, t)
@@ -557,34 +563,54 @@ fn jobs_lifecycle(url: &str) {
         ErrorCode::JobNotFound,
         "not dead any more"
     );
-    let got = st.claim(&[], 10, 30, t).unwrap();
+    let got = st.claim(&[], 10, 30, 25, t).unwrap();
     // Oldest run_at first: the ticket (due since `now`) before the replayed job (due at `t`).
     assert_eq!(
         got.iter().map(|j| j.id).collect::<Vec<_>>(),
         vec![c.id, a.id]
     );
-    // An expired lease is handed out again and the old attempt marked lease_expired.
-    let again = st.claim(&[SUPPORT_OPEN_TICKET], 10, 30, t + 31).unwrap();
-    assert_eq!(again.len(), 1);
-    assert_eq!(again[0].attempt, 2);
+    // An expired lease ends as a failed attempt (lease_expired) at the next claim: the job
+    // backs off like any failure, and the crashed worker's late completion is refused.
+    assert!(
+        st.claim(&[SUPPORT_OPEN_TICKET], 10, 30, 25, t + 31)
+            .unwrap()
+            .is_empty()
+    );
+    let job = st.job(c.id).unwrap();
+    assert_eq!(job.state, JobState::Due);
+    assert!(job.run_at > t + 31, "backs off");
     assert_eq!(
         st.complete(c.id, got[0].lease_token, t + 31)
             .unwrap_err()
             .code(),
         ErrorCode::LeaseLost
     );
-    st.complete(c.id, again[0].lease_token, t + 32).unwrap();
+    let again = st
+        .claim(&[SUPPORT_OPEN_TICKET], 10, 30, 25, job.run_at)
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempt, 2);
+    st.complete(c.id, again[0].lease_token, job.run_at + 1)
+        .unwrap();
     let att = st.job_attempts(c.id).unwrap();
     assert_eq!(att[0].outcome.as_deref(), Some("lease_expired"));
     assert_eq!(att[1].outcome.as_deref(), Some("completed"));
+    let t = job.run_at;
     let stats = st.queue_stats(t + 40, 0).unwrap();
     let crm = stats.iter().find(|k| k.kind == CRM_SYNC_CUSTOMER).unwrap();
-    assert_eq!((crm.leased, crm.failed_attempts), (1, 3));
+    // The CRM job's lease (taken with the ticket's) ran out too: ended by the same claim.
+    assert_eq!(
+        (crm.leased, crm.failed_attempts, crm.lease_expired_window),
+        (0, 3, 1)
+    );
     let sup = stats
         .iter()
         .find(|k| k.kind == SUPPORT_OPEN_TICKET)
         .unwrap();
-    assert_eq!((sup.done, sup.enqueued_window), (1, 1));
+    assert_eq!(
+        (sup.done, sup.enqueued_window, sup.lease_expired_window),
+        (1, 1, 1)
+    );
 }
 
 both!(fifo_per_customer_and_queue);
@@ -615,14 +641,14 @@ fn fifo_per_customer_and_queue(url: &str) {
     // The close is due earlier, but the open (older id, same queue, same customer) goes first;
     // the CRM queue is independent.
     let got: Vec<i64> = st
-        .claim(&[], 10, 30, 10)
+        .claim(&[], 10, 30, 25, 10)
         .unwrap()
         .iter()
         .map(|j| j.id)
         .collect();
     assert_eq!(got, vec![crm, open]);
     assert!(
-        st.claim(&[], 10, 30, 11).unwrap().is_empty(),
+        st.claim(&[], 10, 30, 25, 11).unwrap().is_empty(),
         "close waits for open"
     );
     let lease = st.job(open).unwrap();
@@ -630,7 +656,7 @@ fn fifo_per_customer_and_queue(url: &str) {
     let token = st.job_attempts(open).unwrap()[0].lease_token;
     st.complete(open, token, 12).unwrap();
     let got: Vec<i64> = st
-        .claim(&[], 10, 30, 13)
+        .claim(&[], 10, 30, 25, 13)
         .unwrap()
         .iter()
         .map(|j| j.id)
@@ -663,7 +689,9 @@ fn delivery_log(url: &str) {
     assert_eq!(counts.total, 4);
     assert_eq!(counts.count(DeliveryOutcome::Duplicate), 2);
     assert_eq!(counts.by_reason, vec![("SIGNATURE_MISMATCH".to_owned(), 1)]);
-    assert_eq!(st.delivery_counts(102).unwrap().total, 1);
+    // Counts are per minute: the window starts at the minute of `since`.
+    assert_eq!(st.delivery_counts(60).unwrap().total, 4);
+    assert_eq!(st.delivery_counts(120).unwrap().total, 0);
     let recent = st.recent_deliveries(1).unwrap();
     assert_eq!(recent[0].outcome, DeliveryOutcome::Processed);
     assert_eq!(recent[0].at, 102);
@@ -764,7 +792,7 @@ fn concurrent_claims_never_double_hand_out(url: &str) {
                 let mut ids = Vec::new();
                 let mut idle = 0;
                 while idle < 50 {
-                    let got = st.claim(&[], 2, 600, 10).unwrap();
+                    let got = st.claim(&[], 2, 600, 25, 10).unwrap();
                     if got.is_empty() {
                         idle += 1;
                         thread::yield_now();

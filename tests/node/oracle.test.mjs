@@ -176,7 +176,13 @@ function engineFor(secrets) {
 
 function tbVerdict(body, header, secrets, now) {
   try {
-    const h = engineFor(secrets).handleWebhook(body, header, now);
+    // A fresh store for bodies that may be quarantined: in a shared one, a second case with the
+    // same bytes would be a duplicate of the quarantined first.
+    const tb = /** @type {any} */ (engineFor(secrets));
+    const probe = new Tollbooth({ database: ':memory:', webhookSecrets: secrets, toleranceSeconds: TOLERANCE });
+    let h = probe.handleWebhook(body, header, now);
+    probe.close();
+    if (h.outcome !== 'quarantined') h = tb.handleWebhook(body, header, now);
     assertNoSecret(h, ALL_SECRETS);
     // Authentic but unusable: kept in quarantine (acknowledged, so Stripe stops retrying).
     if (h.outcome === 'quarantined') {

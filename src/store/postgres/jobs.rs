@@ -133,6 +133,107 @@ fn coalesced_twin(tx: &mut PgTx<'_>, kind: &str, key: &str) -> Result<Option<i64
     }
 }
 
+/// An attempt that ended without completing: a worker's `fail`, or a lease that expired.
+struct Ended<'a> {
+    id: i64,
+    /// The attempt's number (its lease token).
+    attempt: i64,
+    /// Attempts so far, this one included.
+    attempts: i64,
+    coalesce: bool,
+    kind: &'a str,
+    key: &'a str,
+    /// `failed` or `lease_expired`.
+    outcome: &'a str,
+    error: &'a str,
+}
+
+/// Closes the attempt row and moves the job as [`after_failure`] decides (the same rule as
+/// the SQLite store: retry with backoff, dead-letter at `max_attempts`, or retire it for a
+/// newer due twin).
+fn end_attempt(
+    tx: &mut PgTx<'_>,
+    e: &Ended<'_>,
+    max_attempts: u32,
+    now: i64,
+) -> Result<FailOutcome> {
+    tx.exec(
+        "UPDATE job_attempts SET finished_at = $3, outcome = $4, error = $5 WHERE job_id = $1 AND attempt = $2",
+        &[
+            (&e.id, INT8),
+            (&e.attempt, INT8),
+            (&now, INT8),
+            (&e.outcome, TEXT),
+            (&e.error, TEXT),
+        ],
+    )?;
+    let twin = if e.coalesce {
+        coalesced_twin(tx, e.kind, e.key)?
+    } else {
+        None
+    };
+    let (state, run_at, outcome) = after_failure(e.id, e.attempts, max_attempts, twin, now);
+    let state = state.as_str();
+    tx.exec(
+        "UPDATE jobs SET state = $2, run_at = $3, lease_until = NULL, last_error = $4, updated_at = $5 \
+         WHERE id = $1",
+        &[
+            (&e.id, INT8),
+            (&state, TEXT),
+            (&run_at, INT8),
+            (&e.error, TEXT),
+            (&now, INT8),
+        ],
+    )?;
+    Ok(outcome)
+}
+
+/// Most expired leases ended per claim; the rest wait for the next claim.
+const EXPIRED_PER_CLAIM: i64 = 100;
+
+/// The error recorded for an attempt whose lease ran out.
+const LEASE_EXPIRED_ERROR: &str =
+    "the lease expired before the worker completed or failed the job (worker crashed or hung?)";
+
+/// Ends every lease that ran out by `now` as a failed attempt (`lease_expired`), as the SQLite
+/// store does: the job retries with backoff or is dead-lettered at `max_attempts`.
+fn expire_leases(tx: &mut PgTx<'_>, max_attempts: u32, now: i64) -> Result<()> {
+    let rows = tx.rows(
+        "SELECT id, coalesce(lease_token, 0), attempts, \"coalesce\", kind, key FROM jobs \
+         WHERE state = 'leased' AND lease_until <= $1 ORDER BY lease_until, id LIMIT $2",
+        &[(&now, INT8), (&EXPIRED_PER_CLAIM, INT8)],
+    )?;
+    let mut expired = Vec::with_capacity(rows.len());
+    for r in &rows {
+        expired.push((
+            tx.get::<i64>(r, 0)?,
+            tx.get::<i64>(r, 1)?,
+            tx.get::<i64>(r, 2)?,
+            tx.get::<bool>(r, 3)?,
+            tx.get::<String>(r, 4)?,
+            tx.get::<String>(r, 5)?,
+        ));
+    }
+    for (id, attempt, attempts, coalesce, kind, key) in expired {
+        end_attempt(
+            tx,
+            &Ended {
+                id,
+                attempt,
+                attempts,
+                coalesce,
+                kind: &kind,
+                key: &key,
+                outcome: "lease_expired",
+                error: LEASE_EXPIRED_ERROR,
+            },
+            max_attempts,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 impl PgStore {
     /// Lists jobs, newest first.
     pub fn jobs(&self, f: &JobFilter) -> Result<Vec<Job>> {
@@ -194,6 +295,7 @@ impl PgStore {
         kinds: &[&str],
         limit: u32,
         lease_secs: i64,
+        max_attempts: u32,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
         let lease_secs = lease_secs.max(1);
@@ -202,6 +304,7 @@ impl PgStore {
         let pick = CLAIM_PICK.replace("NOT_OLDER", NOT_OLDER);
         let until = now.saturating_add(lease_secs);
         self.write(|tx| {
+            expire_leases(tx, max_attempts, now)?;
             let picked = tx.rows(
                 &pick,
                 &[(&now, INT8), (&kinds, Type::TEXT_ARRAY), (&limit, INT8)],
@@ -291,30 +394,21 @@ impl PgStore {
             let coalesce: bool = tx.get(&r, 1)?;
             let kind: String = tx.get(&r, 2)?;
             let key: String = tx.get(&r, 3)?;
-            tx.exec(
-                "UPDATE job_attempts SET finished_at = $3, outcome = 'failed', error = $4 \
-                 WHERE job_id = $1 AND attempt = $2",
-                &[(&id, INT8), (&lease_token, INT8), (&now, INT8), (&error, TEXT)],
-            )?;
-            let sibling = if coalesce {
-                coalesced_twin(tx, &kind, &key)?
-            } else {
-                None
-            };
-            let (state, run_at, outcome) = after_failure(id, attempts, max_attempts, sibling, now);
-            let state = state.as_str();
-            tx.exec(
-                "UPDATE jobs SET state = $2, run_at = $3, lease_until = NULL, last_error = $4, updated_at = $5 \
-                 WHERE id = $1",
-                &[
-                    (&id, INT8),
-                    (&state, TEXT),
-                    (&run_at, INT8),
-                    (&error, TEXT),
-                    (&now, INT8),
-                ],
-            )?;
-            Ok(outcome)
+            end_attempt(
+                tx,
+                &Ended {
+                    id,
+                    attempt: lease_token,
+                    attempts,
+                    coalesce,
+                    kind: &kind,
+                    key: &key,
+                    outcome: "failed",
+                    error,
+                },
+                max_attempts,
+                now,
+            )
         })
     }
 

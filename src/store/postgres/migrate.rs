@@ -17,6 +17,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0002_quarantine",
         include_str!("migrations/0002_quarantine.sql"),
     ),
+    (
+        "0003_delivery_stats",
+        include_str!("migrations/0003_delivery_stats.sql"),
+    ),
 ];
 
 /// Migrations may rewrite large tables: their transaction gets a longer statement timeout

@@ -16,6 +16,7 @@
 //! an `FnMut`.
 
 mod config;
+mod copy;
 mod deliveries;
 mod errors;
 mod jobs;

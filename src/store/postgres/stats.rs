@@ -52,6 +52,20 @@ impl PgStore {
                     k.failed_attempts_window = window as u64;
                 }
             }
+            let rows = tx.rows(
+                "SELECT j.kind, count(*)::int8, max(a.job_id) FROM job_attempts a JOIN jobs j ON j.id = a.job_id \
+                 WHERE a.outcome = 'lease_expired' AND a.finished_at >= $1 GROUP BY j.kind",
+                &[(&since, INT8)],
+            )?;
+            for r in &rows {
+                let kind: String = tx.get(r, 0)?;
+                let n: i64 = tx.get(r, 1)?;
+                let job: Option<i64> = tx.get(r, 2)?;
+                if let Some(k) = out.iter_mut().find(|k| k.kind == kind) {
+                    k.lease_expired_window = n as u64;
+                    k.lease_expired_job = job;
+                }
+            }
             Ok(out)
         })
     }

@@ -66,9 +66,10 @@ impl Store for PgStore {
         kinds: &[&str],
         limit: u32,
         lease_secs: i64,
+        max_attempts: u32,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
-        PgStore::claim(self, kinds, limit, lease_secs, now)
+        PgStore::claim(self, kinds, limit, lease_secs, max_attempts, now)
     }
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         PgStore::complete(self, id, lease_token, now)
@@ -94,6 +95,21 @@ impl Store for PgStore {
     }
     fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>> {
         PgStore::queue_stats(self, now, since)
+    }
+    fn copy_out(
+        &self,
+        table: &crate::store::copy::Table,
+        after: Option<&[crate::store::copy::Cell]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<crate::store::copy::Cell>>> {
+        PgStore::copy_out(self, table, after, limit)
+    }
+    fn copy_in(
+        &self,
+        table: &crate::store::copy::Table,
+        rows: &[Vec<crate::store::copy::Cell>],
+    ) -> Result<u64> {
+        PgStore::copy_in(self, table, rows)
     }
     fn schema_version(&self) -> Result<i64> {
         PgStore::schema_version(self)

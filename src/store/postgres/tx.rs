@@ -7,7 +7,7 @@ use postgres::{Client, Row};
 
 use super::errors::{self, Kind};
 use crate::billing::{CheckoutRow, CheckoutState, SubscriptionView, Watermark};
-use crate::deliveries::Delivery;
+use crate::deliveries::{Delivery, DeliveryOutcome};
 use crate::error::{Error, Result};
 use crate::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
 use crate::outbox::EnqueuedJob;
@@ -445,5 +445,15 @@ impl StoreTx for PgTx<'_> {
 
     fn log_delivery(&mut self, d: &Delivery) -> Result<()> {
         super::deliveries::insert(self, d)
+    }
+
+    fn count_deliveries(
+        &mut self,
+        minute: i64,
+        outcome: DeliveryOutcome,
+        reason: &str,
+        n: u64,
+    ) -> Result<()> {
+        super::deliveries::count(self, minute, outcome, reason, n)
     }
 }

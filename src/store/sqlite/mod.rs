@@ -5,6 +5,7 @@
 //! beside the writer. Several processes may open one database file.
 
 mod checkpointer;
+mod copy;
 mod deliveries;
 mod jobs;
 mod queries;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::copy::{Cell, Table};
 use super::{Store, StoreTx};
 use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
 use crate::deliveries::{Delivery, DeliveryCounts};
@@ -32,6 +34,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_lean_write_path.sql"),
     include_str!("migrations/0004_job_queues.sql"),
     include_str!("migrations/0005_quarantine.sql"),
+    include_str!("migrations/0006_secret_index.sql"),
+    include_str!("migrations/0007_delivery_stats.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
@@ -307,6 +311,11 @@ impl SqliteDb {
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
+
+    /// The raw connection, for [`SqliteDb::copy_in`]'s own transaction.
+    fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
 }
 
 impl Drop for SqliteDb {
@@ -373,9 +382,10 @@ impl Store for SqliteStore {
         kinds: &[&str],
         limit: u32,
         lease_secs: i64,
+        max_attempts: u32,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
-        self.db(|db| db.claim(kinds, limit, lease_secs, now))
+        self.db(|db| db.claim(kinds, limit, lease_secs, max_attempts, now))
     }
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         self.db(|db| db.complete(id, lease_token, now))
@@ -407,6 +417,17 @@ impl Store for SqliteStore {
     }
     fn checkpoint(&self) -> Result<(i64, i64)> {
         self.db(|db| db.checkpoint())
+    }
+    fn copy_out(
+        &self,
+        table: &Table,
+        after: Option<&[Cell]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>> {
+        self.db(|db| db.copy_out(table, after, limit))
+    }
+    fn copy_in(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<u64> {
+        self.db(|db| db.copy_in(table, rows))
     }
     fn close(&self) -> Result<()> {
         // Stop the checkpoint thread first (it joins), then flush the buffered log rows.
