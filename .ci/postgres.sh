@@ -43,6 +43,13 @@ ensure_packages() {
 
 answers() { [ -n "${1:-}" ] && pg_isready -q -t 3 -d "$1" 2>/dev/null; }
 
+# The first port from $1 on that nothing listens on (another run, a developer's server).
+free_port() {
+  local p="$1"
+  while (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+
 # Runs a command as the server's owner: `postgres` when we are root (initdb refuses root).
 as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -64,6 +71,9 @@ start() {
   ensure_packages
   local bin
   bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+  PG_PORT="$(free_port "$PG_PORT")"
+  BOUNCER_PORT="$(free_port "$BOUNCER_PORT")"
+  [ "$BOUNCER_PORT" != "$PG_PORT" ] || BOUNCER_PORT="$(free_port $((PG_PORT + 1)))"
   local dir
   dir="$(mktemp -d /tmp/tollbooth-pg.XXXXXX)"
   chmod 755 "$dir"
