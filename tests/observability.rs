@@ -6,13 +6,13 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
+use tollbooth::Engine;
 use tollbooth::engine::AlertThresholds;
 use tollbooth::engine::FaultPoint;
 use tollbooth::verify::sign_for_test;
-use tollbooth::{Config, Engine};
 
-fn engine_with(t: AlertThresholds, max_attempts: u32) -> Engine {
-    let mut cfg = Config::new(":memory:", &[SECRET]).unwrap();
+fn engine_with(b: &Backend, t: AlertThresholds, max_attempts: u32) -> Engine {
+    let mut cfg = b.config();
     cfg.alerts = t;
     cfg.max_attempts = max_attempts;
     Engine::open(cfg).unwrap()
@@ -57,17 +57,23 @@ fn junk(e: &Engine, n: usize, now: i64) {
 
 #[test]
 fn failure_rate_alert_fires_above_one_percent_of_authentic_deliveries() {
+    for b in backends() {
+        failure_rate_alert_fires_above_one_percent_of_authentic_deliveries_on(&b);
+    }
+}
+
+fn failure_rate_alert_fires_above_one_percent_of_authentic_deliveries_on(b: &Backend) {
     let now = T0 + 100;
-    let quiet = engine_with(AlertThresholds::default(), 25);
+    let quiet = engine_with(b, AlertThresholds::default(), 25);
     ingest(&quiet, 30, 0, now);
     assert!(quiet.health(now).unwrap().ok);
-    let small = engine_with(AlertThresholds::default(), 25);
+    let small = engine_with(b, AlertThresholds::default(), 25);
     ingest(&small, 10, 1, now);
     assert!(
         !alert_names(&small, now).contains(&"webhook_failure_rate"),
         "below min_deliveries"
     );
-    let bad = engine_with(AlertThresholds::default(), 25);
+    let bad = engine_with(b, AlertThresholds::default(), 25);
     ingest(&bad, 30, 1, now);
     let h = bad.health(now).unwrap();
     assert!(
@@ -81,13 +87,19 @@ fn failure_rate_alert_fires_above_one_percent_of_authentic_deliveries() {
 
 #[test]
 fn junk_requests_have_their_own_alert_and_never_move_the_failure_rate() {
+    for b in backends() {
+        junk_requests_have_their_own_alert_and_never_move_the_failure_rate_on(&b);
+    }
+}
+
+fn junk_requests_have_their_own_alert_and_never_move_the_failure_rate_on(b: &Backend) {
     let now = T0 + 100;
     // A handful of junk on a quiet endpoint fires nothing (it used to page on-call).
-    let quiet = engine_with(AlertThresholds::default(), 25);
+    let quiet = engine_with(b, AlertThresholds::default(), 25);
     junk(&quiet, 20, now);
     assert!(quiet.health(now).unwrap().ok, "{:?}", quiet.health(now));
     // A flood: its own warning, and the authentic deliveries' failure rate stays 0.
-    let flooded = engine_with(AlertThresholds::default(), 25);
+    let flooded = engine_with(b, AlertThresholds::default(), 25);
     ingest(&flooded, 30, 0, now);
     junk(&flooded, 5_000, now);
     let m = flooded.metrics(now).unwrap();
@@ -128,7 +140,13 @@ fn seed_tickets(e: &Engine, n: usize, now: i64) {
 
 #[test]
 fn dead_letter_alert() {
-    let e = engine_with(AlertThresholds::default(), 1);
+    for b in backends() {
+        dead_letter_alert_on(&b);
+    }
+}
+
+fn dead_letter_alert_on(b: &Backend) {
+    let e = engine_with(b, AlertThresholds::default(), 1);
     seed_tickets(&e, 1, T0);
     assert!(!alert_names(&e, T0 + 2).contains(&"dead_letter"));
     let j = e.claim(&[], 1, 60, T0 + 2).unwrap().pop().unwrap();
@@ -141,7 +159,13 @@ fn dead_letter_alert() {
 
 #[test]
 fn stalled_queue_alert() {
-    let e = engine_with(AlertThresholds::default(), 25);
+    for b in backends() {
+        stalled_queue_alert_on(&b);
+    }
+}
+
+fn stalled_queue_alert_on(b: &Backend) {
+    let e = engine_with(b, AlertThresholds::default(), 25);
     seed_tickets(&e, 1, T0);
     assert!(!alert_names(&e, T0 + 100).contains(&"queue_stalled"));
     assert!(alert_names(&e, T0 + 1 + 3_601).contains(&"queue_stalled"));
@@ -149,25 +173,37 @@ fn stalled_queue_alert() {
 
 #[test]
 fn backlog_growing_alert() {
+    for b in backends() {
+        backlog_growing_alert_on(&b);
+    }
+}
+
+fn backlog_growing_alert_on(b: &Backend) {
     let t = AlertThresholds {
         backlog_depth: 5,
         ..AlertThresholds::default()
     };
-    let e = engine_with(t, 25);
+    let e = engine_with(b, t, 25);
     seed_tickets(&e, 4, T0);
     assert!(!alert_names(&e, T0 + 10).contains(&"queue_backlog_growing"));
-    let e2 = engine_with(t, 25);
+    let e2 = engine_with(b, t, 25);
     seed_tickets(&e2, 10, T0);
     assert!(alert_names(&e2, T0 + 10).contains(&"queue_backlog_growing"));
 }
 
 #[test]
 fn crm_failures_are_reported_apart_from_ingest_errors() {
+    for b in backends() {
+        crm_failures_are_reported_apart_from_ingest_errors_on(&b);
+    }
+}
+
+fn crm_failures_are_reported_apart_from_ingest_errors_on(b: &Backend) {
     let t = AlertThresholds {
         crm_failures: 2,
         ..AlertThresholds::default()
     };
-    let e = engine_with(t, 25);
+    let e = engine_with(b, t, 25);
     deliver(
         &e,
         &event(
@@ -269,7 +305,13 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
 
 #[test]
 fn prometheus_text_parses_and_matches_the_report() {
-    let e = engine_with(AlertThresholds::default(), 1);
+    for b in backends() {
+        prometheus_text_parses_and_matches_the_report_on(&b);
+    }
+}
+
+fn prometheus_text_parses_and_matches_the_report_on(b: &Backend) {
+    let e = engine_with(b, AlertThresholds::default(), 1);
     ingest(&e, 30, 2, T0 + 100);
     junk(&e, 2, T0 + 100);
     seed_tickets(&e, 1, T0 + 100);
