@@ -268,7 +268,7 @@ fn snapshot_json(env: &Env, value: &Unknown<'_>) -> Result<Vec<u8>> {
                 .get_global()
                 .and_then(|g| g.get_named_property_unchecked("JSON"))
                 .map_err(|e| bad(e.reason.clone()))?;
-            let text = json.stringify(&obj).map_err(|e| {
+            let text = json.stringify(obj).map_err(|e| {
                 bad(format!(
                     "the object could not be serialized with JSON.stringify: {e}"
                 ))
