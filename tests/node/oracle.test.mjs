@@ -3,7 +3,7 @@
 // A deterministic set of generated deliveries (valid, tampered, truncated, re-timestamped,
 // rotated, wrong secret, malformed, whitespace, uppercase hex, duplicate t=, ...) goes through
 // both `stripe.webhooks.constructEvent(body, header, secret, 300, undefined, nowMs)` and
-// `tb.handleWebhook(body, header, now)`. Each side's verdict is one of
+// `tb.handleWebhookSync(bytes, header, now)`. Each side's verdict is one of
 //   accepted     — stripe returned an event / tollbooth returned an outcome
 //   rejected     — the signature check failed (StripeSignatureVerificationError / a verify code)
 //   unparseable  — the signature verified but the body is not usable (SyntaxError from
@@ -175,7 +175,9 @@ function engineFor(secrets) {
 
 function tbVerdict(body, header, secrets, now) {
   try {
-    const h = engineFor(secrets).handleWebhook(body, header, now);
+    // tollbooth takes bytes only: a string body is what `Buffer.from(text)` would hand over.
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const h = engineFor(secrets).handleWebhookSync(bytes, header, now);
     assertNoSecret(h, ALL_SECRETS);
     return { verdict: 'accepted', outcome: h.outcome };
   } catch (e) {
@@ -211,7 +213,7 @@ function randomEvent() {
   return text;
 }
 
-/** The body as the app would hand it over: a string or a Buffer. */
+/** The body as the app would hand it over: a string (to stripe-node; tollbooth gets its UTF-8) or a Buffer. */
 function asInput(text) {
   return r.next() < 0.5 ? text : Buffer.from(text, 'utf8');
 }

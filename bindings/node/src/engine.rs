@@ -68,6 +68,7 @@ impl Shared {
 
     /// Runs `f` against the engine (opening it first if needed).
     pub fn run<T>(&self, f: impl FnOnce(&Engine) -> tollbooth::Result<T>) -> tollbooth::Result<T> {
+        crate::error::test_panic_point();
         f(self.engine()?.as_ref())
     }
 

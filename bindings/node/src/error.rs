@@ -45,13 +45,7 @@ pub fn rejection(env: &Env, e: tollbooth::Error) -> napi::Error {
 /// is unwind-safe in practice: SQLite rolls the open transaction back on drop and the engine
 /// reuses a poisoned lock deliberately.
 pub fn catch<T>(f: impl FnOnce() -> tollbooth::Result<T>) -> tollbooth::Result<T> {
-    let run = || {
-        if test_panic_due() {
-            panic!("deliberate panic ({PANIC_ENV} is set)");
-        }
-        f()
-    };
-    match catch_unwind(AssertUnwindSafe(run)) {
+    match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(payload) => {
             let what = payload
@@ -73,10 +67,17 @@ pub fn guard<T>(f: impl FnOnce() -> tollbooth::Result<T>) -> Result<T> {
 }
 
 /// How tests prove the panic boundary holds without a test hook in the package's API: with
-/// `TOLLBOOTH_NODE_TEST_PANICS=<n>` in the environment at the first call, the next `n` calls
-/// that reach [`catch`] panic inside it (on the JS thread for `...Sync` methods, on a worker
+/// `TOLLBOOTH_NODE_TEST_PANICS=<n>` in the environment at the first engine call, the next `n`
+/// engine calls panic inside [`catch`] (on the JS thread for `...Sync` methods, on a worker
 /// thread for Promise methods). Unset (always, outside tests), it costs one relaxed load.
 const PANIC_ENV: &str = "TOLLBOOTH_NODE_TEST_PANICS";
+
+/// Panics when the test environment above asks for it; called at the start of engine work.
+pub fn test_panic_point() {
+    if test_panic_due() {
+        panic!("deliberate panic ({PANIC_ENV} is set)");
+    }
+}
 
 fn test_panic_due() -> bool {
     static LEFT: OnceLock<AtomicU64> = OnceLock::new();
