@@ -127,7 +127,7 @@ const getJson = async (url) => (await fetch(url, { signal: AbortSignal.timeout(5
 async function drained(timeoutMs) {
   return waitUntil(
     'the worker to drain the outbox',
-    () => (probe.metrics().queue ?? []).every((q) => q.due === 0 && q.leased === 0),
+    () => (probe.metricsSync().queue ?? []).every((q) => q.due === 0 && q.leased === 0),
     { timeoutMs, intervalMs: 500 },
   );
 }
@@ -136,7 +136,7 @@ before(async () => {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
   stack = await startStack({ workDir, secrets, faultRate: FAULT_RATE, faultSeed: FAULT_SEED });
-  probe = new Tollbooth({ database: stack.env.DATABASE_PATH, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
+  probe = new Tollbooth({ database: stack.env.TOLLBOOTH_DATABASE, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
   browser = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -162,7 +162,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close().catch(() => {});
-  probe?.close();
+  probe?.closeSync();
   await stack?.stopAll();
   if (process.env.E2E_KEEP_WORKDIR) console.log(`# work dir kept: ${workDir}`);
   else rmSync(workDir, { recursive: true, force: true });
@@ -327,9 +327,9 @@ test('client portal: pay, fail, recover, cancel — with the worker, the stubs a
     const dp = S.sid('dp');
     await deliver([S.event('charge.dispute.created', S.dispute({ id: dp, charge: S.sid('ch'), customer: cus }), base + 3000)]);
     // Make it a dead letter: claim it with a max-attempts-1 engine and fail it.
-    const [job] = probe.claimJobs({ kinds: ['support.open_ticket'], limit: 5, leaseSeconds: 30 }).filter((j) => j.key === `dispute:${dp}`);
+    const [job] = probe.claimJobsSync({ kinds: ['support.open_ticket'], limit: 5, leaseSeconds: 30 }).filter((j) => j.key === `dispute:${dp}`);
     assert.ok(job, 'the dispute job is due');
-    assert.equal(probe.failJob(job.id, job.leaseToken, 'helpdesk rejected the ticket (e2e)').state, 'dead');
+    assert.equal(probe.failJobSync(job.id, job.leaseToken, 'helpdesk rejected the ticket (e2e)').state, 'dead');
 
     await logout();
     await login(ADMIN);

@@ -17,7 +17,7 @@ fi
 echo "== building the tollbooth addon"
 cd "$REPO_DIR/bindings/node"
 npm ci --no-audit --no-fund
-npx napi build --platform --release
+npx napi build --platform --release --strip
 
 echo "== installing the example (install-links: a packed copy, not a symlink)"
 cd "$APP_DIR"
