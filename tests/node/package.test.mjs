@@ -124,14 +124,40 @@ test('signTestPayload matches stripe-node and defaults the timestamp to now', as
   assert.equal(sign('{}', SECRET, NOW), signTestPayload(Buffer.from('{}'), SECRET, NOW));
 });
 
-test('npm pack ships index.js, index.d.ts, the .node binary and the README, nothing else', () => {
+test('npm pack ships index.js, index.d.ts, a stripped .node binary and the README, nothing else; the README states its size', () => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: PACKAGE_DIR, encoding: 'utf8' });
-  const files = JSON.parse(out)[0].files.map((f) => f.path).sort();
+  const [packed] = JSON.parse(out);
+  const files = packed.files.map((f) => f.path).sort();
   assert.deepEqual(
     files.filter((f) => !f.endsWith('.node')),
     ['README.md', 'index.d.ts', 'index.js', 'package.json'],
   );
-  assert.equal(files.filter((f) => f.endsWith('.node')).length, 1);
+  const binaries = files.filter((f) => f.endsWith('.node'));
+  assert.deepEqual(binaries, ['tollbooth.linux-x64-gnu.node']);
+  // Stripped (napi build --release --strip, as .ci/run builds it): no symbol table, no DWARF.
+  const sections = execFileSync('readelf', ['-S', '-W', join(PACKAGE_DIR, binaries[0])], { encoding: 'utf8' });
+  assert.doesNotMatch(sections, /\.symtab|\.debug_/, 'the .node is not stripped: build with --release --strip');
+  // The figures the package README gives a user (MB, one decimal) are this build's.
+  const readme = readFileSync(join(PACKAGE_DIR, 'README.md'), 'utf8');
+  const m = /([\d.]+) MB packed, ([\d.]+) MB installed/.exec(readme);
+  assert.ok(m, 'the package README states the tarball size');
+  assert.ok(Math.abs(Number(m[1]) - packed.size / 1e6) <= 0.1, `packed: README says ${m[1]} MB, npm pack says ${(packed.size / 1e6).toFixed(2)} MB`);
+  assert.ok(Math.abs(Number(m[2]) - packed.unpackedSize / 1e6) <= 0.1, `installed: README says ${m[2]} MB, npm pack says ${(packed.unpackedSize / 1e6).toFixed(2)} MB`);
+  for (const f of files) assert.ok(readme.includes(`\`${f}\``), `the README lists ${f}`);
+});
+
+test('package.json: platforms npm can refuse up front, repository, engines, license', () => {
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8'));
+  assert.deepEqual([pkg.os, pkg.cpu, pkg.libc], [['linux'], ['x64'], ['glibc']]);
+  assert.deepEqual(pkg.napi.targets, ['x86_64-unknown-linux-gnu'], 'os/cpu/libc must follow the targets shipped');
+  assert.match(pkg.repository?.url ?? '', /^git\+https:\/\//);
+  assert.equal(pkg.repository.directory, 'bindings/node');
+  const cloneUrl = pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+  const readme = readFileSync(join(PACKAGE_DIR, 'README.md'), 'utf8');
+  assert.ok(readme.includes(`git clone ${cloneUrl} `), 'the build-from-source steps clone the repository package.json names');
+  assert.match(pkg.engines?.node ?? '', /^>= ?\d+/);
+  assert.equal(pkg.license, 'MIT OR Apache-2.0');
+  assert.ok(pkg.files.includes('*.node'));
 });
 
 test('a Buffer body is read as bytes, not as text', () => {
