@@ -34,7 +34,7 @@ npm install --prefer-offline --no-audit --no-fund --loglevel=error "../$tarball"
 say "$CNA app installed with $(node -p "'next ' + require('next/package.json').version")"
 
 # The build gets no tollbooth configuration at all: route modules are evaluated, nothing opens.
-env -u STRIPE_WEBHOOK_SECRET -u TOLLBOOTH_DATABASE node node_modules/next/dist/bin/next build >"$WORK/build.log" 2>&1 \
+env -u STRIPE_WEBHOOK_SECRET -u TOLLBOOTH_DB node node_modules/next/dist/bin/next build >"$WORK/build.log" 2>&1 \
   || { cat "$WORK/build.log"; exit 1; }
 if [ -e data ]; then echo "newcomer: next build created data/ (a store was opened at build time)" >&2; exit 1; fi
 say "next build ok; no store opened"

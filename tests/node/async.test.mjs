@@ -298,7 +298,7 @@ test('Tollbooth.fromEnv: a missing or malformed variable is an error naming it; 
   const dir = tempDir();
   try {
     const database = join(dir, 'db', 'tollbooth.db');
-    assert.deepEqual(fromEnvIn({ STRIPE_WEBHOOK_SECRET: SECRET, TOLLBOOTH_DATABASE: database }), { ok: true });
+    assert.deepEqual(fromEnvIn({ STRIPE_WEBHOOK_SECRET: SECRET, TOLLBOOTH_DB: database }), { ok: true });
     assert.equal(existsSync(join(dir, 'db')), false, 'fromEnv must not open the store');
     // The default database is data/tollbooth.db under the working directory.
     const out = execFileSync(process.execPath, ['-e', `
@@ -323,7 +323,7 @@ test('Tollbooth.fromEnv: livemode is explicit or follows the Stripe key, never N
     const r = await tb.handleWebhook(body, header, ${NOW}).then((h) => h.outcome, (e) => e.code);
     console.log(JSON.stringify({ result: r }));
     return;`;
-  const run = (env) => fromEnvIn({ STRIPE_WEBHOOK_SECRET: secret, TOLLBOOTH_DATABASE: ':memory:', ...env }, 'undefined', deliverTestEvent).result;
+  const run = (env) => fromEnvIn({ STRIPE_WEBHOOK_SECRET: secret, TOLLBOOTH_DB: ':memory:', ...env }, 'undefined', deliverTestEvent).result;
   assert.equal(run({ NODE_ENV: 'production' }), 'processed', 'NODE_ENV=production must not make test events fail');
   assert.equal(run({ NODE_ENV: 'production', STRIPE_SECRET_KEY: 'sk_test_123' }), 'processed');
   assert.equal(run({ STRIPE_SECRET_KEY: 'sk_live_123' }), 'LIVEMODE_MISMATCH');
@@ -331,7 +331,7 @@ test('Tollbooth.fromEnv: livemode is explicit or follows the Stripe key, never N
   assert.equal(run({ STRIPE_SECRET_KEY: 'sk_live_123', STRIPE_LIVEMODE: 'false' }), 'processed', 'explicit wins');
   assert.equal(run({ STRIPE_LIVEMODE: 'true' }), 'LIVEMODE_MISMATCH');
   // Options win over the environment.
-  const viaOption = fromEnvIn({ STRIPE_WEBHOOK_SECRET: secret, TOLLBOOTH_DATABASE: ':memory:', STRIPE_LIVEMODE: 'true' }, '{ livemode: false }', deliverTestEvent);
+  const viaOption = fromEnvIn({ STRIPE_WEBHOOK_SECRET: secret, TOLLBOOTH_DB: ':memory:', STRIPE_LIVEMODE: 'true' }, '{ livemode: false }', deliverTestEvent);
   assert.equal(viaOption.result, 'processed');
   const viaSecrets = fromEnvIn({}, `{ webhookSecrets: [${JSON.stringify(secret)}], database: ':memory:' }`, deliverTestEvent);
   assert.equal(viaSecrets.result, 'processed', 'no STRIPE_WEBHOOK_SECRET needed when passed');

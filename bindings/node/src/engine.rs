@@ -94,7 +94,7 @@ fn create_directory(database: &str) -> tollbooth::Result<()> {
                 ErrorCode::StoreOpenFailed,
                 format!(
                     "could not create the database directory '{}' ({e}); create it, or \
-                         point the database option (TOLLBOOTH_DATABASE) somewhere writable",
+                         point the database option (TOLLBOOTH_DB) somewhere writable",
                     dir.display()
                 ),
             )
@@ -300,7 +300,7 @@ impl Tollbooth {
     ///
     /// - `STRIPE_WEBHOOK_SECRET` (required): the signing secret; two, comma-separated, while
     ///   rotating;
-    /// - `TOLLBOOTH_DATABASE`: the database (default `data/tollbooth.db`, directory created on
+    /// - `TOLLBOOTH_DB`: the database (default `data/tollbooth.db`, directory created on
     ///   first use);
     /// - `STRIPE_LIVEMODE` = `true` | `false`; unset, the mode of `STRIPE_SECRET_KEY`
     ///   (`sk_live_`/`rk_live_`: live only, `sk_test_`/`rk_test_`: test only), or both when

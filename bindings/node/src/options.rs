@@ -41,7 +41,7 @@ pub struct TollboothOptions {
 /// Options for `Tollbooth.fromEnv(...)`: any option given here wins over the environment.
 #[napi(object)]
 pub struct EnvOptions {
-    /// Instead of `TOLLBOOTH_DATABASE` (default `'data/tollbooth.db'`).
+    /// Instead of `TOLLBOOTH_DB` (default `'data/tollbooth.db'`).
     pub database: Option<String>,
     /// Instead of `STRIPE_WEBHOOK_SECRET`.
     pub webhook_secrets: Option<Vec<String>>,
@@ -138,7 +138,7 @@ pub fn from_env(env: &Env, o: Option<&EnvOptions>) -> Result<Config> {
     };
     let database = match o.and_then(|o| o.database.clone()) {
         Some(d) => d,
-        None => var("TOLLBOOTH_DATABASE")?.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+        None => var("TOLLBOOTH_DB")?.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
     };
     let secrets: Vec<String> = match o.and_then(|o| o.webhook_secrets.clone()) {
         Some(s) => s,
