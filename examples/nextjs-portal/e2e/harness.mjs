@@ -126,7 +126,7 @@ export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 
   const env = {
     ...secrets,
     NODE_ENV: 'production',
-    TOLLBOOTH_DATABASE: join(workDir, 'tollbooth.db'),
+    TOLLBOOTH_DB: join(workDir, 'tollbooth.db'),
     CRM_PORT: String(crmPort),
     HELPDESK_PORT: String(helpdeskPort),
     CRM_URL: `http://127.0.0.1:${crmPort}`,

@@ -136,7 +136,7 @@ before(async () => {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
   stack = await startStack({ workDir, secrets, faultRate: FAULT_RATE, faultSeed: FAULT_SEED });
-  probe = new Tollbooth({ database: stack.env.TOLLBOOTH_DATABASE, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
+  probe = new Tollbooth({ database: stack.env.TOLLBOOTH_DB, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
   browser = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,

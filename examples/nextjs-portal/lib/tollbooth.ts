@@ -7,7 +7,7 @@ const g = globalThis as typeof globalThis & { __tollbooth?: Tollbooth };
 /**
  * The one engine of this process. Made on first use, never at import, so `next build` opens no
  * database and needs no secret; kept on globalThis so `next dev` reloads reuse it. Configured by
- * STRIPE_WEBHOOK_SECRET, TOLLBOOTH_DATABASE (default data/tollbooth.db) and STRIPE_LIVEMODE (else
+ * STRIPE_WEBHOOK_SECRET, TOLLBOOTH_DB (default data/tollbooth.db) and STRIPE_LIVEMODE (else
  * the mode of STRIPE_SECRET_KEY); a missing variable is a CONFIG_INVALID error that names it.
  */
 export function tollbooth(): Tollbooth {

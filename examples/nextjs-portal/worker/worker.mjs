@@ -6,7 +6,7 @@
 // upserts instead of duplicating), then completes the job, or fails it so tollbooth retries it
 // with backoff (and dead-letters it after maxAttempts, for an operator to replay from /admin).
 //
-// Env: TOLLBOOTH_DATABASE, STRIPE_WEBHOOK_SECRET (the engine wants one; the worker verifies nothing),
+// Env: TOLLBOOTH_DB, STRIPE_WEBHOOK_SECRET (the engine wants one; the worker verifies nothing),
 // CRM_URL, HELPDESK_URL, WORKER_BATCH (10), WORKER_LEASE_S (60), WORKER_POLL_MS (250),
 // CALL_TIMEOUT_MS (1500), WORKER_MAX_ATTEMPTS (tollbooth's default), STRIPE_SECRET_KEY and
 // STRIPE_API_BASE (only for stripe.reconcile).
@@ -21,7 +21,7 @@ const LEASE_S = Number(env.WORKER_LEASE_S ?? 60);
 const POLL_MS = Number(env.WORKER_POLL_MS ?? 250);
 const CALL_TIMEOUT_MS = Number(env.CALL_TIMEOUT_MS ?? 1500);
 
-// The same configuration as the server (Tollbooth.fromEnv: TOLLBOOTH_DATABASE, STRIPE_WEBHOOK_SECRET,
+// The same configuration as the server (Tollbooth.fromEnv: TOLLBOOTH_DB, STRIPE_WEBHOOK_SECRET,
 // ...); opening the store now, off the event loop, makes a bad path fail at start, not at the first job.
 const tb = Tollbooth.fromEnv(env.WORKER_MAX_ATTEMPTS ? { maxAttempts: Number(env.WORKER_MAX_ATTEMPTS) } : {});
 await tb.open();
@@ -201,7 +201,7 @@ const stop = () => {
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
-log({ msg: 'worker started', database: env.TOLLBOOTH_DATABASE ?? 'data/tollbooth.db', crm: CRM_URL, helpdesk: HELPDESK_URL });
+log({ msg: 'worker started', database: env.TOLLBOOTH_DB ?? 'data/tollbooth.db', crm: CRM_URL, helpdesk: HELPDESK_URL });
 while (!stopping) {
   let jobs = [];
   try {
