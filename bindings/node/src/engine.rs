@@ -37,7 +37,11 @@ enum State {
 /// What an instance and its in-flight calls share.
 pub struct Shared {
     config: Config,
+    /// Held only for moments (never across an open), so `close()` on the JS thread never waits
+    /// for a slow open on a worker.
     state: Mutex<State>,
+    /// Serializes opening: concurrent first calls wait here for one open.
+    opening: Mutex<()>,
 }
 
 impl Shared {
@@ -46,24 +50,37 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The engine if it is open, `None` if not yet, `CLOSED` after `close()`.
+    fn current(&self) -> tollbooth::Result<Option<Arc<Engine>>> {
+        match &*self.lock() {
+            State::Open(engine) => Ok(Some(Arc::clone(engine))),
+            State::NotOpened => Ok(None),
+            State::Closed => Err(closed()),
+        }
+    }
+
     /// The engine, opened now if this is the first use. Concurrent first calls wait for one
     /// open; a failed open is not remembered, so the next call tries again (a database that
-    /// was briefly unreachable does not poison the instance).
+    /// was briefly unreachable does not poison the instance). An instance closed while it
+    /// was opening closes what was opened.
     fn engine(&self) -> tollbooth::Result<Arc<Engine>> {
-        let mut state = self.lock();
-        match &*state {
-            State::Open(engine) => Ok(Arc::clone(engine)),
-            State::Closed => Err(tollbooth::Error::new(
-                ErrorCode::Closed,
-                "the engine is closed",
-            )),
-            State::NotOpened => {
-                create_directory(&self.config.database)?;
-                let engine = Arc::new(Engine::open(self.config.clone())?);
-                *state = State::Open(Arc::clone(&engine));
-                Ok(engine)
-            }
+        if let Some(engine) = self.current()? {
+            return Ok(engine);
         }
+        let _one_opener = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(engine) = self.current()? {
+            return Ok(engine);
+        }
+        create_directory(&self.config.database)?;
+        let engine = Arc::new(Engine::open(self.config.clone())?);
+        let mut state = self.lock();
+        if let State::Closed = *state {
+            drop(state);
+            engine.close()?;
+            return Err(closed());
+        }
+        *state = State::Open(Arc::clone(&engine));
+        Ok(engine)
     }
 
     /// Runs `f` against the engine (opening it first if needed).
@@ -103,6 +120,10 @@ fn create_directory(database: &str) -> tollbooth::Result<()> {
     }
 }
 
+fn closed() -> tollbooth::Error {
+    tollbooth::Error::new(ErrorCode::Closed, "the engine is closed")
+}
+
 fn now_or(now: Option<i64>) -> i64 {
     now.unwrap_or_else(unix_now)
 }
@@ -134,6 +155,7 @@ impl Tollbooth {
             shared: Arc::new(Shared {
                 config,
                 state: Mutex::new(State::NotOpened),
+                opening: Mutex::new(()),
             }),
         }
     }
