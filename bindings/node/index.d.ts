@@ -100,7 +100,7 @@ export declare class Tollbooth {
    *
    * - `STRIPE_WEBHOOK_SECRET` (required): the signing secret; two, comma-separated, while
    *   rotating;
-   * - `TOLLBOOTH_DATABASE`: the database (default `data/tollbooth.db`, directory created on
+   * - `TOLLBOOTH_DB`: the database (default `data/tollbooth.db`, directory created on
    *   first use);
    * - `STRIPE_LIVEMODE` = `true` | `false`; unset, the mode of `STRIPE_SECRET_KEY`
    *   (`sk_live_`/`rk_live_`: live only, `sk_test_`/`rk_test_`: test only), or both when
@@ -334,7 +334,7 @@ export interface EnqueuedJob {
 
 /** Options for `Tollbooth.fromEnv(...)`: any option given here wins over the environment. */
 export interface EnvOptions {
-  /** Instead of `TOLLBOOTH_DATABASE` (default `'data/tollbooth.db'`). */
+  /** Instead of `TOLLBOOTH_DB` (default `'data/tollbooth.db'`). */
   database?: string
   /** Instead of `STRIPE_WEBHOOK_SECRET`. */
   webhookSecrets?: Array<string>

@@ -114,9 +114,8 @@ const handlers = {
     const prefix = `invoice:${inv.id}:`;
     // tollbooth orders jobs per customer within a kind only: an "open" for this invoice may still
     // be pending (e.g. waiting for a retry). Close after it, never before.
-    const pendingOpen = tb
-      .jobs({ kind: 'support.open_ticket', customerId: job.customerId ?? undefined, limit: 500 })
-      .some((j) => j.key.startsWith(prefix) && (j.state === 'due' || j.state === 'leased'));
+    const opens = await tb.jobs({ kind: 'support.open_ticket', customerId: job.customerId ?? undefined, limit: 500 });
+    const pendingOpen = opens.some((j) => j.key.startsWith(prefix) && (j.state === 'due' || j.state === 'leased'));
     if (pendingOpen) throw new CallError(`waiting for the open_ticket jobs of invoice ${inv.id}`);
     const { tickets } = await call('GET', `${HELPDESK_URL}/tickets?reference=${path(`invoice:${inv.id}`)}&status=open`, job);
     for (const t of tickets) {
