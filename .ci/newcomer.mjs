@@ -150,8 +150,9 @@ async function check() {
   const unsigned = await post(completed, undefined);
   assert.deepEqual([unsigned.status, unsigned.json?.error], [400, 'SIGNATURE_HEADER_MISSING']);
   const notJson = '{"not json';
+  // Authentic but unreadable: acknowledged and kept in quarantine, never a 4xx Stripe retries.
   const junk = await post(notJson, signed(notJson));
-  assert.deepEqual([junk.status, junk.json?.error], [400, 'PAYLOAD_INVALID_JSON']);
+  assert.deepEqual([junk.status, junk.json?.outcome], [200, 'quarantined'], junk.text);
   const get = await request('/api/webhooks/stripe');
   assert.equal(get.status, 405, 'GET on the webhook route');
 
@@ -180,7 +181,7 @@ async function check() {
 
   // The database was created on first use, where the docs say: data/tollbooth.db in the app.
   assert.ok(existsSync(join(appDir, 'data', 'tollbooth.db')), 'data/tollbooth.db exists after the first delivery');
-  console.log('newcomer: processed, duplicate, 400 x4, 405, 413 x2 (keep-alive safe), live GET route and page: all as documented');
+  console.log('newcomer: processed, duplicate, quarantined, 400 x3, 405, 413 x2 (keep-alive safe), live GET route and page: all as documented');
 }
 
 if (mode === 'setup') setup();

@@ -6,13 +6,38 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use tollbooth::store::DeliveryOutcome;
-use tollbooth::store::queries::EventFilter;
+use tollbooth::deliveries::DeliveryOutcome;
+use tollbooth::event::EventFilter;
 use tollbooth::verify::{MAX_HEADER_BYTES, MAX_V1_SIGNATURES, sign_for_test};
 use tollbooth::{Engine, ErrorCode, Outcome};
 
 fn code<T: std::fmt::Debug>(r: tollbooth::Result<T>) -> ErrorCode {
     r.expect_err("the delivery was accepted").code()
+}
+
+/// An authentic delivery that does not normalize is kept, not refused: the code that stopped it.
+fn quarantined(r: tollbooth::Result<tollbooth::Handled>) -> ErrorCode {
+    let h = r.expect("an authentic delivery is acknowledged");
+    assert!(
+        matches!(h.outcome, Outcome::Quarantined | Outcome::Duplicate),
+        "{h:?}"
+    );
+    assert!(h.jobs.is_empty());
+    h.reason.unwrap_or(ErrorCode::Ok)
+}
+
+/// Stored events, all of them quarantined.
+fn quarantined_events(e: &Engine) -> usize {
+    let q = e
+        .events(&EventFilter {
+            outcome: Some("quarantined".into()),
+            limit: Some(10_000),
+            ..EventFilter::default()
+        })
+        .unwrap();
+    assert!(q.iter().all(|r| r.error_code.is_some()));
+    assert_eq!(q.len(), stored_events(e), "nothing else was stored");
+    q.len()
 }
 
 fn stored_events(e: &Engine) -> usize {
@@ -76,7 +101,7 @@ fn replayed_old_delivery_is_refused_and_a_replay_within_tolerance_is_a_duplicate
         (digest, jobs, 1)
     );
     // The rejections are in the delivery log with their reason.
-    let counts = e.with_store_ref(|s| s.delivery_counts(0)).unwrap();
+    let counts = e.delivery_counts(0).unwrap();
     assert_eq!(counts.count(DeliveryOutcome::Rejected), 2);
     assert_eq!(
         counts.by_reason,
@@ -129,7 +154,7 @@ fn an_oversized_body_is_refused_before_hashing_and_never_stored() {
         ErrorCode::PayloadTooLarge
     );
     assert_eq!(stored_events(&e), 0);
-    let log = e.with_store_ref(|s| s.recent_deliveries(10)).unwrap();
+    let log = e.recent_deliveries(10).unwrap();
     assert_eq!(log.len(), 2);
     for d in &log {
         assert_eq!(d.outcome, DeliveryOutcome::Rejected);
@@ -137,13 +162,16 @@ fn an_oversized_body_is_refused_before_hashing_and_never_stored() {
         assert_eq!(d.body_bytes as usize, body.len(), "the log keeps the size");
         assert_eq!(d.event_id, None, "nothing of the body was parsed");
     }
-    // A body of exactly the limit is accepted.
+    // A body of exactly the limit passes the size check (cut mid-JSON, it is quarantined).
     body.truncate(limit);
-    assert_ne!(code(deliver(&e, &body, T0)), ErrorCode::PayloadTooLarge);
+    assert_eq!(
+        quarantined(deliver(&e, &body, T0)),
+        ErrorCode::PayloadInvalidJson
+    );
 }
 
 #[test]
-fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
+fn deeply_nested_json_is_quarantined_without_overflowing_the_stack() {
     let e = engine();
     for depth in [200, 10_000, 100_000] {
         for open in ["[", "{\"a\":"] {
@@ -159,8 +187,7 @@ fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
                 nest.clone(),
             ];
             for body in bodies {
-                let c = code(deliver(&e, body.as_bytes(), T0));
-                assert!(c.is_client_error(), "{c}");
+                quarantined(deliver(&e, body.as_bytes(), T0));
                 assert!(tollbooth::event::parse_object(body.as_bytes()).is_err());
                 assert!(
                     e.apply_snapshot(nest.as_bytes(), T0)
@@ -171,26 +198,27 @@ fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
             }
         }
     }
-    assert_eq!(stored_events(&e), 0);
+    // Nested past the JSON depth limit, not even the envelope's id can be read: each body is
+    // kept under the id its bytes give (a redelivery of the same bytes still dedupes).
+    assert_eq!(quarantined_events(&e), 18);
 }
 
 #[test]
-fn duplicate_json_keys_that_matter_are_refused_and_others_ignored() {
+fn duplicate_json_keys_that_matter_are_quarantined_and_others_ignored() {
     let e = engine();
     let envelope = br#"{"id":"evt_1","object":"event","type":"customer.created","created":1767000000,"livemode":false,"id":"evt_2","data":{"object":{"id":"cus_1","object":"customer"}}}"#;
     assert_eq!(
-        code(deliver(&e, envelope, T0)),
+        quarantined(deliver(&e, envelope, T0)),
         ErrorCode::PayloadInvalidJson
     );
     // Two statuses: which one wins would depend on the parser, so neither does.
     let status = br#"{"id":"evt_3","object":"event","type":"customer.subscription.created","created":1767000000,"livemode":false,"data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"active","status":"canceled","cancel_at_period_end":false,"items":{"data":[]}}}}"#;
-    assert_eq!(code(deliver(&e, status, T0)), ErrorCode::PayloadInvalidJson);
-    assert_eq!(stored_events(&e), 0);
-    assert!(
-        e.with_store_ref(|s| s.subscriptions("cus_1"))
-            .unwrap()
-            .is_empty()
+    assert_eq!(
+        quarantined(deliver(&e, status, T0)),
+        ErrorCode::PayloadInvalidJson
     );
+    assert_eq!(quarantined_events(&e), 2);
+    assert!(e.subscriptions("cus_1").unwrap().is_empty());
     // A repeated key tollbooth never reads does not matter.
     let ignored = br#"{"id":"evt_4","object":"event","type":"customer.created","created":1767000000,"livemode":false,"data":{"object":{"id":"cus_1","object":"customer","foo":1,"foo":2}}}"#;
     assert_eq!(
@@ -200,7 +228,7 @@ fn duplicate_json_keys_that_matter_are_refused_and_others_ignored() {
 }
 
 #[test]
-fn invalid_utf8_nul_bytes_and_out_of_range_numbers_are_client_errors() {
+fn invalid_utf8_nul_bytes_and_out_of_range_numbers_are_quarantined_with_their_code() {
     let e = engine();
     let cases: [(&[u8], ErrorCode); 7] = [
         (b"{\"id\":\"evt_\xff\xfe\",\"object\":\"event\"}", ErrorCode::PayloadInvalidJson),
@@ -213,13 +241,15 @@ fn invalid_utf8_nul_bytes_and_out_of_range_numbers_are_client_errors() {
     ];
     for (body, want) in cases {
         assert_eq!(
-            code(deliver(&e, body, T0)),
+            quarantined(deliver(&e, body, T0)),
             want,
             "{}",
             String::from_utf8_lossy(body)
         );
+        // Stripe's redelivery of the same bytes is a duplicate, not a second quarantine.
+        assert_eq!(deliver(&e, body, T0).unwrap().outcome, Outcome::Duplicate);
     }
-    assert_eq!(stored_events(&e), 0);
+    assert_eq!(quarantined_events(&e), 7);
     // A NUL written as a JSON escape is a legal string: stored and looked up verbatim.
     let nul = br#"{"id":"evt_\u0000nul","object":"event","type":"customer.created","created":1767000000,"livemode":false,"data":{"object":{"id":"cus_\u0000","object":"customer","email":"a@b.c"}}}"#;
     let h = deliver(&e, nul, T0).unwrap();
@@ -228,16 +258,10 @@ fn invalid_utf8_nul_bytes_and_out_of_range_numbers_are_client_errors() {
         (Outcome::Processed, "evt_\0nul")
     );
     assert_eq!(
-        e.with_store_ref(|s| s.event_body("evt_\0nul"))
-            .unwrap()
-            .as_deref(),
+        e.event_body("evt_\0nul").unwrap().as_deref(),
         Some(&nul[..])
     );
-    assert!(
-        e.with_store_ref(|s| s.event_body("evt_"))
-            .unwrap()
-            .is_none()
-    );
+    assert!(e.event_body("evt_").unwrap().is_none());
     assert_eq!(
         e.find_customer("cus_\0").unwrap().unwrap().email.as_deref(),
         Some("a@b.c")
@@ -263,10 +287,7 @@ fn ids_with_sql_metacharacters_are_stored_and_looked_up_verbatim() {
         (Outcome::Processed, evil_evt)
     );
     assert_eq!(h.customer_id.as_deref(), Some(evil_cus));
-    assert_eq!(
-        e.with_store_ref(|s| s.event_body(evil_evt)).unwrap(),
-        Some(body.clone())
-    );
+    assert_eq!(e.event_body(evil_evt).unwrap(), Some(body.clone()));
     let listed = e
         .events(&EventFilter {
             customer_id: Some(evil_cus.into()),
@@ -279,11 +300,7 @@ fn ids_with_sql_metacharacters_are_stored_and_looked_up_verbatim() {
     assert!(e.access(evil_cus, T0).unwrap().has_access);
     // No wildcard or injection semantics: near misses find nothing.
     assert!(!e.access("cus_%", T0).unwrap().has_access);
-    assert!(
-        e.with_store_ref(|s| s.event_body("evt_%"))
-            .unwrap()
-            .is_none()
-    );
+    assert!(e.event_body("evt_%").unwrap().is_none());
     assert_eq!(deliver(&e, &body, T0).unwrap().outcome, Outcome::Duplicate);
     assert_eq!(stored_events(&e), 1, "the events table is intact");
     let job = &e.jobs(&Default::default()).unwrap()[0];
@@ -367,7 +384,7 @@ fn timestamps_at_the_i64_limits() {
             "{id}"
         );
     }
-    let d = e.with_store_ref(|s| s.recent_deliveries(2)).unwrap();
+    let d = e.recent_deliveries(2).unwrap();
     assert_eq!(d[0].lag_s, Some(T0.saturating_sub(i64::MAX)));
     assert_eq!(d[1].lag_s, Some(i64::MAX), "now - i64::MIN saturates");
     // The newest (i64::MAX) wins; an older one afterwards is stale.

@@ -129,12 +129,18 @@ test('rejections carry the same codes as Sync throws', async () => {
   await expectRejection('TIMESTAMP_OUT_OF_TOLERANCE', tb.handleWebhook(good, h, NOW + 301));
   const big = bytesOf({ ...JSON.parse(good), pad: 'x'.repeat(5000) });
   await expectRejection('PAYLOAD_TOO_LARGE', tb.handleWebhook(big, sign(big), NOW));
-  const junk = Buffer.from('not json');
-  await expectRejection('PAYLOAD_INVALID_JSON', tb.handleWebhook(junk, sign(junk), NOW));
   await expectRejection('SNAPSHOT_UNSUPPORTED', tb.applySnapshot({ id: 'ch_1', object: 'charge' }, NOW));
-  const live = new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], livemode: true });
-  await expectRejection('LIVEMODE_MISMATCH', live.handleWebhook(good, h, NOW));
+  await expectRejection('PAYLOAD_INVALID_JSON', tb.applySnapshot('{not json', NOW));
   assert.equal((await tb.handleWebhook(good, h, NOW)).outcome, 'processed');
+  // Authentic but unreadable deliveries resolve (quarantined), exactly as the Sync form returns.
+  const junk = Buffer.from('not json');
+  const live = new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], livemode: true });
+  const liveSync = new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], livemode: true });
+  const q = await tb.handleWebhook(junk, sign(junk), NOW);
+  assert.deepEqual([q.outcome, q.reason], ['quarantined', 'PAYLOAD_INVALID_JSON']);
+  const l = await live.handleWebhook(good, h, NOW);
+  assert.deepEqual([l.outcome, l.reason], ['quarantined', 'LIVEMODE_MISMATCH']);
+  assert.deepEqual(l, liveSync.handleWebhookSync(good, h, NOW));
 });
 
 test('a body must be bytes: a string, a parsed object or nothing is INVALID_ARGUMENT, not napi InvalidArg', async () => {
@@ -320,12 +326,13 @@ test('Tollbooth.fromEnv: livemode is explicit or follows the Stripe key, never N
       created: ${NOW - 10}, livemode: false, data: { object: { id: 'cus_mode', object: 'customer' } } }));
     const { signTestPayload } = require(${JSON.stringify(PACKAGE_DIR)});
     const header = signTestPayload(body, ${JSON.stringify(secret)}, ${NOW});
-    const r = await tb.handleWebhook(body, header, ${NOW}).then((h) => h.outcome, (e) => e.code);
+    const r = await tb.handleWebhook(body, header, ${NOW}).then((h) => h.reason ?? h.outcome, (e) => e.code);
     console.log(JSON.stringify({ result: r }));
     return;`;
   const run = (env) => fromEnvIn({ STRIPE_WEBHOOK_SECRET: secret, TOLLBOOTH_DB: ':memory:', ...env }, 'undefined', deliverTestEvent).result;
   assert.equal(run({ NODE_ENV: 'production' }), 'processed', 'NODE_ENV=production must not make test events fail');
   assert.equal(run({ NODE_ENV: 'production', STRIPE_SECRET_KEY: 'sk_test_123' }), 'processed');
+  // The other mode is kept in quarantine (reason LIVEMODE_MISMATCH), never refused.
   assert.equal(run({ STRIPE_SECRET_KEY: 'sk_live_123' }), 'LIVEMODE_MISMATCH');
   assert.equal(run({ STRIPE_SECRET_KEY: 'rk_live_123' }), 'LIVEMODE_MISMATCH');
   assert.equal(run({ STRIPE_SECRET_KEY: 'sk_live_123', STRIPE_LIVEMODE: 'false' }), 'processed', 'explicit wins');

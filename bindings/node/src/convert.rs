@@ -36,8 +36,9 @@ impl From<tollbooth::EnqueuedJob> for EnqueuedJob {
 pub struct HandledWebhook {
     /// `processed`: new event, state and jobs written; `duplicate`: already stored, nothing
     /// done; `ignored`: stored, its type moves no state; `stale`: stored, but older than the
-    /// state it would have written.
-    #[napi(ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale'")]
+    /// state it would have written; `quarantined`: authentic but not readable (or of the other
+    /// livemode), stored raw with `reason` for `reprocess` after an upgrade.
+    #[napi(ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined'")]
     pub outcome: String,
     /// Stripe event id (`evt_...`).
     pub event_id: String,
@@ -47,6 +48,11 @@ pub struct HandledWebhook {
     pub customer_id: Option<String>,
     /// Jobs written by this delivery.
     pub jobs: Vec<EnqueuedJob>,
+    /// For `quarantined`, the error code that stopped it (e.g. `EVENT_FIELD_MISSING`).
+    pub reason: Option<String>,
+    /// Which configured secret (its index in `webhookSecrets`) verified the delivery; `null`
+    /// for trusted input. While rotating, remove the old secret once nothing uses it.
+    pub secret_index: Option<u32>,
 }
 
 impl From<tollbooth::Handled> for HandledWebhook {
@@ -57,6 +63,8 @@ impl From<tollbooth::Handled> for HandledWebhook {
             event_type: h.event_type,
             customer_id: h.customer_id,
             jobs: h.jobs.into_iter().map(Into::into).collect(),
+            reason: h.reason.map(|c| c.as_str().to_owned()),
+            secret_index: h.secret_index,
         }
     }
 }
@@ -316,7 +324,7 @@ impl JobsFilter {
     pub fn to_core(&self) -> Result<tollbooth::JobFilter> {
         let state = match self.state.as_deref() {
             None => None,
-            Some(s) => Some(tollbooth::JobState::parse(s).ok_or_else(|| {
+            Some(s) => Some(tollbooth::JobState::parse(s).map_err(|_| {
                 Error::new(
                     ErrorCode::InvalidArgument,
                     "state must be one of due, leased, done, dead, superseded",
@@ -400,8 +408,8 @@ pub struct Customer {
     pub deleted: bool,
 }
 
-impl From<tollbooth::store::queries::CustomerRow> for Customer {
-    fn from(c: tollbooth::store::queries::CustomerRow) -> Self {
+impl From<tollbooth::billing::CustomerRow> for Customer {
+    fn from(c: tollbooth::billing::CustomerRow) -> Self {
         Customer {
             id: c.id,
             email: c.email,

@@ -50,3 +50,14 @@ pub fn sign_test_payload(
         ))
     })
 }
+
+/// The HTTP status a webhook route answers for an error `code` (the `code` of a thrown
+/// tollbooth error): 400 for a request that is not an authentic Stripe delivery, 500 for
+/// everything on our side, so Stripe retries it. Unknown or missing codes are 500. The same
+/// table as Rust's `ErrorCode::http_status` and C's `tb_result_http_status`.
+#[napi(catch_unwind)]
+pub fn http_status(code: Option<String>) -> u32 {
+    code.as_deref()
+        .and_then(tollbooth::ErrorCode::parse)
+        .map_or(500, |c| u32::from(c.http_status()))
+}

@@ -1,4 +1,5 @@
 // app/api/webhooks/stripe/route.ts
+import { httpStatus } from 'tollbooth';
 import { tollbooth } from '@/lib/tollbooth';
 
 /** Stripe events are a few KB; tollbooth refuses more than 1 MiB anyway, so stop reading there. */
@@ -35,11 +36,13 @@ export async function POST(req: Request) {
     const result = await tollbooth().handleWebhook(body, req.headers.get('stripe-signature'));
     return Response.json({ received: true, outcome: result.outcome, eventId: result.eventId });
   } catch (err) {
-    const code = (err as { code?: string }).code ?? 'INTERNAL';
-    // The request's own fault: 400, a retry cannot help. Anything else is ours (the store, the
-    // configuration, a LIVEMODE_MISMATCH): 500 and a log line, and Stripe retries for 3 days.
-    const status = /^(SIGNATURE_|TIMESTAMP_|PAYLOAD_|EVENT_)/.test(code) ? 400 : 500;
-    if (status === 500) console.error(`tollbooth: webhook answered 500 (${code}):`, err);
-    return Response.json({ received: false, error: code }, { status });
+    const code = (err as { code?: string }).code;
+    // tollbooth's one table: 400 when the request is not an authentic Stripe delivery (signature,
+    // timestamp, size); 500 when the fault is ours (the store, the configuration): logged, and
+    // Stripe retries for 3 days. An authentic event it cannot read is not an error: it resolves
+    // with outcome 'quarantined' (200) and waits for `tollbooth reprocess --quarantined`.
+    const status = httpStatus(code);
+    if (status >= 500) console.error(`tollbooth: webhook answered ${status} (${code}):`, err);
+    return Response.json({ received: false, error: code ?? 'INTERNAL' }, { status });
   }
 }

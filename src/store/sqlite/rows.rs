@@ -3,11 +3,14 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Delivery, EnqueuedJob, NewEvent, SqliteTx, StoreTx};
+use super::SqliteTx;
 use crate::billing::{CheckoutRow, CheckoutState, SubscriptionView, Watermark};
+use crate::deliveries::Delivery;
 use crate::error::Result;
 use crate::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
+use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
+use crate::store::{NewEvent, StoreTx};
 
 /// Columns `wm_event, wm_created, wm_snapshot` starting at `i`.
 fn watermark(r: &Row<'_>, i: usize) -> rusqlite::Result<Watermark> {
@@ -105,7 +108,7 @@ impl StoreTx for SqliteTx<'_> {
     fn insert_event(&mut self, e: &NewEvent<'_>) -> Result<()> {
         let mut st = self.tx.prepare_cached(
             "INSERT INTO events (id, type, created, livemode, api_version, account, object_id, customer_id, \
-             outcome, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             outcome, received_at, body, error_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
         st.execute(params![
             e.id,
@@ -118,8 +121,24 @@ impl StoreTx for SqliteTx<'_> {
             e.customer_id,
             e.outcome,
             e.received_at,
-            e.body
+            e.body,
+            e.error_code
         ])?;
+        Ok(())
+    }
+
+    fn mark_event_applied(
+        &mut self,
+        id: &str,
+        outcome: &str,
+        customer_id: Option<&str>,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE events SET outcome = ?2, customer_id = coalesce(?3, customer_id), error_code = NULL \
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, outcome, customer_id])?;
         Ok(())
     }
 
