@@ -10,13 +10,16 @@
  * The `code` of every error tollbooth throws: the strings of the core's one code table
  * (`ErrorCode::as_str()` in Rust, `TB_RESULT_*` in C). Branch on `code`, never on `message`.
  *
- * - `SIGNATURE_*`, `TIMESTAMP_OUT_OF_TOLERANCE`, `PAYLOAD_*`, `EVENT_FIELD_MISSING`: the request
- *   is bad; answer HTTP 400 (Stripe will not fix it by retrying).
- * - `STORE_*`: our side failed; answer HTTP 500 so Stripe retries.
- * - `LIVEMODE_MISMATCH`: a correctly signed event of the other mode: our configuration is wrong;
- *   answer HTTP 500 and log it, so Stripe retries while it is fixed.
+ * `httpStatus(code)` gives the HTTP status a webhook route answers, from the same table:
+ *
+ * - `SIGNATURE_*`, `TIMESTAMP_OUT_OF_TOLERANCE`, `PAYLOAD_TOO_LARGE`: not an authentic delivery;
+ *   400 (Stripe will not fix it by retrying).
+ * - `PAYLOAD_INVALID_JSON`, `EVENT_FIELD_MISSING`, `LIVEMODE_MISMATCH`: from `handleWebhook` an
+ *   authentic delivery is never refused for these; it resolves with outcome `quarantined` and
+ *   the code as `reason`. `applySnapshot` rejects with them.
+ * - `STORE_*`: our side failed; 500 so Stripe retries.
  * - `CONFIG_INVALID`, `SECRET_INVALID`: the options (or, for `fromEnv`, the named environment
- *   variable) are unusable.
+ *   variable) are unusable; 500.
  * - `JOB_NOT_FOUND`, `LEASE_LOST`: outbox calls on a job the caller no longer owns.
  * - `CLOSED`: the instance was closed. `PANIC`: a tollbooth bug, caught before reaching JS.
  *
@@ -387,6 +390,11 @@ export interface HandledWebhook {
   jobs: Array<EnqueuedJob>
   /** For `quarantined`, the error code that stopped it (e.g. `EVENT_FIELD_MISSING`). */
   reason: string | null
+  /**
+   * Which configured secret (its index in `webhookSecrets`) verified the delivery; `null`
+   * for trusted input. While rotating, remove the old secret once nothing uses it.
+   */
+  secretIndex: number | null
 }
 
 /**
