@@ -49,9 +49,13 @@ function shuffle(xs) {
   return a;
 }
 
-/** POSTs one raw event body to the webhook route as Stripe would (fresh signature per attempt). */
+let deliveries = 0;
+/**
+ * POSTs one raw event body to the webhook route as Stripe would (fresh signature per attempt).
+ * With several servers (E2E_INSTANCES), deliveries go to each in turn, as a load balancer would.
+ */
 async function post(raw, header = signTestPayload(raw, secrets.STRIPE_WEBHOOK_SECRET)) {
-  const url = `${stack.baseUrl}/api/webhooks/stripe`;
+  const url = `${stack.baseUrls[deliveries++ % stack.baseUrls.length]}/api/webhooks/stripe`;
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': header, 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
@@ -135,7 +139,15 @@ async function drained(timeoutMs) {
 before(async () => {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
-  stack = await startStack({ workDir, secrets, faultRate: FAULT_RATE, faultSeed: FAULT_SEED });
+  stack = await startStack({
+    workDir,
+    secrets,
+    faultRate: FAULT_RATE,
+    faultSeed: FAULT_SEED,
+    instances: Number(process.env.E2E_INSTANCES ?? 1),
+    database: process.env.E2E_DATABASE || undefined,
+  });
+  console.log(`# ${stack.baseUrls.length} server(s) on one database; deliveries alternate between them`);
   probe = new Tollbooth({ database: stack.env.TOLLBOOTH_DB, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
   browser = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
     executablePath: CHROMIUM,
