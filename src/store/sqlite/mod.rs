@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_job_queues.sql"),
     include_str!("migrations/0005_quarantine.sql"),
     include_str!("migrations/0006_secret_index.sql"),
+    include_str!("migrations/0007_delivery_stats.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
@@ -381,9 +382,10 @@ impl Store for SqliteStore {
         kinds: &[&str],
         limit: u32,
         lease_secs: i64,
+        max_attempts: u32,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
-        self.db(|db| db.claim(kinds, limit, lease_secs, now))
+        self.db(|db| db.claim(kinds, limit, lease_secs, max_attempts, now))
     }
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         self.db(|db| db.complete(id, lease_token, now))
