@@ -271,16 +271,25 @@ fn close(shared: &Shared) -> Work<()> {
 }
 
 /// The body of `handleWebhook`, copied out of JS memory (bytes only; see [`body`]).
-fn webhook_body(env: &Env, raw_body: &Unknown<'_>) -> Result<Vec<u8>> {
-    body::webhook_body(env, raw_body)
-        .map(body::Bytes::into_vec)
-        .map_err(to_napi)
+fn webhook_body(env: &Env, raw_body: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
+    body::webhook_body(env, raw_body).map(body::Bytes::into_vec)
+}
+
+/// Work that only reports `e`: a Promise form rejects (rather than throws) for a bad argument
+/// tollbooth itself checks, like Node's `fs.promises`.
+fn failed<T: 'static>(e: tollbooth::Error) -> Work<T> {
+    Box::new(move |_: &Shared| Err(e))
+}
+
+/// The work, or work that reports why there is none.
+fn or_failed<T: 'static>(work: tollbooth::Result<Work<T>>) -> Work<T> {
+    work.unwrap_or_else(failed)
 }
 
 /// The JSON of `applySnapshot`: bytes or a string as is, an object through `JSON.stringify`.
-fn snapshot_json(env: &Env, value: &Unknown<'_>) -> Result<Vec<u8>> {
-    let bad = |m: String| to_napi(tollbooth::Error::new(ErrorCode::InvalidArgument, m));
-    if let Some(b) = body::bytes(env, value, "stripeObject", Also::Text).map_err(to_napi)? {
+fn snapshot_json(env: &Env, value: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
+    let bad = |m: String| tollbooth::Error::new(ErrorCode::InvalidArgument, m);
+    if let Some(b) = body::bytes(env, value, "stripeObject", Also::Text)? {
         return Ok(b.into_vec());
     }
     match value.get_type() {
@@ -375,9 +384,10 @@ impl Tollbooth {
         raw_body: Unknown<'_>,
         signature_header: Option<String>,
         now_seconds: Option<i64>,
-    ) -> Result<AsyncTask<Call<HandledWebhook>>> {
-        let body = webhook_body(&env, &raw_body)?;
-        Ok(self.later(handle_webhook(body, signature_header, now_or(now_seconds))))
+    ) -> AsyncTask<Call<HandledWebhook>> {
+        let now = now_or(now_seconds);
+        let work = webhook_body(&env, &raw_body).map(|b| handle_webhook(b, signature_header, now));
+        self.later(or_failed(work))
     }
 
     /// `handleWebhook` on the calling thread; reads a `Buffer` in place, without a copy.
@@ -475,9 +485,10 @@ impl Tollbooth {
         env: Env,
         stripe_object: Unknown<'_>,
         fetched_at_seconds: Option<i64>,
-    ) -> Result<AsyncTask<Call<SnapshotApplied>>> {
-        let json = snapshot_json(&env, &stripe_object)?;
-        Ok(self.later(apply_snapshot(json, now_or(fetched_at_seconds))))
+    ) -> AsyncTask<Call<SnapshotApplied>> {
+        let at = now_or(fetched_at_seconds);
+        let work = snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at));
+        self.later(or_failed(work))
     }
 
     /// `applySnapshot` on the calling thread.
@@ -491,7 +502,7 @@ impl Tollbooth {
         stripe_object: Unknown<'_>,
         fetched_at_seconds: Option<i64>,
     ) -> Result<SnapshotApplied> {
-        let json = snapshot_json(&env, &stripe_object)?;
+        let json = snapshot_json(&env, &stripe_object).map_err(to_napi)?;
         self.now(apply_snapshot(json, now_or(fetched_at_seconds)))
     }
 
@@ -499,8 +510,8 @@ impl Tollbooth {
     /// side effect with its `key` as the idempotency key, then `completeJob` or `failJob`
     /// with its `leaseToken`.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<ClaimedJob>>")]
-    pub fn claim_jobs(&self, options: ClaimOptions) -> Result<AsyncTask<Call<Vec<ClaimedJob>>>> {
-        Ok(self.later(claim_jobs(options).map_err(to_napi)?))
+    pub fn claim_jobs(&self, options: ClaimOptions) -> AsyncTask<Call<Vec<ClaimedJob>>> {
+        self.later(or_failed(claim_jobs(options)))
     }
 
     /// `claimJobs` on the calling thread.
@@ -560,8 +571,8 @@ impl Tollbooth {
 
     /// Jobs, newest first, optionally filtered.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Job>>")]
-    pub fn jobs(&self, filter: Option<JobsFilter>) -> Result<AsyncTask<Call<Vec<Job>>>> {
-        Ok(self.later(jobs(filter).map_err(to_napi)?))
+    pub fn jobs(&self, filter: Option<JobsFilter>) -> AsyncTask<Call<Vec<Job>>> {
+        self.later(or_failed(jobs(filter)))
     }
 
     /// `jobs` on the calling thread.
