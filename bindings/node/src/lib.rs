@@ -61,3 +61,11 @@ pub fn http_status(code: Option<String>) -> u32 {
         .and_then(tollbooth::ErrorCode::parse)
         .map_or(500, |c| u32::from(c.http_status()))
 }
+
+/// How many decimals a Stripe amount in `currency` carries (0 for JPY, 3 for KWD, 2 for ISK as
+/// Stripe sends it): ISO 4217 with Stripe's documented exceptions. Divide a Stripe amount by
+/// `10 ** currencyExponent(currency)` before formatting it.
+#[napi(catch_unwind)]
+pub fn currency_exponent(currency: String) -> u32 {
+    tollbooth::billing::money::exponent(&currency)
+}
