@@ -18,11 +18,11 @@ import {
   coreErrorCodes,
   customer,
   deliver,
+  eachStore,
   event,
   httpStatus,
   id,
   invoice,
-  open,
   sign,
   subscription,
   thrown,
@@ -48,8 +48,8 @@ function clean(value) {
   return value;
 }
 
-test('a delivery is processed once, then answered as a duplicate', () => {
-  const tb = open();
+eachStore('a delivery is processed once, then answered as a duplicate', (store) => {
+  const tb = store.open();
   const cus = id('cus');
   const body = JSON.stringify(event('customer.subscription.created', subscription({ customer: cus })));
   const header = sign(body);
@@ -70,8 +70,8 @@ test('a delivery is processed once, then answered as a duplicate', () => {
   tb.closeSync();
 });
 
-test('an unknown event type is ignored, an older event is stale', () => {
-  const tb = open();
+eachStore('an unknown event type is ignored, an older event is stale', (store) => {
+  const tb = store.open();
   const cus = id('cus');
   const ignored = deliver(tb, event('charge.succeeded', { id: id('ch'), object: 'charge', customer: cus, amount: 100 }));
   assert.equal(ignored.outcome, 'ignored');
@@ -82,8 +82,8 @@ test('an unknown event type is ignored, an older event is stale', () => {
   assert.equal(tb.accessSync(cus, NOW).state, 'past_due', 'a stale event must not move state');
 });
 
-test('access follows a signed history: active, past_due (with grace), canceled', () => {
-  const tb = open({ pastDueGraceSeconds: 3 * DAY });
+eachStore('access follows a signed history: active, past_due (with grace), canceled', (store) => {
+  const tb = store.open({ pastDueGraceSeconds: 3 * DAY });
   const cus = id('cus');
   const sub = id('sub');
   const user = id('user');
@@ -130,8 +130,8 @@ test('access follows a signed history: active, past_due (with grace), canceled',
   assert.equal(a.hasAccess, false);
 });
 
-test('invoices are listed newest first with their fields', () => {
-  const tb = open();
+eachStore('invoices are listed newest first with their fields', (store) => {
+  const tb = store.open();
   const cus = id('cus');
   const sub = id('sub');
   const specs = [
@@ -162,8 +162,8 @@ test('invoices are listed newest first with their fields', () => {
   assert.deepEqual(tb.invoicesSync('cus_nobody'), []);
 });
 
-test('checkoutStatus goes from pending to complete, and links the user', () => {
-  const tb = open();
+eachStore('checkoutStatus goes from pending to complete, and links the user', (store) => {
+  const tb = store.open();
   const cus = id('cus');
   const user = id('user');
   const session = checkoutSession({ customer: cus, subscription: id('sub'), userId: user });
@@ -187,8 +187,8 @@ test('checkoutStatus goes from pending to complete, and links the user', () => {
   assert.equal(tb.checkoutStatusSync(expired.id).state, 'expired');
 });
 
-test('applySnapshot accepts an object, a string or a Buffer', () => {
-  const tb = open();
+eachStore('applySnapshot accepts an object, a string or a Buffer', (store) => {
+  const tb = store.open();
   const cus = id('cus');
   const sub = subscription({ customer: cus, status: 'active' });
   const r1 = clean(tb.applySnapshotSync(sub, NOW));
@@ -210,8 +210,8 @@ test('applySnapshot accepts an object, a string or a Buffer', () => {
   expectCode('PAYLOAD_INVALID_JSON', () => tb.applySnapshotSync('{not json', NOW));
 });
 
-test('findCustomer by id, email and user id', () => {
-  const tb = open();
+eachStore('findCustomer by id, email and user id', (store) => {
+  const tb = store.open();
   const user = id('user');
   const c = customer({ email: 'grace@example.com', name: 'Grace Hopper', userId: user });
   deliver(tb, event('customer.created', c));
@@ -233,8 +233,8 @@ function enqueueOne(tb) {
   return { cus, jobs: h.jobs };
 }
 
-test('claim, complete, fail with backoff, LEASE_LOST and JOB_NOT_FOUND', () => {
-  const tb = open();
+eachStore('claim, complete, fail with backoff, LEASE_LOST and JOB_NOT_FOUND', (store) => {
+  const tb = store.open();
   const { cus, jobs } = enqueueOne(tb);
   const claimed = clean(tb.claimJobsSync({ limit: 100, leaseSeconds: 60, nowSeconds: NOW }));
   assert.equal(claimed.length, jobs.length);
@@ -274,8 +274,8 @@ test('claim, complete, fail with backoff, LEASE_LOST and JOB_NOT_FOUND', () => {
   expectCode('INVALID_ARGUMENT', () => tb.claimJobsSync({ limit: -1, leaseSeconds: 30 }));
 });
 
-test('a job out of attempts is dead, listed, and replayed', () => {
-  const tb = open({ maxAttempts: 1 });
+eachStore('a job out of attempts is dead, listed, and replayed', (store) => {
+  const tb = store.open({ maxAttempts: 1 });
   enqueueOne(tb);
   const [job] = tb.claimJobsSync({ limit: 1, leaseSeconds: 30, nowSeconds: NOW });
   assert.deepEqual(tb.failJobSync(job.id, job.leaseToken, 'boom', NOW + 1), { state: 'dead', nextAttemptAt: null, supersededBy: null });
@@ -290,8 +290,8 @@ test('a job out of attempts is dead, listed, and replayed', () => {
   expectCode('JOB_NOT_FOUND', () => tb.replayJobSync(424242, NOW));
 });
 
-test('metrics, prometheus and health report the deliveries', () => {
-  const tb = open();
+eachStore('metrics, prometheus and health report the deliveries', (store) => {
+  const tb = store.open();
   enqueueOne(tb);
   expectCode('SIGNATURE_MISMATCH', () => tb.handleWebhookSync(Buffer.from('{}'), `t=${NOW},v1=${'0'.repeat(64)}`, NOW));
   const m = clean(tb.metricsSync(NOW));
@@ -306,8 +306,8 @@ test('metrics, prometheus and health report the deliveries', () => {
   assert.ok(Array.isArray(h.alerts));
 });
 
-test('every rejection has its code', () => {
-  const tb = open({ maxBodyBytes: 4096 });
+eachStore('every rejection has its code', (store) => {
+  const tb = store.open({ maxBodyBytes: 4096 });
   const good = JSON.stringify(event('customer.subscription.created', subscription({ customer: id('cus') })));
   const h = sign(good);
   expectCode('SIGNATURE_HEADER_MISSING', () => tb.handleWebhookSync(Buffer.from(good), null, NOW));
@@ -330,7 +330,7 @@ test('every rejection has its code', () => {
   assert.equal(tb.handleWebhookSync(Buffer.from('not json'), sign('not json'), NOW).outcome, 'duplicate');
   const noCustomer = JSON.stringify(event('customer.subscription.updated', { ...subscription({}), customer: 42 }));
   quarantined(tb.handleWebhookSync(Buffer.from(noCustomer), sign(noCustomer), NOW), 'EVENT_FIELD_MISSING');
-  const live = new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], livemode: true });
+  const live = store.open({ livemode: true });
   quarantined(live.handleWebhookSync(Buffer.from(good), h, NOW), 'LIVEMODE_MISMATCH');
   // One table decides the HTTP status in every face.
   assert.deepEqual(
@@ -379,8 +379,8 @@ test('the constructor creates nothing; the first call creates the directory and 
   }
 });
 
-test('after close, every method throws (Sync) or rejects (Promise) with CLOSED; close twice is fine', async () => {
-  const tb = open();
+eachStore('after close, every method throws (Sync) or rejects (Promise) with CLOSED; close twice is fine', async (store) => {
+  const tb = store.open();
   const body = Buffer.from(JSON.stringify(event('customer.created', customer())));
   tb.accessSync('cus_x', NOW); // opened
   await tb.close();
@@ -419,26 +419,21 @@ test('after close, every method throws (Sync) or rejects (Promise) with CLOSED; 
   }
 });
 
-test('a file database survives close and reopen (durability full)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tollbooth-node-'));
-  try {
-    const database = join(dir, 'billing.db');
-    const cus = id('cus');
-    const body = JSON.stringify(event('customer.subscription.created', subscription({ customer: cus })));
-    const a = new Tollbooth({ database, webhookSecrets: [SECRET], durability: 'full' });
-    assert.equal(a.handleWebhookSync(Buffer.from(body), sign(body), NOW).outcome, 'processed');
-    a.closeSync();
-    const b = new Tollbooth({ database, webhookSecrets: ['whsec_rotated_new', SECRET] });
-    assert.equal(b.handleWebhookSync(Buffer.from(body), sign(body), NOW).outcome, 'duplicate');
-    assert.equal(b.accessSync(cus, NOW).state, 'active');
-    b.closeSync();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+eachStore('a database survives close and reopen (SQLite: durability full)', (store) => {
+  const database = store.database({ durable: true });
+  const cus = id('cus');
+  const body = JSON.stringify(event('customer.subscription.created', subscription({ customer: cus })));
+  const a = new Tollbooth({ database, webhookSecrets: [SECRET], ...(store.postgres ? {} : { durability: 'full' }) });
+  assert.equal(a.handleWebhookSync(Buffer.from(body), sign(body), NOW).outcome, 'processed');
+  a.closeSync();
+  const b = new Tollbooth({ database, webhookSecrets: ['whsec_rotated_new', SECRET] });
+  assert.equal(b.handleWebhookSync(Buffer.from(body), sign(body), NOW).outcome, 'duplicate');
+  assert.equal(b.accessSync(cus, NOW).state, 'active');
+  b.closeSync();
 });
 
-test('nowSeconds defaults to the clock', () => {
-  const tb = open();
+eachStore('nowSeconds defaults to the clock', (store) => {
+  const tb = store.open();
   const body = JSON.stringify(event('customer.created', customer()));
   const now = Math.floor(Date.now() / 1000);
   assert.equal(tb.handleWebhookSync(Buffer.from(body), sign(body, SECRET, now)).outcome, 'processed');

@@ -22,6 +22,7 @@ import {
   customer,
   deliver,
   deliverAsync,
+  eachStore,
   event,
   id,
   invoice,
@@ -29,6 +30,7 @@ import {
   rejected,
   sign,
   subscription,
+  thrown,
 } from './helpers.mjs';
 
 function tempDir() {
@@ -45,10 +47,10 @@ async function expectRejection(code, promise) {
   return e;
 }
 
-test('each Promise form resolves to what its Sync twin returns', async () => {
+eachStore('each Promise form resolves to what its Sync twin returns', async (store) => {
   // Two engines fed the same history: one through the Sync forms, one through the Promises.
-  const s = open();
-  const p = open();
+  const s = store.open();
+  const p = store.open();
   const cus = id('cus');
   const sub = id('sub');
   const user = id('user');
@@ -109,8 +111,8 @@ test('each Promise form resolves to what its Sync twin returns', async () => {
   s.closeSync();
 });
 
-test('a dead job replays through the Promise form', async () => {
-  const tb = open({ maxAttempts: 1 });
+eachStore('a dead job replays through the Promise form', async (store) => {
+  const tb = store.open({ maxAttempts: 1 });
   await deliverAsync(tb, event('customer.subscription.created', subscription({ customer: id('cus') })));
   const [job] = await tb.claimJobs({ limit: 1, leaseSeconds: 30, nowSeconds: NOW });
   assert.deepEqual(await tb.failJob(job.id, job.leaseToken, 'boom', NOW + 1), { state: 'dead', nextAttemptAt: null, supersededBy: null });
@@ -120,8 +122,8 @@ test('a dead job replays through the Promise form', async () => {
   assert.deepEqual(await tb.deadJobs(), []);
 });
 
-test('rejections carry the same codes as Sync throws', async () => {
-  const tb = open({ maxBodyBytes: 4096 });
+eachStore('rejections carry the same codes as Sync throws', async (store) => {
+  const tb = store.open({ maxBodyBytes: 4096 });
   const good = bytesOf(event('customer.subscription.created', subscription({ customer: id('cus') })));
   const h = sign(good);
   await expectRejection('SIGNATURE_HEADER_MISSING', tb.handleWebhook(good, null, NOW));
@@ -137,8 +139,8 @@ test('rejections carry the same codes as Sync throws', async () => {
   assert.equal((await tb.handleWebhook(good, h, NOW)).outcome, 'processed');
   // Authentic but unreadable deliveries resolve (quarantined), exactly as the Sync form returns.
   const junk = Buffer.from('not json');
-  const live = new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], livemode: true });
-  const liveSync = new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], livemode: true });
+  const live = store.open({ livemode: true });
+  const liveSync = store.open({ livemode: true });
   const q = await tb.handleWebhook(junk, sign(junk), NOW);
   assert.deepEqual([q.outcome, q.reason], ['quarantined', 'PAYLOAD_INVALID_JSON']);
   const l = await live.handleWebhook(good, h, NOW);
@@ -185,36 +187,33 @@ test('a body must be bytes: a string, a parsed object or nothing is INVALID_ARGU
   assert.equal(tb.handleWebhookSync(new DataView(padded.buffer, padded.byteOffset + 5, body.length), header, NOW).outcome, 'duplicate');
 });
 
-test('200 deliveries in flight at once over 50 event ids: exactly one processed per id, the rest duplicates', async () => {
-  const dir = tempDir();
-  try {
-    const tb = new Tollbooth({ database: join(dir, 'tollbooth.db'), webhookSecrets: [SECRET] });
-    const bodies = Array.from({ length: 50 }, () =>
-      bytesOf(event('customer.subscription.created', subscription({ customer: id('cus') }))),
-    );
-    const calls = [];
-    for (let i = 0; i < 200; i++) {
-      const body = bodies[(i * 7) % 50];
-      calls.push(tb.handleWebhook(body, sign(body), NOW));
-    }
-    const results = await Promise.all(calls);
-    const byId = new Map();
-    for (const r of results) {
-      const tally = byId.get(r.eventId) ?? { processed: 0, duplicate: 0 };
-      tally[r.outcome] += 1;
-      byId.set(r.eventId, tally);
-    }
-    assert.equal(byId.size, 50);
-    for (const [eventId, tally] of byId) {
-      assert.deepEqual(tally, { processed: 1, duplicate: 3 }, eventId);
-    }
-    const m = await tb.metrics(NOW);
-    assert.equal(m.process.deliveries.processed, 50);
-    assert.equal(m.process.deliveries.duplicate, 150);
-    await tb.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+eachStore('200 deliveries in flight at once over 50 event ids: exactly one processed per id, the rest duplicates', async (store) => {
+  const tb = new Tollbooth({ database: store.database({ durable: true }), webhookSecrets: [SECRET] });
+  const bodies = Array.from({ length: 50 }, () =>
+    bytesOf(event('customer.subscription.created', subscription({ customer: id('cus') }))),
+  );
+  const calls = [];
+  for (let i = 0; i < 200; i++) {
+    const body = bodies[(i * 7) % 50];
+    calls.push(tb.handleWebhook(body, sign(body), NOW));
   }
+  const results = await Promise.all(calls);
+  const byId = new Map();
+  for (const r of results) {
+    const tally = byId.get(r.eventId) ?? { processed: 0, duplicate: 0 };
+    tally[r.outcome] += 1;
+    byId.set(r.eventId, tally);
+  }
+  assert.equal(byId.size, 50);
+  for (const [eventId, tally] of byId) {
+    assert.deepEqual(tally, { processed: 1, duplicate: 3 }, eventId);
+  }
+  const m = await tb.metrics(NOW);
+  assert.equal(m.process.deliveries.processed, 50);
+  assert.equal(m.process.deliveries.duplicate, 150);
+  // The durable delivery log agrees with the process counters.
+  assert.match(await tb.prometheus(NOW), /tollbooth_deliveries_total\{outcome="processed"\} 50\b/);
+  await tb.close();
 });
 
 test('the Promise form runs off the JS thread: timers fire while the store waits for a lock', async () => {
@@ -339,4 +338,34 @@ test('Tollbooth.fromEnv: livemode is explicit or follows the Stripe key, never N
   assert.equal(viaOption.result, 'processed');
   const viaSecrets = fromEnvIn({}, `{ webhookSecrets: [${JSON.stringify(secret)}], database: ':memory:' }`, deliverTestEvent);
   assert.equal(viaSecrets.result, 'processed', 'no STRIPE_WEBHOOK_SECRET needed when passed');
+});
+
+test('a postgres:// database: the constructor connects to nothing; an unreachable server rejects with STORE_UNAVAILABLE, never the password', async () => {
+  // Port 1 on loopback: refused at once, no server needed. The constructor only validates.
+  const password = 'pw_never_in_errors_31337';
+  const tb = new Tollbooth({ database: `postgres://app:${password}@127.0.0.1:1/app?sslmode=disable&connect_timeout=2`, webhookSecrets: [SECRET] });
+  const body = bytesOf(event('customer.created', customer()));
+  for (const p of [tb.open(), tb.handleWebhook(body, sign(body), NOW), tb.access('cus_1', NOW)]) {
+    const e = await expectRejection('STORE_UNAVAILABLE', p);
+    assertNoSecret(e, [password]);
+  }
+  const e = thrown(() => tb.accessSync('cus_1', NOW));
+  assert.equal(e.code, 'STORE_UNAVAILABLE');
+  assertNoSecret(e, [password]);
+  await tb.close();
+  // A URL tollbooth cannot use is a configuration error naming the parameter, not the password.
+  const bad = new Tollbooth({ database: `postgres://app:${password}@127.0.0.1:1/app?schema=Drop%20Table`, webhookSecrets: [SECRET] });
+  const c = await expectRejection('CONFIG_INVALID', bad.open());
+  assert.match(c.message, /schema/);
+  assertNoSecret(c, [password]);
+});
+
+eachStore('a wrong password is STORE_UNAVAILABLE-or-OPEN_FAILED with a stable code, and the password is not in it', async (store, t) => {
+  if (!store.postgres) return t.skip('PostgreSQL only');
+  const url = new URL(store.database());
+  url.password = 'wrong_password_never_in_errors';
+  const tb = new Tollbooth({ database: url.toString(), webhookSecrets: [SECRET] });
+  const e = await rejected(tb.open());
+  assert.ok(['STORE_OPEN_FAILED', 'STORE_UNAVAILABLE'].includes(e.code), `${e.code}: ${e.message}`);
+  assertNoSecret(e, ['wrong_password_never_in_errors']);
 });

@@ -4,10 +4,13 @@
 // exercised in package.test.mjs). The official `stripe` package, the oracle, is a
 // devDependency of bindings/node, so it is resolved from there.
 
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,6 +35,86 @@ export const NOW = 1_767_225_600; // 2026-01-01T00:00:00Z
 export function open(options = {}) {
   return new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], ...options });
 }
+
+// ---------------------------------------------------------------------------------------
+// The stores a suite runs on: SQLite always; PostgreSQL when `.ci/postgres.sh` exported
+// TOLLBOOTH_TEST_POSTGRES (a URL). Without it the PostgreSQL variants are skipped with a
+// notice, except under CI (CI=true), where they fail: the PostgreSQL suite never silently
+// does not run there. Each PostgreSQL database is a fresh schema (the URL's `schema=`
+// parameter), dropped when the file's tests are done.
+
+const PG_URL = (process.env.TOLLBOOTH_TEST_POSTGRES ?? '').trim();
+const UNDER_CI = ['true', '1'].includes(process.env.CI ?? '');
+const PG_MISSING = 'TOLLBOOTH_TEST_POSTGRES is not set: run `bash .ci/postgres.sh run -- node --test tests/node/` to test PostgreSQL too';
+const schemas = [];
+const tempDirs = [];
+
+/** A PostgreSQL database string no other test (or run) uses: the server's URL + a fresh schema. */
+function freshSchemaUrl() {
+  const name = `tb_node_${process.pid}_${schemas.length}_${Date.now() % 1_000_000}`;
+  schemas.push(name);
+  return `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${name}`;
+}
+
+/**
+ * One store a suite runs on. `database()` is a new, empty database string (SQLite: in memory;
+ * `{ durable: true }`: a file in a temp dir, for tests that reopen it or use many connections);
+ * `open(options)` a `Tollbooth` on a new database.
+ */
+export const STORES = [
+  {
+    name: 'sqlite',
+    postgres: false,
+    database({ durable = false } = {}) {
+      if (!durable) return ':memory:';
+      const dir = mkdtempSync(join(tmpdir(), 'tollbooth-node-'));
+      tempDirs.push(dir);
+      return join(dir, 'tollbooth.db');
+    },
+  },
+  { name: 'postgres', postgres: true, database: freshSchemaUrl },
+].map((store) => ({
+  ...store,
+  open(options = {}) {
+    return new Tollbooth({ database: store.database(), webhookSecrets: [SECRET], ...options });
+  },
+}));
+
+/**
+ * Registers `name` once per store (`name [sqlite]`, `name [postgres]`); `fn(store, t)` is the
+ * test body. The same assertions on every store, never a forked copy.
+ */
+export function eachStore(name, fn) {
+  for (const store of STORES) {
+    const title = `${name} [${store.name}]`;
+    if (store.postgres && !PG_URL) {
+      if (UNDER_CI) {
+        test(title, () => {
+          throw new Error(`under CI the PostgreSQL variant must run: ${PG_MISSING}`);
+        });
+      } else {
+        test(title, { skip: PG_MISSING }, () => {});
+      }
+      continue;
+    }
+    test(title, (t) => fn(store, t));
+  }
+}
+
+after(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  if (schemas.length === 0) return;
+  // Best effort, with the server's own client (the throwaway cluster of .ci/postgres.sh goes
+  // away anyway; this keeps a developer's own server clean).
+  try {
+    execFileSync('psql', [PG_URL, '-q', '-v', 'ON_ERROR_STOP=0', '-c', `DROP SCHEMA IF EXISTS ${schemas.splice(0).join(', ')} CASCADE`], {
+      stdio: 'ignore',
+      timeout: 20_000,
+    });
+  } catch {
+    /* psql missing or the server gone: nothing to clean that the harness does not remove */
+  }
+});
 
 /** Stripe-Signature header computed independently of both libraries (node:crypto). */
 export function sign(body, secret = SECRET, t = NOW) {

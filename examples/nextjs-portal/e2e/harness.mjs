@@ -114,13 +114,10 @@ export async function waitUntil(what, fn, { timeoutMs = 30_000, intervalMs = 250
 }
 
 /**
- * Starts stubs, `next start` and (unless `worker: false`) the worker on fresh ports and a
- * fresh database in `workDir`. Returns URLs, env and a `stopAll()`.
- */
-/**
  * Starts the stubs, `instances` servers (`next start`, each on its own port, all on one
- * database) and the worker. `database` defaults to a fresh SQLite file in `workDir`; any
- * database string tollbooth accepts works (E2E_DATABASE in run.sh).
+ * database) and (unless `worker: false`) the worker. `database` defaults to a fresh SQLite file
+ * in `workDir` (passed as TOLLBOOTH_DB); a `postgres://` URL is passed as DATABASE_URL, the way
+ * a hosted app gets it. Returns URLs, env, the database and a `stopAll()`.
  */
 export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 1, worker = true, extraEnv = {}, instances = 1, database }) {
   if (!existsSync(join(APP_DIR, '.next', 'BUILD_ID'))) {
@@ -130,10 +127,14 @@ export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 
   const appPorts = [];
   for (let i = 0; i < instances; i++) appPorts.push(await freePort());
   const logDir = join(workDir, 'logs');
+  database ??= join(workDir, 'tollbooth.db');
+  const postgres = /^postgres(ql)?:\/\//.test(database);
   const env = {
     ...secrets,
     NODE_ENV: 'production',
-    TOLLBOOTH_DB: database ?? join(workDir, 'tollbooth.db'),
+    // Blank counts as unset, so an inherited TOLLBOOTH_DB cannot win over DATABASE_URL.
+    TOLLBOOTH_DB: postgres ? '' : database,
+    DATABASE_URL: postgres ? database : '',
     CRM_PORT: String(crmPort),
     HELPDESK_PORT: String(helpdeskPort),
     CRM_URL: `http://127.0.0.1:${crmPort}`,
@@ -167,6 +168,7 @@ export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 
   return {
     baseUrl,
     baseUrls,
+    database,
     env,
     logDir,
     procs,

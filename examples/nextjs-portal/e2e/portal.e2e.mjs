@@ -2,6 +2,7 @@
 // with the worker and the stub CRM/helpdesk running. Run: node --test e2e/ (e2e/run.sh does
 // everything from a clean checkout). Needs a production build (.next) made beforehand.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,17 @@ const ADMIN = { email: 'admin@example.com', password: 'admin-demo-password' };
 
 const secrets = runSecrets();
 const workDir = mkdtempSync(join(tmpdir(), 'portal-e2e-'));
+const INSTANCES = Number(process.env.E2E_INSTANCES ?? 1);
+// E2E_STORE=postgres: a fresh schema on the server of .ci/postgres.sh (TOLLBOOTH_TEST_POSTGRES),
+// dropped at the end. E2E_DATABASE: any database string. Default: a SQLite file in workDir.
+const PG_SERVER = process.env.E2E_STORE === 'postgres' ? process.env.TOLLBOOTH_TEST_POSTGRES : '';
+if (process.env.E2E_STORE === 'postgres' && !PG_SERVER) {
+  throw new Error('E2E_STORE=postgres needs TOLLBOOTH_TEST_POSTGRES: run under `bash .ci/postgres.sh run -- ...` (e2e/run.sh does)');
+}
+const PG_SCHEMA = PG_SERVER ? `portal_e2e_${process.pid}_${Date.now() % 1_000_000}` : '';
+const DATABASE = PG_SERVER
+  ? `${PG_SERVER}${PG_SERVER.includes('?') ? '&' : '?'}schema=${PG_SCHEMA}`
+  : process.env.E2E_DATABASE || undefined;
 const responses = []; // every HTTP response seen by the browser or sent by the test: { url, status, from }
 const consoleLines = [];
 const pageHtml = []; // the HTML of every page state, scanned for secrets at the end
@@ -50,12 +62,26 @@ function shuffle(xs) {
 }
 
 let deliveries = 0;
+const firstServer = new Map(); // raw body -> the server that got its first copy
+const served = []; // per server: [first copies, redeliveries]
 /**
- * POSTs one raw event body to the webhook route as Stripe would (fresh signature per attempt).
- * With several servers (E2E_INSTANCES), deliveries go to each in turn, as a load balancer would.
+ * The server a copy of `raw` goes to, as a load balancer would spread them: first copies take
+ * each server in turn; a redelivery goes to a different server than the first copy, so with
+ * several servers every duplicate crosses processes.
  */
+function serverFor(raw) {
+  const n = stack.baseUrls.length;
+  const again = firstServer.has(raw);
+  const i = again ? (firstServer.get(raw) + 1) % n : deliveries++ % n;
+  if (!again) firstServer.set(raw, i);
+  served[i] ??= [0, 0];
+  served[i][again ? 1 : 0] += 1;
+  return i;
+}
+
+/** POSTs one raw event body to the webhook route as Stripe would (fresh signature per attempt). */
 async function post(raw, header = signTestPayload(raw, secrets.STRIPE_WEBHOOK_SECRET)) {
-  const url = `${stack.baseUrls[deliveries++ % stack.baseUrls.length]}/api/webhooks/stripe`;
+  const url = `${stack.baseUrls[serverFor(raw)]}/api/webhooks/stripe`;
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': header, 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
@@ -144,11 +170,12 @@ before(async () => {
     secrets,
     faultRate: FAULT_RATE,
     faultSeed: FAULT_SEED,
-    instances: Number(process.env.E2E_INSTANCES ?? 1),
-    database: process.env.E2E_DATABASE || undefined,
+    instances: INSTANCES,
+    database: DATABASE,
   });
-  console.log(`# ${stack.baseUrls.length} server(s) on one database; deliveries alternate between them`);
-  probe = new Tollbooth({ database: stack.env.TOLLBOOTH_DB, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
+  const store = PG_SERVER ? `PostgreSQL (schema ${PG_SCHEMA}, DATABASE_URL)` : 'SQLite (TOLLBOOTH_DB)';
+  console.log(`# ${stack.baseUrls.length} server(s) on one ${store} database; redeliveries go to another server than the first copy`);
+  probe = new Tollbooth({ database: stack.database, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
   browser = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -176,6 +203,14 @@ after(async () => {
   await browser?.close().catch(() => {});
   probe?.closeSync();
   await stack?.stopAll();
+  if (PG_SCHEMA && !process.env.E2E_KEEP_WORKDIR) {
+    // Best effort (the throwaway cluster of .ci/postgres.sh goes away anyway).
+    try {
+      execFileSync('psql', [PG_SERVER, '-q', '-c', `DROP SCHEMA IF EXISTS ${PG_SCHEMA} CASCADE`], { stdio: 'ignore', timeout: 20_000 });
+    } catch {
+      /* psql missing or the server gone */
+    }
+  }
   if (process.env.E2E_KEEP_WORKDIR) console.log(`# work dir kept: ${workDir}`);
   else rmSync(workDir, { recursive: true, force: true });
 });
@@ -404,10 +439,18 @@ test('client portal: pay, fail, recover, cancel — with the worker, the stubs a
     const fourxx = responses.filter((r) => r.status >= 400 && r.from === 'browser').map((r) => `${r.status} ${new URL(r.url).pathname}`);
     t.diagnostic(`browser 4xx (expected: the 403 and 404 checks): ${fourxx.join(', ')}`);
     t.diagnostic(`${responses.length} responses recorded (${responses.filter((r) => r.from === 'webhook').length} webhook deliveries)`);
+    t.diagnostic(`deliveries per server [first copies, redeliveries]: ${JSON.stringify(served)}`);
+    if (stack.baseUrls.length > 1) {
+      // Every server took first copies and redeliveries of the others' events.
+      assert.equal(served.length, stack.baseUrls.length);
+      for (const [first, again] of served) assert.ok(first > 0 && again > 0, JSON.stringify(served));
+    }
   });
 
   await t.test('no secret in .next/static, the browser console or any page', () => {
     const needles = [secrets.STRIPE_WEBHOOK_SECRET, secrets.STRIPE_WEBHOOK_SECRET.replace(/^whsec_/, ''), secrets.STRIPE_SECRET_KEY, secrets.SESSION_SECRET];
+    const dbPassword = PG_SERVER ? decodeURIComponent(new URL(PG_SERVER).password) : '';
+    if (dbPassword.length >= 6) needles.push(dbPassword);
     const leaks = [];
     const walk = (dir) => {
       for (const name of readdirSync(dir)) {
@@ -423,6 +466,11 @@ test('client portal: pay, fail, recover, cancel — with the worker, the stubs a
     const staticDir = join(APP_DIR, '.next', 'static');
     assert.ok(existsSync(staticDir));
     walk(staticDir);
+    // The processes' own logs (next start, the worker, the stubs) too.
+    for (const name of readdirSync(stack.logDir)) {
+      const text = readFileSync(join(stack.logDir, name), 'utf8');
+      for (const n of needles) if (text.includes(n)) leaks.push(`log ${name} contains a secret`);
+    }
     const consoleText = consoleLines.join('\n');
     for (const n of needles) {
       if (consoleText.includes(n)) leaks.push('browser console contains a secret');

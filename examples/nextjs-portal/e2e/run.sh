@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs the portal's browser e2e from a clean checkout: Debian Chromium (installed if missing),
-# the tollbooth addon, the example's dependencies, a production build, then the test.
+# the tollbooth addon, the example's dependencies, one production build, then the test twice:
+# on SQLite (one `next start`; E2E_INSTANCES=2 for two on one file) and on PostgreSQL (two
+# `next start` on one database, through .ci/postgres.sh, which installs and starts a throwaway
+# server when none answers at TOLLBOOTH_TEST_POSTGRES).
 # Usage: bash examples/nextjs-portal/e2e/run.sh   (from anywhere; needs root for apt-get)
 set -euo pipefail
 started=$(date +%s)
@@ -31,16 +34,24 @@ export SESSION_SECRET="$(node -e "process.stdout.write(require('crypto').randomB
 echo "== next build"
 node node_modules/next/dist/bin/next build
 
-echo "== e2e"
-e2e_started=$(date +%s)
+# One build serves both modes: the database is chosen at run time from the environment.
 status=0
+echo "== e2e 1/2: SQLite (TOLLBOOTH_DB), ${E2E_INSTANCES:-1} server(s)"
+t0=$(date +%s)
 node --test --test-reporter=spec e2e/portal.e2e.mjs || status=$?
-# Again with two `next start` instances on one database, deliveries split between them (what a
-# load balancer does). E2E_DATABASE may name another store (a postgres:// URL) for both runs.
-if [ "$status" = 0 ] && [ "${E2E_INSTANCES:-}" = "" ]; then
-  echo "== e2e, two servers on one database"
-  E2E_INSTANCES=2 node --test --test-reporter=spec e2e/portal.e2e.mjs || status=$?
+t1=$(date +%s)
+echo "== e2e SQLite: $((t1 - t0)) s"
+# Two `next start` instances on one PostgreSQL database (DATABASE_URL with a fresh schema), as
+# behind a load balancer: redeliveries go to the other instance than the first copy, and the
+# worker claims from the same database. postgres.sh starts a throwaway PostgreSQL (or uses the
+# one at TOLLBOOTH_TEST_POSTGRES) and stops it afterwards, whatever happens. E2E_POSTGRES=0 skips.
+if [ "$status" = 0 ] && [ "${E2E_POSTGRES:-1}" != 0 ]; then
+  echo "== e2e 2/2: PostgreSQL (DATABASE_URL), two servers on one database"
+  bash "$REPO_DIR/.ci/postgres.sh" run -- env E2E_STORE=postgres E2E_INSTANCES=2 \
+    node --test --test-reporter=spec e2e/portal.e2e.mjs || status=$?
+  t2=$(date +%s)
+  echo "== e2e PostgreSQL, two servers: $((t2 - t1)) s (with the server's start and stop)"
 fi
 ended=$(date +%s)
-echo "== e2e test: $((ended - e2e_started)) s; whole run (install + build + test): $((ended - started)) s"
+echo "== e2e tests: $((ended - t0)) s; whole run (install + build + tests): $((ended - started)) s"
 exit $status

@@ -6,7 +6,7 @@
 // upserts instead of duplicating), then completes the job, or fails it so tollbooth retries it
 // with backoff (and dead-letters it after maxAttempts, for an operator to replay from /admin).
 //
-// Env: TOLLBOOTH_DB, STRIPE_WEBHOOK_SECRET (the engine wants one; the worker verifies nothing),
+// Env: TOLLBOOTH_DB or a postgres:// DATABASE_URL, STRIPE_WEBHOOK_SECRET (the engine wants one; the worker verifies nothing),
 // CRM_URL, HELPDESK_URL, WORKER_BATCH (10), WORKER_LEASE_S (60), WORKER_POLL_MS (250),
 // CALL_TIMEOUT_MS (1500), WORKER_MAX_ATTEMPTS (tollbooth's default), STRIPE_SECRET_KEY and
 // STRIPE_API_BASE (only for stripe.reconcile).
@@ -22,8 +22,14 @@ const POLL_MS = Number(env.WORKER_POLL_MS ?? 250);
 const CALL_TIMEOUT_MS = Number(env.CALL_TIMEOUT_MS ?? 1500);
 
 // The same configuration as the server (Tollbooth.fromEnv: TOLLBOOTH_DB, STRIPE_WEBHOOK_SECRET,
-// ...); opening the store now, off the event loop, makes a bad path fail at start, not at the first job.
-const tb = Tollbooth.fromEnv(env.WORKER_MAX_ATTEMPTS ? { maxAttempts: Number(env.WORKER_MAX_ATTEMPTS) } : {});
+// ...), and the same database rule as lib/tollbooth.ts: a postgres:// DATABASE_URL when
+// TOLLBOOTH_DB is unset. Opening the store now, off the event loop, makes a bad path or an
+// unreachable server fail at start, not at the first job.
+const postgres = !env.TOLLBOOTH_DB && /^postgres(ql)?:\/\//.test(env.DATABASE_URL ?? '');
+const tb = Tollbooth.fromEnv({
+  ...(postgres ? { database: env.DATABASE_URL } : {}),
+  ...(env.WORKER_MAX_ATTEMPTS ? { maxAttempts: Number(env.WORKER_MAX_ATTEMPTS) } : {}),
+});
 await tb.open();
 
 const log = (fields) => console.log(JSON.stringify({ t: new Date().toISOString(), ...fields }));
@@ -200,7 +206,8 @@ const stop = () => {
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
-log({ msg: 'worker started', database: env.TOLLBOOTH_DB ?? 'data/tollbooth.db', crm: CRM_URL, helpdesk: HELPDESK_URL });
+// Never the URL itself: it holds the database password.
+log({ msg: 'worker started', database: postgres ? 'DATABASE_URL (PostgreSQL)' : env.TOLLBOOTH_DB || 'data/tollbooth.db', crm: CRM_URL, helpdesk: HELPDESK_URL });
 while (!stopping) {
   let jobs = [];
   try {
