@@ -85,20 +85,26 @@ export const STORES = [
  * test body. The same assertions on every store, never a forked copy.
  */
 export function eachStore(name, fn) {
-  for (const store of STORES) {
-    const title = `${name} [${store.name}]`;
-    if (store.postgres && !PG_URL) {
-      if (UNDER_CI) {
-        test(title, () => {
-          throw new Error(`under CI the PostgreSQL variant must run: ${PG_MISSING}`);
-        });
-      } else {
-        test(title, { skip: PG_MISSING }, () => {});
-      }
-      continue;
+  for (const store of STORES) storeTest(store, `${name} [${store.name}]`, fn);
+}
+
+/** Registers `name` on PostgreSQL only (skipped or failing like eachStore's variant). */
+export function postgresTest(name, fn) {
+  storeTest(STORES.find((s) => s.postgres), `${name} [postgres]`, fn);
+}
+
+function storeTest(store, title, fn) {
+  if (store.postgres && !PG_URL) {
+    if (UNDER_CI) {
+      test(title, () => {
+        throw new Error(`under CI the PostgreSQL variant must run: ${PG_MISSING}`);
+      });
+    } else {
+      test(title, { skip: PG_MISSING }, () => {});
     }
-    test(title, (t) => fn(store, t));
+    return;
   }
+  test(title, (t) => fn(store, t));
 }
 
 after(() => {
