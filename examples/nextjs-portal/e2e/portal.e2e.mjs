@@ -174,7 +174,8 @@ before(async () => {
     database: DATABASE,
   });
   const store = PG_SERVER ? `PostgreSQL (schema ${PG_SCHEMA}, DATABASE_URL)` : 'SQLite (TOLLBOOTH_DB)';
-  console.log(`# ${stack.baseUrls.length} server(s) on one ${store} database; redeliveries go to another server than the first copy`);
+  const spread = stack.baseUrls.length > 1 ? '; first copies alternate, redeliveries go to another server than the first copy' : '';
+  console.log(`# ${stack.baseUrls.length} server(s) on one ${store} database${spread}`);
   probe = new Tollbooth({ database: stack.database, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
   browser = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
     executablePath: CHROMIUM,
