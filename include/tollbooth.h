@@ -169,6 +169,30 @@ enum tb_result
    The job's lease expired or another worker holds it now.
    */
   TB_RESULT_LEASE_LOST = 501,
+  /*
+   Stripe refused the API key (401) or its permissions (403).
+   */
+  TB_RESULT_STRIPE_AUTH = 600,
+  /*
+   Stripe kept answering 429 beyond the retry budget.
+   */
+  TB_RESULT_STRIPE_RATE_LIMITED = 601,
+  /*
+   Stripe answered 5xx, timed out or was unreachable beyond the retry budget.
+   */
+  TB_RESULT_STRIPE_UNAVAILABLE = 602,
+  /*
+   The Stripe object or event does not exist (404).
+   */
+  TB_RESULT_STRIPE_NOT_FOUND = 603,
+  /*
+   Stripe rejected the request as invalid (another 4xx).
+   */
+  TB_RESULT_STRIPE_REQUEST_INVALID = 604,
+  /*
+   The Stripe API answer was not understood.
+   */
+  TB_RESULT_STRIPE_RESPONSE_INVALID = 605,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

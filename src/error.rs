@@ -81,6 +81,19 @@ pub enum ErrorCode {
     JobNotFound = 500,
     /// The caller's lease on the job ended; another worker may own it now.
     LeaseLost = 501,
+
+    /// Stripe refused the API key (HTTP 401) or its permissions (HTTP 403). Not retried.
+    StripeAuth = 600,
+    /// Stripe kept answering HTTP 429 beyond the retry budget (or asked for a longer wait).
+    StripeRateLimited = 601,
+    /// Stripe answered 5xx, timed out or could not be reached beyond the retry budget.
+    StripeUnavailable = 602,
+    /// The object or event does not exist in this Stripe account and mode (HTTP 404).
+    StripeNotFound = 603,
+    /// Stripe rejected the request as invalid (any other 4xx). Not retried.
+    StripeRequestInvalid = 604,
+    /// Stripe's answer was not the JSON shape the client expects (or exceeded the size limit).
+    StripeResponseInvalid = 605,
 }
 
 impl ErrorCode {
@@ -114,6 +127,12 @@ impl ErrorCode {
         ErrorCode::TransitionInvalid,
         ErrorCode::JobNotFound,
         ErrorCode::LeaseLost,
+        ErrorCode::StripeAuth,
+        ErrorCode::StripeRateLimited,
+        ErrorCode::StripeUnavailable,
+        ErrorCode::StripeNotFound,
+        ErrorCode::StripeRequestInvalid,
+        ErrorCode::StripeResponseInvalid,
     ];
 
     /// The stable string form, e.g. `"SIGNATURE_MISMATCH"`.
@@ -147,6 +166,12 @@ impl ErrorCode {
             ErrorCode::TransitionInvalid => "TRANSITION_INVALID",
             ErrorCode::JobNotFound => "JOB_NOT_FOUND",
             ErrorCode::LeaseLost => "LEASE_LOST",
+            ErrorCode::StripeAuth => "STRIPE_AUTH",
+            ErrorCode::StripeRateLimited => "STRIPE_RATE_LIMITED",
+            ErrorCode::StripeUnavailable => "STRIPE_UNAVAILABLE",
+            ErrorCode::StripeNotFound => "STRIPE_NOT_FOUND",
+            ErrorCode::StripeRequestInvalid => "STRIPE_REQUEST_INVALID",
+            ErrorCode::StripeResponseInvalid => "STRIPE_RESPONSE_INVALID",
         }
     }
 
@@ -193,11 +218,19 @@ impl ErrorCode {
             ErrorCode::TransitionInvalid => "the requested state transition is not allowed",
             ErrorCode::JobNotFound => "no such job",
             ErrorCode::LeaseLost => "the job lease has expired or was taken over",
+            ErrorCode::StripeAuth => "Stripe refused the API key or its permissions",
+            ErrorCode::StripeRateLimited => "Stripe rate-limited the requests beyond the retry budget",
+            ErrorCode::StripeUnavailable => "the Stripe API failed or was unreachable; retry later",
+            ErrorCode::StripeNotFound => "the Stripe object does not exist",
+            ErrorCode::StripeRequestInvalid => "Stripe rejected the request as invalid",
+            ErrorCode::StripeResponseInvalid => "the Stripe API answer was not understood",
         }
     }
 
     /// `true` for failures caused by the request itself (map to HTTP 400; Stripe should not
-    /// retry), `false` for failures on our side (map to HTTP 500; Stripe retries).
+    /// retry), `false` for failures on our side (map to HTTP 500; Stripe retries). The
+    /// `STRIPE_*` codes (600-605) are failures of tollbooth's own calls to the Stripe API, never
+    /// of a webhook request, so they are ours.
     pub const fn is_client_error(self) -> bool {
         matches!(self.as_u32(), 100..=299)
     }
@@ -286,6 +319,8 @@ mod tests {
         assert!(ErrorCode::PayloadInvalidJson.is_client_error());
         assert!(!ErrorCode::StoreBusy.is_client_error());
         assert!(!ErrorCode::Panic.is_client_error());
+        assert!(!ErrorCode::StripeAuth.is_client_error());
+        assert!(!ErrorCode::StripeUnavailable.is_client_error());
     }
 
     #[test]

@@ -31,6 +31,8 @@ RESULT_NAMES = {
     300: "STORE_OPEN_FAILED", 301: "STORE_BUSY", 302: "STORE_SCHEMA_TOO_NEW", 303: "STORE_SQLITE",
     304: "STORE_FULL", 305: "STORE_READONLY", 306: "STORE_CORRUPT",
     400: "TRANSITION_INVALID", 500: "JOB_NOT_FOUND", 501: "LEASE_LOST",
+    600: "STRIPE_AUTH", 601: "STRIPE_RATE_LIMITED", 602: "STRIPE_UNAVAILABLE", 603: "STRIPE_NOT_FOUND",
+    604: "STRIPE_REQUEST_INVALID", 605: "STRIPE_RESPONSE_INVALID",
 }
 OUTCOMES = ["processed", "duplicate", "ignored", "stale"]
 ACCESS_STATES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused", "canceled", "none"]
