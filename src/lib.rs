@@ -37,6 +37,8 @@ pub mod event;
 pub mod metrics;
 pub mod outbox;
 pub mod store;
+#[cfg(feature = "stripe-api")]
+pub mod stripe_api;
 pub mod verify;
 
 pub use billing::{Access, AccessState, CheckoutState};

@@ -1,0 +1,23 @@
+//! tollbooth's own Stripe API client (cargo feature `stripe-api`, on by default): read-only
+//! GETs for the three jobs that webhooks alone cannot do.
+//!
+//! - **sync**: a founder adopting tollbooth already has customers; page through
+//!   their objects and apply each as an authoritative snapshot.
+//! - **catch-up**: after an outage longer than Stripe's three days of retries,
+//!   page `/v1/events` (Stripe keeps 30 days) through the normal ingest path.
+//! - **reconcile**: work off `stripe.reconcile` jobs by fetching the object.
+//!
+//! The client sends `Authorization: Bearer` with a secret or restricted key ([`ApiKey`], which
+//! never prints), pins [`STRIPE_VERSION`], pages with `limit=100` and `starting_after`, and
+//! retries the way Stripe documents ([`RetryPolicy`]).
+
+mod client;
+mod key;
+mod retry;
+
+pub use client::{
+    Clock, ClientOptions, DEFAULT_BASE_URL, ListItem, ListPage, PAGE_LIMIT, STRIPE_VERSION,
+    StripeClient, SystemClock,
+};
+pub use key::ApiKey;
+pub use retry::RetryPolicy;
