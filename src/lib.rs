@@ -44,7 +44,10 @@ pub mod verify;
 pub use billing::{Access, AccessState, CheckoutState};
 pub use engine::{CheckoutStatus, Config, Engine, Handled, Outcome, SnapshotApplied, unix_now};
 pub use error::{Error, ErrorCode, Result};
-pub use store::{ClaimedJob, Durability, EnqueuedJob, FailOutcome, Job, JobFilter, JobState};
+pub use store::{
+    CatalogEntry, ClaimedJob, Durability, EnqueuedJob, FailOutcome, Job, JobFilter, JobState,
+    JobThrottle, SyncCursor,
+};
 
 /// The README's Rust example, compiled and run as a doc test.
 #[cfg(doctest)]

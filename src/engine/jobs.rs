@@ -3,7 +3,7 @@
 use super::Engine;
 use crate::error::Result;
 use crate::outbox;
-use crate::store::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
+use crate::store::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, JobThrottle};
 
 impl Engine {
     /// Jobs, newest first.
@@ -41,8 +41,46 @@ impl Engine {
     /// Records a failed attempt; retries with backoff or dead-letters. Stripe-style secrets in
     /// `error` are redacted before it is stored.
     pub fn fail(&self, id: i64, lease_token: i64, error: &str, now: i64) -> Result<FailOutcome> {
+        self.fail_after(id, lease_token, error, None, now)
+    }
+
+    /// [`Engine::fail`] with the downstream service's "retry after N seconds" (e.g. a CRM's
+    /// 429 `Retry-After`), which replaces the backoff for this attempt (clamped to a day).
+    pub fn fail_after(
+        &self,
+        id: i64,
+        lease_token: i64,
+        error: &str,
+        retry_after_secs: Option<i64>,
+        now: i64,
+    ) -> Result<FailOutcome> {
         let error = outbox::redact_secrets(error);
-        self.with_store(|s| s.fail(id, lease_token, &error, self.config.max_attempts, now))
+        self.with_store(|s| {
+            s.fail_after(
+                id,
+                lease_token,
+                &error,
+                retry_after_secs,
+                self.config.max_attempts,
+                now,
+            )
+        })
+    }
+
+    /// Throttles claims of `kind`: at most `t.max_claims` in any `t.period_secs` window (and
+    /// `t.burst` at once), counted across every worker process sharing the store.
+    pub fn set_job_throttle(&self, kind: &str, t: &JobThrottle) -> Result<()> {
+        self.with_store(|s| s.set_job_throttle(kind, t))
+    }
+
+    /// Removes the throttle of `kind`; returns whether there was one.
+    pub fn remove_job_throttle(&self, kind: &str) -> Result<bool> {
+        self.with_store(|s| s.remove_job_throttle(kind))
+    }
+
+    /// Every throttle, by kind.
+    pub fn job_throttles(&self) -> Result<Vec<(String, JobThrottle)>> {
+        self.with_store(|s| s.job_throttles())
     }
 
     /// Dead-lettered jobs, newest first.

@@ -18,6 +18,7 @@ mod fault;
 mod jobs;
 mod observe;
 mod queries;
+mod stripe_state;
 
 #[doc(hidden)]
 pub use config::Config;

@@ -10,6 +10,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
+use super::throttle::{self, JobThrottle};
 use super::Store;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{NewJob, backoff_secs, jitter_for};
@@ -168,6 +169,10 @@ pub struct JobFilter {
 
 const MAX_ERROR_CHARS: usize = 1000;
 
+/// The longest "retry after" a failed job may ask for (a day): a bogus header never parks a
+/// job for months.
+pub const MAX_RETRY_AFTER_SECS: i64 = 86_400;
+
 pub(super) fn enqueue(
     conn: &Connection,
     job: &NewJob,
@@ -246,6 +251,8 @@ macro_rules! claim_pick {
 const CLAIM_PICK_ANY: &str = claim_pick!("?2 = ?2");
 const CLAIM_PICK_ONE: &str = claim_pick!("kind = ?2 ->> 0");
 const CLAIM_PICK_MANY: &str = claim_pick!("kind IN (SELECT value FROM json_each(?2))");
+/// Every kind but the throttled kinds that are out of allowance (only when throttles exist).
+const CLAIM_PICK_EXCEPT: &str = claim_pick!("kind NOT IN (SELECT value FROM json_each(?2))");
 
 const JOB_COLS: &str = "id, kind, key, customer_id, state, attempts, run_at, lease_until, created_at, updated_at, last_error, event_id, payload";
 
@@ -291,6 +298,54 @@ fn lease_error(conn: &Connection, id: i64) -> Error {
         )
     } else {
         Error::new(ErrorCode::JobNotFound, format!("no job {id}"))
+    }
+}
+
+/// The throttles that apply to one claim: what each throttled kind may still take, and what
+/// this claim took (recorded in the same transaction).
+#[derive(Default)]
+struct ThrottleGate {
+    /// kind, throttle, claims left, claims taken.
+    kinds: Vec<(String, JobThrottle, i64, i64)>,
+}
+
+impl ThrottleGate {
+    fn open(conn: &Connection, all: Vec<(String, JobThrottle)>, kinds: &[&str], now: i64) -> Result<ThrottleGate> {
+        let mut gate = ThrottleGate::default();
+        for (kind, t) in all {
+            if kinds.is_empty() || kinds.contains(&kind.as_str()) {
+                let left = throttle::allowance(conn, &kind, &t, now)?;
+                gate.kinds.push((kind, t, left, 0));
+            }
+        }
+        Ok(gate)
+    }
+
+    /// Throttled kinds with nothing left.
+    fn exhausted(&self) -> Vec<String> {
+        self.kinds.iter().filter(|k| k.2 == 0).map(|k| k.0.clone()).collect()
+    }
+
+    /// Whether a job of `kind` may be claimed now (counting it if so).
+    fn take(&mut self, kind: &str) -> bool {
+        match self.kinds.iter_mut().find(|k| k.0 == kind) {
+            None => true,
+            Some(k) if k.2 > 0 => {
+                k.2 -= 1;
+                k.3 += 1;
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    fn record(&self, conn: &Connection, now: i64) -> Result<()> {
+        for (kind, t, _, taken) in &self.kinds {
+            if *taken > 0 {
+                throttle::record(conn, kind, t, *taken, now)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -358,14 +413,43 @@ impl Store {
         let lease_secs = lease_secs.max(1);
         self.write(|tx| {
             let conn = &tx.tx;
-            let mut pick = conn.prepare_cached(match kinds.len() {
-                0 => CLAIM_PICK_ANY,
-                1 => CLAIM_PICK_ONE,
-                _ => CLAIM_PICK_MANY,
-            })?;
-            let picked = pick
-                .query_map(params![now, kinds_json, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let throttled = throttle::throttles(conn)?;
+            let mut gate = ThrottleGate::default();
+            let picked = if throttled.is_empty() {
+                let mut pick = conn.prepare_cached(match kinds.len() {
+                    0 => CLAIM_PICK_ANY,
+                    1 => CLAIM_PICK_ONE,
+                    _ => CLAIM_PICK_MANY,
+                })?;
+                pick.query_map(params![now, kinds_json, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+            } else {
+                gate = ThrottleGate::open(conn, throttled, kinds, now)?;
+                let (sql, list) = if kinds.is_empty() {
+                    (CLAIM_PICK_EXCEPT, gate.exhausted())
+                } else {
+                    let open: Vec<&str> = kinds.iter().copied().filter(|k| !gate.exhausted().contains(&k.to_string())).collect();
+                    if open.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    (CLAIM_PICK_MANY, open.iter().map(|k| k.to_string()).collect())
+                };
+                let list = serde_json::to_string(&list).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
+                let picked = conn
+                    .prepare_cached(sql)?
+                    .query_map(params![now, list, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut kind_of = conn.prepare_cached("SELECT kind FROM jobs WHERE id = ?1")?;
+                let mut kept = Vec::with_capacity(picked.len());
+                for (id, state) in picked {
+                    let kind: String = kind_of.query_row([id], |r| r.get(0))?;
+                    if gate.take(&kind) {
+                        kept.push((id, state));
+                    }
+                }
+                kept
+            };
+            gate.record(conn, now)?;
             let mut expire = conn.prepare_cached(
                 "UPDATE job_attempts SET finished_at = ?2, outcome = 'lease_expired' \
                  WHERE job_id = ?1 AND finished_at IS NULL",
@@ -431,6 +515,21 @@ impl Store {
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
+        self.fail_after(id, lease_token, error, None, max_attempts, now)
+    }
+
+    /// [`Store::fail`], with the downstream service's "retry after N seconds" (its 429)
+    /// replacing the backoff for this attempt. `N` is clamped to [`MAX_RETRY_AFTER_SECS`]; the
+    /// attempt still counts towards dead-lettering.
+    pub fn fail_after(
+        &mut self,
+        id: i64,
+        lease_token: i64,
+        error: &str,
+        retry_after_secs: Option<i64>,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<FailOutcome> {
         let error = truncate(error);
         self.write(|tx| {
             let conn = &tx.tx;
@@ -462,7 +561,11 @@ impl Store {
             } else if let Some(by) = sibling {
                 ("superseded", now, FailOutcome::Superseded { by })
             } else {
-                let next = now.saturating_add(backoff_secs(attempts as u32, jitter_for(id, attempts as u32)));
+                let wait = match retry_after_secs {
+                    Some(secs) => secs.clamp(0, MAX_RETRY_AFTER_SECS),
+                    None => backoff_secs(attempts as u32, jitter_for(id, attempts as u32)),
+                };
+                let next = now.saturating_add(wait);
                 ("due", next, FailOutcome::Scheduled { next_attempt_at: next })
             };
             conn.prepare_cached(

@@ -14,11 +14,17 @@ mod jobs;
 pub mod queries;
 mod rows;
 mod stats;
+mod stripe_sync;
+mod throttle;
 
 pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
 pub use deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
-pub use jobs::{ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
+pub use jobs::{
+    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, MAX_RETRY_AFTER_SECS,
+};
 pub use stats::KindStats;
+pub use stripe_sync::{CatalogEntry, SyncCursor};
+pub use throttle::JobThrottle;
 
 use std::time::Duration;
 
@@ -35,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_claim_indexes.sql"),
     include_str!("migrations/0003_lean_write_path.sql"),
     include_str!("migrations/0004_job_queues.sql"),
+    include_str!("migrations/0005_stripe_api.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.

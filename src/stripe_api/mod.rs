@@ -1,7 +1,7 @@
 //! tollbooth's own Stripe API client (cargo feature `stripe-api`, on by default): read-only
 //! GETs for the three jobs that webhooks alone cannot do.
 //!
-//! - **sync**: a founder adopting tollbooth already has customers; page through
+//! - **sync** ([`sync()`]): a founder adopting tollbooth already has customers; page through
 //!   their objects and apply each as an authoritative snapshot.
 //! - **catch-up**: after an outage longer than Stripe's three days of retries,
 //!   page `/v1/events` (Stripe keeps 30 days) through the normal ingest path.
@@ -14,6 +14,7 @@
 mod client;
 mod key;
 mod retry;
+pub mod sync;
 
 pub use client::{
     Clock, ClientOptions, DEFAULT_BASE_URL, ListItem, ListPage, PAGE_LIMIT, STRIPE_VERSION,
@@ -21,3 +22,4 @@ pub use client::{
 };
 pub use key::ApiKey;
 pub use retry::RetryPolicy;
+pub use sync::{SyncObject, SyncOptions, SyncProgress, SyncReport, SyncTypeReport, sync};
