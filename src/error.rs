@@ -219,7 +219,9 @@ impl ErrorCode {
             ErrorCode::JobNotFound => "no such job",
             ErrorCode::LeaseLost => "the job lease has expired or was taken over",
             ErrorCode::StripeAuth => "Stripe refused the API key or its permissions",
-            ErrorCode::StripeRateLimited => "Stripe rate-limited the requests beyond the retry budget",
+            ErrorCode::StripeRateLimited => {
+                "Stripe rate-limited the requests beyond the retry budget"
+            }
             ErrorCode::StripeUnavailable => "the Stripe API failed or was unreachable; retry later",
             ErrorCode::StripeNotFound => "the Stripe object does not exist",
             ErrorCode::StripeRequestInvalid => "Stripe rejected the request as invalid",

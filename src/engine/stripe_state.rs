@@ -73,7 +73,10 @@ fn catalog_entry(json: &[u8], fetched_at: i64) -> Result<CatalogEntry> {
         ));
     }
     let id = s("id").ok_or_else(|| {
-        Error::new(ErrorCode::EventFieldMissing, "catalog object has no string id")
+        Error::new(
+            ErrorCode::EventFieldMissing,
+            "catalog object has no string id",
+        )
     })?;
     let product_id = match v.get("product") {
         Some(serde_json::Value::String(p)) => Some(p.clone()),
@@ -82,7 +85,11 @@ fn catalog_entry(json: &[u8], fetched_at: i64) -> Result<CatalogEntry> {
     };
     Ok(CatalogEntry {
         id,
-        name: if object == "product" { s("name") } else { s("nickname") },
+        name: if object == "product" {
+            s("name")
+        } else {
+            s("nickname")
+        },
         object,
         active: v.get("active").and_then(|x| x.as_bool()),
         product_id,

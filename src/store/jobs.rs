@@ -10,8 +10,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::throttle::{self, JobThrottle};
 use super::Store;
+use super::throttle::{self, JobThrottle};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{NewJob, backoff_secs, jitter_for};
 
@@ -310,7 +310,12 @@ struct ThrottleGate {
 }
 
 impl ThrottleGate {
-    fn open(conn: &Connection, all: Vec<(String, JobThrottle)>, kinds: &[&str], now: i64) -> Result<ThrottleGate> {
+    fn open(
+        conn: &Connection,
+        all: Vec<(String, JobThrottle)>,
+        kinds: &[&str],
+        now: i64,
+    ) -> Result<ThrottleGate> {
         let mut gate = ThrottleGate::default();
         for (kind, t) in all {
             if kinds.is_empty() || kinds.contains(&kind.as_str()) {
@@ -323,7 +328,11 @@ impl ThrottleGate {
 
     /// Throttled kinds with nothing left.
     fn exhausted(&self) -> Vec<String> {
-        self.kinds.iter().filter(|k| k.2 == 0).map(|k| k.0.clone()).collect()
+        self.kinds
+            .iter()
+            .filter(|k| k.2 == 0)
+            .map(|k| k.0.clone())
+            .collect()
     }
 
     /// Whether a job of `kind` may be claimed now (counting it if so).

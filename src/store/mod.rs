@@ -20,7 +20,8 @@ mod throttle;
 pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
 pub use deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
 pub use jobs::{
-    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, MAX_RETRY_AFTER_SECS,
+    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState,
+    MAX_RETRY_AFTER_SECS,
 };
 pub use stats::KindStats;
 pub use stripe_sync::{CatalogEntry, SyncCursor};

@@ -74,10 +74,10 @@ pub(super) fn throttles(conn: &Connection) -> Result<Vec<(String, JobThrottle)>>
 
 /// How many more claims of `kind` the throttle allows at `now`.
 pub(super) fn allowance(conn: &Connection, kind: &str, t: &JobThrottle, now: i64) -> Result<i64> {
-    let mut count = conn.prepare_cached(
-        "SELECT count(*) FROM job_throttle_claims WHERE kind = ?1 AND at > ?2",
-    )?;
-    let in_period: i64 = count.query_row(params![kind, now - t.period_secs as i64], |r| r.get(0))?;
+    let mut count = conn
+        .prepare_cached("SELECT count(*) FROM job_throttle_claims WHERE kind = ?1 AND at > ?2")?;
+    let in_period: i64 =
+        count.query_row(params![kind, now - t.period_secs as i64], |r| r.get(0))?;
     let in_burst: i64 = count.query_row(params![kind, now - t.burst_window()], |r| r.get(0))?;
     let left_period = t.max_claims as i64 - in_period;
     let left_burst = t.burst.min(t.max_claims) as i64 - in_burst;
@@ -85,10 +85,17 @@ pub(super) fn allowance(conn: &Connection, kind: &str, t: &JobThrottle, now: i64
 }
 
 /// Records `n` claims of `kind` at `now` and forgets claims that left every window.
-pub(super) fn record(conn: &Connection, kind: &str, t: &JobThrottle, n: i64, now: i64) -> Result<()> {
+pub(super) fn record(
+    conn: &Connection,
+    kind: &str,
+    t: &JobThrottle,
+    n: i64,
+    now: i64,
+) -> Result<()> {
     conn.prepare_cached("DELETE FROM job_throttle_claims WHERE kind = ?1 AND at <= ?2")?
         .execute(params![kind, now - t.period_secs as i64])?;
-    let mut ins = conn.prepare_cached("INSERT INTO job_throttle_claims (kind, at) VALUES (?1, ?2)")?;
+    let mut ins =
+        conn.prepare_cached("INSERT INTO job_throttle_claims (kind, at) VALUES (?1, ?2)")?;
     for _ in 0..n {
         ins.execute(params![kind, now])?;
     }
@@ -144,7 +151,10 @@ mod tests {
             burst: 4,
         };
         s.set_job_throttle("crm.sync_customer", &t).unwrap();
-        assert_eq!(s.job_throttles().unwrap(), vec![("crm.sync_customer".into(), t)]);
+        assert_eq!(
+            s.job_throttles().unwrap(),
+            vec![("crm.sync_customer".into(), t)]
+        );
         let c = s.conn();
         assert_eq!(allowance(c, "crm.sync_customer", &t, 100).unwrap(), 4);
         record(c, "crm.sync_customer", &t, 4, 100).unwrap();
@@ -157,7 +167,9 @@ mod tests {
         assert_eq!(allowance(c, "crm.sync_customer", &t, 109).unwrap(), 0);
         assert_eq!(allowance(c, "crm.sync_customer", &t, 110).unwrap(), 2);
         assert!(
-            s.set_job_throttle("x", &JobThrottle::per(0, 10)).unwrap_err().code()
+            s.set_job_throttle("x", &JobThrottle::per(0, 10))
+                .unwrap_err()
+                .code()
                 == ErrorCode::InvalidArgument
         );
         assert!(s.remove_job_throttle("crm.sync_customer").unwrap());

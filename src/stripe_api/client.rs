@@ -218,8 +218,7 @@ impl StripeClient {
         query: &[(&str, String)],
         account: Option<&str>,
     ) -> Result<Vec<u8>> {
-        self.get_with_hint(path, query, account)
-            .map_err(|(e, _)| e)
+        self.get_with_hint(path, query, account).map_err(|(e, _)| e)
     }
 
     /// As [`StripeClient::get`], but a failure also carries Stripe's `Retry-After` (for a
@@ -316,7 +315,11 @@ impl StripeClient {
             Err(ureq::Error::BodyExceedsLimit(n)) if (200..300).contains(&code) => {
                 // Not retried: the same answer would be just as large. Reported as a 2xx
                 // that cannot be used, through the response check below.
-                (result, Vec::new(), Some(format!("answer larger than {n} bytes")))
+                (
+                    result,
+                    Vec::new(),
+                    Some(format!("answer larger than {n} bytes")),
+                )
             }
             Err(e) => (Attempt::Transport, Vec::new(), Some(transport_detail(&e))),
         }
@@ -442,7 +445,10 @@ mod tests {
     fn error_details_are_redacted_and_bounded() {
         let body = br#"{"error":{"type":"invalid_request_error","code":"api_key_expired","message":"Expired API Key provided: sk_test_abcdef123"}}"#;
         let d = error_detail(body).unwrap();
-        assert!(d.contains("api_key_expired") && !d.contains("abcdef123"), "{d}");
+        assert!(
+            d.contains("api_key_expired") && !d.contains("abcdef123"),
+            "{d}"
+        );
         let long = format!(r#"{{"error":{{"message":"{}"}}}}"#, "x".repeat(5000));
         assert!(error_detail(long.as_bytes()).unwrap().len() <= 300);
     }

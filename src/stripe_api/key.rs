@@ -58,7 +58,14 @@ mod tests {
 
     #[test]
     fn shape_is_checked_and_never_echoed() {
-        for bad in ["", "sk_", "pk_test_abc", "sk_test_a b", "sk_test_x\r\nX-Evil: 1", "whsec_1"] {
+        for bad in [
+            "",
+            "sk_",
+            "pk_test_abc",
+            "sk_test_a b",
+            "sk_test_x\r\nX-Evil: 1",
+            "whsec_1",
+        ] {
             let e = ApiKey::new(bad).unwrap_err();
             assert_eq!(e.code(), ErrorCode::ConfigInvalid);
             if !bad.is_empty() && bad != "sk_" {

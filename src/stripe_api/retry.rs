@@ -143,15 +143,27 @@ mod tests {
     fn success_auth_and_client_errors() {
         let p = RetryPolicy::default();
         assert_eq!(p.decide(&status(200, None, None), 1, 0), Verdict::Done);
-        assert_eq!(p.decide(&status(401, Some(true), None), 1, 0), failed(ErrorCode::StripeAuth));
-        assert_eq!(p.decide(&status(403, None, None), 1, 0), failed(ErrorCode::StripeAuth));
-        assert_eq!(p.decide(&status(404, None, None), 1, 0), failed(ErrorCode::StripeNotFound));
+        assert_eq!(
+            p.decide(&status(401, Some(true), None), 1, 0),
+            failed(ErrorCode::StripeAuth)
+        );
+        assert_eq!(
+            p.decide(&status(403, None, None), 1, 0),
+            failed(ErrorCode::StripeAuth)
+        );
+        assert_eq!(
+            p.decide(&status(404, None, None), 1, 0),
+            failed(ErrorCode::StripeNotFound)
+        );
         assert_eq!(
             p.decide(&status(400, None, None), 1, 0),
             failed(ErrorCode::StripeRequestInvalid)
         );
         // Stripe says a 400 is worth retrying (e.g. a lock timeout): believe it.
-        assert!(matches!(p.decide(&status(400, Some(true), None), 1, 0), Verdict::Retry(_)));
+        assert!(matches!(
+            p.decide(&status(400, Some(true), None), 1, 0),
+            Verdict::Retry(_)
+        ));
     }
 
     #[test]
@@ -161,7 +173,10 @@ mod tests {
             p.decide(&status(429, None, Some(7)), 1, 0),
             Verdict::Retry(Duration::from_secs(7))
         );
-        assert!(matches!(p.decide(&status(429, None, None), 1, 0), Verdict::Retry(_)));
+        assert!(matches!(
+            p.decide(&status(429, None, None), 1, 0),
+            Verdict::Retry(_)
+        ));
         assert_eq!(
             p.decide(&status(429, Some(false), Some(2)), 1, 0),
             Verdict::Fail {
@@ -187,11 +202,23 @@ mod tests {
     fn server_errors_and_timeouts_are_bounded() {
         let p = RetryPolicy::default();
         for a in 1..=4 {
-            assert!(matches!(p.decide(&status(503, None, None), a, 9), Verdict::Retry(_)));
-            assert!(matches!(p.decide(&Attempt::Timeout, a, 9), Verdict::Retry(_)));
+            assert!(matches!(
+                p.decide(&status(503, None, None), a, 9),
+                Verdict::Retry(_)
+            ));
+            assert!(matches!(
+                p.decide(&Attempt::Timeout, a, 9),
+                Verdict::Retry(_)
+            ));
         }
-        assert_eq!(p.decide(&status(500, None, None), 5, 9), failed(ErrorCode::StripeUnavailable));
-        assert_eq!(p.decide(&Attempt::Transport, 5, 9), failed(ErrorCode::StripeUnavailable));
+        assert_eq!(
+            p.decide(&status(500, None, None), 5, 9),
+            failed(ErrorCode::StripeUnavailable)
+        );
+        assert_eq!(
+            p.decide(&Attempt::Transport, 5, 9),
+            failed(ErrorCode::StripeUnavailable)
+        );
         assert_eq!(
             p.decide(&status(500, Some(false), None), 1, 9),
             failed(ErrorCode::StripeUnavailable)

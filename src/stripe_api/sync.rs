@@ -77,7 +77,9 @@ impl SyncObject {
         let s = s.trim().to_ascii_lowercase().replace('-', "_");
         SyncObject::ALL.iter().copied().find(|o| {
             let stream = o.stream();
-            s == stream || s == format!("{stream}s") || s.replace('_', ".") == stream
+            s == stream
+                || s == format!("{stream}s")
+                || s.replace('_', ".") == stream
                 || s == "checkout_sessions" && *o == SyncObject::CheckoutSession
         })
     }
@@ -271,7 +273,10 @@ mod tests {
             assert_eq!(SyncObject::parse(o.stream()), Some(*o));
         }
         assert_eq!(SyncObject::parse("customers"), Some(SyncObject::Customer));
-        assert_eq!(SyncObject::parse("Subscriptions"), Some(SyncObject::Subscription));
+        assert_eq!(
+            SyncObject::parse("Subscriptions"),
+            Some(SyncObject::Subscription)
+        );
         assert_eq!(
             SyncObject::parse("checkout_sessions"),
             Some(SyncObject::CheckoutSession)
