@@ -46,7 +46,7 @@ pub struct CatalogEntry {
     pub currency: Option<String>,
     /// A recurring price's interval (`month`, `year`, ...).
     pub recurring_interval: Option<String>,
-    /// When it was fetched.
+    /// When the fetch that last changed it was made.
     pub fetched_at: i64,
 }
 
@@ -130,8 +130,8 @@ impl Store {
         })
     }
 
-    /// Upserts a product or price unless the stored row was fetched later. Returns whether a
-    /// row was written.
+    /// Upserts a product or price unless the stored row was fetched later or is the same.
+    /// Returns whether a row changed.
     pub fn put_catalog_entry(&mut self, e: &CatalogEntry) -> Result<bool> {
         self.write(|tx| {
             let n = tx
@@ -141,7 +141,8 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
                      ON CONFLICT (id) DO UPDATE SET object = ?2, active = ?3, name = ?4, product_id = ?5, \
                      unit_amount = ?6, currency = ?7, recurring_interval = ?8, fetched_at = ?9 \
-                     WHERE stripe_catalog.fetched_at <= ?9",
+                     WHERE stripe_catalog.fetched_at <= ?9 AND (object, active, name, product_id, unit_amount, currency, recurring_interval) \
+                     IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
                 .execute(params![
                     e.id,

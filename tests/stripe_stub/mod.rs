@@ -165,8 +165,11 @@ impl Stub {
         self.state.lock().unwrap().requests.clone()
     }
 
+    /// Forgets the recorded requests and restarts the count `fault_every` uses.
     pub fn clear_requests(&self) {
-        self.state.lock().unwrap().requests.clear();
+        let mut s = self.state.lock().unwrap();
+        s.requests.clear();
+        s.count = 0;
     }
 }
 
