@@ -190,6 +190,7 @@ fn a_gap_older_than_stripe_keeps_is_reported_and_clamped() {
 
     // An explicit --since wins over the history.
     let stub2 = Stub::start(KEY);
+    stub2.add("/v1/events", []);
     let rep = catch_up(
         &fresh,
         &client(&stub2, FakeClock::at(now)),
