@@ -305,8 +305,19 @@ fn lease_error(conn: &Connection, id: i64) -> Error {
 /// this claim took (recorded in the same transaction).
 #[derive(Default)]
 struct ThrottleGate {
-    /// kind, throttle, claims left, claims taken.
-    kinds: Vec<(String, JobThrottle, i64, i64)>,
+    kinds: Vec<Gated>,
+}
+
+/// One throttled kind within a claim.
+struct Gated {
+    kind: String,
+    throttle: JobThrottle,
+    /// The throttle's time for this claim (see `throttle::throttle_now`).
+    at: i64,
+    /// Claims still allowed.
+    left: i64,
+    /// Claims taken by this claim.
+    taken: i64,
 }
 
 impl ThrottleGate {
@@ -317,10 +328,17 @@ impl ThrottleGate {
         now: i64,
     ) -> Result<ThrottleGate> {
         let mut gate = ThrottleGate::default();
-        for (kind, t) in all {
+        for (kind, throttle) in all {
             if kinds.is_empty() || kinds.contains(&kind.as_str()) {
-                let left = throttle::allowance(conn, &kind, &t, now)?;
-                gate.kinds.push((kind, t, left, 0));
+                let at = throttle::throttle_now(conn, &kind, now)?;
+                let left = throttle::allowance(conn, &kind, &throttle, at)?;
+                gate.kinds.push(Gated {
+                    kind,
+                    throttle,
+                    at,
+                    left,
+                    taken: 0,
+                });
             }
         }
         Ok(gate)
@@ -330,28 +348,28 @@ impl ThrottleGate {
     fn exhausted(&self) -> Vec<String> {
         self.kinds
             .iter()
-            .filter(|k| k.2 == 0)
-            .map(|k| k.0.clone())
+            .filter(|k| k.left == 0)
+            .map(|k| k.kind.clone())
             .collect()
     }
 
     /// Whether a job of `kind` may be claimed now (counting it if so).
     fn take(&mut self, kind: &str) -> bool {
-        match self.kinds.iter_mut().find(|k| k.0 == kind) {
+        match self.kinds.iter_mut().find(|k| k.kind == kind) {
             None => true,
-            Some(k) if k.2 > 0 => {
-                k.2 -= 1;
-                k.3 += 1;
+            Some(k) if k.left > 0 => {
+                k.left -= 1;
+                k.taken += 1;
                 true
             }
             Some(_) => false,
         }
     }
 
-    fn record(&self, conn: &Connection, now: i64) -> Result<()> {
-        for (kind, t, _, taken) in &self.kinds {
-            if *taken > 0 {
-                throttle::record(conn, kind, t, *taken, now)?;
+    fn record(&self, conn: &Connection) -> Result<()> {
+        for k in &self.kinds {
+            if k.taken > 0 {
+                throttle::record(conn, &k.kind, &k.throttle, k.taken, k.at)?;
             }
         }
         Ok(())
@@ -458,7 +476,7 @@ impl Store {
                 }
                 kept
             };
-            gate.record(conn, now)?;
+            gate.record(conn)?;
             let mut expire = conn.prepare_cached(
                 "UPDATE job_attempts SET finished_at = ?2, outcome = 'lease_expired' \
                  WHERE job_id = ?1 AND finished_at IS NULL",

@@ -72,7 +72,18 @@ pub(super) fn throttles(conn: &Connection) -> Result<Vec<(String, JobThrottle)>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// How many more claims of `kind` the throttle allows at `now`.
+/// The throttle's own time for a claim at `now`: never before the newest recorded claim, so a
+/// worker whose clock lags (or who read the clock before waiting for the write lock) counts and
+/// records on the same monotone timeline as the others, and pruning by the leader's time never
+/// drops a claim the laggard still needs.
+pub(super) fn throttle_now(conn: &Connection, kind: &str, now: i64) -> Result<i64> {
+    let newest: Option<i64> = conn
+        .prepare_cached("SELECT max(at) FROM job_throttle_claims WHERE kind = ?1")?
+        .query_row([kind], |r| r.get(0))?;
+    Ok(newest.map_or(now, |n| n.max(now)))
+}
+
+/// How many more claims of `kind` the throttle allows at `now` (a [`throttle_now`] time).
 pub(super) fn allowance(conn: &Connection, kind: &str, t: &JobThrottle, now: i64) -> Result<i64> {
     let mut count = conn
         .prepare_cached("SELECT count(*) FROM job_throttle_claims WHERE kind = ?1 AND at > ?2")?;
@@ -84,7 +95,8 @@ pub(super) fn allowance(conn: &Connection, kind: &str, t: &JobThrottle, now: i64
     Ok(left_period.min(left_burst).max(0))
 }
 
-/// Records `n` claims of `kind` at `now` and forgets claims that left every window.
+/// Records `n` claims of `kind` at `now` (a [`throttle_now`] time) and forgets claims that
+/// left every window.
 pub(super) fn record(
     conn: &Connection,
     kind: &str,
