@@ -3,7 +3,7 @@
 use super::Engine;
 use crate::error::Result;
 use crate::outbox;
-use crate::store::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, JobThrottle};
+use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, JobThrottle};
 
 impl Engine {
     /// Jobs, newest first.
@@ -39,13 +39,14 @@ impl Engine {
     }
 
     /// Records a failed attempt; retries with backoff or dead-letters. Stripe-style secrets in
-    /// `error` are redacted before it is stored.
+    /// `error` are redacted and the message truncated before it is stored.
     pub fn fail(&self, id: i64, lease_token: i64, error: &str, now: i64) -> Result<FailOutcome> {
         self.fail_after(id, lease_token, error, None, now)
     }
 
     /// [`Engine::fail`] with the downstream service's "retry after N seconds" (e.g. a CRM's
-    /// 429 `Retry-After`), which replaces the backoff for this attempt (clamped to a day).
+    /// 429 `Retry-After`), which replaces the backoff for this attempt (clamped to
+    /// `0..=`[`outbox::MAX_RETRY_AFTER_SECS`]); the attempt still counts towards dead-lettering.
     pub fn fail_after(
         &self,
         id: i64,
@@ -54,9 +55,9 @@ impl Engine {
         retry_after_secs: Option<i64>,
         now: i64,
     ) -> Result<FailOutcome> {
-        let error = outbox::redact_secrets(error);
+        let error = outbox::truncate_error(&outbox::redact_secrets(error));
         self.with_store(|s| {
-            s.fail_after(
+            s.fail(
                 id,
                 lease_token,
                 &error,
@@ -68,7 +69,8 @@ impl Engine {
     }
 
     /// Throttles claims of `kind`: at most `t.max_claims` in any `t.period_secs` window (and
-    /// `t.burst` at once), counted across every worker process sharing the store.
+    /// `t.burst` at once), counted across every worker process sharing the store. Jobs held
+    /// back stay due, in order.
     pub fn set_job_throttle(&self, kind: &str, t: &JobThrottle) -> Result<()> {
         self.with_store(|s| s.set_job_throttle(kind, t))
     }

@@ -1,10 +1,11 @@
 //! Engine methods for the state of tollbooth's own Stripe API work (sync and catch-up cursors,
-//! the product/price catalog). The SQL is in `store::stripe_sync`; the API calls themselves
+//! the product/price catalog), on the `Store` trait's "Stripe API work" methods (SQLite:
+//! `store/sqlite/stripe_sync.rs`); the API calls themselves
 //! are in `stripe_api`, which only talks to the store through these methods.
 
 use super::Engine;
-use crate::error::{Error, ErrorCode, Result};
-use crate::store::{CatalogEntry, SyncCursor};
+use crate::error::Result;
+use crate::sync_state::{CatalogEntry, SyncCursor};
 
 impl Engine {
     /// One stream's cursor (`customer`, `subscription`, ..., or `events`).
@@ -46,7 +47,7 @@ impl Engine {
     /// Stores a product or price fetched from the API at `fetched_at` (unless a later fetch is
     /// stored). Returns whether the row was written. Other object types: `SNAPSHOT_UNSUPPORTED`.
     pub fn apply_catalog_object(&self, object_json: &[u8], fetched_at: i64) -> Result<bool> {
-        let entry = catalog_entry(object_json, fetched_at)?;
+        let entry = CatalogEntry::parse(object_json, fetched_at)?;
         self.with_store(|s| s.put_catalog_entry(&entry))
     }
 
@@ -54,52 +55,4 @@ impl Engine {
     pub fn catalog(&self, object: Option<&str>) -> Result<Vec<CatalogEntry>> {
         self.with_store(|s| s.catalog(object))
     }
-}
-
-/// The fields of a product or price the catalog keeps.
-fn catalog_entry(json: &[u8], fetched_at: i64) -> Result<CatalogEntry> {
-    let v: serde_json::Value = serde_json::from_slice(json).map_err(|e| {
-        Error::new(
-            ErrorCode::PayloadInvalidJson,
-            format!("catalog object: {e}"),
-        )
-    })?;
-    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
-    let object = s("object").unwrap_or_default();
-    if object != "product" && object != "price" {
-        return Err(Error::new(
-            ErrorCode::SnapshotUnsupported,
-            "catalog object type is not product or price",
-        ));
-    }
-    let id = s("id").ok_or_else(|| {
-        Error::new(
-            ErrorCode::EventFieldMissing,
-            "catalog object has no string id",
-        )
-    })?;
-    let product_id = match v.get("product") {
-        Some(serde_json::Value::String(p)) => Some(p.clone()),
-        Some(p) => p.get("id").and_then(|x| x.as_str()).map(str::to_owned),
-        None => None,
-    };
-    Ok(CatalogEntry {
-        id,
-        name: if object == "product" {
-            s("name")
-        } else {
-            s("nickname")
-        },
-        object,
-        active: v.get("active").and_then(|x| x.as_bool()),
-        product_id,
-        unit_amount: v.get("unit_amount").and_then(|x| x.as_i64()),
-        currency: s("currency"),
-        recurring_interval: v
-            .get("recurring")
-            .and_then(|r| r.get("interval"))
-            .and_then(|x| x.as_str())
-            .map(str::to_owned),
-        fetched_at,
-    })
 }

@@ -13,7 +13,7 @@ use super::client::StripeClient;
 use crate::engine::{Engine, SnapshotApplied};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::kinds::STRIPE_RECONCILE;
-use crate::store::{ClaimedJob, FailOutcome};
+use crate::outbox::{ClaimedJob, FailOutcome};
 
 #[derive(Deserialize)]
 struct ReconcilePayload {

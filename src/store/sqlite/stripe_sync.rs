@@ -1,54 +1,13 @@
-//! SQL of tollbooth's own Stripe API work: resumable cursors for `sync` and `catch-up`, the
-//! product and price catalog, and where the event history ends. Small on purpose, so a
-//! PostgreSQL store can carry the same few statements.
+//! SQL of tollbooth's own Stripe API work on SQLite: resumable cursors for `sync` and
+//! `catch-up`, the product and price catalog, and where the event history ends (table
+//! definitions in migrations/0005_stripe_api.sql). Small on purpose, so a PostgreSQL store
+//! can carry the same few statements.
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::Serialize;
 
-use super::Store;
+use super::SqliteDb;
 use crate::error::Result;
-
-/// Where a sync or catch-up stream stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SyncCursor {
-    /// `customer`, `subscription`, ... or `events`.
-    pub stream: String,
-    /// The run's filters as text; a resume only continues a run with the same scope.
-    pub scope: String,
-    /// The last object applied (`None` before the first page).
-    pub starting_after: Option<String>,
-    /// Objects applied in this run.
-    pub applied: i64,
-    /// When the run started.
-    pub started_at: i64,
-    /// Last progress.
-    pub updated_at: i64,
-    /// When the run finished (`None` while unfinished).
-    pub completed_at: Option<i64>,
-}
-
-/// A product or price seen by `sync`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CatalogEntry {
-    /// `prod_…` or `price_…`.
-    pub id: String,
-    /// `product` or `price`.
-    pub object: String,
-    /// Whether it can be bought.
-    pub active: Option<bool>,
-    /// The product's name, or the price's nickname.
-    pub name: Option<String>,
-    /// A price's product.
-    pub product_id: Option<String>,
-    /// A price's amount in the smallest currency unit.
-    pub unit_amount: Option<i64>,
-    /// A price's currency.
-    pub currency: Option<String>,
-    /// A recurring price's interval (`month`, `year`, ...).
-    pub recurring_interval: Option<String>,
-    /// When the fetch that last changed it was made.
-    pub fetched_at: i64,
-}
+use crate::sync_state::{CatalogEntry, SyncCursor};
 
 const CURSOR_COLS: &str =
     "stream, scope, starting_after, applied, started_at, updated_at, completed_at";
@@ -65,9 +24,8 @@ fn cursor_row(r: &Row<'_>) -> rusqlite::Result<SyncCursor> {
     })
 }
 
-impl Store {
-    /// One stream's cursor.
-    pub fn sync_cursor(&self, stream: &str) -> Result<Option<SyncCursor>> {
+impl SqliteDb {
+    pub(crate) fn sync_cursor(&self, stream: &str) -> Result<Option<SyncCursor>> {
         let sql = format!("SELECT {CURSOR_COLS} FROM stripe_sync_cursors WHERE stream = ?1");
         Ok(self
             .conn()
@@ -76,16 +34,14 @@ impl Store {
             .optional()?)
     }
 
-    /// Every stream's cursor, by name.
-    pub fn sync_cursors(&self) -> Result<Vec<SyncCursor>> {
+    pub(crate) fn sync_cursors(&self) -> Result<Vec<SyncCursor>> {
         let sql = format!("SELECT {CURSOR_COLS} FROM stripe_sync_cursors ORDER BY stream");
         let mut st = self.conn().prepare_cached(&sql)?;
         let rows = st.query_map([], cursor_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Starts a new run of `stream` with `scope` (replacing any earlier run's row).
-    pub fn start_sync_cursor(&mut self, stream: &str, scope: &str, now: i64) -> Result<()> {
+    pub(crate) fn start_sync_cursor(&mut self, stream: &str, scope: &str, now: i64) -> Result<()> {
         self.write(|tx| {
             tx.tx
                 .prepare_cached(
@@ -99,8 +55,7 @@ impl Store {
         })
     }
 
-    /// Records a page: the last object applied and how many the page applied.
-    pub fn advance_sync_cursor(
+    pub(crate) fn advance_sync_cursor(
         &mut self,
         stream: &str,
         starting_after: &str,
@@ -118,8 +73,7 @@ impl Store {
         })
     }
 
-    /// Marks a run finished.
-    pub fn complete_sync_cursor(&mut self, stream: &str, now: i64) -> Result<()> {
+    pub(crate) fn complete_sync_cursor(&mut self, stream: &str, now: i64) -> Result<()> {
         self.write(|tx| {
             tx.tx
                 .prepare_cached(
@@ -130,9 +84,7 @@ impl Store {
         })
     }
 
-    /// Upserts a product or price unless the stored row was fetched later or is the same.
-    /// Returns whether a row changed.
-    pub fn put_catalog_entry(&mut self, e: &CatalogEntry) -> Result<bool> {
+    pub(crate) fn put_catalog_entry(&mut self, e: &CatalogEntry) -> Result<bool> {
         self.write(|tx| {
             let n = tx
                 .tx
@@ -159,8 +111,7 @@ impl Store {
         })
     }
 
-    /// Products and prices (`object` = `product` | `price`, or both), by id.
-    pub fn catalog(&self, object: Option<&str>) -> Result<Vec<CatalogEntry>> {
+    pub(crate) fn catalog(&self, object: Option<&str>) -> Result<Vec<CatalogEntry>> {
         let mut st = self.conn().prepare_cached(
             "SELECT id, object, active, name, product_id, unit_amount, currency, recurring_interval, fetched_at \
              FROM stripe_catalog WHERE (?1 IS NULL OR object = ?1) ORDER BY id",
@@ -181,8 +132,7 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// `created` of the newest stored event (where a catch-up starts), if any.
-    pub fn last_event_created(&self) -> Result<Option<i64>> {
+    pub(crate) fn last_event_created(&self) -> Result<Option<i64>> {
         Ok(self
             .conn()
             .prepare_cached("SELECT max(created) FROM events")?
