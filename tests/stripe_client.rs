@@ -248,6 +248,11 @@ fn a_refused_key_fails_at_once_and_is_never_echoed() {
     assert_eq!(stub.requests().len(), 1, "401 is never retried");
     assert!(clock.sleeps().is_empty());
     assert!(e.message().contains("HTTP 401"), "{e}");
+    // The stub echoes the presented key whole, as a worst case: the client redacts it.
+    assert!(
+        e.message().contains("Invalid API Key provided: [redacted]"),
+        "{e}"
+    );
     assert_no_key("error Display", &e.to_string());
     assert_no_key("error Debug", &format!("{e:?}"));
     assert_no_key("client Debug", &format!("{c:?}"));

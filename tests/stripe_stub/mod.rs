@@ -321,7 +321,15 @@ fn error(code: u16, kind: &str, message: &str) -> (u16, String) {
 /// The normal answer to a request.
 fn route(s: &State, r: &Recorded) -> (u16, String) {
     if r.h("authorization") != Some(&format!("Bearer {}", s.key)) {
-        return (401, objects::fixture_text("error_401.json"));
+        // Stripe masks the key it echoes; the stub echoes it whole (the worst case), so the
+        // tests prove the client's own redaction.
+        let presented = r
+            .h("authorization")
+            .unwrap_or("")
+            .trim_start_matches("Bearer ");
+        let body = objects::fixture_text("error_401.json")
+            .replace("sk_test_********************************WRNG", presented);
+        return (401, body);
     }
     if r.method != "GET" {
         return error(405, "invalid_request_error", "only GET");
