@@ -400,13 +400,10 @@ fn an_unreadable_object_is_skipped_and_reported() {
 /// Skipped with a notice when the shared fixtures are absent.
 #[test]
 fn shared_fixture_objects_sync() {
-    let root =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/stripe/events");
-    let root = if root.exists() {
-        root
-    } else {
-        std::path::PathBuf::from("/work/shared/fixtures/stripe/events")
-    };
+    let shared = std::env::var_os("TOLLBOOTH_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let root = shared.join("fixtures/stripe/events");
     if !root.exists() {
         eprintln!(
             "NOTICE: shared Stripe fixtures not found at {}; skipping",
