@@ -474,3 +474,49 @@ fn shared_fixture_objects_sync() {
         assert!(e.access(cus, NOW).unwrap().subscription_id.is_some());
     }
 }
+
+#[test]
+fn a_page_of_snapshots_applies_like_one_at_a_time() {
+    let a = objects::account(40, T0);
+    let mut page: Vec<String> = a
+        .customers
+        .iter()
+        .chain(&a.subscriptions)
+        .chain(&a.sessions)
+        .map(|v| v.to_string())
+        .collect();
+    // Unreadable objects mid-page: each answer stays in its own slot.
+    page.insert(5, "{\"object\":\"customer\"}".to_owned());
+    page.insert(50, "not json".to_owned());
+    let one = engine();
+    let singles: Vec<_> = page
+        .iter()
+        .map(|j| one.apply_snapshot(j.as_bytes(), NOW))
+        .collect();
+    let paged = engine();
+    let jsons: Vec<&[u8]> = page.iter().map(|j| j.as_bytes()).collect();
+    let batch = paged.apply_snapshots(&jsons, NOW).unwrap();
+    assert_eq!(batch.len(), page.len());
+    for (s, b) in singles.iter().zip(&batch) {
+        match (s, b) {
+            (Ok(s), Ok(b)) => {
+                assert_eq!(
+                    (s.changed, &s.object_id, s.jobs.len()),
+                    (b.changed, &b.object_id, b.jobs.len())
+                )
+            }
+            (Err(s), Err(b)) => assert_eq!(s.code(), b.code()),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        batch[5].as_ref().unwrap_err().code(),
+        ErrorCode::EventFieldMissing
+    );
+    assert_eq!(
+        batch[50].as_ref().unwrap_err().code(),
+        ErrorCode::PayloadInvalidJson
+    );
+    assert_eq!(batch[6].as_ref().unwrap().object_id, "cus_000005");
+    assert_eq!(state(&one, &a), state(&paged, &a));
+}

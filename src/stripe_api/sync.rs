@@ -2,8 +2,8 @@
 //! authoritative snapshot, so a founder who adopts tollbooth with paying customers gives them
 //! access at once instead of waiting for some event about each of them.
 //!
-//! Each object goes through [`Engine::apply_snapshot`] stamped with the time its page was
-//! fetched, so the usual watermark rule holds: a snapshot never overwrites a row written by a
+//! Each object goes through the snapshot path ([`Engine::apply_snapshots`], one transaction
+//! per page of 100) stamped with the time its page was fetched, so the usual watermark rule holds: a snapshot never overwrites a row written by a
 //! newer event (a webhook that arrives during the sync wins). Products and prices go to the
 //! catalog ([`Engine::apply_catalog_object`]).
 //!
@@ -210,16 +210,25 @@ fn sync_one(
         )?;
         let fetched_at = clock.now();
         rep.pages += 1;
-        for item in &page.items {
-            let outcome = if object.is_catalog() {
-                engine
-                    .apply_catalog_object(item.json.as_bytes(), fetched_at)
-                    .map(|changed| (changed, 0))
-            } else {
-                engine
-                    .apply_snapshot(item.json.as_bytes(), fetched_at)
-                    .map(|a| (a.changed, a.jobs.len() as i64))
-            };
+        // One transaction per page for billing objects; the catalog is a handful of rows.
+        let outcomes: Vec<Result<(bool, i64)>> = if object.is_catalog() {
+            page.items
+                .iter()
+                .map(|item| {
+                    engine
+                        .apply_catalog_object(item.json.as_bytes(), fetched_at)
+                        .map(|changed| (changed, 0))
+                })
+                .collect()
+        } else {
+            let jsons: Vec<&[u8]> = page.items.iter().map(|i| i.json.as_bytes()).collect();
+            engine
+                .apply_snapshots(&jsons, fetched_at)?
+                .into_iter()
+                .map(|r| r.map(|a| (a.changed, a.jobs.len() as i64)))
+                .collect()
+        };
+        for (item, outcome) in page.items.iter().zip(outcomes) {
             match outcome {
                 Ok((changed, jobs)) => {
                     rep.changed += i64::from(changed);
