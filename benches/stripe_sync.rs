@@ -8,7 +8,6 @@
 //! objects, the network, not tollbooth, is the bound in production.
 
 #[path = "../tests/stripe_stub/mod.rs"]
-#[allow(dead_code)]
 mod stripe_stub;
 
 use std::sync::Arc;
