@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use super::client::StripeClient;
+use super::client::{ListPage, StripeClient};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 
@@ -184,7 +184,7 @@ fn sync_one(
         object: stream.to_owned(),
         ..SyncTypeReport::default()
     };
-    let (mut after, mut applied) = match engine.sync_cursor(stream)? {
+    let (after, mut applied) = match engine.sync_cursor(stream)? {
         Some(c) if !opts.restart && c.completed_at.is_none() && c.scope == scope => {
             rep.resumed = c.starting_after.is_some();
             (c.starting_after, c.applied)
@@ -201,75 +201,118 @@ fn sync_one(
     if let Some(since) = opts.since {
         filters.push(("created[gte]", since.to_string()));
     }
-    loop {
-        let page = client.list_page(
-            object.path(),
-            &filters,
-            after.as_deref(),
-            opts.account.as_deref(),
-        )?;
-        let fetched_at = clock.now();
-        rep.pages += 1;
-        // One transaction per page for billing objects; the catalog is a handful of rows.
-        let outcomes: Vec<Result<(bool, i64)>> = if object.is_catalog() {
-            page.items
-                .iter()
-                .map(|item| {
-                    engine
-                        .apply_catalog_object(item.json.as_bytes(), fetched_at)
-                        .map(|changed| (changed, 0))
-                })
-                .collect()
-        } else {
-            let jsons: Vec<&[u8]> = page.items.iter().map(|i| i.json.as_bytes()).collect();
-            engine
-                .apply_snapshots(&jsons, fetched_at)?
-                .into_iter()
-                .map(|r| r.map(|a| (a.changed, a.jobs.len() as i64)))
-                .collect()
-        };
-        for (item, outcome) in page.items.iter().zip(outcomes) {
-            match outcome {
-                Ok((changed, jobs)) => {
-                    rep.changed += i64::from(changed);
-                    rep.jobs += jobs;
+    // The next page is fetched while this one is applied: the sync then runs at the pace of
+    // the slower side (Stripe, or the store) instead of the sum of both.
+    let (pages_tx, pages_rx) = std::sync::mpsc::sync_channel::<Result<(ListPage, i64)>>(1);
+    std::thread::scope(|scope| {
+        let filters = &filters;
+        scope.spawn(move || {
+            let mut after = after;
+            loop {
+                let page = client.list_page(
+                    object.path(),
+                    filters,
+                    after.as_deref(),
+                    opts.account.as_deref(),
+                );
+                let fetched_at = clock.now();
+                let next = match &page {
+                    Ok(p) if p.has_more => p.items.last().map(|i| i.id.clone()),
+                    _ => None,
+                };
+                // A closed channel means the applying side stopped (an error): stop too.
+                if pages_tx.send(page.map(|p| (p, fetched_at))).is_err() || next.is_none() {
+                    return;
                 }
-                // An object tollbooth cannot read is reported and skipped; the store failing
-                // stops the sync (the cursor still points before this page).
-                Err(e) if e.code().is_client_error() => {
-                    rep.skipped += 1;
-                    if rep.errors.len() < MAX_REPORTED_ERRORS {
-                        rep.errors.push(format!("{}: {e}", item.id));
-                    }
-                }
-                Err(e) => return Err(e),
+                after = next;
             }
-            rep.fetched += 1;
-        }
-        applied += page.items.len() as i64;
-        if let Some(last) = page.items.last() {
-            engine.advance_sync_cursor(stream, &last.id, page.items.len() as i64, clock.now())?;
-            after = Some(last.id.clone());
-        }
-        let done = !page.has_more;
-        if done {
-            engine.complete_sync_cursor(stream, clock.now())?;
-        }
-        progress(&SyncProgress {
-            object,
-            applied,
-            done,
         });
-        if done {
-            return Ok(rep);
+        // Dropped when this closure returns, before the scope joins the fetcher.
+        let pages_rx = pages_rx;
+        loop {
+            let (page, fetched_at) = pages_rx.recv().map_err(|_| {
+                Error::new(
+                    ErrorCode::StripeResponseInvalid,
+                    format!("GET {}: the page fetcher stopped", object.path()),
+                )
+            })??;
+            rep.pages += 1;
+            apply_page(engine, object, &page, fetched_at, &mut rep)?;
+            applied += page.items.len() as i64;
+            if let Some(last) = page.items.last() {
+                engine.advance_sync_cursor(
+                    stream,
+                    &last.id,
+                    page.items.len() as i64,
+                    clock.now(),
+                )?;
+            }
+            let done = !page.has_more;
+            if done {
+                engine.complete_sync_cursor(stream, clock.now())?;
+            }
+            progress(&SyncProgress {
+                object,
+                applied,
+                done,
+            });
+            if done {
+                return Ok(std::mem::take(&mut rep));
+            }
+            if page.items.is_empty() {
+                return Err(Error::new(
+                    ErrorCode::StripeResponseInvalid,
+                    format!("GET {}: an empty page says has_more", object.path()),
+                ));
+            }
         }
-        if page.items.is_empty() {
-            return Err(Error::new(
-                ErrorCode::StripeResponseInvalid,
-                format!("GET {}: an empty page says has_more", object.path()),
-            ));
+    })
+}
+
+/// Applies one page: billing objects in one transaction, catalog rows one by one (a handful).
+/// An object tollbooth cannot read is reported and skipped; a store failure stops the sync
+/// with the cursor still before this page.
+fn apply_page(
+    engine: &Engine,
+    object: SyncObject,
+    page: &ListPage,
+    fetched_at: i64,
+    rep: &mut SyncTypeReport,
+) -> Result<()> {
+    let outcomes: Vec<Result<(bool, i64)>> = if object.is_catalog() {
+        page.items
+            .iter()
+            .map(|item| {
+                engine
+                    .apply_catalog_object(item.json.as_bytes(), fetched_at)
+                    .map(|changed| (changed, 0))
+            })
+            .collect()
+    } else {
+        let jsons: Vec<&[u8]> = page.items.iter().map(|i| i.json.as_bytes()).collect();
+        engine
+            .apply_snapshots(&jsons, fetched_at)?
+            .into_iter()
+            .map(|r| r.map(|a| (a.changed, a.jobs.len() as i64)))
+            .collect()
+    };
+    for (item, outcome) in page.items.iter().zip(outcomes) {
+        match outcome {
+            Ok((changed, jobs)) => {
+                rep.changed += i64::from(changed);
+                rep.jobs += jobs;
+            }
+            Err(e) if e.code().is_client_error() => {
+                rep.skipped += 1;
+                if rep.errors.len() < MAX_REPORTED_ERRORS {
+                    rep.errors.push(format!("{}: {e}", item.id));
+                }
+            }
+            Err(e) => return Err(e),
         }
+        rep.fetched += 1;
     }
+    Ok(())
 }
 
 #[cfg(test)]
