@@ -183,6 +183,12 @@ fn a_sync_killed_mid_run_resumes_and_ends_like_an_uninterrupted_one() {
     child.wait().unwrap();
     let cur = open(&killed).sync_cursor("subscription").unwrap().unwrap();
     assert!(cur.completed_at.is_none() && cur.applied < 750, "{cur:?}");
+    let o = run(&killed, &stub, &["status"]);
+    assert!(
+        text(&o).contains("an interrupted sync of subscription stopped after"),
+        "{}",
+        text(&o)
+    );
     assert!(open(&killed).sync_cursor("invoice").unwrap().is_none());
     stub.fault_every(1, None);
     let o = run(&killed, &stub, &["--json", "sync"]);
@@ -244,6 +250,13 @@ fn catch_up_reconcile_and_throttle_commands() {
             NOW - 3600,
             objects::customer("cus_n", "n@example.com", NOW - 3600),
         )],
+    );
+    // `status` points to catch-up when the newest event is old.
+    let o = run(&path, &stub, &["status"]);
+    assert!(
+        text(&o).contains("run `tollbooth catch-up`"),
+        "{}",
+        text(&o)
     );
     let o = run(&path, &stub, &["catch-up"]);
     assert!(o.status.success(), "{}", text(&o));
