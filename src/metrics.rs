@@ -64,6 +64,9 @@ pub struct Counters {
     pub deliveries: BTreeMap<&'static str, u64>,
     /// Rejected / failed deliveries per reason code.
     pub rejections: BTreeMap<&'static str, u64>,
+    /// Verified deliveries per index of the secret that verified them: while rotating, the
+    /// old secret (index 0) can go once its count stops growing.
+    pub verified_by_secret: BTreeMap<u32, u64>,
     /// Handler latency, microseconds.
     pub latency_us: Histogram,
     /// `received - event.created` for accepted events, seconds.
@@ -81,8 +84,13 @@ impl Metrics {
     pub fn observe(&self, d: &Delivery) {
         let mut c = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         *c.deliveries.entry(d.outcome.as_str()).or_default() += 1;
-        if let Some(r) = d.reason {
+        if let (Some(r), DeliveryOutcome::Rejected | DeliveryOutcome::Failed) =
+            (d.reason, d.outcome)
+        {
             *c.rejections.entry(r).or_default() += 1;
+        }
+        if let Some(i) = d.secret_index {
+            *c.verified_by_secret.entry(i).or_default() += 1;
         }
         c.latency_us
             .observe(LATENCY_BUCKETS_US, d.latency_us.max(0) as u64);
@@ -166,6 +174,17 @@ pub fn prometheus_text(
             label(reason)
         ));
     }
+    header(
+        &mut o,
+        "tollbooth_verified_deliveries_total",
+        "counter",
+        "Deliveries by this process verified by each configured secret (its index), for rotation.",
+    );
+    for (i, n) in &r.process.verified_by_secret {
+        o.push_str(&format!(
+            "tollbooth_verified_deliveries_total{{secret_index=\"{i}\"}} {n}\n"
+        ));
+    }
     histogram(
         &mut o,
         "tollbooth_handler_latency_seconds",
@@ -195,6 +214,16 @@ pub fn prometheus_text(
             r.window.count(outcome)
         ));
     }
+    header(
+        &mut o,
+        "tollbooth_quarantined_events",
+        "gauge",
+        "Authentic events stored but not yet readable (all processes); reprocess after an upgrade.",
+    );
+    o.push_str(&format!(
+        "tollbooth_quarantined_events {}\n",
+        r.quarantined_events
+    ));
     header(
         &mut o,
         "tollbooth_webhook_failure_rate",

@@ -47,7 +47,6 @@ export type TollboothErrorCode =
   | 'STORE_CORRUPT'
   | 'STORE_UNAVAILABLE'
   | 'STORE_TIMEOUT'
-  | 'TRANSITION_INVALID'
   | 'JOB_NOT_FOUND'
   | 'LEASE_LOST'
   | 'STRIPE_AUTH'

@@ -47,7 +47,6 @@ export type TollboothErrorCode =
   | 'STORE_CORRUPT'
   | 'STORE_UNAVAILABLE'
   | 'STORE_TIMEOUT'
-  | 'TRANSITION_INVALID'
   | 'JOB_NOT_FOUND'
   | 'LEASE_LOST'
   | 'STRIPE_AUTH'
@@ -293,9 +292,10 @@ export interface HandledWebhook {
   /**
    * `processed`: new event, state and jobs written; `duplicate`: already stored, nothing
    * done; `ignored`: stored, its type moves no state; `stale`: stored, but older than the
-   * state it would have written.
+   * state it would have written; `quarantined`: authentic but not readable (or of the other
+   * livemode), stored raw with `reason` for `reprocess` after an upgrade.
    */
-  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale'
+  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined'
   /** Stripe event id (`evt_...`). */
   eventId: string
   /** Stripe event type, e.g. `'customer.subscription.updated'`. */
@@ -304,7 +304,17 @@ export interface HandledWebhook {
   customerId: string | null
   /** Jobs written by this delivery. */
   jobs: Array<EnqueuedJob>
+  /** For `quarantined`, the error code that stopped it (e.g. `EVENT_FIELD_MISSING`). */
+  reason: string | null
 }
+
+/**
+ * The HTTP status a webhook route answers for an error `code` (the `code` of a thrown
+ * tollbooth error): 400 for a request that is not an authentic Stripe delivery, 500 for
+ * everything on our side, so Stripe retries it. Unknown or missing codes are 500. The same
+ * table as Rust's `ErrorCode::http_status` and C's `tb_result_http_status`.
+ */
+export declare function httpStatus(code?: string | undefined | null): number
 
 /** An invoice as the portal lists it. */
 export interface Invoice {

@@ -16,6 +16,7 @@
 mod apply;
 mod config;
 mod fault;
+mod ingest;
 mod jobs;
 mod observe;
 mod queries;
@@ -27,18 +28,17 @@ pub use fault::FaultPoint;
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
 
 use std::sync::RwLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use crate::billing::{CheckoutState, Watermark};
-use crate::deliveries::{Delivery, DeliveryOutcome};
+use crate::deliveries::DeliveryOutcome;
 use crate::error::{Error, ErrorCode, Result};
-use crate::event::{self, Event, EventKind};
+use crate::event::{self, EventFilter};
 use crate::metrics::Metrics;
 use crate::outbox::EnqueuedJob;
-use crate::store::{self, NewEvent, Store, StoreTx, write_with};
-use crate::verify;
+use crate::store::{self, Store, write_with};
 
 /// What a delivery did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,6 +52,10 @@ pub enum Outcome {
     Ignored,
     /// Stored, but older than the state it would have written; nothing else done.
     Stale,
+    /// Authentic, but it does not normalize (or is of the other livemode): stored raw with
+    /// the code that stopped it, acknowledged so Stripe does not retry it for days, and
+    /// replayed by [`Engine::reprocess`] after an upgrade. Raises `quarantined_events`.
+    Quarantined,
 }
 
 impl Outcome {
@@ -62,6 +66,7 @@ impl Outcome {
             Outcome::Duplicate => "duplicate",
             Outcome::Ignored => "ignored",
             Outcome::Stale => "stale",
+            Outcome::Quarantined => "quarantined",
         }
     }
 
@@ -71,6 +76,7 @@ impl Outcome {
             Outcome::Duplicate => DeliveryOutcome::Duplicate,
             Outcome::Ignored => DeliveryOutcome::Ignored,
             Outcome::Stale => DeliveryOutcome::Stale,
+            Outcome::Quarantined => DeliveryOutcome::Quarantined,
         }
     }
 }
@@ -88,6 +94,21 @@ pub struct Handled {
     pub customer_id: Option<String>,
     /// Jobs written (or refreshed, for coalesced ones) by this delivery.
     pub jobs: Vec<EnqueuedJob>,
+    /// For [`Outcome::Quarantined`], the code that stopped it (e.g. `EVENT_FIELD_MISSING`).
+    pub reason: Option<ErrorCode>,
+    /// Which configured secret (its index in `webhook_secrets`) verified the delivery;
+    /// `None` for trusted input. While rotating, the old secret is safe to remove once no
+    /// delivery uses it any more.
+    pub secret_index: Option<u32>,
+}
+
+/// What [`Engine::reprocess_quarantined`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Reprocessed {
+    /// Quarantined events now applied.
+    pub applied: u64,
+    /// Events still quarantined (they still do not normalize).
+    pub still_quarantined: u64,
 }
 
 /// The result of [`Engine::apply_snapshot`].
@@ -207,231 +228,6 @@ impl Engine {
         }
     }
 
-    /// Handles one delivery, reading the clock. See [`Engine::handle_webhook_at`].
-    pub fn handle_webhook(&self, body: &[u8], signature_header: &str) -> Result<Handled> {
-        self.handle_webhook_at(body, signature_header, unix_now())
-    }
-
-    /// Handles one delivery at `now` (unix seconds): verify, parse, dedupe, persist, apply,
-    /// enqueue, commit. `Ok` means "acknowledge with 200"; an error's code says whether it was
-    /// the request (4xx, do not retry) or the store (5xx, Stripe retries).
-    pub fn handle_webhook_at(
-        &self,
-        body: &[u8],
-        signature_header: &str,
-        now: i64,
-    ) -> Result<Handled> {
-        let started = Instant::now();
-        let parsed = self.verify_and_parse(body, signature_header, now);
-        self.ingest_parsed(parsed, body, now, started)
-    }
-
-    /// Ingests one raw event that the operator trusts (a backfill from a Stripe events export)
-    /// without a signature: parse, dedupe, persist, apply, enqueue and the delivery log exactly
-    /// as [`Engine::handle_webhook_at`] does after its verify step.
-    pub fn ingest_trusted(&self, body: &[u8], now: i64) -> Result<Handled> {
-        let started = Instant::now();
-        let parsed = event::parse_event(body).and_then(|e| self.check_livemode(e));
-        self.ingest_parsed(parsed, body, now, started)
-    }
-
-    /// Steps 3–7 for a body that was verified (or is trusted) and parsed (or was rejected).
-    fn ingest_parsed(
-        &self,
-        parsed: Result<Event>,
-        body: &[u8],
-        now: i64,
-        started: Instant,
-    ) -> Result<Handled> {
-        let event = match parsed {
-            Ok(ev) => ev,
-            Err(e) => {
-                let d = self.delivery(
-                    now,
-                    DeliveryOutcome::Rejected,
-                    Some(e.code()),
-                    None,
-                    body.len(),
-                    started,
-                );
-                self.metrics.observe(&d);
-                // Best effort: if even the log write fails, the caller still gets the real error.
-                let _ = self.with_store(|s| s.log_delivery_now(&d));
-                return Err(e);
-            }
-        };
-        let result = self.with_store(|store| {
-            if store.event_exists(&event.id)? {
-                let d = self.delivery(
-                    now,
-                    DeliveryOutcome::Duplicate,
-                    None,
-                    Some(&event),
-                    body.len(),
-                    started,
-                );
-                let h = self.handled(&event, Outcome::Duplicate, None, Vec::new());
-                store.buffer_delivery(d.clone(), now);
-                return Ok((h, d));
-            }
-            write_with(store, |tx| self.ingest(tx, &event, body, now, started))
-        });
-        match result {
-            Ok((h, d)) => {
-                // Counted once committed, so a failed commit is not also counted as processed.
-                self.metrics.observe(&d);
-                Ok(h)
-            }
-            Err(e) => {
-                let d = self.delivery(
-                    now,
-                    DeliveryOutcome::Failed,
-                    Some(e.code()),
-                    Some(&event),
-                    body.len(),
-                    started,
-                );
-                self.metrics.observe(&d);
-                // The store just failed: keep the row for the next successful write.
-                let _ = self.with_store(|s| Ok(s.buffer_delivery(d, now)));
-                Err(e)
-            }
-        }
-    }
-
-    fn verify_and_parse(&self, body: &[u8], header: &str, now: i64) -> Result<Event> {
-        verify::verify(
-            body,
-            header,
-            &self.config.webhook_secrets,
-            now,
-            &self.config.verify,
-        )?;
-        self.check_livemode(event::parse_event(body)?)
-    }
-
-    fn check_livemode(&self, event: Event) -> Result<Event> {
-        if let Some(live) = self.config.livemode {
-            if event.livemode != live {
-                let (got, want) = if event.livemode {
-                    ("live", "test")
-                } else {
-                    ("test", "live")
-                };
-                return Err(Error::new(
-                    ErrorCode::LivemodeMismatch,
-                    format!(
-                        "event {} is a {got}-mode event; this deployment accepts {want}-mode events only",
-                        event.id
-                    ),
-                ));
-            }
-        }
-        Ok(event)
-    }
-
-    /// Steps 3–6, inside the write transaction. Returns the answer and its delivery-log row
-    /// (already written in the transaction), for the metrics once the commit succeeds.
-    fn ingest(
-        &self,
-        tx: &mut dyn StoreTx,
-        event: &Event,
-        body: &[u8],
-        now: i64,
-        started: Instant,
-    ) -> Result<(Handled, Delivery)> {
-        if tx.event_exists(&event.id)? {
-            // Another process stored it between our read and our write lock.
-            let d = self.delivery(
-                now,
-                DeliveryOutcome::Duplicate,
-                None,
-                Some(event),
-                body.len(),
-                started,
-            );
-            tx.log_delivery(&d)?;
-            return Ok((self.handled(event, Outcome::Duplicate, None, Vec::new()), d));
-        }
-        self.faults.check(FaultPoint::AfterDedupe)?;
-        let wm = Watermark::event(event.created, &event.id);
-        let applied =
-            apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now, &self.faults)?;
-        self.faults.check(FaultPoint::AfterEnqueue)?;
-        let outcome = if applied.ignored || matches!(event.kind, EventKind::Other(_)) {
-            Outcome::Ignored
-        } else if applied.stale && !applied.changed {
-            Outcome::Stale
-        } else {
-            Outcome::Processed
-        };
-        tx.insert_event(&NewEvent {
-            id: &event.id,
-            event_type: event.kind.as_str(),
-            created: event.created,
-            livemode: event.livemode,
-            api_version: event.api_version.as_deref(),
-            account: event.account.as_deref(),
-            object_id: event.object.id(),
-            customer_id: applied.customer_id.as_deref(),
-            outcome: outcome.as_str(),
-            received_at: now,
-            body,
-        })?;
-        self.faults.check(FaultPoint::AfterInsertEvent)?;
-        let d = self.delivery(
-            now,
-            outcome.delivery(),
-            None,
-            Some(event),
-            body.len(),
-            started,
-        );
-        tx.log_delivery(&d)?;
-        self.faults.check(FaultPoint::BeforeCommit)?;
-        let h = self.handled(event, outcome, applied.customer_id, applied.jobs);
-        Ok((h, d))
-    }
-
-    /// The answer for `event`. `customer_id` is what applying it found (`None` for a
-    /// duplicate, which falls back to the object's own customer field).
-    fn handled(
-        &self,
-        event: &Event,
-        outcome: Outcome,
-        customer_id: Option<String>,
-        jobs: Vec<EnqueuedJob>,
-    ) -> Handled {
-        Handled {
-            outcome,
-            event_id: event.id.clone(),
-            event_type: event.kind.as_str().to_owned(),
-            customer_id: customer_id.or_else(|| event.object.customer_id().map(str::to_owned)),
-            jobs,
-        }
-    }
-
-    fn delivery(
-        &self,
-        now: i64,
-        outcome: DeliveryOutcome,
-        reason: Option<ErrorCode>,
-        event: Option<&Event>,
-        body_bytes: usize,
-        started: Instant,
-    ) -> Delivery {
-        Delivery {
-            at: now,
-            outcome,
-            reason: reason.map(ErrorCode::as_str),
-            event_id: event.map(|e| e.id.clone()),
-            event_type: event.map(|e| e.kind.as_str().to_owned()),
-            body_bytes: body_bytes as i64,
-            latency_us: started.elapsed().as_micros() as i64,
-            lag_s: event.map(|e| now.saturating_sub(e.created)),
-        }
-    }
-
     /// Applies an object freshly fetched from the Stripe API (the `stripe.reconcile` path) as
     /// the authoritative state at `fetched_at`: it replaces the row unless the row was written
     /// by an event created after the fetch.
@@ -518,7 +314,9 @@ impl Engine {
     }
 
     /// Re-applies a stored raw event through the same rules (no signature: it was verified
-    /// when stored). A no-op when nothing would change.
+    /// when stored), with the livemode guard. A quarantined event that now normalizes is
+    /// applied and leaves the quarantine; one that still does not fails with its code.
+    /// `Outcome::Duplicate` means it was already fully applied: nothing changed.
     pub fn reprocess(&self, event_id: &str, now: i64) -> Result<Handled> {
         let body = self
             .with_store(|s| s.event_body(event_id))?
@@ -528,19 +326,47 @@ impl Engine {
                     format!("no stored event {event_id}"),
                 )
             })?;
-        let event = event::parse_event(&body)?;
+        let event = event::parse_event(&body).and_then(|e| self.check_livemode(e))?;
         let wm = Watermark::event(event.created, &event.id);
         let applied = self.with_store(|s| {
             write_with(s, |tx| {
-                apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now, &self.faults)
+                let applied = apply::apply_object(
+                    tx,
+                    &event.object,
+                    Some(&event.kind),
+                    &wm,
+                    now,
+                    &self.faults,
+                )?;
+                let outcome = ingest::applied_outcome(&event, &applied);
+                tx.mark_event_applied(event_id, outcome.as_str(), applied.customer_id.as_deref())?;
+                Ok(applied)
             })
         })?;
-        // "duplicate" here means: already fully applied, nothing changed.
         let outcome = if applied.changed || !applied.jobs.is_empty() {
             Outcome::Processed
         } else {
             Outcome::Duplicate
         };
         Ok(self.handled(&event, outcome, applied.customer_id, applied.jobs))
+    }
+
+    /// Reprocesses every quarantined event (after an upgrade that reads them). Events that
+    /// still do not normalize stay quarantined and are counted.
+    pub fn reprocess_quarantined(&self, now: i64) -> Result<Reprocessed> {
+        let mut out = Reprocessed::default();
+        let quarantined = self.events(&EventFilter {
+            outcome: Some(Outcome::Quarantined.as_str().to_owned()),
+            limit: Some(u32::MAX),
+            ..EventFilter::default()
+        })?;
+        for row in quarantined.iter().rev() {
+            match self.reprocess(&row.id, now) {
+                Ok(_) => out.applied += 1,
+                Err(e) if e.code().is_client_error() => out.still_quarantined += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 }

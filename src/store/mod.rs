@@ -15,6 +15,7 @@
 //! Each method takes `&self`: a backend does its own locking (SQLite: one connection behind a
 //! mutex, writes serialized by `BEGIN IMMEDIATE`; a network database: a pool).
 
+pub mod copy;
 pub mod sqlite;
 
 pub use sqlite::{Durability, SqliteOptions};
@@ -76,6 +77,8 @@ pub trait Store: Send + Sync {
     fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>>;
     /// The exact bytes of a stored event.
     fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    /// How many stored events are quarantined.
+    fn quarantined_count(&self) -> Result<u64>;
 
     // --- Job queue ----------------------------------------------------------------------
 
@@ -156,6 +159,19 @@ pub trait Store: Send + Sync {
     /// The schema version the database is at.
     fn schema_version(&self) -> Result<i64>;
 
+    // --- Bulk copy between stores ([`copy`]) --------------------------------------------
+
+    /// Up to `limit` rows of `table` in key order, after the key `after` (from the start when
+    /// `None`), each with one cell per column of the table description.
+    fn copy_out(
+        &self,
+        table: &copy::Table,
+        after: Option<&[copy::Cell]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<copy::Cell>>>;
+    /// Upserts `rows` into `table` in one transaction (the copied row wins); returns how many.
+    fn copy_in(&self, table: &copy::Table, rows: &[Vec<copy::Cell>]) -> Result<u64>;
+
     // --- Lifecycle ----------------------------------------------------------------------
 
     /// Backend housekeeping a host may run from a worker (SQLite: a PASSIVE WAL checkpoint,
@@ -226,8 +242,10 @@ pub struct NewEvent<'a> {
     pub object_id: Option<&'a str>,
     /// The customer the event concerns.
     pub customer_id: Option<&'a str>,
-    /// processed | ignored | stale.
+    /// processed | ignored | stale | quarantined.
     pub outcome: &'a str,
+    /// For a quarantined event, the code that stopped it.
+    pub error_code: Option<&'a str>,
     /// When it was received.
     pub received_at: i64,
     /// The exact bytes Stripe signed.
@@ -282,4 +300,12 @@ pub trait StoreTx {
     ) -> Result<Option<EnqueuedJob>>;
     /// Appends a delivery-log row.
     fn log_delivery(&mut self, d: &Delivery) -> Result<()>;
+    /// Records that a stored (quarantined) event has now been applied: its new outcome and
+    /// customer, and no error code.
+    fn mark_event_applied(
+        &mut self,
+        id: &str,
+        outcome: &str,
+        customer_id: Option<&str>,
+    ) -> Result<()>;
 }

@@ -78,7 +78,9 @@ pub struct CatchUpReport {
     pub ignored: i64,
     /// New, but older than the state.
     pub stale: i64,
-    /// Refused by the engine (unreadable, wrong livemode); see the delivery log.
+    /// Stored but not applied because tollbooth could not normalize them (see the quarantine).
+    pub quarantined: i64,
+    /// Refused by the engine; see the delivery log.
     pub rejected: i64,
     /// Pages fetched.
     pub pages: i64,
@@ -155,6 +157,7 @@ pub fn catch_up(
                     Outcome::Duplicate => rep.duplicate += 1,
                     Outcome::Ignored => rep.ignored += 1,
                     Outcome::Stale => rep.stale += 1,
+                    Outcome::Quarantined => rep.quarantined += 1,
                 },
                 Err(e) if e.code().is_client_error() => rep.rejected += 1,
                 Err(e) => return Err(e),

@@ -195,6 +195,12 @@ impl StripeClient {
         })
     }
 
+    /// Removes this client's key and anything shaped like a Stripe credential from `text`
+    /// (errors quote Stripe's answers and transport errors, which could echo it).
+    fn redact(&self, text: &str) -> String {
+        redact_secrets(text, |t| self.key.is(t))
+    }
+
     /// The clock this client uses (sync and the worker stamp snapshots with it).
     pub fn clock(&self) -> &dyn Clock {
         &*self.clock
@@ -252,7 +258,7 @@ impl StripeClient {
                         "GET {path}: {what} after {attempt} attempt(s){}",
                         detail.map(|d| format!(": {d}")).unwrap_or_default()
                     );
-                    return Err((Error::new(code, redact_secrets(&msg)), retry_after));
+                    return Err((Error::new(code, self.redact(&msg)), retry_after));
                 }
             }
         }
@@ -280,7 +286,13 @@ impl StripeClient {
         let mut resp = match req.call() {
             Ok(r) => r,
             Err(ureq::Error::Timeout(_)) => return (Attempt::Timeout, Vec::new(), None),
-            Err(e) => return (Attempt::Transport, Vec::new(), Some(transport_detail(&e))),
+            Err(e) => {
+                return (
+                    Attempt::Transport,
+                    Vec::new(),
+                    Some(self.redact(&transport_detail(&e))),
+                );
+            }
         };
         let code = resp.status().as_u16();
         let header = |name: &str| {
@@ -310,7 +322,11 @@ impl StripeClient {
         };
         match body {
             Ok(b) if (200..300).contains(&code) => (result, b, None),
-            Ok(b) => (result, Vec::new(), error_detail(&b)),
+            Ok(b) => (
+                result,
+                Vec::new(),
+                error_detail(&b).map(|d| self.redact(&d)),
+            ),
             Err(ureq::Error::Timeout(_)) => (Attempt::Timeout, Vec::new(), None),
             Err(ureq::Error::BodyExceedsLimit(n)) if (200..300).contains(&code) => {
                 // Not retried: the same answer would be just as large. Reported as a 2xx
@@ -321,7 +337,11 @@ impl StripeClient {
                     Some(format!("answer larger than {n} bytes")),
                 )
             }
-            Err(e) => (Attempt::Transport, Vec::new(), Some(transport_detail(&e))),
+            Err(e) => (
+                Attempt::Transport,
+                Vec::new(),
+                Some(self.redact(&transport_detail(&e))),
+            ),
         }
     }
 
@@ -383,7 +403,7 @@ pub(crate) fn parse_page(path: &str, body: &[u8]) -> Result<ListPage> {
     })
 }
 
-/// Stripe's error `type`, `code` and `message` (credentials redacted, length bounded).
+/// Stripe's error `type`, `code` and `message`, length bounded (the caller redacts).
 fn error_detail(body: &[u8]) -> Option<String> {
     let e: ErrorBody = serde_json::from_slice(body).ok()?;
     let parts: Vec<String> = [e.error.kind, e.error.code, e.error.message]
@@ -391,11 +411,11 @@ fn error_detail(body: &[u8]) -> Option<String> {
         .flatten()
         .collect();
     let text: String = parts.join(" / ").chars().take(300).collect();
-    Some(redact_secrets(&text))
+    Some(text)
 }
 
 fn transport_detail(e: &ureq::Error) -> String {
-    redact_secrets(&e.to_string().chars().take(200).collect::<String>())
+    e.to_string().chars().take(200).collect()
 }
 
 #[cfg(test)]
@@ -443,8 +463,13 @@ mod tests {
 
     #[test]
     fn error_details_are_redacted_and_bounded() {
-        let body = br#"{"error":{"type":"invalid_request_error","code":"api_key_expired","message":"Expired API Key provided: sk_test_abcdef123"}}"#;
-        let d = error_detail(body).unwrap();
+        let body = br#"{"error":{"type":"invalid_request_error","code":"api_key_expired","message":"Expired API Key provided: sk_test_abcdef123 (was rk_x9)"}}"#;
+        let c = StripeClient::new(ApiKey::new("rk_x9").unwrap(), ClientOptions::default()).unwrap();
+        let d = c.redact(&error_detail(body).unwrap());
+        assert!(
+            !d.contains("rk_x9"),
+            "this client's key, whatever its shape: {d}"
+        );
         assert!(
             d.contains("api_key_expired") && !d.contains("abcdef123"),
             "{d}"

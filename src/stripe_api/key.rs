@@ -34,6 +34,11 @@ impl ApiKey {
         self.0[3..].starts_with("live_")
     }
 
+    /// Whether `text` is this key (for redacting it from messages).
+    pub(crate) fn is(&self, text: &str) -> bool {
+        self.0 == text
+    }
+
     /// The `Authorization` header value. Crate-private: only the client sends it.
     pub(crate) fn bearer(&self) -> String {
         format!("Bearer {}", self.0)

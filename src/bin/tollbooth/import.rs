@@ -166,7 +166,14 @@ pub fn run(app: &App, file: &Path) -> Res<u8> {
         "errors": errors.iter().take(50).collect::<Vec<_>>(),
     }));
     out.line(format!("imported {total} events from {}", file.display()));
-    for outcome in ["processed", "duplicate", "stale", "ignored", "rejected"] {
+    for outcome in [
+        "processed",
+        "duplicate",
+        "stale",
+        "ignored",
+        "quarantined",
+        "rejected",
+    ] {
         let n = counts.get(outcome).copied().unwrap_or(0);
         if n > 0 {
             out.line(format!("  {n:>7} {}", out.status(outcome)));

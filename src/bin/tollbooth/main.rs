@@ -1,5 +1,6 @@
 //! `tollbooth`: the operator CLI. Start with `tollbooth demo`.
 
+mod copy;
 mod customer;
 mod demo;
 mod events;
@@ -138,15 +139,33 @@ enum Cmd {
         /// Job id
         id: i64,
     },
-    /// Re-apply a stored event through the same rules (a no-op when nothing would change)
+    /// Re-apply a stored event through the same rules (a no-op when nothing would change);
+    /// `--quarantined` replays every quarantined event (after an upgrade that reads them)
     Reprocess {
         /// Stripe event id
-        event_id: String,
+        #[arg(
+            required_unless_present = "quarantined",
+            conflicts_with = "quarantined"
+        )]
+        event_id: Option<String>,
+        /// Every quarantined event instead of one id
+        #[arg(long)]
+        quarantined: bool,
     },
     /// Backfill from a Stripe events export (JSON lines, a JSON array, or a list object)
     Import {
         /// The export file (trusted input: no signatures are checked)
         file: PathBuf,
+    },
+    /// Copy a whole store to another database (e.g. SQLite to PostgreSQL), then verify every
+    /// table on both sides; safe to run again
+    Copy {
+        /// Source database (a SQLite path or a postgres:// URL)
+        #[arg(long, value_name = "DB")]
+        from: String,
+        /// Destination database (created and migrated if needed)
+        #[arg(long, value_name = "DB")]
+        to: String,
     },
     /// Print the Stripe-Signature header for a payload (with --json: body and header)
     Sign {
@@ -426,8 +445,12 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>) -> Res<u8> {
             jobs::list(app, kind, state, customer, limit)
         }
         Cmd::ReplayJob { id } => jobs::replay(app, id),
-        Cmd::Reprocess { event_id } => jobs::reprocess(app, &event_id),
+        Cmd::Reprocess {
+            event_id: Some(id), ..
+        } => jobs::reprocess(app, &id),
+        Cmd::Reprocess { .. } => jobs::reprocess_quarantined(app),
         Cmd::Import { file } => import::run(app, &file),
+        Cmd::Copy { from, to } => copy::run(app, &from, &to),
         Cmd::Sign { body } => send::sign(app, &body),
         Cmd::Send { url, body } => send::send(app, &url, &body),
         Cmd::Metrics { prometheus } => status::metrics(app, prometheus),

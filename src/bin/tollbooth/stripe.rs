@@ -214,8 +214,8 @@ pub fn catch_up_cmd(
         out.line("  no events were stored yet: fetched Stripe's whole 30 days");
     }
     out.line(format!(
-        "  {:>7} fetched  {:>7} processed  {:>7} duplicate  {:>7} stale  {:>7} ignored  {:>7} rejected",
-        rep.fetched, rep.processed, rep.duplicate, rep.stale, rep.ignored, rep.rejected
+        "  {:>7} fetched  {:>7} processed  {:>7} duplicate  {:>7} stale  {:>7} ignored  {:>7} quarantined  {:>7} rejected",
+        rep.fetched, rep.processed, rep.duplicate, rep.stale, rep.ignored, rep.quarantined, rep.rejected
     ));
     Ok(EXIT_OK)
 }

@@ -5,6 +5,7 @@
 //! beside the writer. Several processes may open one database file.
 
 mod checkpointer;
+mod copy;
 mod deliveries;
 mod jobs;
 mod queries;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::copy::{Cell, Table};
 use super::{Store, StoreTx};
 use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
 use crate::deliveries::{Delivery, DeliveryCounts};
@@ -34,7 +36,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_claim_indexes.sql"),
     include_str!("migrations/0003_lean_write_path.sql"),
     include_str!("migrations/0004_job_queues.sql"),
-    include_str!("migrations/0005_stripe_api.sql"),
+    include_str!("migrations/0005_quarantine.sql"),
+    include_str!("migrations/0006_secret_index.sql"),
+    include_str!("migrations/0007_stripe_api.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
@@ -310,6 +314,11 @@ impl SqliteDb {
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
+
+    /// The raw connection, for [`SqliteDb::copy_in`]'s own transaction.
+    fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
 }
 
 impl Drop for SqliteDb {
@@ -358,6 +367,9 @@ impl Store for SqliteStore {
     }
     fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>> {
         self.db(|db| db.event_body(id))
+    }
+    fn quarantined_count(&self) -> Result<u64> {
+        self.db(|db| db.quarantined_count())
     }
     fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
         self.db(|db| db.jobs(filter))
@@ -447,6 +459,17 @@ impl Store for SqliteStore {
     }
     fn checkpoint(&self) -> Result<(i64, i64)> {
         self.db(|db| db.checkpoint())
+    }
+    fn copy_out(
+        &self,
+        table: &Table,
+        after: Option<&[Cell]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>> {
+        self.db(|db| db.copy_out(table, after, limit))
+    }
+    fn copy_in(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<u64> {
+        self.db(|db| db.copy_in(table, rows))
     }
     fn close(&self) -> Result<()> {
         // Stop the checkpoint thread first (it joins), then flush the buffered log rows.
