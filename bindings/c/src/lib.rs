@@ -26,6 +26,7 @@ mod jobs;
 mod observe;
 mod results;
 mod strings;
+mod stripe;
 
 pub use billing::*;
 pub use config::*;
@@ -34,3 +35,4 @@ pub use jobs::*;
 pub use observe::*;
 pub use results::*;
 pub use strings::*;
+pub use stripe::*;
