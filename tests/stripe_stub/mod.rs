@@ -262,12 +262,11 @@ fn serve(conn: TcpStream, state: &Mutex<State>) {
             s.count += 1;
             s.requests.push(rec.clone());
             let mut fault = s.queued.pop_front();
-            if fault.is_none() {
-                if let Some((n, f)) = &s.every {
-                    if s.count % n == 0 {
-                        fault = Some(f.clone());
-                    }
-                }
+            if fault.is_none()
+                && let Some((n, f)) = &s.every
+                && s.count % n == 0
+            {
+                fault = Some(f.clone());
             }
             (fault, route(&s, &rec))
         };
