@@ -27,13 +27,14 @@ pub use fault::FaultPoint;
 
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
 
-use std::sync::RwLock;
+use std::sync::atomic::AtomicI64;
+use std::sync::{Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use crate::billing::{CheckoutState, Watermark};
-use crate::deliveries::DeliveryOutcome;
+use crate::deliveries::{DeliveryOutcome, RejectionTally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{self, EventFilter};
 use crate::metrics::Metrics;
@@ -155,6 +156,10 @@ pub struct Engine {
     store: RwLock<Option<Box<dyn Store>>>,
     config: Config,
     metrics: Metrics,
+    /// Requests that were not authentic deliveries, counted until the next flush.
+    rejections: Mutex<RejectionTally>,
+    /// When the automatic retention policy last ran (unix seconds).
+    last_prune: AtomicI64,
     faults: fault::Faults,
 }
 
@@ -175,6 +180,8 @@ impl Engine {
             store: RwLock::new(Some(store)),
             config,
             metrics: Metrics::default(),
+            rejections: Mutex::new(RejectionTally::default()),
+            last_prune: AtomicI64::new(i64::MIN),
             faults: fault::Faults::default(),
         })
     }
@@ -209,8 +216,10 @@ impl Engine {
         &self.config
     }
 
-    /// Flushes buffered log rows and closes the database. Later calls fail with `CLOSED`.
+    /// Flushes buffered log rows and counts and closes the database. Later calls fail with
+    /// `CLOSED`.
     pub fn close(&self) -> Result<()> {
+        let _ = self.flush_rejections(unix_now());
         let mut guard = self.store.write().unwrap_or_else(|p| p.into_inner());
         match guard.take() {
             Some(store) => store.close(),

@@ -21,13 +21,14 @@ pub mod sqlite;
 pub use sqlite::{Durability, SqliteOptions};
 
 use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView, Watermark};
-use crate::deliveries::{Delivery, DeliveryCounts};
+use crate::deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::Result;
 use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord};
 use crate::outbox::{
     ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
     NewJob,
 };
+use crate::retention::{Cutoffs, Pruned};
 use crate::sync_state::{CatalogEntry, SyncCursor};
 
 /// Opens (creating and migrating as needed) the store a database string names: a SQLite file
@@ -89,13 +90,16 @@ pub trait Store: Send + Sync {
     /// A job's attempts, oldest first.
     fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>>;
     /// Hands out up to `limit` due jobs of `kinds` (all when empty), oldest first, each
-    /// leased for `lease_secs`; an expired lease is due again. A job waits while an older
-    /// open job of its queue ([`crate::outbox::queue_of`]) for its customer exists.
+    /// leased for `lease_secs`. First ends leases that ran out as failed attempts
+    /// (`lease_expired`) under [`crate::outbox::after_failure`], so they retry with backoff or
+    /// are dead-lettered at `max_attempts`. A job waits while an older open job of its queue
+    /// ([`crate::outbox::queue_of`]) for its customer exists.
     fn claim(
         &self,
         kinds: &[&str],
         limit: u32,
         lease_secs: i64,
+        max_attempts: u32,
         now: i64,
     ) -> Result<Vec<ClaimedJob>>;
     /// Marks a leased job done; `LEASE_LOST` when the lease is not the caller's any more.
@@ -150,7 +154,8 @@ pub trait Store: Send + Sync {
 
     // --- Durable figures ----------------------------------------------------------------
 
-    /// Delivery-log counts with `at >= since`.
+    /// Delivery counts from the minute of `since` on, from the per-minute stats (a handful of
+    /// rows whatever the traffic).
     fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts>;
     /// The most recent delivery-log rows, newest first.
     fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>>;
@@ -171,6 +176,23 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Vec<copy::Cell>>>;
     /// Upserts `rows` into `table` in one transaction (the copied row wins); returns how many.
     fn copy_in(&self, table: &copy::Table, rows: &[Vec<copy::Cell>]) -> Result<u64>;
+
+    // --- Retention and backups ---------------------------------------------------------
+
+    /// Deletes (or, for event bodies, empties) up to about `batch` rows older than `cutoffs`
+    /// in one short transaction, never a billing row, an unfinished job or a quarantined
+    /// event ([`crate::retention`]). The caller repeats while something was removed.
+    fn prune(&self, cutoffs: &Cutoffs, batch: u32) -> Result<Pruned>;
+
+    /// Writes a consistent copy of the whole store to `path` while it stays in use (SQLite's
+    /// online backup). `CONFIG_INVALID` for a backend whose own tools do this (`pg_dump`).
+    fn backup(&self, path: &std::path::Path) -> Result<()> {
+        let _ = path;
+        Err(crate::error::Error::new(
+            crate::error::ErrorCode::ConfigInvalid,
+            "this store is backed up with its own tools (pg_dump for PostgreSQL)",
+        ))
+    }
 
     // --- Lifecycle ----------------------------------------------------------------------
 
@@ -298,8 +320,17 @@ pub trait StoreTx {
         event_id: Option<&str>,
         now: i64,
     ) -> Result<Option<EnqueuedJob>>;
-    /// Appends a delivery-log row.
+    /// Appends a delivery-log row and counts it in the per-minute delivery stats.
     fn log_delivery(&mut self, d: &Delivery) -> Result<()>;
+    /// Adds `n` to the per-minute delivery stats without logging rows (requests that were not
+    /// authentic deliveries, beyond their sample).
+    fn count_deliveries(
+        &mut self,
+        minute: i64,
+        outcome: DeliveryOutcome,
+        reason: &str,
+        n: u64,
+    ) -> Result<()>;
     /// Records that a stored (quarantined) event has now been applied: its new outcome and
     /// customer, and no error code.
     fn mark_event_applied(

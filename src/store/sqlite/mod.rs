@@ -8,6 +8,7 @@ mod checkpointer;
 mod copy;
 mod deliveries;
 mod jobs;
+mod prune;
 mod queries;
 mod rows;
 mod stats;
@@ -15,6 +16,7 @@ mod stripe_sync;
 mod throttle;
 
 pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
+pub use prune::restore;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -28,6 +30,7 @@ use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
 use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats};
+use crate::retention::{Cutoffs, Pruned};
 use crate::sync_state::{CatalogEntry, SyncCursor};
 
 /// Migrations, in order. `PRAGMA user_version` holds how many have run.
@@ -38,7 +41,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_job_queues.sql"),
     include_str!("migrations/0005_quarantine.sql"),
     include_str!("migrations/0006_secret_index.sql"),
-    include_str!("migrations/0007_stripe_api.sql"),
+    include_str!("migrations/0007_delivery_stats.sql"),
+    include_str!("migrations/0008_stripe_api.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
@@ -385,9 +389,10 @@ impl Store for SqliteStore {
         kinds: &[&str],
         limit: u32,
         lease_secs: i64,
+        max_attempts: u32,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
-        self.db(|db| db.claim(kinds, limit, lease_secs, now))
+        self.db(|db| db.claim(kinds, limit, lease_secs, max_attempts, now))
     }
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         self.db(|db| db.complete(id, lease_token, now))
@@ -459,6 +464,12 @@ impl Store for SqliteStore {
     }
     fn checkpoint(&self) -> Result<(i64, i64)> {
         self.db(|db| db.checkpoint())
+    }
+    fn prune(&self, cutoffs: &Cutoffs, batch: u32) -> Result<Pruned> {
+        self.db(|db| db.prune(cutoffs, batch))
+    }
+    fn backup(&self, path: &std::path::Path) -> Result<()> {
+        self.db(|db| db.backup(path))
     }
     fn copy_out(
         &self,

@@ -1,4 +1,4 @@
--- tollbooth schema v7: state of tollbooth's own Stripe API work, and per-kind claim throttles.
+-- tollbooth schema v8: state of tollbooth's own Stripe API work, and per-kind claim throttles.
 
 -- One row per stream: an object type of `sync` ('customer', 'subscription', ...) or
 -- 'events' for `catch-up`. A run pages newest first with `starting_after`; the cursor is the
