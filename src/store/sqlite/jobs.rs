@@ -277,6 +277,11 @@ impl ThrottleGate {
         Ok(gate)
     }
 
+    /// The claim's time: `now`, or the throttle time of a throttled kind when that is later.
+    fn now(&self, now: i64) -> i64 {
+        self.kinds.iter().map(|k| k.at).fold(now, i64::max)
+    }
+
     /// Throttled kinds with nothing left.
     fn exhausted(&self) -> Vec<String> {
         self.kinds
@@ -414,6 +419,10 @@ impl SqliteDb {
                 kept
             };
             gate.record(conn)?;
+            // Attempts of throttled kinds start on the throttle's monotone timeline, so a
+            // worker that read its clock before waiting for the lock never stamps a claim
+            // into a window the others already filled.
+            let now = gate.now(now);
             let mut expire = conn.prepare_cached(
                 "UPDATE job_attempts SET finished_at = ?2, outcome = 'lease_expired' \
                  WHERE job_id = ?1 AND finished_at IS NULL",
