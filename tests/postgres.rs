@@ -511,7 +511,7 @@ fn jobs_lifecycle(url: &str) {
         ErrorCode::JobNotFound
     );
     let out = st
-        .fail(j.id, j.lease_token, "crm said 500", 3, now + 1)
+        .fail(j.id, j.lease_token, "crm said 500", None, 3, now + 1)
         .unwrap();
     let FailOutcome::Scheduled { next_attempt_at } = out else {
         panic!("{out:?}")
@@ -540,7 +540,7 @@ fn jobs_lifecycle(url: &str) {
         let got = st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, 25, t).unwrap();
         assert_eq!(got.len(), 1, "at {t}");
         last = Some(
-            st.fail(got[0].id, got[0].lease_token, "again", 3, t)
+            st.fail(got[0].id, got[0].lease_token, "again", None, 3, t)
                 .unwrap(),
         );
         t = match last {

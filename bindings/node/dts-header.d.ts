@@ -15,6 +15,8 @@
  * - `STORE_*`: our side failed; answer HTTP 500 so Stripe retries.
  * - `CONFIG_INVALID`, `SECRET_INVALID`: the options passed to `new Tollbooth` are unusable.
  * - `JOB_NOT_FOUND`, `LEASE_LOST`: outbox calls on a job the caller no longer owns.
+ * - `STRIPE_*`: tollbooth's own calls to the Stripe API failed (key refused, rate limit,
+ *   outage, unknown object, bad request, unreadable answer).
  * - `CLOSED`: the instance was closed. `PANIC`: a tollbooth bug, caught before reaching JS.
  *
  * Arguments of the wrong JS type are rejected by the napi layer before tollbooth runs; those
@@ -47,6 +49,12 @@ export type TollboothErrorCode =
   | 'STORE_TIMEOUT'
   | 'JOB_NOT_FOUND'
   | 'LEASE_LOST'
+  | 'STRIPE_AUTH'
+  | 'STRIPE_RATE_LIMITED'
+  | 'STRIPE_UNAVAILABLE'
+  | 'STRIPE_NOT_FOUND'
+  | 'STRIPE_REQUEST_INVALID'
+  | 'STRIPE_RESPONSE_INVALID'
 
 /**
  * What every tollbooth method throws: a plain `Error` with a stable `code`.

@@ -26,6 +26,7 @@ mod prune;
 mod queries;
 mod stats;
 mod store_impl;
+mod stripe_state;
 mod tls;
 mod tx;
 
