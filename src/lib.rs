@@ -38,6 +38,7 @@ pub mod error;
 pub mod event;
 pub mod metrics;
 pub mod outbox;
+pub mod retention;
 pub mod store;
 pub mod verify;
 

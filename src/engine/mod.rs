@@ -26,6 +26,7 @@ pub use fault::FaultPoint;
 
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
 
+use std::sync::atomic::AtomicI64;
 use std::sync::{Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -156,6 +157,8 @@ pub struct Engine {
     metrics: Metrics,
     /// Requests that were not authentic deliveries, counted until the next flush.
     rejections: Mutex<RejectionTally>,
+    /// When the automatic retention policy last ran (unix seconds).
+    last_prune: AtomicI64,
     faults: fault::Faults,
 }
 
@@ -177,6 +180,7 @@ impl Engine {
             config,
             metrics: Metrics::default(),
             rejections: Mutex::new(RejectionTally::default()),
+            last_prune: AtomicI64::new(i64::MIN),
             faults: fault::Faults::default(),
         })
     }

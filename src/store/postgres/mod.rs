@@ -22,6 +22,7 @@ mod errors;
 mod jobs;
 mod migrate;
 mod pool;
+mod prune;
 mod queries;
 mod stats;
 mod store_impl;

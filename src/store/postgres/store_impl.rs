@@ -111,6 +111,13 @@ impl Store for PgStore {
     ) -> Result<u64> {
         PgStore::copy_in(self, table, rows)
     }
+    fn prune(
+        &self,
+        cutoffs: &crate::retention::Cutoffs,
+        batch: u32,
+    ) -> Result<crate::retention::Pruned> {
+        PgStore::prune(self, cutoffs, batch)
+    }
     fn schema_version(&self) -> Result<i64> {
         PgStore::schema_version(self)
     }
