@@ -37,7 +37,8 @@ fn build(name: &str, compiler: &str, flags: &[&str]) -> PathBuf {
     build_as(name, &name.replace('.', "_"), compiler, flags)
 }
 
-/// [`build`] into the executable `exe_name` (tests running in parallel never share one).
+/// [`build`] into the executable `exe_name`, so two tests that build one source in parallel
+/// never write the file the other is running ("Text file busy").
 fn build_as(name: &str, exe_name: &str, compiler: &str, flags: &[&str]) -> PathBuf {
     let root = repo_root();
     let exe = out_dir().join(exe_name);

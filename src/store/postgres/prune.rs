@@ -1,8 +1,5 @@
-//! Retention on PostgreSQL: the SQL of `store/sqlite/prune.rs` (bodies emptied first, then
-//! whole rows; never a billing row, an unfinished job or a quarantined event), one short write
-//! transaction per batch.
-
-use postgres::types::Type;
+//! Retention on PostgreSQL: the SQL of `store/sqlite/prune.rs`, batched by key so each
+//! transaction is short (`ctid` for events, which has no integer key).
 
 use super::PgStore;
 use super::tx::INT8;
@@ -10,19 +7,18 @@ use crate::error::Result;
 use crate::retention::{Cutoffs, Pruned};
 
 impl PgStore {
-    /// Removes up to about `batch` rows per kind older than `c`; the caller repeats while
-    /// something was removed.
+    /// One batch of [`crate::store::Store::prune`].
     pub fn prune(&self, c: &Cutoffs, batch: u32) -> Result<Pruned> {
         let batch = i64::from(batch);
-        let stats_minute = c.deliveries.div_euclid(60);
+        let minute = c.deliveries.div_euclid(60);
         self.write(|tx| {
             let bodies = tx.exec(
-                "UPDATE events SET body = ''::bytea WHERE id IN (SELECT id FROM events \
-                 WHERE received_at < $1 AND outcome <> 'quarantined' AND octet_length(body) > 0 LIMIT $2)",
+                "UPDATE events SET body = ''::bytea WHERE ctid IN (SELECT ctid FROM events \
+                 WHERE received_at < $1 AND outcome <> 'quarantined' AND length(body) > 0 LIMIT $2)",
                 &[(&c.bodies, INT8), (&batch, INT8)],
             )?;
             let events = tx.exec(
-                "DELETE FROM events WHERE id IN (SELECT id FROM events \
+                "DELETE FROM events WHERE ctid IN (SELECT ctid FROM events \
                  WHERE received_at < $1 AND outcome <> 'quarantined' LIMIT $2)",
                 &[(&c.events, INT8), (&batch, INT8)],
             )?;
@@ -33,22 +29,17 @@ impl PgStore {
             let delivery_stats = tx.exec(
                 "DELETE FROM delivery_stats WHERE (minute, outcome, reason) IN \
                  (SELECT minute, outcome, reason FROM delivery_stats WHERE minute < $1 LIMIT $2)",
-                &[(&stats_minute, INT8), (&batch, INT8)],
+                &[(&minute, INT8), (&batch, INT8)],
             )?;
-            // One set of finished jobs for both deletes: two LIMIT subqueries could pick
-            // different rows.
-            let rows = tx.rows(
-                "SELECT id FROM jobs WHERE state IN ('done', 'superseded') AND updated_at < $1 LIMIT $2",
+            let job_attempts = tx.exec(
+                "DELETE FROM job_attempts WHERE job_id IN (SELECT id FROM jobs \
+                 WHERE state IN ('done', 'superseded') AND updated_at < $1 ORDER BY id LIMIT $2)",
                 &[(&c.jobs, INT8), (&batch, INT8)],
             )?;
-            let finished: Vec<i64> = rows.iter().map(|r| tx.get(r, 0)).collect::<Result<_>>()?;
-            let job_attempts = tx.exec(
-                "DELETE FROM job_attempts WHERE job_id = ANY($1)",
-                &[(&finished, Type::INT8_ARRAY)],
-            )?;
             let jobs = tx.exec(
-                "DELETE FROM jobs WHERE id = ANY($1)",
-                &[(&finished, Type::INT8_ARRAY)],
+                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+                 WHERE state IN ('done', 'superseded') AND updated_at < $1 ORDER BY id LIMIT $2)",
+                &[(&c.jobs, INT8), (&batch, INT8)],
             )?;
             Ok(Pruned {
                 bodies,

@@ -7,6 +7,7 @@ use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::Result;
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
 use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, KindStats};
+use crate::retention::{Cutoffs, Pruned};
 use crate::store::{Store, StoreTx};
 
 impl Store for PgStore {
@@ -51,6 +52,9 @@ impl Store for PgStore {
     }
     fn quarantined_count(&self) -> Result<u64> {
         PgStore::quarantined_count(self)
+    }
+    fn prune(&self, cutoffs: &Cutoffs, batch: u32) -> Result<Pruned> {
+        PgStore::prune(self, cutoffs, batch)
     }
     fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
         PgStore::jobs(self, filter)
@@ -110,13 +114,6 @@ impl Store for PgStore {
         rows: &[Vec<crate::store::copy::Cell>],
     ) -> Result<u64> {
         PgStore::copy_in(self, table, rows)
-    }
-    fn prune(
-        &self,
-        cutoffs: &crate::retention::Cutoffs,
-        batch: u32,
-    ) -> Result<crate::retention::Pruned> {
-        PgStore::prune(self, cutoffs, batch)
     }
     fn schema_version(&self) -> Result<i64> {
         PgStore::schema_version(self)
