@@ -247,13 +247,6 @@ static void check_maintenance(tb_engine *engine) {
   char path[128];
   snprintf(path, sizeof path, "/tmp/tollbooth-smoke-backup-%p.db", (void *)&path);
   remove(path);
-  const char *db = getenv("TB_DATABASE");
-  if (db != NULL && strncmp(db, "postgres", 8) == 0) {
-    /* PostgreSQL is backed up with its own tools (pg_dump): a clear refusal, nothing written. */
-    CHECK_RC(tb_engine_backup(engine, (const uint8_t *)path, strlen(path)), TB_RESULT_CONFIG_INVALID);
-    tb_access_free(before);
-    return;
-  }
   CHECK_OK(tb_engine_backup(engine, (const uint8_t *)path, strlen(path)));
   tb_config *config = NULL;
   CHECK_OK(tb_config_new((const uint8_t *)path, strlen(path), &config));
