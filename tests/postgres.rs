@@ -890,3 +890,35 @@ fn the_cli_reads_a_postgres_store_and_never_prints_the_password() {
         }
     }
 }
+
+// ---------------------------------------------------------------- pooler safety
+
+/// Every statement is unnamed: after a full round of operations on a one-connection pool, the
+/// server holds no named prepared statement for that session (a transaction-mode pooler could
+/// hand such a statement's session to another client, or lose it).
+#[test]
+fn no_named_prepared_statement_is_left_on_the_session() {
+    use tollbooth::outbox::kinds::SUPPORT_OPEN_TICKET;
+    let Some(s) = schema(DIRECT, "unnamed") else {
+        return;
+    };
+    let st = PgStore::open(&pg::with_param(&s.url, "pool_size", "1")).unwrap();
+    st.write(|tx| {
+        tx.insert_event(&event("evt_u", Some("cus_u"), b"{}"))?;
+        tx.enqueue(
+            &job(SUPPORT_OPEN_TICKET, "k", Some("cus_u"), false, 1),
+            None,
+            1,
+        )?;
+        tx.customer("cus_u")?;
+        Ok(())
+    })
+    .unwrap();
+    let j = st.claim(&[], 1, 30, 25, 2).unwrap().pop().unwrap();
+    st.complete(j.id, j.lease_token, 3).unwrap();
+    st.events(&Default::default()).unwrap();
+    st.queue_stats(4, 0).unwrap();
+    st.delivery_counts(0).unwrap();
+    assert_eq!(st.open_connections(), 1);
+    assert_eq!(st.named_statements_on_a_connection().unwrap(), 0);
+}

@@ -110,14 +110,21 @@ fn smoke_on_postgres() {
         eprintln!("note: TOLLBOOTH_TEST_POSTGRES is not set; skipping the PostgreSQL smoke");
         return;
     };
-    let schema = format!("tb_c_smoke_{}", std::process::id());
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let db = format!("{url}{sep}schema={schema}");
-    let exe = build_as("smoke.c", "smoke_on_postgres_c", "cc", C_FLAGS);
-    let out = execute_with(&exe, &[("TB_DATABASE", &db)]);
-    if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
-        let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    /// Drops the smoke's schema however the test ends.
+    struct Schema(String, String);
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            if let Ok(mut c) = postgres::Client::connect(&self.0, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.1));
+            }
+        }
     }
+    let schema = Schema(url.clone(), format!("tb_c_smoke_{}", std::process::id()));
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}schema={}", schema.1);
+    let exe = build_as("smoke.c", "smoke_c_postgres", "cc", C_FLAGS);
+    let out = execute_with(&exe, &[("TB_DATABASE", &db)]);
+    drop(schema);
     assert!(
         out.contains("smoke: ok"),
         "smoke.c on PostgreSQL did not finish: {out}"
