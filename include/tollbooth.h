@@ -172,6 +172,30 @@ enum tb_result
    The job's lease expired or another worker holds it now.
    */
   TB_RESULT_LEASE_LOST = 501,
+  /*
+   Stripe refused the API key (401) or its permissions (403).
+   */
+  TB_RESULT_STRIPE_AUTH = 600,
+  /*
+   Stripe kept answering 429 beyond the retry budget.
+   */
+  TB_RESULT_STRIPE_RATE_LIMITED = 601,
+  /*
+   Stripe answered 5xx, timed out or was unreachable beyond the retry budget.
+   */
+  TB_RESULT_STRIPE_UNAVAILABLE = 602,
+  /*
+   The Stripe object or event does not exist (404).
+   */
+  TB_RESULT_STRIPE_NOT_FOUND = 603,
+  /*
+   Stripe rejected the request as invalid (another 4xx).
+   */
+  TB_RESULT_STRIPE_REQUEST_INVALID = 604,
+  /*
+   The Stripe API answer was not understood.
+   */
+  TB_RESULT_STRIPE_RESPONSE_INVALID = 605,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -913,6 +937,28 @@ typedef struct tb_string {
   size_t len;
 } tb_string;
 
+/*
+ What `tb_stripe_reconcile` did. A plain value: the caller allocates it.
+ */
+typedef struct tb_reconcile_report {
+  /*
+   `stripe.reconcile` jobs claimed.
+   */
+  uint32_t claimed;
+  /*
+   Jobs completed: the object was fetched from Stripe and applied.
+   */
+  uint32_t completed;
+  /*
+   Of those, how many changed stored state.
+   */
+  uint32_t changed;
+  /*
+   Jobs failed (rescheduled with backoff, or with Stripe's `Retry-After`).
+   */
+  uint32_t failed;
+} tb_reconcile_report;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1325,6 +1371,42 @@ tb_result tb_sign_test_payload(const uint8_t *body,
                                uint8_t *buf,
                                size_t buf_len,
                                size_t *out_n);
+
+/*
+ Works off up to `limit` due `stripe.reconcile` jobs once: claims them (lease `lease_secs`),
+ fetches each object from the Stripe API with `api_key` (UTF-8, `sk_...` or `rk_...`; read
+ access is enough; never stored or echoed), applies it as a snapshot and completes the job,
+ or fails it with the usual backoff (or Stripe's own `Retry-After`). `base_url` (UTF-8) is
+ `https://api.stripe.com` when its length is 0; plain `http://` only to a loopback host.
+
+ Blocks on the network (bounded retries and timeouts): call it from a worker thread, never
+ from a request handler. On `TB_RESULT_OK` `*report_out` is filled in; a Stripe failure on
+ one job is counted in `failed`, not returned. Errors: `TB_RESULT_CONFIG_INVALID` (a key or
+ base URL of the wrong shape), store codes.
+ */
+tb_result tb_stripe_reconcile(const struct tb_engine *engine,
+                              const uint8_t *api_key,
+                              size_t api_key_len,
+                              const uint8_t *base_url,
+                              size_t base_url_len,
+                              uint32_t limit,
+                              int64_t lease_secs,
+                              struct tb_reconcile_report *report_out);
+
+/*
+ `tb_engine_job_fail` with the downstream service's "retry after N seconds" (e.g. a CRM's
+ 429 `Retry-After`): the next attempt is at `now + retry_after_secs` (at most a day later)
+ instead of the backoff; the attempt still counts towards dead-lettering. A negative
+ `retry_after_secs` means none was given (the usual backoff).
+ */
+tb_result tb_engine_job_fail_after(const struct tb_engine *engine,
+                                   int64_t id,
+                                   int64_t lease_token,
+                                   const uint8_t *error,
+                                   size_t error_len,
+                                   int64_t retry_after_secs,
+                                   int64_t now,
+                                   struct tb_fail_outcome *outcome_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -127,6 +127,22 @@ code_table! {
     JobNotFound = 500, "JOB_NOT_FOUND", 500, "no such job";
     /// The caller's lease on the job ended; another worker may own it now.
     LeaseLost = 501, "LEASE_LOST", 500, "the job lease has expired or was taken over";
+
+    // 600-605: tollbooth's own calls to the Stripe API (sync, catch-up, reconcile). Never the
+    // answer to a webhook; 500 because they are failures on our side of a request we made.
+
+    /// Stripe refused the API key (HTTP 401) or its permissions (HTTP 403). Not retried.
+    StripeAuth = 600, "STRIPE_AUTH", 500, "Stripe refused the API key or its permissions";
+    /// Stripe kept answering HTTP 429 beyond the retry budget (or asked for a longer wait).
+    StripeRateLimited = 601, "STRIPE_RATE_LIMITED", 500, "Stripe rate-limited the requests beyond the retry budget";
+    /// Stripe answered 5xx, timed out or could not be reached beyond the retry budget.
+    StripeUnavailable = 602, "STRIPE_UNAVAILABLE", 500, "the Stripe API failed or was unreachable; retry later";
+    /// The object or event does not exist in this Stripe account and mode (HTTP 404).
+    StripeNotFound = 603, "STRIPE_NOT_FOUND", 500, "the Stripe object does not exist";
+    /// Stripe rejected the request as invalid (any other 4xx). Not retried.
+    StripeRequestInvalid = 604, "STRIPE_REQUEST_INVALID", 500, "Stripe rejected the request as invalid";
+    /// Stripe's answer was not the JSON shape the client expects (or exceeded the size limit).
+    StripeResponseInvalid = 605, "STRIPE_RESPONSE_INVALID", 500, "the Stripe API answer was not understood";
 }
 
 impl ErrorCode {
@@ -276,6 +292,8 @@ mod tests {
         assert!(!ErrorCode::SecretInvalid.is_client_error());
         assert!(!ErrorCode::StoreBusy.is_client_error());
         assert!(!ErrorCode::Panic.is_client_error());
+        assert!(!ErrorCode::StripeAuth.is_client_error());
+        assert!(!ErrorCode::StripeNotFound.is_client_error());
         for c in ErrorCode::ALL {
             assert!(matches!(c.http_status(), 200 | 400 | 500), "{c}");
             assert_eq!(ErrorCode::parse(c.as_str()), Some(*c));

@@ -40,13 +40,17 @@ pub mod metrics;
 pub mod outbox;
 pub mod retention;
 pub mod store;
+#[cfg(feature = "stripe-api")]
+pub mod stripe_api;
+pub mod sync_state;
 pub mod verify;
 
 pub use billing::{Access, AccessState, CheckoutState};
 pub use engine::{CheckoutStatus, Config, Engine, Handled, Outcome, SnapshotApplied, unix_now};
 pub use error::{Error, ErrorCode, Result};
-pub use outbox::{ClaimedJob, EnqueuedJob, FailOutcome, Job, JobFilter, JobState};
+pub use outbox::{ClaimedJob, EnqueuedJob, FailOutcome, Job, JobFilter, JobState, JobThrottle};
 pub use store::{Durability, SqliteOptions};
+pub use sync_state::{CatalogEntry, SyncCursor};
 
 /// The README's Rust example, compiled and run as a doc test.
 #[cfg(doctest)]

@@ -511,7 +511,7 @@ fn jobs_lifecycle(url: &str) {
         ErrorCode::JobNotFound
     );
     let out = st
-        .fail(j.id, j.lease_token, "crm said 500", 3, now + 1)
+        .fail(j.id, j.lease_token, "crm said 500", None, 3, now + 1)
         .unwrap();
     let FailOutcome::Scheduled { next_attempt_at } = out else {
         panic!("{out:?}")
@@ -540,7 +540,7 @@ fn jobs_lifecycle(url: &str) {
         let got = st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, 25, t).unwrap();
         assert_eq!(got.len(), 1, "at {t}");
         last = Some(
-            st.fail(got[0].id, got[0].lease_token, "again", 3, t)
+            st.fail(got[0].id, got[0].lease_token, "again", None, 3, t)
                 .unwrap(),
         );
         t = match last {
@@ -889,4 +889,36 @@ fn the_cli_reads_a_postgres_store_and_never_prints_the_password() {
             assert!(text.contains(":***@"), "{text}");
         }
     }
+}
+
+// ---------------------------------------------------------------- pooler safety
+
+/// Every statement is unnamed: after a full round of operations on a one-connection pool, the
+/// server holds no named prepared statement for that session (a transaction-mode pooler could
+/// hand such a statement's session to another client, or lose it).
+#[test]
+fn no_named_prepared_statement_is_left_on_the_session() {
+    use tollbooth::outbox::kinds::SUPPORT_OPEN_TICKET;
+    let Some(s) = schema(DIRECT, "unnamed") else {
+        return;
+    };
+    let st = PgStore::open(&pg::with_param(&s.url, "pool_size", "1")).unwrap();
+    st.write(|tx| {
+        tx.insert_event(&event("evt_u", Some("cus_u"), b"{}"))?;
+        tx.enqueue(
+            &job(SUPPORT_OPEN_TICKET, "k", Some("cus_u"), false, 1),
+            None,
+            1,
+        )?;
+        tx.customer("cus_u")?;
+        Ok(())
+    })
+    .unwrap();
+    let j = st.claim(&[], 1, 30, 25, 2).unwrap().pop().unwrap();
+    st.complete(j.id, j.lease_token, 3).unwrap();
+    st.events(&Default::default()).unwrap();
+    st.queue_stats(4, 0).unwrap();
+    st.delivery_counts(0).unwrap();
+    assert_eq!(st.open_connections(), 1);
+    assert_eq!(st.named_statements_on_a_connection().unwrap(), 0);
 }

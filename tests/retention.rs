@@ -98,8 +98,14 @@ fn counts(e: &Engine) -> (usize, usize) {
 
 #[test]
 fn a_long_history_with_pruning_stays_bounded_and_answers_like_the_full_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let pruned = engine_at(dir.path().join("pruned.db").to_str().unwrap());
+    for b in backends() {
+        a_long_history_with_pruning_on(&b);
+    }
+}
+
+fn a_long_history_with_pruning_on(b: &Backend) {
+    let db = b.fresh_db();
+    let pruned = engine_at(&db);
     let full = engine();
     let policy = Retention::default();
     let mut sizes = Vec::new();
@@ -124,13 +130,10 @@ fn a_long_history_with_pruning_stays_bounded_and_answers_like_the_full_store() {
             kept_after_warmup.push(counts(&pruned));
             assert!(p.total() > 0 || d % 30 != 0, "day {d}: something ages out");
         }
-        if d % 30 == 29 {
+        if d % 30 == 29 && !b.is_postgres() {
+            // The file size is SQLite's; PostgreSQL's row counts are bounded below.
             pruned.checkpoint().unwrap();
-            sizes.push(
-                std::fs::metadata(dir.path().join("pruned.db"))
-                    .unwrap()
-                    .len(),
-            );
+            sizes.push(std::fs::metadata(&db).unwrap().len());
         }
     }
     // Bounded: after the retention windows fill, the row counts and the file stop growing.
@@ -140,11 +143,13 @@ fn a_long_history_with_pruning_stays_bounded_and_answers_like_the_full_store() {
     let per_day = 2 * CUSTOMERS / 30 + 2;
     assert!(max_events <= 92 * per_day, "events kept: {max_events}");
     assert!(max_jobs <= 32 * 3 * per_day, "jobs kept: {max_jobs}");
-    let (late, early) = (sizes[sizes.len() - 1], sizes[4]);
-    assert!(
-        late <= early + early / 5,
-        "the file stopped growing: {sizes:?}"
-    );
+    if !b.is_postgres() {
+        let (late, early) = (sizes[sizes.len() - 1], sizes[4]);
+        assert!(
+            late <= early + early / 5,
+            "the file stopped growing: {sizes:?}"
+        );
+    }
     // The full store kept everything; the pruned one answers every portal question the same.
     assert!(counts(&full).0 > 2 * max_events);
     assert_eq!(
@@ -199,7 +204,13 @@ fn state_digest_of(e: &Engine) -> Vec<String> {
 
 #[test]
 fn pruning_keeps_quarantined_events_dead_jobs_and_billing_rows() {
-    let e = engine();
+    for b in backends() {
+        pruning_keeps_on(&b);
+    }
+}
+
+fn pruning_keeps_on(b: &Backend) {
+    let e = b.engine();
     let bad = br#"{"id":"evt_q","object":"event","type":"invoice.paid","created":1767000000,"data":{"object":{"id":"in_q","object":"invoice","customer":"cus_q","amount_due":"x","currency":"usd","created":1}}}"#;
     assert_eq!(deliver(&e, bad, T0).unwrap().outcome, Outcome::Quarantined);
     for (_, t, body) in day_events(0) {

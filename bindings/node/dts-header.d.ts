@@ -21,6 +21,8 @@
  * - `CONFIG_INVALID`, `SECRET_INVALID`: the options (or, for `fromEnv`, the named environment
  *   variable) are unusable; 500.
  * - `JOB_NOT_FOUND`, `LEASE_LOST`: outbox calls on a job the caller no longer owns.
+ * - `STRIPE_*`: tollbooth's own calls to the Stripe API failed (key refused, rate limit,
+ *   outage, unknown object, bad request, unreadable answer).
  * - `CLOSED`: the instance was closed. `PANIC`: a tollbooth bug, caught before reaching JS.
  *
  * A webhook body that is not bytes is `INVALID_ARGUMENT`. Other arguments of the wrong JS type
@@ -54,6 +56,12 @@ export type TollboothErrorCode =
   | 'STORE_TIMEOUT'
   | 'JOB_NOT_FOUND'
   | 'LEASE_LOST'
+  | 'STRIPE_AUTH'
+  | 'STRIPE_RATE_LIMITED'
+  | 'STRIPE_UNAVAILABLE'
+  | 'STRIPE_NOT_FOUND'
+  | 'STRIPE_REQUEST_INVALID'
+  | 'STRIPE_RESPONSE_INVALID'
 
 /**
  * What every tollbooth method throws (`...Sync`) or rejects with (Promise forms): a plain

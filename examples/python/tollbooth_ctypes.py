@@ -32,6 +32,8 @@ RESULT_NAMES = {
     304: "STORE_FULL", 305: "STORE_READONLY", 306: "STORE_CORRUPT",
     307: "STORE_UNAVAILABLE", 308: "STORE_TIMEOUT",
     500: "JOB_NOT_FOUND", 501: "LEASE_LOST",
+    600: "STRIPE_AUTH", 601: "STRIPE_RATE_LIMITED", 602: "STRIPE_UNAVAILABLE", 603: "STRIPE_NOT_FOUND",
+    604: "STRIPE_REQUEST_INVALID", 605: "STRIPE_RESPONSE_INVALID",
 }
 OUTCOMES = ["processed", "duplicate", "ignored", "stale", "quarantined"]
 ACCESS_STATES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused", "canceled", "none"]

@@ -5,7 +5,7 @@ use crate::error::Result;
 use std::sync::atomic::Ordering;
 
 use crate::outbox;
-use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
+use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, JobThrottle};
 use crate::retention::{PRUNE_BATCH, Pruned, Retention};
 
 impl Engine {
@@ -48,6 +48,20 @@ impl Engine {
     /// bounded size first, then Stripe-style credentials and every configured secret are
     /// redacted in one linear pass, so any message costs bounded work.
     pub fn fail(&self, id: i64, lease_token: i64, error: &str, now: i64) -> Result<FailOutcome> {
+        self.fail_after(id, lease_token, error, None, now)
+    }
+
+    /// [`Engine::fail`] with the downstream service's "retry after N seconds" (e.g. a CRM's
+    /// 429 `Retry-After`), which replaces the backoff for this attempt (clamped to
+    /// `0..=`[`outbox::MAX_RETRY_AFTER_SECS`]); the attempt still counts towards dead-lettering.
+    pub fn fail_after(
+        &self,
+        id: i64,
+        lease_token: i64,
+        error: &str,
+        retry_after_secs: Option<i64>,
+        now: i64,
+    ) -> Result<FailOutcome> {
         let secrets = &self.config.webhook_secrets;
         // Keep enough past the stored length that a secret straddling the cut is still whole.
         let keep =
@@ -58,7 +72,33 @@ impl Engine {
             .map_or(error, |(i, _)| &error[..i]);
         let redacted = outbox::redact_secrets(cut, |t| secrets.iter().any(|s| s.is(t)));
         let error = outbox::truncate_error(&redacted);
-        self.with_store(|s| s.fail(id, lease_token, &error, self.config.max_attempts, now))
+        self.with_store(|s| {
+            s.fail(
+                id,
+                lease_token,
+                &error,
+                retry_after_secs,
+                self.config.max_attempts,
+                now,
+            )
+        })
+    }
+
+    /// Throttles claims of `kind`: at most `t.max_claims` in any `t.period_secs` window (and
+    /// `t.burst` at once), counted across every worker process sharing the store. Jobs held
+    /// back stay due, in order.
+    pub fn set_job_throttle(&self, kind: &str, t: &JobThrottle) -> Result<()> {
+        self.with_store(|s| s.set_job_throttle(kind, t))
+    }
+
+    /// Removes the throttle of `kind`; returns whether there was one.
+    pub fn remove_job_throttle(&self, kind: &str) -> Result<bool> {
+        self.with_store(|s| s.remove_job_throttle(kind))
+    }
+
+    /// Every throttle, by kind.
+    pub fn job_throttles(&self) -> Result<Vec<(String, JobThrottle)>> {
+        self.with_store(|s| s.job_throttles())
     }
 
     /// Dead-lettered jobs, newest first.

@@ -206,7 +206,13 @@ pub fn truncate_error(msg: &str) -> String {
     }
 }
 
+/// The longest "retry after" a failed job may ask for (a day): a bogus header never parks a
+/// job for months.
+pub const MAX_RETRY_AFTER_SECS: i64 = 86_400;
+
 /// What a failed attempt leads to: the job's next state, its `run_at`, and the answer.
+/// `retry_after_secs` (a downstream service's 429 `Retry-After`) replaces the backoff for this
+/// attempt, clamped to `0..=`[`MAX_RETRY_AFTER_SECS`]; it still counts as an attempt.
 ///
 /// `attempts` counts the attempt that just failed; `due_twin` is a newer due job of the same
 /// coalesced key, if the store found one. Out of attempts wins over a twin (the operator sees
@@ -216,6 +222,7 @@ pub fn after_failure(
     attempts: i64,
     max_attempts: u32,
     due_twin: Option<i64>,
+    retry_after_secs: Option<i64>,
     now: i64,
 ) -> (JobState, i64, FailOutcome) {
     if attempts >= i64::from(max_attempts) {
@@ -224,7 +231,11 @@ pub fn after_failure(
         (JobState::Superseded, now, FailOutcome::Superseded { by })
     } else {
         let attempt = attempts.clamp(0, i64::from(u32::MAX)) as u32;
-        let next = now.saturating_add(backoff_secs(attempt, jitter_for(job_id, attempt)));
+        let wait = match retry_after_secs {
+            Some(secs) => secs.clamp(0, MAX_RETRY_AFTER_SECS),
+            None => backoff_secs(attempt, jitter_for(job_id, attempt)),
+        };
+        let next = now.saturating_add(wait);
         (
             JobState::Due,
             next,
@@ -240,13 +251,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dead_beats_twin_beats_retry() {
-        assert_eq!(after_failure(1, 3, 3, Some(9), 100).2, FailOutcome::Dead);
+    fn a_retry_after_replaces_the_backoff_within_a_day() {
+        let at = |ra| after_failure(1, 2, 25, None, Some(ra), 100).1;
+        assert_eq!(at(90), 190);
+        assert_eq!(at(-5), 100);
+        assert_eq!(at(10_000_000), 100 + MAX_RETRY_AFTER_SECS);
+        // Out of attempts and a due twin still win.
         assert_eq!(
-            after_failure(1, 2, 3, Some(9), 100),
+            after_failure(1, 25, 25, None, Some(9), 100).2,
+            FailOutcome::Dead
+        );
+    }
+
+    #[test]
+    fn dead_beats_twin_beats_retry() {
+        assert_eq!(
+            after_failure(1, 3, 3, Some(9), None, 100).2,
+            FailOutcome::Dead
+        );
+        assert_eq!(
+            after_failure(1, 2, 3, Some(9), None, 100),
             (JobState::Superseded, 100, FailOutcome::Superseded { by: 9 })
         );
-        let (state, run_at, out) = after_failure(1, 2, 3, None, 100);
+        let (state, run_at, out) = after_failure(1, 2, 3, None, None, 100);
         assert_eq!(state, JobState::Due);
         assert_eq!(
             out,

@@ -3,11 +3,13 @@
 //! transaction as the billing state, so a job exists exactly when its cause was committed.
 
 mod job;
+mod throttle;
 
 pub use job::{
     ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, KindStats,
-    MAX_ERROR_CHARS, after_failure, truncate_error,
+    MAX_ERROR_CHARS, MAX_RETRY_AFTER_SECS, after_failure, truncate_error,
 };
+pub use throttle::{JobThrottle, ThrottleCounts, ThrottleGate, throttle_now};
 
 use serde::Serialize;
 use serde_json::{Value, json};

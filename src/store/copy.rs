@@ -208,6 +208,45 @@ pub const TABLES: &[Table] = &[
             ("secret_index", Int),
         ],
     },
+    Table {
+        name: "stripe_sync_cursors",
+        key_len: 1,
+        columns: &[
+            ("stream", Text),
+            ("scope", Text),
+            ("starting_after", Text),
+            ("applied", Int),
+            ("started_at", Int),
+            ("updated_at", Int),
+            ("completed_at", Int),
+        ],
+    },
+    Table {
+        name: "stripe_catalog",
+        key_len: 1,
+        columns: &[
+            ("id", Text),
+            ("object", Text),
+            ("active", Bool),
+            ("name", Text),
+            ("product_id", Text),
+            ("unit_amount", Int),
+            ("currency", Text),
+            ("recurring_interval", Text),
+            ("fetched_at", Int),
+        ],
+    },
+    // The throttles themselves; their claim log is a sliding window that refills on its own.
+    Table {
+        name: "job_throttles",
+        key_len: 1,
+        columns: &[
+            ("kind", Text),
+            ("max_claims", Int),
+            ("period_secs", Int),
+            ("burst", Int),
+        ],
+    },
 ];
 
 /// Rows per page: bounded memory whatever the store's size (event bodies are a few KB).

@@ -27,9 +27,11 @@ use crate::deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::Result;
 use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord};
 use crate::outbox::{
-    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, KindStats, NewJob,
+    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
+    NewJob,
 };
 use crate::retention::{Cutoffs, Pruned};
+use crate::sync_state::{CatalogEntry, SyncCursor};
 
 /// Opens (creating and migrating as needed) the store a database string names: a
 /// `postgres://` / `postgresql://` URL (see [`postgres::PgOptions`]), else a SQLite file path
@@ -143,18 +145,53 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<ClaimedJob>>;
     /// Marks a leased job done; `LEASE_LOST` when the lease is not the caller's any more.
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()>;
-    /// Records a failed attempt and applies [`crate::outbox::after_failure`]. `error` is
-    /// already redacted and truncated.
+    /// Records a failed attempt and applies [`crate::outbox::after_failure`] (with the
+    /// downstream service's retry-after, when given). `error` is already redacted and
+    /// truncated.
     fn fail(
         &self,
         id: i64,
         lease_token: i64,
         error: &str,
+        retry_after_secs: Option<i64>,
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome>;
     /// Puts a dead job back in the queue; returns the id of the job that will run.
     fn replay(&self, id: i64, now: i64) -> Result<i64>;
+    /// Sets (or replaces) the claim throttle of `kind`; `claim` then honours it for every
+    /// worker sharing the store ([`JobThrottle`] is the rule).
+    fn set_job_throttle(&self, kind: &str, throttle: &JobThrottle) -> Result<()>;
+    /// Removes the throttle of `kind`; returns whether there was one.
+    fn remove_job_throttle(&self, kind: &str) -> Result<bool>;
+    /// Every throttle, by kind.
+    fn job_throttles(&self) -> Result<Vec<(String, JobThrottle)>>;
+
+    // --- Stripe API work (sync, catch-up) ------------------------------------------------
+
+    /// One stream's cursor (`customer`, `subscription`, ..., or `events`).
+    fn sync_cursor(&self, stream: &str) -> Result<Option<SyncCursor>>;
+    /// Every stream's cursor, by name.
+    fn sync_cursors(&self) -> Result<Vec<SyncCursor>>;
+    /// Starts a new run of `stream` with `scope`, forgetting an earlier run's position.
+    fn start_sync_cursor(&self, stream: &str, scope: &str, now: i64) -> Result<()>;
+    /// Records a page: the last object applied and how many the page applied.
+    fn advance_sync_cursor(
+        &self,
+        stream: &str,
+        starting_after: &str,
+        applied: i64,
+        now: i64,
+    ) -> Result<()>;
+    /// Marks a run finished.
+    fn complete_sync_cursor(&self, stream: &str, now: i64) -> Result<()>;
+    /// Upserts a product or price unless the stored row was fetched later or is the same;
+    /// returns whether a row changed.
+    fn put_catalog_entry(&self, entry: &CatalogEntry) -> Result<bool>;
+    /// Products and prices (`object`: `product`, `price`, or `None` for both), by id.
+    fn catalog(&self, object: Option<&str>) -> Result<Vec<CatalogEntry>>;
+    /// `created` of the newest stored event, if any (where a catch-up starts).
+    fn last_event_created(&self) -> Result<Option<i64>>;
 
     // --- Durable figures ----------------------------------------------------------------
 

@@ -123,6 +123,16 @@ int main(void) {
   NUL_RC(tb_engine_job_fail(engine, job->id, job->lease_token, NULL, 0, T0 + 2, &fo));
   NUL_RC(tb_engine_job_fail(engine, job->id, job->lease_token, S("e"), T0 + 2, NULL));
   CHECK(fo.state == 42);
+  NUL_RC(tb_engine_job_fail_after(NULL, job->id, job->lease_token, S("e"), 5, T0 + 2, &fo));
+  NUL_RC(tb_engine_job_fail_after(engine, job->id, job->lease_token, NULL, 0, 5, T0 + 2, &fo));
+  NUL_RC(tb_engine_job_fail_after(engine, job->id, job->lease_token, S("e"), 5, T0 + 2, NULL));
+  CHECK(fo.state == 42);
+  tb_reconcile_report rr = {42, 42, 42, 42};
+  NUL_RC(tb_stripe_reconcile(NULL, S("sk_test_x"), S(""), 10, 30, &rr));
+  NUL_RC(tb_stripe_reconcile(engine, NULL, 0, S(""), 10, 30, &rr));
+  NUL_RC(tb_stripe_reconcile(engine, S("sk_test_x"), NULL, 0, 10, 30, &rr));
+  NUL_RC(tb_stripe_reconcile(engine, S("sk_test_x"), S(""), 10, 30, NULL));
+  CHECK(rr.claimed == 42);
   CHECK_OK(tb_engine_job_complete(engine, job->id, job->lease_token, T0 + 2));
   tb_job_batch_free(batch);
   tb_job_list *dead = NULL;

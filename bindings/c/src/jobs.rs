@@ -154,6 +154,27 @@ pub struct tb_fail_outcome {
     pub superseded_by: i64,
 }
 
+/// The C form of a `FailOutcome`.
+pub(crate) fn to_fail_outcome(f: FailOutcome) -> tb_fail_outcome {
+    match f {
+        FailOutcome::Scheduled { next_attempt_at } => tb_fail_outcome {
+            state: tb_fail_state::Scheduled as u32,
+            next_attempt_at,
+            superseded_by: 0,
+        },
+        FailOutcome::Dead => tb_fail_outcome {
+            state: tb_fail_state::Dead as u32,
+            next_attempt_at: 0,
+            superseded_by: 0,
+        },
+        FailOutcome::Superseded { by } => tb_fail_outcome {
+            state: tb_fail_state::Superseded as u32,
+            next_attempt_at: 0,
+            superseded_by: by,
+        },
+    }
+}
+
 /// Records a failed attempt of claimed job `id`: it is retried with backoff, or dead-lettered
 /// after the configured max attempts. `error` (UTF-8) is the reason an operator will see;
 /// Stripe-style secrets in it are redacted and it is truncated before it is stored.
@@ -177,25 +198,7 @@ pub extern "C" fn tb_engine_job_fail(
         let now = resolve_now(now);
         engine.run(
             |e| e.fail(id, lease_token, error, now),
-            |f| {
-                *out = match f {
-                    FailOutcome::Scheduled { next_attempt_at } => tb_fail_outcome {
-                        state: tb_fail_state::Scheduled as u32,
-                        next_attempt_at,
-                        superseded_by: 0,
-                    },
-                    FailOutcome::Dead => tb_fail_outcome {
-                        state: tb_fail_state::Dead as u32,
-                        next_attempt_at: 0,
-                        superseded_by: 0,
-                    },
-                    FailOutcome::Superseded { by } => tb_fail_outcome {
-                        state: tb_fail_state::Superseded as u32,
-                        next_attempt_at: 0,
-                        superseded_by: by,
-                    },
-                }
-            },
+            |f| *out = to_fail_outcome(f),
         )
     }
 }

@@ -27,6 +27,7 @@ mod maintenance;
 mod observe;
 mod results;
 mod strings;
+mod stripe;
 
 pub use billing::*;
 pub use config::*;
@@ -35,3 +36,4 @@ pub use jobs::*;
 pub use observe::*;
 pub use results::*;
 pub use strings::*;
+pub use stripe::*;

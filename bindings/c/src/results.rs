@@ -70,6 +70,18 @@ pub enum tb_result {
     JobNotFound = 500,
     /// The job's lease expired or another worker holds it now.
     LeaseLost = 501,
+    /// Stripe refused the API key (401) or its permissions (403).
+    StripeAuth = 600,
+    /// Stripe kept answering 429 beyond the retry budget.
+    StripeRateLimited = 601,
+    /// Stripe answered 5xx, timed out or was unreachable beyond the retry budget.
+    StripeUnavailable = 602,
+    /// The Stripe object or event does not exist (404).
+    StripeNotFound = 603,
+    /// Stripe rejected the request as invalid (another 4xx).
+    StripeRequestInvalid = 604,
+    /// The Stripe API answer was not understood.
+    StripeResponseInvalid = 605,
 }
 
 impl From<ErrorCode> for tb_result {
@@ -104,6 +116,12 @@ impl From<ErrorCode> for tb_result {
             ErrorCode::StoreTimeout => tb_result::StoreTimeout,
             ErrorCode::JobNotFound => tb_result::JobNotFound,
             ErrorCode::LeaseLost => tb_result::LeaseLost,
+            ErrorCode::StripeAuth => tb_result::StripeAuth,
+            ErrorCode::StripeRateLimited => tb_result::StripeRateLimited,
+            ErrorCode::StripeUnavailable => tb_result::StripeUnavailable,
+            ErrorCode::StripeNotFound => tb_result::StripeNotFound,
+            ErrorCode::StripeRequestInvalid => tb_result::StripeRequestInvalid,
+            ErrorCode::StripeResponseInvalid => tb_result::StripeResponseInvalid,
             // ErrorCode is #[non_exhaustive]. A code added to the core without a C twin is
             // caught by tests/header.rs (it loops over ErrorCode::ALL), so this arm is a
             // last resort that at least never claims success.

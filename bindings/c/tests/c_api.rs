@@ -34,8 +34,14 @@ fn run(cmd: &mut Command) -> String {
 
 /// Compiles `tests/c/<name>` with `compiler` and `flags`, links the static library.
 fn build(name: &str, compiler: &str, flags: &[&str]) -> PathBuf {
+    build_as(name, &name.replace('.', "_"), compiler, flags)
+}
+
+/// [`build`] into the executable `exe_name`, so two tests that build one source in parallel
+/// never write the file the other is running ("Text file busy").
+fn build_as(name: &str, exe_name: &str, compiler: &str, flags: &[&str]) -> PathBuf {
     let root = repo_root();
-    let exe = out_dir().join(name.replace('.', "_"));
+    let exe = out_dir().join(exe_name);
     let version = format!("-DTB_EXPECTED_VERSION=\"{}\"", env!("CARGO_PKG_VERSION"));
     run(Command::new(compiler)
         .args(flags)
@@ -104,14 +110,21 @@ fn smoke_on_postgres() {
         eprintln!("note: TOLLBOOTH_TEST_POSTGRES is not set; skipping the PostgreSQL smoke");
         return;
     };
-    let schema = format!("tb_c_smoke_{}", std::process::id());
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let db = format!("{url}{sep}schema={schema}");
-    let exe = build("smoke.c", "cc", C_FLAGS);
-    let out = execute_with(&exe, &[("TB_DATABASE", &db)]);
-    if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
-        let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    /// Drops the smoke's schema however the test ends.
+    struct Schema(String, String);
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            if let Ok(mut c) = postgres::Client::connect(&self.0, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.1));
+            }
+        }
     }
+    let schema = Schema(url.clone(), format!("tb_c_smoke_{}", std::process::id()));
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}schema={}", schema.1);
+    let exe = build_as("smoke.c", "smoke_c_postgres", "cc", C_FLAGS);
+    let out = execute_with(&exe, &[("TB_DATABASE", &db)]);
+    drop(schema);
     assert!(
         out.contains("smoke: ok"),
         "smoke.c on PostgreSQL did not finish: {out}"
@@ -193,4 +206,68 @@ fn readme_example_runs_and_is_the_one_in_the_readme() {
         readme.contains(&format!("```c\n{example}```")),
         "bindings/c/README.md must quote tests/c/readme_example.c verbatim"
     );
+}
+
+#[path = "../../../tests/stripe_stub/mod.rs"]
+mod stripe_stub;
+
+/// `tb_stripe_reconcile` and `tb_engine_job_fail_after` from C (`tests/c/stripe.c`) against
+/// the loopback Stripe stub; the database is prepared and checked through the Rust API.
+#[test]
+fn stripe_reconcile_from_c() {
+    use stripe_stub::{Stub, objects};
+    const KEY: &str = "sk_test_51FromCSECRET";
+    const T0: i64 = 1_767_000_000;
+    let dir = tempfile_dir();
+    let db = dir.join("stripe.db");
+    let db = db.to_str().unwrap();
+    {
+        let e = tollbooth::Engine::open(
+            tollbooth::Config::new(db, &["whsec_c_test_0123456789SECRETVALUE"]).unwrap(),
+        )
+        .unwrap();
+        let sub = objects::subscription("sub_c", "cus_c", "active", T0, T0 + 86_400, "u");
+        let mut other = sub.clone();
+        other["status"] = "past_due".into();
+        for (id, o) in [("evt_c1", sub), ("evt_c2", other)] {
+            let ev = objects::event(id, "customer.subscription.updated", T0, o);
+            e.ingest_trusted(ev.to_string().as_bytes(), T0).unwrap();
+        }
+        e.close().unwrap();
+    }
+    let stub = Stub::start(KEY);
+    let truth = objects::subscription("sub_c", "cus_c", "canceled", T0, T0 + 86_400, "u");
+    stub.add("/v1/subscriptions", [truth]);
+    let exe = build("stripe.c", "cc", C_FLAGS);
+    let mut cmd = if std::env::var_os("VALGRIND").is_some_and(|v| v == "1") {
+        let mut c = Command::new("valgrind");
+        c.args(["--leak-check=full", "--error-exitcode=1"])
+            .arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    let out = run(cmd.args([db, &stub.base_url, KEY]));
+    assert!(out.contains("stripe: ok"), "{out}");
+    // valgrind's own lines ("==pid== Command: ...") quote the arguments; the program's don't.
+    assert!(
+        out.lines().all(|l| l.starts_with("==") || !l.contains(KEY)),
+        "{out}"
+    );
+    let reqs = stub.requests();
+    assert_eq!(reqs.len(), 1, "the bad key and URL sent nothing");
+    assert_eq!(reqs[0].path, "/v1/subscriptions/sub_c");
+    let e = tollbooth::Engine::open(
+        tollbooth::Config::new(db, &["whsec_c_test_0123456789SECRETVALUE"]).unwrap(),
+    )
+    .unwrap();
+    assert!(!e.access("cus_c", T0 + 10).unwrap().has_access);
+}
+
+/// A fresh directory under the target dir (no tempfile dependency in this crate).
+fn tempfile_dir() -> PathBuf {
+    let dir = out_dir().join(format!("stripe-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -12,6 +12,7 @@ mod scenarios;
 mod send;
 mod sim;
 mod status;
+mod stripe;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -214,6 +215,64 @@ enum Cmd {
     },
     /// Firing alerts (exit 3 when any fires)
     Health,
+    /// Adopt an existing Stripe account: apply every customer, subscription, invoice,
+    /// checkout session, product and price as a snapshot (resumable; running it twice changes nothing)
+    Sync {
+        /// Only these types (comma-separated): customers, products, prices, subscriptions,
+        /// invoices, checkout_sessions
+        #[arg(long, value_delimiter = ',', value_name = "TYPES")]
+        only: Vec<String>,
+        /// Only objects created at or after this unix second
+        #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+        since: Option<i64>,
+        /// Start over instead of resuming an unfinished sync
+        #[arg(long)]
+        restart: bool,
+        #[command(flatten)]
+        stripe: stripe::StripeArgs,
+    },
+    /// After an outage: fetch the events Stripe stopped retrying (its last 30 days) and ingest them
+    CatchUp {
+        /// Start here (unix seconds) instead of the newest stored event minus --margin
+        #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+        since: Option<i64>,
+        /// Seconds before the newest stored event to start at
+        #[arg(long, default_value_t = stripe::MARGIN_DEFAULT, value_name = "SECS")]
+        margin: i64,
+        /// Start a new window instead of resuming an unfinished catch-up
+        #[arg(long)]
+        restart: bool,
+        #[command(flatten)]
+        stripe: stripe::StripeArgs,
+    },
+    /// Work off due stripe.reconcile jobs: fetch each object from Stripe and apply it
+    Reconcile {
+        /// Jobs per claim
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Lease per claim, seconds
+        #[arg(long, default_value_t = 120)]
+        lease: i64,
+        #[command(flatten)]
+        stripe: stripe::StripeArgs,
+    },
+    /// Pace claims of a job kind (e.g. crm.sync_customer: --max 100 --per 10); no args: list
+    Throttle {
+        /// The job kind
+        kind: Option<String>,
+        /// Claims allowed per window
+        #[arg(long, requires = "per")]
+        max: Option<u32>,
+        /// The window, seconds
+        #[arg(long, requires = "max")]
+        per: Option<u32>,
+        /// Claims allowed at once [default: --max]
+        #[arg(long, requires = "max")]
+        burst: Option<u32>,
+        /// Remove the kind's throttle
+        #[arg(long, conflicts_with_all = ["max", "per", "burst"], requires = "kind")]
+        remove: bool,
+    },
 }
 
 /// What to sign: a file's exact bytes or a built-in scenario.
@@ -243,6 +302,8 @@ pub struct App {
     pub db: PathBuf,
     pub secret: Option<String>,
     pub now: i64,
+    /// `--now`, when given (the Stripe commands stamp snapshots with it).
+    pub now_given: Option<i64>,
     pub out: Out,
 }
 
@@ -290,15 +351,21 @@ pub fn resolve_customer(engine: &Engine, who: Option<&str>) -> Res<Option<String
     })
 }
 
-/// Secrets to scrub from any output, even clap's errors: the env var and `--secret` values.
+/// Secrets to scrub from any output, even clap's errors: the webhook secret and the Stripe
+/// API key, from the environment and the command line.
 fn secrets_in_args() -> Vec<String> {
-    let mut out: Vec<String> = std::env::var("STRIPE_WEBHOOK_SECRET").into_iter().collect();
+    let mut out: Vec<String> = ["STRIPE_WEBHOOK_SECRET", "STRIPE_API_KEY"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .collect();
     let args: Vec<String> = std::env::args().collect();
     for (i, a) in args.iter().enumerate() {
-        if a == "--secret" {
-            out.extend(args.get(i + 1).cloned());
-        } else if let Some(v) = a.strip_prefix("--secret=") {
-            out.push(v.to_owned());
+        for flag in ["--secret", "--stripe-key"] {
+            if a == flag {
+                out.extend(args.get(i + 1).cloned());
+            } else if let Some(v) = a.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+                out.push(v.to_owned());
+            }
         }
     }
     out
@@ -338,6 +405,7 @@ fn main() -> ExitCode {
         db: cli.db.unwrap_or_else(|| PathBuf::from("tollbooth.db")),
         secret: cli.secret,
         now: cli.now.unwrap_or_else(tollbooth::unix_now),
+        now_given: cli.now,
         out,
     };
     match run(&app, cli.cmd, demo_db) {
@@ -431,5 +499,29 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>) -> Res<u8> {
         Cmd::Send { url, body } => send::send(app, &url, &body),
         Cmd::Metrics { prometheus } => status::metrics(app, prometheus),
         Cmd::Health => status::health(app),
+        Cmd::Sync {
+            only,
+            since,
+            restart,
+            stripe,
+        } => stripe::sync_cmd(app, &only, since, restart, &stripe),
+        Cmd::CatchUp {
+            since,
+            margin,
+            restart,
+            stripe,
+        } => stripe::catch_up_cmd(app, since, margin, restart, &stripe),
+        Cmd::Reconcile {
+            limit,
+            lease,
+            stripe,
+        } => stripe::reconcile_cmd(app, limit, lease, &stripe),
+        Cmd::Throttle {
+            kind,
+            max,
+            per,
+            burst,
+            remove,
+        } => stripe::throttle_cmd(app, kind, max, per, burst, remove),
     }
 }

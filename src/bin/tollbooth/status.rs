@@ -31,6 +31,8 @@ pub fn status(app: &App) -> Res<u8> {
     let report = engine.metrics(now)?;
     let health = engine.health(now)?;
     let recent = engine.recent_deliveries(10)?;
+    let last_event = engine.last_event_created()?;
+    let cursors = engine.sync_cursors()?;
     let out = &app.out;
     out.json(&json!({
         "db": tollbooth::store::redact_database(&app.db.to_string_lossy()),
@@ -42,6 +44,8 @@ pub fn status(app: &App) -> Res<u8> {
         "queue": report.queue,
         "dead_jobs": report.dead_jobs,
         "recent_deliveries": recent,
+        "last_event_created": last_event,
+        "sync_cursors": cursors,
     }));
     out.line(format!(
         "{} {}  {}",
@@ -71,6 +75,7 @@ pub fn status(app: &App) -> Res<u8> {
     for (reason, n) in &report.window.by_reason {
         out.line(format!("    {n} × {reason}"));
     }
+    stripe_lines(out, now, last_event, &cursors);
     out.heading("Queue");
     let mut t = Table::new(&[
         "kind",
@@ -133,3 +138,35 @@ pub fn health(app: &App) -> Res<u8> {
     print_health(&app.out, &h);
     Ok(exit_for(&h))
 }
+
+/// Points to `catch-up` when the newest event is old, and to `sync` / `catch-up` when a run
+/// was interrupted.
+fn stripe_lines(out: &Out, now: i64, last_event: Option<i64>, cursors: &[tollbooth::SyncCursor]) {
+    if let Some(last) = last_event {
+        let quiet = now - last;
+        if quiet > SILENT_SECS {
+            out.line(format!(
+                "  {} the newest stored event is {} old: if webhooks stopped (endpoint disabled, outage longer than Stripe's 3 days of retries), run `tollbooth catch-up`",
+                out.yellow("note:"),
+                age(quiet)
+            ));
+        }
+    }
+    for c in cursors.iter().filter(|c| c.completed_at.is_none()) {
+        let cmd = if c.stream == "events" {
+            "catch-up"
+        } else {
+            "sync"
+        };
+        out.line(format!(
+            "  {} an interrupted {cmd} of {} stopped after {} objects ({} ago): run `tollbooth {cmd}` to resume",
+            out.yellow("note:"),
+            c.stream,
+            c.applied,
+            age(now - c.updated_at)
+        ));
+    }
+}
+
+/// A day without any event is unusual for a live account with subscribers.
+const SILENT_SECS: i64 = 86_400;

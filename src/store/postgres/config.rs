@@ -215,6 +215,18 @@ impl PgOptions {
         if !connect_timeout_set {
             client.connect_timeout(Duration::from_secs(5));
         }
+        // A server that vanished without closing the connection (a host gone, a network path
+        // cut) is noticed in about 30 s instead of TCP's defaults (hours): unacknowledged writes
+        // give up after `tcp_user_timeout`, idle pooled connections are probed by keepalives.
+        if client.get_tcp_user_timeout().is_none() {
+            client.tcp_user_timeout(Duration::from_secs(30));
+        }
+        if !passthrough
+            .iter()
+            .any(|p| p.starts_with("keepalives_idle="))
+        {
+            client.keepalives_idle(Duration::from_secs(30));
+        }
         // tollbooth drives TLS itself (rustls) and asks the client for it explicitly.
         client.ssl_mode(match ssl {
             SslMode::Disable => postgres::config::SslMode::Disable,
@@ -286,6 +298,11 @@ mod tests {
             Some(&Duration::from_secs(5))
         );
         assert_eq!(o.client.get_application_name(), Some("tollbooth"));
+        assert_eq!(
+            o.client.get_tcp_user_timeout(),
+            Some(&Duration::from_secs(30))
+        );
+        assert_eq!(o.client.get_keepalives_idle(), Duration::from_secs(30));
         for mode in ["require", "verify-ca", "verify-full"] {
             let o = PgOptions::parse(&format!("postgres://u@h/db?sslmode={mode}")).unwrap();
             assert_eq!(o.ssl, SslMode::VerifyFull, "{mode} verifies");

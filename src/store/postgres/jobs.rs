@@ -14,7 +14,7 @@ use super::tx::{BOOL, INT8, PgTx, TEXT};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
     ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, NewJob,
-    after_failure,
+    ThrottleGate, after_failure,
 };
 
 pub(super) fn enqueue(
@@ -75,12 +75,14 @@ pub(super) fn enqueue(
 /// The claim pick: due jobs and expired leases, oldest first, each half an ordered index range
 /// stopping at the limit; a job waits while an older open job of its queue for its customer
 /// exists. `$2` is the kind list (empty: every kind).
-const CLAIM_PICK: &str = "SELECT id, state FROM ( \
-     (SELECT id, state, run_at FROM jobs j WHERE state = 'due' AND run_at <= $1 \
-        AND (cardinality($2::text[]) = 0 OR kind = ANY($2)) AND NOT_OLDER ORDER BY run_at, id LIMIT $3) \
+const CLAIM_PICK: &str = "SELECT id, state, kind FROM ( \
+     (SELECT id, state, run_at, kind FROM jobs j WHERE state = 'due' AND run_at <= $1 \
+        AND (cardinality($2::text[]) = 0 OR kind = ANY($2)) AND kind <> ALL($4::text[]) \
+        AND NOT_OLDER ORDER BY run_at, id LIMIT $3) \
      UNION ALL \
-     (SELECT id, state, run_at FROM jobs j WHERE state = 'leased' AND lease_until <= $1 \
-        AND (cardinality($2::text[]) = 0 OR kind = ANY($2)) AND NOT_OLDER ORDER BY run_at, id LIMIT $3) \
+     (SELECT id, state, run_at, kind FROM jobs j WHERE state = 'leased' AND lease_until <= $1 \
+        AND (cardinality($2::text[]) = 0 OR kind = ANY($2)) AND kind <> ALL($4::text[]) \
+        AND NOT_OLDER ORDER BY run_at, id LIMIT $3) \
    ) picked ORDER BY run_at, id LIMIT $3";
 
 const NOT_OLDER: &str = "(customer_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.queue = j.queue \
@@ -154,6 +156,7 @@ struct Ended<'a> {
 fn end_attempt(
     tx: &mut PgTx<'_>,
     e: &Ended<'_>,
+    retry_after_secs: Option<i64>,
     max_attempts: u32,
     now: i64,
 ) -> Result<FailOutcome> {
@@ -172,7 +175,8 @@ fn end_attempt(
     } else {
         None
     };
-    let (state, run_at, outcome) = after_failure(e.id, e.attempts, max_attempts, twin, now);
+    let (state, run_at, outcome) =
+        after_failure(e.id, e.attempts, max_attempts, twin, retry_after_secs, now);
     let state = state.as_str();
     tx.exec(
         "UPDATE jobs SET state = $2, run_at = $3, lease_until = NULL, last_error = $4, updated_at = $5 \
@@ -227,6 +231,7 @@ fn expire_leases(tx: &mut PgTx<'_>, max_attempts: u32, now: i64) -> Result<()> {
                 outcome: "lease_expired",
                 error: LEASE_EXPIRED_ERROR,
             },
+            None,
             max_attempts,
             now,
         )?;
@@ -302,17 +307,58 @@ impl PgStore {
         let kinds: Vec<&str> = kinds.to_vec();
         let limit = i64::from(limit);
         let pick = CLAIM_PICK.replace("NOT_OLDER", NOT_OLDER);
-        let until = now.saturating_add(lease_secs);
         self.write(|tx| {
             expire_leases(tx, max_attempts, now)?;
+            // Per-kind throttles (the rule and its bookkeeping: outbox::ThrottleGate).
+            let throttled = super::stripe_state::throttles(tx)?;
+            let mut gate = ThrottleGate::default();
+            let mut wanted: Vec<&str> = kinds.clone();
+            let mut except: Vec<String> = Vec::new();
+            if !throttled.is_empty() {
+                gate = ThrottleGate::open(
+                    throttled,
+                    &kinds,
+                    now,
+                    &mut super::stripe_state::Counts(&mut *tx),
+                )?;
+                let exhausted = gate.exhausted();
+                if kinds.is_empty() {
+                    except = exhausted;
+                } else {
+                    wanted.retain(|k| !exhausted.iter().any(|e| e == k));
+                    if wanted.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                }
+            }
             let picked = tx.rows(
                 &pick,
-                &[(&now, INT8), (&kinds, Type::TEXT_ARRAY), (&limit, INT8)],
+                &[
+                    (&now, INT8),
+                    (&wanted, Type::TEXT_ARRAY),
+                    (&limit, INT8),
+                    (&except, Type::TEXT_ARRAY),
+                ],
             )?;
-            let picked: Vec<(i64, String)> = picked
+            let picked: Vec<(i64, String, String)> = picked
                 .iter()
-                .map(|r| Ok((tx.get(r, 0)?, tx.get(r, 1)?)))
+                .map(|r| Ok((tx.get(r, 0)?, tx.get(r, 1)?, tx.get(r, 2)?)))
                 .collect::<Result<_>>()?;
+            let picked: Vec<(i64, String)> = picked
+                .into_iter()
+                .filter(|(_, _, kind)| gate.take(kind))
+                .map(|(id, state, _)| (id, state))
+                .collect();
+            let taken: Vec<(String, crate::outbox::JobThrottle, i64, i64)> = gate
+                .taken()
+                .map(|(k, t, n, at)| (k.to_owned(), *t, n, at))
+                .collect();
+            for (kind, t, n, at) in &taken {
+                super::stripe_state::record(tx, kind, t, *n, *at)?;
+            }
+            // Claims of throttled kinds start on the throttle's monotone timeline.
+            let now = gate.now(now);
+            let until = now.saturating_add(lease_secs);
             let mut out = Vec::with_capacity(picked.len());
             for (id, state) in picked {
                 if state == "leased" {
@@ -378,6 +424,7 @@ impl PgStore {
         id: i64,
         lease_token: i64,
         error: &str,
+        retry_after_secs: Option<i64>,
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
@@ -406,6 +453,7 @@ impl PgStore {
                     outcome: "failed",
                     error,
                 },
+                retry_after_secs,
                 max_attempts,
                 now,
             )

@@ -21,6 +21,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0003_delivery_stats",
         include_str!("migrations/0003_delivery_stats.sql"),
     ),
+    (
+        "0004_stripe_api",
+        include_str!("migrations/0004_stripe_api.sql"),
+    ),
 ];
 
 /// Migrations may rewrite large tables: their transaction gets a longer statement timeout

@@ -26,6 +26,7 @@ mod prune;
 mod queries;
 mod stats;
 mod store_impl;
+mod stripe_state;
 mod tls;
 mod tx;
 
@@ -250,6 +251,19 @@ impl PgStore {
                 None => Ok(false),
             }
         })
+    }
+
+    /// Named prepared statements alive on a pooled connection (`pg_prepared_statements`): the
+    /// pooler-safety test asserts there are none (every statement is unnamed).
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn named_statements_on_a_connection(&self) -> Result<i64> {
+        self.read(
+            |tx| match tx.row("SELECT count(*)::int8 FROM pg_prepared_statements", &[])? {
+                Some(r) => tx.get(&r, 0),
+                None => Ok(0),
+            },
+        )
     }
 
     /// The schema name (for tests and the CLI's `status`).

@@ -6,9 +6,10 @@ use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
 use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::Result;
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
-use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, KindStats};
+use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats};
 use crate::retention::{Cutoffs, Pruned};
 use crate::store::{Store, StoreTx};
+use crate::sync_state::{CatalogEntry, SyncCursor};
 
 impl Store for PgStore {
     fn write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
@@ -83,10 +84,58 @@ impl Store for PgStore {
         id: i64,
         lease_token: i64,
         error: &str,
+        retry_after_secs: Option<i64>,
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
-        PgStore::fail(self, id, lease_token, error, max_attempts, now)
+        PgStore::fail(
+            self,
+            id,
+            lease_token,
+            error,
+            retry_after_secs,
+            max_attempts,
+            now,
+        )
+    }
+    fn set_job_throttle(&self, kind: &str, throttle: &JobThrottle) -> Result<()> {
+        PgStore::set_job_throttle(self, kind, throttle)
+    }
+    fn remove_job_throttle(&self, kind: &str) -> Result<bool> {
+        PgStore::remove_job_throttle(self, kind)
+    }
+    fn job_throttles(&self) -> Result<Vec<(String, JobThrottle)>> {
+        PgStore::job_throttles(self)
+    }
+    fn sync_cursor(&self, stream: &str) -> Result<Option<SyncCursor>> {
+        PgStore::sync_cursor(self, stream)
+    }
+    fn sync_cursors(&self) -> Result<Vec<SyncCursor>> {
+        PgStore::sync_cursors(self)
+    }
+    fn start_sync_cursor(&self, stream: &str, scope: &str, now: i64) -> Result<()> {
+        PgStore::start_sync_cursor(self, stream, scope, now)
+    }
+    fn advance_sync_cursor(
+        &self,
+        stream: &str,
+        starting_after: &str,
+        applied: i64,
+        now: i64,
+    ) -> Result<()> {
+        PgStore::advance_sync_cursor(self, stream, starting_after, applied, now)
+    }
+    fn complete_sync_cursor(&self, stream: &str, now: i64) -> Result<()> {
+        PgStore::complete_sync_cursor(self, stream, now)
+    }
+    fn put_catalog_entry(&self, entry: &CatalogEntry) -> Result<bool> {
+        PgStore::put_catalog_entry(self, entry)
+    }
+    fn catalog(&self, object: Option<&str>) -> Result<Vec<CatalogEntry>> {
+        PgStore::catalog(self, object)
+    }
+    fn last_event_created(&self) -> Result<Option<i64>> {
+        PgStore::last_event_created(self)
     }
     fn replay(&self, id: i64, now: i64) -> Result<i64> {
         PgStore::replay(self, id, now)

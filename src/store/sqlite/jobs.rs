@@ -11,10 +11,11 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteDb;
+use super::throttle;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
     ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, NewJob,
-    after_failure,
+    ThrottleGate, after_failure,
 };
 
 pub(super) fn enqueue(
@@ -95,6 +96,8 @@ macro_rules! claim_pick {
 const CLAIM_PICK_ANY: &str = claim_pick!("?2 = ?2");
 const CLAIM_PICK_ONE: &str = claim_pick!("kind = ?2 ->> 0");
 const CLAIM_PICK_MANY: &str = claim_pick!("kind IN (SELECT value FROM json_each(?2))");
+/// Every kind but the throttled kinds that are out of allowance (only when throttles exist).
+const CLAIM_PICK_EXCEPT: &str = claim_pick!("kind NOT IN (SELECT value FROM json_each(?2))");
 
 const JOB_COLS: &str = "id, kind, key, customer_id, state, attempts, run_at, lease_until, created_at, updated_at, last_error, event_id, payload";
 
@@ -134,10 +137,12 @@ struct Ended<'a> {
 }
 
 /// Closes the attempt row and moves the job as [`after_failure`] decides: retry with
-/// backoff, dead-letter at `max_attempts`, or retire it for a newer due twin.
+/// backoff (or after the downstream's `retry_after_secs`), dead-letter at `max_attempts`, or
+/// retire it for a newer due twin.
 fn end_attempt(
     conn: &Connection,
     e: &Ended<'_>,
+    retry_after_secs: Option<i64>,
     max_attempts: u32,
     now: i64,
 ) -> Result<FailOutcome> {
@@ -154,7 +159,8 @@ fn end_attempt(
     } else {
         None
     };
-    let (state, run_at, outcome) = after_failure(e.id, e.attempts, max_attempts, twin, now);
+    let (state, run_at, outcome) =
+        after_failure(e.id, e.attempts, max_attempts, twin, retry_after_secs, now);
     conn.prepare_cached(
         "UPDATE jobs SET state = ?2, run_at = ?3, lease_until = NULL, last_error = ?4, updated_at = ?5 WHERE id = ?1",
     )?
@@ -199,6 +205,7 @@ fn expire_leases(conn: &Connection, max_attempts: u32, now: i64) -> Result<()> {
                 outcome: "lease_expired",
                 error: LEASE_EXPIRED_ERROR,
             },
+            None,
             max_attempts,
             now,
         )?;
@@ -294,14 +301,51 @@ impl SqliteDb {
         self.write(|tx| {
             let conn = &tx.tx;
             expire_leases(conn, max_attempts, now)?;
-            let mut pick = conn.prepare_cached(match kinds.len() {
-                0 => CLAIM_PICK_ANY,
-                1 => CLAIM_PICK_ONE,
-                _ => CLAIM_PICK_MANY,
-            })?;
-            let picked = pick
-                .query_map(params![now, kinds_json, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let throttled = throttle::throttles(conn)?;
+            let mut gate = ThrottleGate::default();
+            let picked = if throttled.is_empty() {
+                let mut pick = conn.prepare_cached(match kinds.len() {
+                    0 => CLAIM_PICK_ANY,
+                    1 => CLAIM_PICK_ONE,
+                    _ => CLAIM_PICK_MANY,
+                })?;
+                pick.query_map(params![now, kinds_json, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+            } else {
+                gate = ThrottleGate::open(throttled, kinds, now, &mut throttle::Counts(conn))?;
+                let exhausted = gate.exhausted();
+                let (sql, list) = if kinds.is_empty() {
+                    (CLAIM_PICK_EXCEPT, exhausted)
+                } else {
+                    let open: Vec<String> =
+                        kinds.iter().filter(|k| !exhausted.iter().any(|e| e == *k)).map(|k| k.to_string()).collect();
+                    if open.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    (CLAIM_PICK_MANY, open)
+                };
+                let list = serde_json::to_string(&list).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
+                let picked = conn
+                    .prepare_cached(sql)?
+                    .query_map(params![now, list, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut kind_of = conn.prepare_cached("SELECT kind FROM jobs WHERE id = ?1")?;
+                let mut kept = Vec::with_capacity(picked.len());
+                for (id, state) in picked {
+                    let kind: String = kind_of.query_row([id], |r| r.get(0))?;
+                    if gate.take(&kind) {
+                        kept.push((id, state));
+                    }
+                }
+                kept
+            };
+            for (kind, t, n, at) in gate.taken() {
+                throttle::record(conn, kind, t, n, at)?;
+            }
+            // Attempts of throttled kinds start on the throttle's monotone timeline, so a
+            // worker that read its clock before waiting for the lock never stamps a claim
+            // into a window the others already filled.
+            let now = gate.now(now);
             let mut expire = conn.prepare_cached(
                 "UPDATE job_attempts SET finished_at = ?2, outcome = 'lease_expired' \
                  WHERE job_id = ?1 AND finished_at IS NULL",
@@ -364,6 +408,7 @@ impl SqliteDb {
         id: i64,
         lease_token: i64,
         error: &str,
+        retry_after_secs: Option<i64>,
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
@@ -398,6 +443,7 @@ impl SqliteDb {
                     outcome: "failed",
                     error,
                 },
+                retry_after_secs,
                 max_attempts,
                 now,
             )

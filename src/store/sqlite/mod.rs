@@ -12,6 +12,8 @@ mod prune;
 mod queries;
 mod rows;
 mod stats;
+mod stripe_sync;
+mod throttle;
 
 pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
 pub use prune::restore;
@@ -27,8 +29,9 @@ use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
 use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
-use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, KindStats};
+use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats};
 use crate::retention::{Cutoffs, Pruned};
+use crate::sync_state::{CatalogEntry, SyncCursor};
 
 /// Migrations, in order. `PRAGMA user_version` holds how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -39,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_quarantine.sql"),
     include_str!("migrations/0006_secret_index.sql"),
     include_str!("migrations/0007_delivery_stats.sql"),
+    include_str!("migrations/0008_stripe_api.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
@@ -398,13 +402,53 @@ impl Store for SqliteStore {
         id: i64,
         lease_token: i64,
         error: &str,
+        retry_after_secs: Option<i64>,
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
-        self.db(|db| db.fail(id, lease_token, error, max_attempts, now))
+        self.db(|db| db.fail(id, lease_token, error, retry_after_secs, max_attempts, now))
     }
     fn replay(&self, id: i64, now: i64) -> Result<i64> {
         self.db(|db| db.replay(id, now))
+    }
+    fn set_job_throttle(&self, kind: &str, throttle: &JobThrottle) -> Result<()> {
+        self.db(|db| db.set_job_throttle(kind, throttle))
+    }
+    fn remove_job_throttle(&self, kind: &str) -> Result<bool> {
+        self.db(|db| db.remove_job_throttle(kind))
+    }
+    fn job_throttles(&self) -> Result<Vec<(String, JobThrottle)>> {
+        self.db(|db| db.job_throttles())
+    }
+    fn sync_cursor(&self, stream: &str) -> Result<Option<SyncCursor>> {
+        self.db(|db| db.sync_cursor(stream))
+    }
+    fn sync_cursors(&self) -> Result<Vec<SyncCursor>> {
+        self.db(|db| db.sync_cursors())
+    }
+    fn start_sync_cursor(&self, stream: &str, scope: &str, now: i64) -> Result<()> {
+        self.db(|db| db.start_sync_cursor(stream, scope, now))
+    }
+    fn advance_sync_cursor(
+        &self,
+        stream: &str,
+        starting_after: &str,
+        applied: i64,
+        now: i64,
+    ) -> Result<()> {
+        self.db(|db| db.advance_sync_cursor(stream, starting_after, applied, now))
+    }
+    fn complete_sync_cursor(&self, stream: &str, now: i64) -> Result<()> {
+        self.db(|db| db.complete_sync_cursor(stream, now))
+    }
+    fn put_catalog_entry(&self, entry: &CatalogEntry) -> Result<bool> {
+        self.db(|db| db.put_catalog_entry(entry))
+    }
+    fn catalog(&self, object: Option<&str>) -> Result<Vec<CatalogEntry>> {
+        self.db(|db| db.catalog(object))
+    }
+    fn last_event_created(&self) -> Result<Option<i64>> {
+        self.db(|db| db.last_event_created())
     }
     fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts> {
         self.db(|db| db.delivery_counts(since))

@@ -1,0 +1,49 @@
+/* The stripe.reconcile worker from C against the loopback Stripe stub that the Rust driver
+ * (bindings/c/tests/c_api.rs, `stripe_reconcile_from_c`) starts: argv[1] the database,
+ * argv[2] the stub's base URL, argv[3] the API key. The database holds one due
+ * stripe.reconcile job and one crm.sync_customer job. */
+#include "common.h"
+
+int main(int argc, char **argv) {
+  CHECK(argc == 4);
+  const char *db = argv[1], *base = argv[2], *key = argv[3];
+  tb_config *config = NULL;
+  tb_engine *engine = NULL;
+  CHECK_OK(tb_config_new(S(db), &config));
+  CHECK_OK(tb_config_add_secret(config, S(SECRET)));
+  CHECK_OK(tb_engine_open(config, &engine));
+  tb_config_free(config);
+
+  /* Keys and URLs of the wrong shape are refused before any request. */
+  tb_reconcile_report r = {9, 9, 9, 9};
+  CHECK_RC(tb_stripe_reconcile(engine, S("pk_test_publishable"), S(base), 10, 60, &r),
+           TB_RESULT_CONFIG_INVALID);
+  CHECK_RC(tb_stripe_reconcile(engine, S(key), S("http://example.com"), 10, 60, &r),
+           TB_RESULT_CONFIG_INVALID);
+  CHECK(r.claimed == 9);
+  uint8_t msg[TB_ERROR_MESSAGE_MAX];
+  size_t n = 0;
+  CHECK_OK(tb_engine_last_error(engine, msg, sizeof msg - 1, &n));
+  msg[n] = 0; /* the text is not NUL-terminated */
+  CHECK(n > 0 && strstr((const char *)msg, key) == NULL);
+
+  /* The job: fetched, applied, completed. */
+  CHECK_OK(tb_stripe_reconcile(engine, S(key), S(base), 10, 60, &r));
+  CHECK(r.claimed == 1 && r.completed == 1 && r.changed == 1 && r.failed == 0);
+  CHECK_OK(tb_stripe_reconcile(engine, S(key), S(base), 10, 60, &r));
+  CHECK(r.claimed == 0);
+
+  /* A CRM answered 429 with Retry-After: 90. */
+  tb_job_batch *batch = NULL;
+  CHECK_OK(tb_engine_job_claim(engine, S("crm.sync_customer"), 1, 60, T0 + 100, &batch));
+  CHECK(batch->len == 1);
+  tb_fail_outcome fo;
+  CHECK_OK(tb_engine_job_fail_after(engine, batch->jobs[0].id, batch->jobs[0].lease_token,
+                                    S("HubSpot 429"), 90, T0 + 101, &fo));
+  CHECK(fo.state == TB_FAIL_STATE_SCHEDULED && fo.next_attempt_at == T0 + 191);
+  tb_job_batch_free(batch);
+
+  tb_engine_free(engine);
+  printf("stripe: ok\n");
+  return 0;
+}
