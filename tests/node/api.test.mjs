@@ -1,6 +1,7 @@
 // The JS API: outcomes, access states, invoices, checkout status, snapshots, the job outbox,
 // observability, and an error code for every rejection. Every error and every returned object
-// is checked for the webhook secret.
+// is checked for the webhook secret. Each test that touches a store runs on SQLite and on
+// PostgreSQL (`eachStore`, see helpers.mjs).
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

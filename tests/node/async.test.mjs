@@ -1,7 +1,8 @@
 // The Promise API: every store method resolves to what its ...Sync twin returns, rejects with
 // the same `code`, runs off the JS thread (the event loop keeps turning while the store is
 // locked), and stays exactly-once with hundreds of deliveries in flight. Also Tollbooth.fromEnv
-// and the byte-only body rule.
+// and the byte-only body rule. The store tests run on SQLite and PostgreSQL (`eachStore`); a
+// `postgres://` database connects lazily and fails with stable codes.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
