@@ -202,6 +202,10 @@ enum tb_outcome
    Stored, but older than the state it would have written: nothing else done.
    */
   TB_OUTCOME_STALE = 3,
+  /*
+   A signed `tollbooth doctor` probe: verified and recognised, nothing stored or changed.
+   */
+  TB_OUTCOME_PROBE = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -36,6 +36,7 @@ pub mod error;
 pub mod event;
 pub mod metrics;
 pub mod outbox;
+pub mod probe;
 pub mod store;
 pub mod verify;
 

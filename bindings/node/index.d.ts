@@ -283,9 +283,9 @@ export interface HandledWebhook {
   /**
    * `processed`: new event, state and jobs written; `duplicate`: already stored, nothing
    * done; `ignored`: stored, its type moves no state; `stale`: stored, but older than the
-   * state it would have written.
+   * state it would have written; `probe`: a signed `tollbooth doctor` probe, nothing stored.
    */
-  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale'
+  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale' | 'probe'
   /** Stripe event id (`evt_...`). */
   eventId: string
   /** Stripe event type, e.g. `'customer.subscription.updated'`. */

@@ -18,12 +18,14 @@ mod fault;
 mod jobs;
 mod observe;
 mod queries;
+mod silence;
 
 #[doc(hidden)]
 pub use config::Config;
 pub use fault::FaultPoint;
 
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
+pub use silence::{DeliveryActivity, HISTORY_SCAN_ROWS, SilenceRule, activity, deliveries_stopped};
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -38,7 +40,7 @@ use crate::store::{
     CHECKPOINT_INTERVAL, Checkpointer, Delivery, DeliveryOutcome, EnqueuedJob, NewEvent,
     REQUEST_PATH_AUTOCHECKPOINT, Store, StoreOptions, StoreTx,
 };
-use crate::verify;
+use crate::{probe, verify};
 
 /// What a delivery did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,6 +54,9 @@ pub enum Outcome {
     Ignored,
     /// Stored, but older than the state it would have written; nothing else done.
     Stale,
+    /// A signed `tollbooth doctor` probe (see [`crate::probe`]): verified and recognised,
+    /// nothing stored or changed.
+    Probe,
 }
 
 impl Outcome {
@@ -62,6 +67,7 @@ impl Outcome {
             Outcome::Duplicate => "duplicate",
             Outcome::Ignored => "ignored",
             Outcome::Stale => "stale",
+            Outcome::Probe => "probe",
         }
     }
 
@@ -69,7 +75,8 @@ impl Outcome {
         match self {
             Outcome::Processed => DeliveryOutcome::Processed,
             Outcome::Duplicate => DeliveryOutcome::Duplicate,
-            Outcome::Ignored => DeliveryOutcome::Ignored,
+            // A probe is answered before anything is logged; never reached for one.
+            Outcome::Ignored | Outcome::Probe => DeliveryOutcome::Ignored,
             Outcome::Stale => DeliveryOutcome::Stale,
         }
     }
@@ -255,11 +262,11 @@ impl Engine {
     /// as [`Engine::handle_webhook_at`] does after its verify step.
     pub fn ingest_trusted(&self, body: &[u8], now: i64) -> Result<Handled> {
         let started = Instant::now();
-        let parsed = event::parse_event(body).and_then(|e| self.check_livemode(e));
-        self.ingest_parsed(parsed, body, now, started)
+        self.ingest_parsed(event::parse_event(body), body, now, started)
     }
 
     /// Steps 3–7 for a body that was verified (or is trusted) and parsed (or was rejected).
+    /// A probe is answered here, before the livemode guard and before anything is written.
     fn ingest_parsed(
         &self,
         parsed: Result<Event>,
@@ -267,7 +274,12 @@ impl Engine {
         now: i64,
         started: Instant,
     ) -> Result<Handled> {
-        let event = match parsed {
+        if let Ok(ev) = &parsed {
+            if probe::is_probe(ev) {
+                return Ok(self.handled(ev, Outcome::Probe, None, Vec::new()));
+            }
+        }
+        let event = match parsed.and_then(|e| self.check_livemode(e)) {
             Ok(ev) => ev,
             Err(e) => {
                 let d = self.delivery(
@@ -331,7 +343,7 @@ impl Engine {
             now,
             &self.config.verify,
         )?;
-        self.check_livemode(event::parse_event(body)?)
+        event::parse_event(body)
     }
 
     fn check_livemode(&self, event: Event) -> Result<Event> {

@@ -8,6 +8,7 @@
 //! processes never deadlock upgrading a read lock) with a busy timeout; WAL lets readers run
 //! beside the writer. Several processes may open one database file.
 
+mod activity;
 mod checkpointer;
 mod deliveries;
 mod jobs;
@@ -15,6 +16,7 @@ pub mod queries;
 mod rows;
 mod stats;
 
+pub use activity::{AuthenticTimes, LivemodeCounts};
 pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
 pub use deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
 pub use jobs::{ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};

@@ -151,6 +151,8 @@ pub enum tb_outcome {
     Ignored = 2,
     /// Stored, but older than the state it would have written: nothing else done.
     Stale = 3,
+    /// A signed `tollbooth doctor` probe: verified and recognised, nothing stored or changed.
+    Probe = 4,
 }
 
 impl From<Outcome> for tb_outcome {
@@ -160,6 +162,7 @@ impl From<Outcome> for tb_outcome {
             Outcome::Duplicate => tb_outcome::Duplicate,
             Outcome::Ignored => tb_outcome::Ignored,
             Outcome::Stale => tb_outcome::Stale,
+            Outcome::Probe => tb_outcome::Probe,
         }
     }
 }

@@ -62,8 +62,8 @@ impl From<tollbooth::EnqueuedJob> for EnqueuedJob {
 pub struct HandledWebhook {
     /// `processed`: new event, state and jobs written; `duplicate`: already stored, nothing
     /// done; `ignored`: stored, its type moves no state; `stale`: stored, but older than the
-    /// state it would have written.
-    #[napi(ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale'")]
+    /// state it would have written; `probe`: a signed `tollbooth doctor` probe, nothing stored.
+    #[napi(ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale' | 'probe'")]
     pub outcome: String,
     /// Stripe event id (`evt_...`).
     pub event_id: String,
