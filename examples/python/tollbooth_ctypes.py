@@ -32,7 +32,7 @@ RESULT_NAMES = {
     304: "STORE_FULL", 305: "STORE_READONLY", 306: "STORE_CORRUPT",
     400: "TRANSITION_INVALID", 500: "JOB_NOT_FOUND", 501: "LEASE_LOST",
 }
-OUTCOMES = ["processed", "duplicate", "ignored", "stale"]
+OUTCOMES = ["processed", "duplicate", "ignored", "stale", "probe"]
 ACCESS_STATES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused", "canceled", "none"]
 CHECKOUT_STATES = ["pending", "complete", "payment_pending", "payment_failed", "expired"]
 FAIL_STATES = ["scheduled", "dead", "superseded"]
