@@ -14,6 +14,7 @@
 
 mod apply;
 mod config;
+mod facts;
 mod fault;
 mod jobs;
 mod observe;
@@ -22,6 +23,7 @@ mod silence;
 
 #[doc(hidden)]
 pub use config::Config;
+pub use facts::{LIVEMODE_SAMPLE, StoreFacts};
 pub use fault::FaultPoint;
 
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};

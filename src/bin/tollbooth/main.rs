@@ -2,6 +2,7 @@
 
 mod customer;
 mod demo;
+mod doctor;
 mod events;
 mod import;
 mod jobs;
@@ -40,6 +41,7 @@ Exit codes:
   1  error (the message says what; with --json also {\"error\": {...}} on stdout)
   2  usage error (bad arguments)
   3  health alerts are firing (status, health)
+  4  doctor found a problem (a FAIL line)
 
 Start with `tollbooth demo`: a whole customer history on a throwaway database.";
 
@@ -168,6 +170,22 @@ enum Cmd {
     },
     /// Firing alerts (exit 3 when any fires)
     Health,
+    /// Check a deployed webhook route (--url) and the store (--db): what is wrong and what to
+    /// change (exit 4 when a check fails)
+    Doctor {
+        /// The deployed webhook route, e.g. https://app.example.com/api/webhooks/stripe
+        #[arg(long)]
+        url: Option<String>,
+        /// Per-request time limit, seconds
+        #[arg(long, default_value_t = 15, value_name = "SECS")]
+        timeout: u64,
+        /// An unsigned POST answered slower than this is a warning, milliseconds
+        #[arg(long, default_value_t = 1000, value_name = "MS")]
+        fast_ms: u64,
+        /// ... and slower than this a failure
+        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        slow_ms: u64,
+    },
 }
 
 /// What to sign: a file's exact bytes or a built-in scenario.
@@ -293,7 +311,10 @@ fn main() -> ExitCode {
         now: cli.now.unwrap_or_else(tollbooth::unix_now),
         out,
     };
-    match run(&app, cli.cmd, demo_db) {
+    // doctor checks the store when one was named (flag or env), or the default file exists.
+    let db_named = db_on_cli || std::env::var_os("TOLLBOOTH_DB").is_some_and(|v| !v.is_empty());
+    let store_named = db_named || app.db.exists();
+    match run(&app, cli.cmd, demo_db, store_named) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = e
@@ -311,7 +332,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>) -> Res<u8> {
+fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<u8> {
     match cmd {
         Cmd::Demo { keep } => demo::run(app, demo_db, keep),
         Cmd::Status => status::status(app),
@@ -355,5 +376,19 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>) -> Res<u8> {
         Cmd::Send { url, body } => send::send(app, &url, &body),
         Cmd::Metrics { prometheus } => status::metrics(app, prometheus),
         Cmd::Health => status::health(app),
+        Cmd::Doctor {
+            url,
+            timeout,
+            fast_ms,
+            slow_ms,
+        } => doctor::run(
+            app,
+            doctor::Args {
+                url,
+                store: store_named,
+                timeout: std::time::Duration::from_secs(timeout.max(1)),
+                limits: doctor::Limits { fast_ms, slow_ms },
+            },
+        ),
     }
 }
