@@ -34,8 +34,8 @@ impl Engine {
     /// Reads the facts `tollbooth doctor` judges the store by.
     pub fn store_facts(&self, now: i64) -> Result<StoreFacts> {
         let report = self.metrics(now)?;
-        let (schema_version, livemode) = self
-            .with_store(|s| Ok((s.schema_version()?, s.livemode_counts(LIVEMODE_SAMPLE)?)))?;
+        let (schema_version, livemode) =
+            self.with_store(|s| Ok((s.schema_version()?, s.livemode_counts(LIVEMODE_SAMPLE)?)))?;
         Ok(StoreFacts {
             now,
             schema_version,

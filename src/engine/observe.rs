@@ -220,11 +220,14 @@ pub fn alerts(r: &MetricsReport, t: &AlertThresholds) -> Vec<Alert> {
 
 /// `45 s`, `12 min`, `7 h`, `3 d`.
 fn span(secs: i64) -> String {
-    match secs {
-        ..120 => format!("{secs} s"),
-        ..7200 => format!("{} min", secs / 60),
-        ..172_800 => format!("{} h", secs / 3600),
-        _ => format!("{} d", secs / 86_400),
+    if secs < 120 {
+        format!("{secs} s")
+    } else if secs < 7200 {
+        format!("{} min", secs / 60)
+    } else if secs < 172_800 {
+        format!("{} h", secs / 3600)
+    } else {
+        format!("{} d", secs / 86_400)
     }
 }
 

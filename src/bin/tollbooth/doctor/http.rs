@@ -50,7 +50,10 @@ fn agent(loopback: bool, timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-fn observe(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>, started: Instant) -> Observed {
+fn observe(
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    started: Instant,
+) -> Observed {
     let mut resp = match result {
         Ok(r) => r,
         Err(e) => {

@@ -145,5 +145,9 @@ pub fn run(app: &App, args: Args) -> Res<u8> {
             app.out.red("doctor found")
         )
     });
-    Ok(if failed == 0 { EXIT_OK } else { EXIT_CHECKS_FAILED })
+    Ok(if failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_CHECKS_FAILED
+    })
 }

@@ -202,7 +202,10 @@ fn certificate(f: &RouteFacts) -> Check {
             "tls_certificate",
             "the certificate verifies against the public roots",
         ),
-        (true, true) => Check::skip("tls_certificate", "loopback: the certificate is not checked"),
+        (true, true) => Check::skip(
+            "tls_certificate",
+            "loopback: the certificate is not checked",
+        ),
         (false, _) => Check::skip("tls_certificate", "not HTTPS"),
     }
 }
@@ -267,7 +270,9 @@ fn unsigned_post_rejected(post: &Exchange) -> Check {
             let fix = format!("{MIDDLEWARE_FIX}; and {BOT_FIX}");
             Check::fail(
                 NAME,
-                format!("answered {s} before the route handler: auth middleware or bot protection, which blocks Stripe too"),
+                format!(
+                    "answered {s} before the route handler: auth middleware or bot protection, which blocks Stripe too"
+                ),
                 fix,
             )
         }
@@ -334,9 +339,14 @@ fn no_body_leak(post: &Exchange, marker: &str) -> Check {
     let b = &post.body;
     let found = if !marker.is_empty() && b.contains(marker) {
         Some("echoes the request body")
-    } else if ["\n    at ", "node_modules", "webpack-internal", "Traceback (most recent call"]
-        .iter()
-        .any(|p| b.contains(p))
+    } else if [
+        "\n    at ",
+        "node_modules",
+        "webpack-internal",
+        "Traceback (most recent call",
+    ]
+    .iter()
+    .any(|p| b.contains(p))
     {
         Some("contains a stack trace")
     } else if b.contains("whsec_") || b.contains("sk_live_") || b.contains("sk_test_") {
@@ -346,11 +356,9 @@ fn no_body_leak(post: &Exchange, marker: &str) -> Check {
     };
     match found {
         Some(what) => Check::fail(NAME, format!("the refusal {what}"), FIX),
-        None if b.len() > 4096 => Check::warn(
-            NAME,
-            format!("the refusal is {} bytes long", b.len()),
-            FIX,
-        ),
+        None if b.len() > 4096 => {
+            Check::warn(NAME, format!("the refusal is {} bytes long", b.len()), FIX)
+        }
         None => Check::pass(
             NAME,
             format!("the refusal is {} bytes and reveals nothing", b.len()),
@@ -381,7 +389,10 @@ pub fn cache_problem(ex: &Exchange) -> Option<String> {
     }
     for (name, hits) in [
         ("x-vercel-cache", &["HIT", "STALE", "PRERENDER"][..]),
-        ("cf-cache-status", &["HIT", "STALE", "UPDATING", "REVALIDATED"][..]),
+        (
+            "cf-cache-status",
+            &["HIT", "STALE", "UPDATING", "REVALIDATED"][..],
+        ),
         ("x-nextjs-cache", &["HIT", "STALE"][..]),
         ("x-cache", &["HIT"][..]),
         ("cdn-cache", &["HIT"][..]),
@@ -461,7 +472,10 @@ fn not_a_challenge_page(post: &Exchange) -> Check {
         ),
         Some(_) => Check::fail(
             NAME,
-            format!("the POST got an HTML page ({}), not the route handler's answer", post.status),
+            format!(
+                "the POST got an HTML page ({}), not the route handler's answer",
+                post.status
+            ),
             format!(
                 "the path must be served by a route handler (route.ts exporting POST), not a page, \
                  a catch-all or an error page; check the path, and {MIDDLEWARE_FIX}"
@@ -482,7 +496,11 @@ fn get_not_a_page(get: &Observed) -> Check {
             NAME,
             format!(
                 "a GET answered {s}{}: something other than the webhook handler answers at this path",
-                if ex.is_html() { " with an HTML page" } else { "" }
+                if ex.is_html() {
+                    " with an HTML page"
+                } else {
+                    ""
+                }
             ),
             "only a POST handler should live at the webhook path: remove the page or catch-all \
              route that answers there, and make sure no CDN serves a cached copy",
@@ -531,7 +549,9 @@ fn signed_probe(probe: Option<&Observed>) -> Check {
         ),
         (200..300, _) => Check::warn(
             NAME,
-            format!("the signed probe was accepted ({s}) but the answer does not say `outcome: probe`"),
+            format!(
+                "the signed probe was accepted ({s}) but the answer does not say `outcome: probe`"
+            ),
             "return tollbooth's result from the route (`{ received: true, outcome, eventId }`), \
              and upgrade tollbooth if it predates the probe (an old engine stores the probe as \
              an ignored event)",
@@ -554,14 +574,12 @@ fn signed_probe(probe: Option<&Observed>) -> Check {
             if c.starts_with("STORE_") {
                 CRASH_FIX.to_owned()
             } else {
-                format!("the route rejects a correctly signed delivery: look up {c} in the error table")
+                format!(
+                    "the route rejects a correctly signed delivery: look up {c} in the error table"
+                )
             },
         ),
-        (500..600, None) => Check::fail(
-            NAME,
-            format!("the probe failed with {s}"),
-            CRASH_FIX,
-        ),
+        (500..600, None) => Check::fail(NAME, format!("the probe failed with {s}"), CRASH_FIX),
         _ => Check::fail(
             NAME,
             format!("the route refused the signed probe with {s}"),
@@ -571,3 +589,7 @@ fn signed_probe(probe: Option<&Observed>) -> Check {
         ),
     }
 }
+
+#[cfg(test)]
+#[path = "route_tests.rs"]
+mod tests;

@@ -61,7 +61,10 @@ fn last_authentic_delivery(f: &StoreFacts) -> Check {
     if f.alerts.iter().any(|x| x.name == "deliveries_stopped") {
         Check::fail(
             NAME,
-            format!("the last authentic delivery was {} ago{regular}", age(silent)),
+            format!(
+                "the last authentic delivery was {} ago{regular}",
+                age(silent)
+            ),
             "Stripe has stopped reaching the route: run `tollbooth doctor --url <your webhook \
              URL> --secret <whsec>`, check the endpoint is enabled in the Stripe Dashboard, fix \
              what it finds, then catch up on the missed events (Stripe retries for three days; \
@@ -70,7 +73,10 @@ fn last_authentic_delivery(f: &StoreFacts) -> Check {
     } else {
         Check::pass(
             NAME,
-            format!("the last authentic delivery was {} ago{regular}", age(silent)),
+            format!(
+                "the last authentic delivery was {} ago{regular}",
+                age(silent)
+            ),
         )
     }
 }
@@ -162,10 +168,7 @@ fn stalled_queues(f: &StoreFacts, t: &AlertThresholds) -> Check {
     if stalled.is_empty() {
         Check::pass(
             "stalled_queues",
-            format!(
-                "no due job older than {}",
-                age(t.oldest_due_secs)
-            ),
+            format!("no due job older than {}", age(t.oldest_due_secs)),
         )
     } else {
         Check::fail(
@@ -209,7 +212,9 @@ fn livemode(f: &StoreFacts) -> Check {
         (live, 0) => Check::pass(NAME, format!("live mode ({live} recent events)")),
         (0, test) => Check::pass(
             NAME,
-            format!("test mode ({test} recent events): switch the endpoint and secret when you go live"),
+            format!(
+                "test mode ({test} recent events): switch the endpoint and secret when you go live"
+            ),
         ),
         (live, test) => Check::warn(
             NAME,
@@ -234,7 +239,7 @@ fn secrets_configured(secrets: &[String]) -> Check {
         return Check::fail(
             NAME,
             format!("{n} secret(s) given, {odd} not shaped like a webhook signing secret"),
-            "a webhook signing secret starts with whsec_ (Dashboard → Webhooks → the endpoint → \
+            "a webhook signing secret has the whsec prefix (Dashboard → Webhooks → the endpoint → \
              Signing secret, or the one `stripe listen` prints); an sk_/rk_ key is an API key",
         );
     }
