@@ -44,7 +44,7 @@ const NOW: i64 = 1_793_000_100;
 fn engine(dir: &TempDir, name: &str, durability: Durability) -> Engine {
     let path = dir.path().join(name);
     let mut config = Config::new(path.to_str().expect("utf-8 path"), &[SECRET]).expect("config");
-    config.durability = durability;
+    config.sqlite.durability = durability;
     Engine::open(config).expect("open")
 }
 

@@ -217,7 +217,7 @@ fn main() {
         a.db.clone()
             .unwrap_or_else(|| tmp.path().join("scale.db").to_string_lossy().into_owned());
     let mut config = Config::new(path.clone(), &[SECRET]).expect("config");
-    config.durability = a.durability;
+    config.sqlite.durability = a.durability;
     let engine = Engine::open(config).expect("open");
 
     // Windows: `window` calls ending at each checkpoint (1 k has a 1 k window: the store is

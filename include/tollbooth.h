@@ -142,9 +142,9 @@ enum tb_result
    */
   TB_RESULT_STORE_SCHEMA_TOO_NEW = 302,
   /*
-   Any other SQLite failure.
+   Any other database failure.
    */
-  TB_RESULT_STORE_SQLITE = 303,
+  TB_RESULT_STORE_ERROR = 303,
   /*
    The disk or the database size limit is full.
    */
@@ -157,6 +157,14 @@ enum tb_result
    The database file is corrupt or not a database.
    */
   TB_RESULT_STORE_CORRUPT = 306,
+  /*
+   The database server refused or lost the connection; retry later.
+   */
+  TB_RESULT_STORE_UNAVAILABLE = 307,
+  /*
+   A database statement timed out; retry later.
+   */
+  TB_RESULT_STORE_TIMEOUT = 308,
   /*
    A state transition that the billing rules forbid was requested.
    */

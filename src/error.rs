@@ -65,14 +65,20 @@ pub enum ErrorCode {
     StoreBusy = 301,
     /// The database was written by a newer tollbooth; refusing to touch it.
     StoreSchemaTooNew = 302,
-    /// Any other SQLite failure.
-    StoreSqlite = 303,
+    /// Any other database failure (the message and `source()` say which).
+    StoreError = 303,
     /// The disk or the database size limit is full.
     StoreFull = 304,
     /// The database file is read-only.
     StoreReadonly = 305,
-    /// The database file is corrupt or not a database.
+    /// The database file is corrupt or not a database, or a row holds a value no version of
+    /// tollbooth writes.
     StoreCorrupt = 306,
+    /// The database server refused or lost the connection (down, restarting, unreachable,
+    /// pool exhausted); retry later.
+    StoreUnavailable = 307,
+    /// A statement ran past the configured statement timeout; retry later.
+    StoreTimeout = 308,
 
     /// A state transition that the billing rules forbid was requested.
     TransitionInvalid = 400,
@@ -107,10 +113,12 @@ impl ErrorCode {
         ErrorCode::StoreOpenFailed,
         ErrorCode::StoreBusy,
         ErrorCode::StoreSchemaTooNew,
-        ErrorCode::StoreSqlite,
+        ErrorCode::StoreError,
         ErrorCode::StoreFull,
         ErrorCode::StoreReadonly,
         ErrorCode::StoreCorrupt,
+        ErrorCode::StoreUnavailable,
+        ErrorCode::StoreTimeout,
         ErrorCode::TransitionInvalid,
         ErrorCode::JobNotFound,
         ErrorCode::LeaseLost,
@@ -140,10 +148,12 @@ impl ErrorCode {
             ErrorCode::StoreOpenFailed => "STORE_OPEN_FAILED",
             ErrorCode::StoreBusy => "STORE_BUSY",
             ErrorCode::StoreSchemaTooNew => "STORE_SCHEMA_TOO_NEW",
-            ErrorCode::StoreSqlite => "STORE_SQLITE",
+            ErrorCode::StoreError => "STORE_ERROR",
             ErrorCode::StoreFull => "STORE_FULL",
             ErrorCode::StoreReadonly => "STORE_READONLY",
             ErrorCode::StoreCorrupt => "STORE_CORRUPT",
+            ErrorCode::StoreUnavailable => "STORE_UNAVAILABLE",
+            ErrorCode::StoreTimeout => "STORE_TIMEOUT",
             ErrorCode::TransitionInvalid => "TRANSITION_INVALID",
             ErrorCode::JobNotFound => "JOB_NOT_FOUND",
             ErrorCode::LeaseLost => "LEASE_LOST",
@@ -186,10 +196,12 @@ impl ErrorCode {
             ErrorCode::StoreOpenFailed => "the store could not be opened",
             ErrorCode::StoreBusy => "the store is busy; retry",
             ErrorCode::StoreSchemaTooNew => "the store was written by a newer version",
-            ErrorCode::StoreSqlite => "a database error occurred",
+            ErrorCode::StoreError => "a database error occurred",
             ErrorCode::StoreFull => "the database or disk is full",
             ErrorCode::StoreReadonly => "the database is read-only",
             ErrorCode::StoreCorrupt => "the database is corrupt",
+            ErrorCode::StoreUnavailable => "the database server is unavailable; retry",
+            ErrorCode::StoreTimeout => "a database statement timed out; retry",
             ErrorCode::TransitionInvalid => "the requested state transition is not allowed",
             ErrorCode::JobNotFound => "no such job",
             ErrorCode::LeaseLost => "the job lease has expired or was taken over",
@@ -215,16 +227,31 @@ impl AsRef<str> for ErrorCode {
     }
 }
 
-/// The crate error: a code plus a human message.
+/// The underlying failure (a driver's error), shared so `Error` stays cheap to clone.
+type Source = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The crate error: a code plus a human message, and the driver error behind it as
+/// `source()` when there is one.
 ///
-/// The message never contains a webhook secret, a signature, or a request body: the code
-/// that builds it only ever receives lengths, ids and reasons.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// The message never contains a webhook secret, a signature, a password or a request body:
+/// the code that builds it only ever receives lengths, ids and reasons.
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Error {
     code: ErrorCode,
     message: String,
+    #[source]
+    source: Option<Source>,
 }
+
+/// Two errors are equal when code and message are: the source is context, not identity.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code && self.message == other.message
+    }
+}
+
+impl Eq for Error {}
 
 impl Error {
     /// Builds an error. `message` must not contain secrets or raw bodies.
@@ -232,6 +259,21 @@ impl Error {
         Error {
             code,
             message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Builds an error that keeps `source` as its [`std::error::Error::source`]. The source's
+    /// own text must be as free of secrets as `message`.
+    pub fn with_source(
+        code: ErrorCode,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error {
+            code,
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
         }
     }
 
@@ -254,9 +296,13 @@ impl From<rusqlite::Error> for Error {
             Some(Sq::DiskFull) => ErrorCode::StoreFull,
             Some(Sq::ReadOnly) => ErrorCode::StoreReadonly,
             Some(Sq::DatabaseCorrupt) | Some(Sq::NotADatabase) => ErrorCode::StoreCorrupt,
-            _ => ErrorCode::StoreSqlite,
+            _ => match e {
+                // A column that no version writes (see `store::sqlite::corrupt`).
+                rusqlite::Error::FromSqlConversionFailure(..) => ErrorCode::StoreCorrupt,
+                _ => ErrorCode::StoreError,
+            },
         };
-        Error::new(code, e.to_string())
+        Error::with_source(code, e.to_string(), e)
     }
 }
 
@@ -286,6 +332,15 @@ mod tests {
         assert!(ErrorCode::PayloadInvalidJson.is_client_error());
         assert!(!ErrorCode::StoreBusy.is_client_error());
         assert!(!ErrorCode::Panic.is_client_error());
+    }
+
+    #[test]
+    fn a_driver_error_stays_reachable_as_the_source() {
+        use std::error::Error as _;
+        let e = Error::from(rusqlite::Error::InvalidQuery);
+        assert_eq!(e.code(), ErrorCode::StoreError);
+        assert!(e.source().is_some());
+        assert!(Error::new(ErrorCode::StoreBusy, "x").source().is_none());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Every Stripe webhook delivery goes through one call, [`Engine::handle_webhook`]:
 //! verify the signature over the raw bytes, parse and normalize the event, dedupe it by id,
 //! persist the raw event, move billing state (Stripe is the source of truth), and enqueue the
-//! CRM and support side effects, all in one SQLite transaction.
+//! CRM and support side effects, all in one store transaction (SQLite by default; the store
+//! is a seam, [`store::Store`]).
 //!
 //! ```
 //! use tollbooth::{Config, Engine, Outcome, verify::sign_for_test};
@@ -31,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod billing;
+pub mod deliveries;
 pub mod engine;
 pub mod error;
 pub mod event;
@@ -43,7 +45,8 @@ pub mod verify;
 pub use billing::{Access, AccessState, CheckoutState};
 pub use engine::{CheckoutStatus, Config, Engine, Handled, Outcome, SnapshotApplied, unix_now};
 pub use error::{Error, ErrorCode, Result};
-pub use store::{ClaimedJob, Durability, EnqueuedJob, FailOutcome, Job, JobFilter, JobState};
+pub use outbox::{ClaimedJob, EnqueuedJob, FailOutcome, Job, JobFilter, JobState};
+pub use store::{Durability, SqliteOptions};
 
 /// The README's Rust example, compiled and run as a doc test.
 #[cfg(doctest)]

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::store::{Delivery, DeliveryOutcome};
+use crate::deliveries::{Delivery, DeliveryOutcome};
 
 /// Upper bounds (inclusive) of the latency histogram buckets, microseconds.
 pub const LATENCY_BUCKETS_US: &[u64] = &[

@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use tollbooth::store::DeliveryOutcome;
-use tollbooth::store::queries::EventFilter;
+use tollbooth::deliveries::DeliveryOutcome;
+use tollbooth::event::EventFilter;
 use tollbooth::verify::{MAX_HEADER_BYTES, MAX_V1_SIGNATURES, sign_for_test};
 use tollbooth::{Engine, ErrorCode, Outcome};
 
@@ -76,7 +76,7 @@ fn replayed_old_delivery_is_refused_and_a_replay_within_tolerance_is_a_duplicate
         (digest, jobs, 1)
     );
     // The rejections are in the delivery log with their reason.
-    let counts = e.with_store_ref(|s| s.delivery_counts(0)).unwrap();
+    let counts = e.delivery_counts(0).unwrap();
     assert_eq!(counts.count(DeliveryOutcome::Rejected), 2);
     assert_eq!(
         counts.by_reason,
@@ -129,7 +129,7 @@ fn an_oversized_body_is_refused_before_hashing_and_never_stored() {
         ErrorCode::PayloadTooLarge
     );
     assert_eq!(stored_events(&e), 0);
-    let log = e.with_store_ref(|s| s.recent_deliveries(10)).unwrap();
+    let log = e.recent_deliveries(10).unwrap();
     assert_eq!(log.len(), 2);
     for d in &log {
         assert_eq!(d.outcome, DeliveryOutcome::Rejected);
@@ -186,11 +186,7 @@ fn duplicate_json_keys_that_matter_are_refused_and_others_ignored() {
     let status = br#"{"id":"evt_3","object":"event","type":"customer.subscription.created","created":1767000000,"livemode":false,"data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"active","status":"canceled","cancel_at_period_end":false,"items":{"data":[]}}}}"#;
     assert_eq!(code(deliver(&e, status, T0)), ErrorCode::PayloadInvalidJson);
     assert_eq!(stored_events(&e), 0);
-    assert!(
-        e.with_store_ref(|s| s.subscriptions("cus_1"))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(e.subscriptions("cus_1").unwrap().is_empty());
     // A repeated key tollbooth never reads does not matter.
     let ignored = br#"{"id":"evt_4","object":"event","type":"customer.created","created":1767000000,"livemode":false,"data":{"object":{"id":"cus_1","object":"customer","foo":1,"foo":2}}}"#;
     assert_eq!(
@@ -228,16 +224,10 @@ fn invalid_utf8_nul_bytes_and_out_of_range_numbers_are_client_errors() {
         (Outcome::Processed, "evt_\0nul")
     );
     assert_eq!(
-        e.with_store_ref(|s| s.event_body("evt_\0nul"))
-            .unwrap()
-            .as_deref(),
+        e.event_body("evt_\0nul").unwrap().as_deref(),
         Some(&nul[..])
     );
-    assert!(
-        e.with_store_ref(|s| s.event_body("evt_"))
-            .unwrap()
-            .is_none()
-    );
+    assert!(e.event_body("evt_").unwrap().is_none());
     assert_eq!(
         e.find_customer("cus_\0").unwrap().unwrap().email.as_deref(),
         Some("a@b.c")
@@ -263,10 +253,7 @@ fn ids_with_sql_metacharacters_are_stored_and_looked_up_verbatim() {
         (Outcome::Processed, evil_evt)
     );
     assert_eq!(h.customer_id.as_deref(), Some(evil_cus));
-    assert_eq!(
-        e.with_store_ref(|s| s.event_body(evil_evt)).unwrap(),
-        Some(body.clone())
-    );
+    assert_eq!(e.event_body(evil_evt).unwrap(), Some(body.clone()));
     let listed = e
         .events(&EventFilter {
             customer_id: Some(evil_cus.into()),
@@ -279,11 +266,7 @@ fn ids_with_sql_metacharacters_are_stored_and_looked_up_verbatim() {
     assert!(e.access(evil_cus, T0).unwrap().has_access);
     // No wildcard or injection semantics: near misses find nothing.
     assert!(!e.access("cus_%", T0).unwrap().has_access);
-    assert!(
-        e.with_store_ref(|s| s.event_body("evt_%"))
-            .unwrap()
-            .is_none()
-    );
+    assert!(e.event_body("evt_%").unwrap().is_none());
     assert_eq!(deliver(&e, &body, T0).unwrap().outcome, Outcome::Duplicate);
     assert_eq!(stored_events(&e), 1, "the events table is intact");
     let job = &e.jobs(&Default::default()).unwrap()[0];
@@ -367,7 +350,7 @@ fn timestamps_at_the_i64_limits() {
             "{id}"
         );
     }
-    let d = e.with_store_ref(|s| s.recent_deliveries(2)).unwrap();
+    let d = e.recent_deliveries(2).unwrap();
     assert_eq!(d[0].lag_s, Some(T0.saturating_sub(i64::MAX)));
     assert_eq!(d[1].lag_s, Some(i64::MAX), "now - i64::MIN saturates");
     // The newest (i64::MAX) wins; an older one afterwards is stale.

@@ -406,10 +406,7 @@ fn import_keeps_exact_bytes_and_reports_bad_lines() {
     assert_eq!(r["by_outcome"]["processed"], 1);
     assert_eq!(r["by_outcome"]["rejected"], 2, "{r:#}");
     let engine = Engine::open(Config::new(&db, &[SECRET]).unwrap()).unwrap();
-    let stored = engine
-        .with_store_ref(|s| s.event_body("evt_sp"))
-        .unwrap()
-        .unwrap();
+    let stored = engine.event_body("evt_sp").unwrap().unwrap();
     assert_eq!(stored, spaced.as_bytes());
 }
 

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use tollbooth::store::JobFilter;
+use tollbooth::JobFilter;
 use tollbooth::verify::sign_for_test;
 use tollbooth::{AccessState, CheckoutState, Config, Engine, ErrorCode, Outcome};
 
@@ -181,17 +181,13 @@ fn older_events_are_stale_but_kept() {
         e.access("cus_o", T0 + 200).unwrap().state,
         AccessState::PastDue
     );
-    let ev = e
-        .events(&tollbooth::store::queries::EventFilter::default())
-        .unwrap();
+    let ev = e.events(&tollbooth::event::EventFilter::default()).unwrap();
     assert!(
         ev.iter().any(|r| r.id == "evt_old" && r.outcome == "stale"),
         "raw stale event kept"
     );
     assert_eq!(
-        e.with_store_ref(|s| s.event_body("evt_old"))
-            .unwrap()
-            .unwrap(),
+        e.event_body("evt_old").unwrap().unwrap(),
         older,
         "exact bytes"
     );
@@ -412,11 +408,11 @@ fn rejections_have_stable_codes_and_are_logged_without_body_or_secret() {
         assert!(!err.to_string().contains(SECRET));
         assert!(!format!("{err:?}").contains(SECRET));
     }
-    let log = e.with_store_ref(|s| s.recent_deliveries(100)).unwrap();
+    let log = e.recent_deliveries(100).unwrap();
     assert_eq!(log.len(), cases.len());
     assert!(
         log.iter()
-            .all(|d| d.outcome == tollbooth::store::DeliveryOutcome::Rejected)
+            .all(|d| d.outcome == tollbooth::deliveries::DeliveryOutcome::Rejected)
     );
     assert!(
         log.iter().all(|d| d.event_id.is_none()),
@@ -540,11 +536,13 @@ fn duplicate_deliveries_are_logged_by_group_commit() {
     deliver(&e, &body, T0).unwrap();
     let m = e.metrics(T0 + 2).unwrap();
     assert_eq!(
-        m.window.count(tollbooth::store::DeliveryOutcome::Duplicate),
+        m.window
+            .count(tollbooth::deliveries::DeliveryOutcome::Duplicate),
         2
     );
     assert_eq!(
-        m.window.count(tollbooth::store::DeliveryOutcome::Processed),
+        m.window
+            .count(tollbooth::deliveries::DeliveryOutcome::Processed),
         1
     );
 }

@@ -74,7 +74,7 @@ fn assert_store_error(r: tollbooth::Result<tollbooth::Handled>, want: ErrorCode)
 }
 
 fn failed_log_rows(e: &Engine, code: ErrorCode) -> u64 {
-    e.with_store_ref(|s| s.delivery_counts(0))
+    e.delivery_counts(0)
         .unwrap()
         .by_reason
         .iter()
@@ -87,7 +87,7 @@ fn busy_beyond_the_timeout_is_store_busy_and_redelivery_processes_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("busy.db");
     let path = path.to_str().unwrap();
-    let e = engine_with(path, |c| c.busy_timeout = Duration::from_millis(150));
+    let e = engine_with(path, |c| c.sqlite.busy_timeout = Duration::from_millis(150));
     let (body, t) = failed_payment(1);
     let before = rows(path);
 
@@ -210,7 +210,8 @@ fn database_size_limit_is_store_full_and_raising_it_resumes() {
         .unwrap()
         .query_row("PRAGMA page_count", [], |r| r.get(0))
         .unwrap();
-    e.set_pragma_for_test("max_page_count", pages).unwrap();
+    e.with_store_hooks(|h| h.set_pragma("max_page_count", pages))
+        .unwrap();
     let before = rows(path);
     let mut failures = 0;
     for n in 2..200 {
@@ -224,7 +225,8 @@ fn database_size_limit_is_store_full_and_raising_it_resumes() {
         }
     }
     assert_eq!(failures, 1, "the size limit was never reached");
-    e.set_pragma_for_test("max_page_count", 1 << 30).unwrap();
+    e.with_store_hooks(|h| h.set_pragma("max_page_count", 1 << 30))
+        .unwrap();
     let (count_before, jobs_before) = (rows(path)[0].1, rows(path)[5].1);
     let n = count_before as usize + 1;
     let (body, t) = failed_payment(n);
@@ -241,13 +243,15 @@ fn read_only_connection_is_store_readonly_and_processing_resumes() {
     let path = path.to_str().unwrap();
     let e = engine_at(path);
     let (body, t) = failed_payment(1);
-    e.set_pragma_for_test("query_only", 1).unwrap();
+    e.with_store_hooks(|h| h.set_pragma("query_only", 1))
+        .unwrap();
     let before = rows(path);
     assert_store_error(deliver(&e, &body, t), ErrorCode::StoreReadonly);
     assert_eq!(rows(path), before);
     // Reads keep working while writes are refused.
     assert!(!e.access("cus_1", t).unwrap().has_access);
-    e.set_pragma_for_test("query_only", 0).unwrap();
+    e.with_store_hooks(|h| h.set_pragma("query_only", 0))
+        .unwrap();
     assert_eq!(deliver(&e, &body, t).unwrap().outcome, Outcome::Processed);
     // The failure was logged with the next successful write.
     assert_eq!(failed_log_rows(&e, ErrorCode::StoreReadonly), 1);
@@ -428,7 +432,7 @@ fn a_failure_between_any_two_ingest_steps_rolls_back_the_whole_delivery() {
         let before = rows(path);
         let access_before = e.access("cus_1", created + 1).unwrap();
         e.set_fault_point(Some(point));
-        let msg = assert_store_error(deliver(&e, body, *created), ErrorCode::StoreSqlite);
+        let msg = assert_store_error(deliver(&e, body, *created), ErrorCode::StoreError);
         assert!(msg.contains("injected"), "{point:?}: {msg}");
         // Nothing of the delivery remains; the failure itself is in the log.
         assert_eq!(rows(path), before, "{point:?} left part of the delivery");
@@ -447,7 +451,7 @@ fn a_failure_between_any_two_ingest_steps_rolls_back_the_whole_delivery() {
         assert_eq!(h.event_id, *id);
         // The failure is in the delivery log (buffered while the store failed, written with
         // this successful delivery).
-        assert_eq!(failed_log_rows(&e, ErrorCode::StoreSqlite), 1, "{point:?}");
+        assert_eq!(failed_log_rows(&e, ErrorCode::StoreError), 1, "{point:?}");
         for (_, created, body) in &rest[1..] {
             deliver(&e, body, *created).unwrap();
         }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use common::*;
 use proptest::prelude::*;
 use tollbooth::Engine;
-use tollbooth::store::JobFilter;
+use tollbooth::JobFilter;
 
 /// Everything observable about the final state.
 #[derive(Debug, PartialEq)]
@@ -36,7 +36,7 @@ fn snapshot(e: &Engine, customers: &[usize]) -> Snapshot {
             .access(&cus, T0 + (*n as i64) * 10_000 + 2_592_000 + 50)
             .unwrap();
         s.access.push(format!("{a:?} {mid:?}"));
-        let subs = e.with_store_ref(|st| st.subscriptions(&cus)).unwrap();
+        let subs = e.subscriptions(&cus).unwrap();
         s.subscriptions.extend(subs.into_iter().map(|v| v.record));
         s.invoices.extend(e.invoices(&cus).unwrap());
         s.checkout.push(format!(

@@ -50,8 +50,8 @@ fn fixtures() -> Vec<Vec<u8>> {
 fn hot_statements(path: &str) -> BTreeSet<String> {
     let engine = Engine::open(Config::new(path, &[SECRET]).unwrap()).unwrap();
     engine
-        .with_store_ref(|s| {
-            s.trace_statements(Some(capture));
+        .with_store_hooks(|h| {
+            h.trace_statements(Some(capture));
             Ok(())
         })
         .unwrap();

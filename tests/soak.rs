@@ -37,7 +37,7 @@ fn unix_ms() -> i64 {
 fn open_engine(path: &str) -> Engine {
     let mut cfg = Config::new(path, &[SECRET]).unwrap();
     cfg.max_attempts = MAX_ATTEMPTS;
-    cfg.busy_timeout = Duration::from_secs(30);
+    cfg.sqlite.busy_timeout = Duration::from_secs(30);
     Engine::open(cfg).unwrap()
 }
 

@@ -7,9 +7,11 @@
 
 pub mod access;
 pub mod checkout;
+mod customer;
 
 pub use access::{Access, AccessPolicy, AccessState, SubscriptionView};
 pub use checkout::{CheckoutRow, CheckoutState, checkout_state};
+pub use customer::CustomerRow;
 
 use crate::event::{CustomerRecord, InvoiceRecord, SubscriptionRecord};
 

@@ -8,8 +8,9 @@ use super::fault::{FaultPoint, Faults};
 use crate::billing::{CheckoutRow, Decision, SubscriptionView, Watermark, checkout_state, decide};
 use crate::error::Result;
 use crate::event::{CheckoutRecord, CustomerRecord, EventKind, Object};
+use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
-use crate::store::{EnqueuedJob, StoreTx};
+use crate::store::StoreTx;
 
 /// What applying one object did.
 #[derive(Debug, Default)]
@@ -28,8 +29,8 @@ pub(crate) struct Applied {
 
 /// Applies `object` written under `wm`. `kind` is the event type (`None` for an API snapshot,
 /// which moves state but never triggers event-specific side effects).
-pub(crate) fn apply_object<T: StoreTx>(
-    tx: &mut T,
+pub(crate) fn apply_object(
+    tx: &mut dyn StoreTx,
     object: &Object,
     kind: Option<&EventKind>,
     wm: &Watermark,
@@ -248,7 +249,7 @@ fn note(
 
 /// The CRM job carries the customer's newest state as read inside this transaction, so a
 /// coalesced job always holds what the CRM should end up with, whatever order events came in.
-fn crm_job<T: StoreTx>(tx: &mut T, customer_id: &str) -> Result<NewJob> {
+fn crm_job(tx: &mut dyn StoreTx, customer_id: &str) -> Result<NewJob> {
     let profile = tx.customer(customer_id)?.map(|(c, _)| c);
     let user_id = tx.customer_user(customer_id)?;
     let subs = tx.customer_subscriptions(customer_id)?;

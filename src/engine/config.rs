@@ -1,18 +1,18 @@
 //! Engine configuration: everything a deployment decides, validated once at `Engine::open`.
 
-use std::time::Duration;
-
 use super::AlertThresholds;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::DEFAULT_MAX_ATTEMPTS;
-use crate::store::Durability;
+use crate::store::SqliteOptions;
 use crate::verify::{Secret, VerifyOptions};
 
 /// Engine configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// SQLite file path, or `:memory:`.
+    /// Which database: a SQLite file path, or `:memory:`.
     pub database: String,
+    /// Settings that only a SQLite store has (durability, busy timeout, checkpoints).
+    pub sqlite: SqliteOptions,
     /// Active webhook signing secrets (several while rotating). `Debug` redacts them.
     pub webhook_secrets: Vec<Secret>,
     /// Signature tolerance and body size limit.
@@ -22,18 +22,10 @@ pub struct Config {
     /// `Some(true)`: only live events are accepted; `Some(false)`: only test events;
     /// `None`: both (the default, for development).
     pub livemode: Option<bool>,
-    /// Commit durability (default `synchronous=NORMAL`).
-    pub durability: Durability,
-    /// How long to wait for another process's write lock before `STORE_BUSY`.
-    pub busy_timeout: Duration,
     /// Attempts before a job moves to dead-letter.
     pub max_attempts: u32,
     /// When `health` fires alerts.
     pub alerts: AlertThresholds,
-    /// Run WAL checkpoints on a background thread (default `true`, file databases only), so
-    /// no webhook pays for one. With `false`, SQLite checkpoints inside commits as usual, or
-    /// the host calls [`Engine::checkpoint`] from a worker.
-    pub background_checkpoint: bool,
 }
 
 impl Config {
@@ -48,11 +40,9 @@ impl Config {
             verify: VerifyOptions::default(),
             past_due_grace_secs: 0,
             livemode: None,
-            durability: Durability::Normal,
-            busy_timeout: Duration::from_secs(5),
+            sqlite: SqliteOptions::default(),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             alerts: AlertThresholds::default(),
-            background_checkpoint: true,
         })
     }
 

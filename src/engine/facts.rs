@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Alert, Engine, MetricsReport, alerts};
 use crate::error::Result;
-use crate::store::{LivemodeCounts, SCHEMA_VERSION};
+use crate::event::LivemodeCounts;
 
 /// Newest stored events looked at for the livemode mix.
 pub const LIVEMODE_SAMPLE: u32 = 1000;
@@ -24,8 +24,9 @@ pub struct StoreFacts {
     pub report: MetricsReport,
     /// Alerts firing under the engine's thresholds.
     pub alerts: Vec<Alert>,
-    /// Live and test events among the newest [`LIVEMODE_SAMPLE`] stored events.
-    pub livemode: LivemodeCounts,
+    /// Live and test events among the newest [`LIVEMODE_SAMPLE`] stored events (`None`: the
+    /// backend does not count them).
+    pub livemode: Option<LivemodeCounts>,
     /// The deployment's livemode setting (`None`: both accepted).
     pub livemode_config: Option<bool>,
 }
@@ -39,7 +40,7 @@ impl Engine {
         Ok(StoreFacts {
             now,
             schema_version,
-            schema_version_expected: SCHEMA_VERSION,
+            schema_version_expected: crate::store::sqlite::SCHEMA_VERSION,
             alerts: alerts(&report, &self.config.alerts),
             report,
             livemode,

@@ -1,14 +1,19 @@
 //! Test-only fault injection: make the ingest transaction fail at a named step, to prove that
 //! a failure anywhere rolls back the whole delivery and that a redelivery then succeeds.
 //!
-//! Not part of the API (`#[doc(hidden)]`). When no fault is set, each check is one relaxed
-//! atomic load and compare.
+//! Compiled in only with the `testing` cargo feature (the test suites turn it on). Without
+//! it, [`Faults`] is empty and every check is a constant `Ok(())` the optimizer removes, so
+//! the production path carries no test hook.
 
+#[cfg(feature = "testing")]
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
+#[cfg(feature = "testing")]
+use crate::error::{Error, ErrorCode};
 
-/// A step of the ingest transaction after which an injected failure is raised.
+/// A step of the ingest transaction after which an injected failure is raised (with the
+/// `testing` feature; without it the points exist only as names).
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -38,23 +43,32 @@ impl FaultPoint {
 
 /// The armed fault point of one engine (0 = none).
 #[derive(Debug, Default)]
-pub(crate) struct Faults(AtomicU8);
+pub(crate) struct Faults(#[cfg(feature = "testing")] AtomicU8);
 
 impl Faults {
+    #[cfg(feature = "testing")]
     pub(crate) fn set(&self, point: Option<FaultPoint>) {
         self.0
             .store(point.map_or(0, |p| p as u8), Ordering::Relaxed);
     }
 
-    /// Fails with `STORE_SQLITE` when `point` is armed.
+    /// Fails with `STORE_ERROR` when `point` is armed.
+    #[cfg(feature = "testing")]
     #[inline]
     pub(crate) fn check(&self, point: FaultPoint) -> Result<()> {
         if self.0.load(Ordering::Relaxed) == point as u8 {
             return Err(Error::new(
-                ErrorCode::StoreSqlite,
+                ErrorCode::StoreError,
                 format!("injected fault at {point:?} (test only)"),
             ));
         }
+        Ok(())
+    }
+
+    /// Never fails: fault injection is compiled out.
+    #[cfg(not(feature = "testing"))]
+    #[inline(always)]
+    pub(crate) fn check(&self, _point: FaultPoint) -> Result<()> {
         Ok(())
     }
 }

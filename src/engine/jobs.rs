@@ -3,7 +3,7 @@
 use super::Engine;
 use crate::error::Result;
 use crate::outbox;
-use crate::store::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
+use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
 
 impl Engine {
     /// Jobs, newest first.
@@ -39,9 +39,9 @@ impl Engine {
     }
 
     /// Records a failed attempt; retries with backoff or dead-letters. Stripe-style secrets in
-    /// `error` are redacted before it is stored.
+    /// `error` are redacted and the message truncated before it is stored.
     pub fn fail(&self, id: i64, lease_token: i64, error: &str, now: i64) -> Result<FailOutcome> {
-        let error = outbox::redact_secrets(error);
+        let error = outbox::truncate_error(&outbox::redact_secrets(error));
         self.with_store(|s| s.fail(id, lease_token, &error, self.config.max_attempts, now))
     }
 

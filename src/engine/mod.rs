@@ -4,13 +4,14 @@
 //! handle_webhook(raw_body, stripe_signature, now)
 //!   1 verify   2 parse   3 dedupe   4 persist   5 apply   6 enqueue   7 commit
 //! ```
-//! Steps 3–6 are one `BEGIN IMMEDIATE` transaction: a crash leaves nothing or everything, and a
+//! Steps 3–6 are one store write transaction: a crash leaves nothing or everything, and a
 //! redelivery after a crash is processed normally. Rejections (1–2, and the livemode guard)
 //! are written to the delivery log at once; duplicates are answered from a read and their log
 //! row is group-committed with the next write.
 //!
-//! `Engine` is `Send + Sync`: the store sits behind a mutex, so one engine can serve every
-//! request thread of a process. Several processes may share one database file.
+//! `Engine` is `Send + Sync`: one engine serves every request thread of a process, and the
+//! store behind it ([`crate::store::Store`]) does its own locking. Several processes may share
+//! one database.
 
 mod apply;
 mod config;
@@ -21,7 +22,6 @@ mod observe;
 mod queries;
 mod silence;
 
-#[doc(hidden)]
 pub use config::Config;
 pub use facts::{LIVEMODE_SAMPLE, StoreFacts};
 pub use fault::FaultPoint;
@@ -29,19 +29,18 @@ pub use fault::FaultPoint;
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
 pub use silence::{DeliveryActivity, HISTORY_SCAN_ROWS, SilenceRule, activity, deliveries_stopped};
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::RwLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use crate::billing::{CheckoutState, Watermark};
+use crate::deliveries::{Delivery, DeliveryOutcome};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{self, Event, EventKind};
 use crate::metrics::Metrics;
-use crate::store::{
-    CHECKPOINT_INTERVAL, Checkpointer, Delivery, DeliveryOutcome, EnqueuedJob, NewEvent,
-    REQUEST_PATH_AUTOCHECKPOINT, Store, StoreOptions, StoreTx,
-};
+use crate::outbox::EnqueuedJob;
+use crate::store::{self, NewEvent, Store, StoreTx, write_with};
 use crate::{probe, verify};
 
 /// What a delivery did.
@@ -138,8 +137,9 @@ pub fn unix_now() -> i64 {
 
 /// The tollbooth engine. See the module docs.
 pub struct Engine {
-    store: Mutex<Option<Store>>,
-    checkpointer: Mutex<Option<Checkpointer>>,
+    /// `None` once closed. Calls hold the read side; `close` takes the write side, so it
+    /// waits for calls in flight.
+    store: RwLock<Option<Box<dyn Store>>>,
     config: Config,
     metrics: Metrics,
     faults: fault::Faults,
@@ -157,55 +157,38 @@ impl Engine {
     /// Opens the store (creating and migrating it) and validates the configuration.
     pub fn open(config: Config) -> Result<Engine> {
         config.validate()?;
-        let background = config.background_checkpoint && config.database != ":memory:";
-        let store = Store::open(&StoreOptions {
-            path: config.database.clone(),
-            durability: config.durability,
-            busy_timeout: config.busy_timeout,
-            wal_autocheckpoint: if background {
-                REQUEST_PATH_AUTOCHECKPOINT
-            } else {
-                1000
-            },
-        })?;
-        let checkpointer = if background {
-            let c = Checkpointer::start(&config.database, CHECKPOINT_INTERVAL).map_err(|e| {
-                Error::new(
-                    ErrorCode::StoreOpenFailed,
-                    format!("checkpoint thread: {e}"),
-                )
-            })?;
-            Some(c)
-        } else {
-            None
-        };
+        let store = store::open(&config.database, &config.sqlite)?;
         Ok(Engine {
-            checkpointer: Mutex::new(checkpointer),
-            store: Mutex::new(Some(store)),
+            store: RwLock::new(Some(store)),
             config,
             metrics: Metrics::default(),
             faults: fault::Faults::default(),
         })
     }
 
-    /// Runs a PASSIVE WAL checkpoint now; returns `(wal_frames, frames_checkpointed)`. Only
-    /// needed with `background_checkpoint = false`, from a worker, off the request path.
+    /// Runs the store's housekeeping now (SQLite: a PASSIVE WAL checkpoint, returning
+    /// `(wal_frames, frames_checkpointed)`). Only needed with `background_checkpoint = false`,
+    /// from a worker, off the request path.
     pub fn checkpoint(&self) -> Result<(i64, i64)> {
         self.with_store(|s| s.checkpoint())
     }
 
-    /// Test-only: makes every ingest transaction fail at `point` (with `STORE_SQLITE`) until
-    /// it is set back to `None`. Not part of the API.
+    /// Makes every ingest transaction fail at `point` (with `STORE_ERROR`) until it is set
+    /// back to `None` (`testing` feature only).
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn set_fault_point(&self, point: Option<FaultPoint>) {
         self.faults.set(point);
     }
 
-    /// Test-only: sets an integer pragma on the engine's own connection (`query_only` to make
-    /// writes fail with `STORE_READONLY`, `max_page_count` for `STORE_FULL`). Not part of the API.
+    /// The store's test hooks (`testing` feature only): pragma setters, statement tracing.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
-    pub fn set_pragma_for_test(&self, pragma: &str, value: i64) -> Result<()> {
-        self.with_store(|s| Ok(s.conn().pragma_update(None, pragma, value)?))
+    pub fn with_store_hooks<T>(
+        &self,
+        f: impl FnOnce(&dyn store::testing::StoreHooks) -> Result<T>,
+    ) -> Result<T> {
+        self.with_store(|s| f(s.testing()))
     }
 
     /// The configuration in force.
@@ -215,26 +198,18 @@ impl Engine {
 
     /// Flushes buffered log rows and closes the database. Later calls fail with `CLOSED`.
     pub fn close(&self) -> Result<()> {
-        // Stop the checkpoint thread first (it joins), then flush and close the connection.
-        drop(
-            self.checkpointer
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take(),
-        );
-        let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.store.write().unwrap_or_else(|p| p.into_inner());
         match guard.take() {
-            Some(mut store) => store.flush_deliveries(),
+            Some(store) => store.close(),
             None => Ok(()),
         }
     }
 
-    fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
-        // A panic while holding the lock cannot leave SQLite half-written (the transaction
-        // rolls back on drop), so a poisoned lock is safe to reuse.
-        let mut guard: MutexGuard<'_, Option<Store>> =
-            self.store.lock().unwrap_or_else(|p| p.into_inner());
-        match guard.as_mut() {
+    fn with_store<T>(&self, f: impl FnOnce(&dyn Store) -> Result<T>) -> Result<T> {
+        // A panic inside a call cannot leave a transaction half-written (it rolls back on
+        // drop), so a poisoned lock is safe to reuse.
+        let guard = self.store.read().unwrap_or_else(|p| p.into_inner());
+        match guard.as_deref() {
             Some(store) => f(store),
             None => Err(Error::new(ErrorCode::Closed, "the engine is closed")),
         }
@@ -312,7 +287,7 @@ impl Engine {
                 store.buffer_delivery(d.clone(), now);
                 return Ok((h, d));
             }
-            store.write(|tx| self.ingest(tx, &event, body, now, started))
+            write_with(store, |tx| self.ingest(tx, &event, body, now, started))
         });
         match result {
             Ok((h, d)) => {
@@ -370,9 +345,9 @@ impl Engine {
 
     /// Steps 3–6, inside the write transaction. Returns the answer and its delivery-log row
     /// (already written in the transaction), for the metrics once the commit succeeds.
-    fn ingest<T: StoreTx>(
+    fn ingest(
         &self,
-        tx: &mut T,
+        tx: &mut dyn StoreTx,
         event: &Event,
         body: &[u8],
         now: i64,
@@ -481,7 +456,9 @@ impl Engine {
             .to_owned();
         let wm = Watermark::snapshot(fetched_at);
         let applied = self.with_store(|s| {
-            s.write(|tx| apply::apply_object(tx, &object, None, &wm, fetched_at, &self.faults))
+            write_with(s, |tx| {
+                apply::apply_object(tx, &object, None, &wm, fetched_at, &self.faults)
+            })
         })?;
         Ok(SnapshotApplied {
             changed: applied.changed,
@@ -490,16 +467,6 @@ impl Engine {
             customer_id: applied.customer_id,
             jobs: applied.jobs,
         })
-    }
-
-    /// In-process counters and histograms.
-    pub fn metrics_handle(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    /// Runs `f` with the store (for the metrics, CLI and test layers).
-    pub fn with_store_ref<T>(&self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
-        self.with_store(f)
     }
 
     /// Re-applies a stored raw event through the same rules (no signature: it was verified
@@ -516,7 +483,7 @@ impl Engine {
         let event = event::parse_event(&body)?;
         let wm = Watermark::event(event.created, &event.id);
         let applied = self.with_store(|s| {
-            s.write(|tx| {
+            write_with(s, |tx| {
                 apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now, &self.faults)
             })
         })?;

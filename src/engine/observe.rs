@@ -6,10 +6,11 @@ use serde::Serialize;
 
 use super::Engine;
 use super::silence::{self, DeliveryActivity, SilenceRule};
+use crate::deliveries::{DeliveryCounts, DeliveryOutcome};
 use crate::error::{Error, ErrorCode, Result};
 use crate::metrics::{self, Counters, LATENCY_BUCKETS_US};
+use crate::outbox::KindStats;
 use crate::outbox::kinds;
-use crate::store::{DeliveryCounts, DeliveryOutcome, KindStats};
 
 /// Alert thresholds. Defaults follow the seed's monitoring: alert above 1 % webhook failures
 /// over 15 minutes.

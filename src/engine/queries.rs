@@ -3,10 +3,12 @@
 
 use super::{CheckoutStatus, Engine};
 use crate::billing::{Access, AccessPolicy, CheckoutState, access};
+use crate::billing::{CustomerRow, SubscriptionView};
+use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::Result;
 use crate::event::InvoiceRecord;
+use crate::event::{EventFilter, EventRow};
 use crate::store::Store;
-use crate::store::queries::{CustomerRow, EventFilter, EventRow};
 
 impl Engine {
     /// Access for a Stripe customer at `now` (an unknown customer is `none`).
@@ -27,7 +29,7 @@ impl Engine {
 
     fn decide_access(
         &self,
-        s: &Store,
+        s: &dyn Store,
         customer_id: &str,
         user_id: Option<String>,
         now: i64,
@@ -96,5 +98,29 @@ impl Engine {
     /// Stored events (without bodies), newest first.
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
         self.with_store(|s| s.events(filter))
+    }
+
+    /// The exact bytes Stripe signed for a stored event.
+    pub fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        self.with_store(|s| s.event_body(id))
+    }
+
+    /// A customer's subscriptions as stored, by id.
+    pub fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
+        self.with_store(|s| s.subscriptions(customer_id))
+    }
+
+    /// The most recent delivery-log rows, newest first.
+    pub fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>> {
+        self.with_store(|s| s.recent_deliveries(limit))
+    }
+
+    /// Delivery-log counts since `since` (unix seconds), from the durable log. Flushes
+    /// buffered rows first so the counts are exact.
+    pub fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts> {
+        self.with_store(|s| {
+            s.flush_deliveries()?;
+            s.delivery_counts(since)
+        })
     }
 }

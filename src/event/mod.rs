@@ -12,11 +12,13 @@
 mod loose;
 mod objects;
 mod records;
+mod stored;
 
 pub use records::{
     ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, InvoiceRecord, Object,
     SubscriptionRecord,
 };
+pub use stored::{EventFilter, EventRow, LivemodeCounts};
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -1,274 +1,187 @@
-//! The SQLite store: schema, migrations and every SQL statement tollbooth runs.
+//! The store seam: everything the engine asks of a database, and nothing more.
 //!
-//! The engine never writes SQL. It reads and writes billing rows through [`StoreTx`], the seam
-//! where a PostgreSQL store (for many app instances on one database) plugs in later; the read
-//! side of the portal (`access`, `invoices`, ...) lives in [`queries`].
+//! [`Store`] is the one trait a backend implements: the write transaction (through
+//! [`StoreTx`], which the ingest pipeline runs against), the portal's reads, the job queue's
+//! claim / complete / fail / replay, and the durable figures metrics need. The engine holds a
+//! `Box<dyn Store>` chosen at open time from the database string, so a binding (Node, C, CLI)
+//! keeps one concrete `Engine` type whichever database a deployment uses; the cost of dynamic
+//! dispatch is nothing next to a transaction.
 //!
-//! Concurrency: every write runs in `BEGIN IMMEDIATE` (the write lock is taken up front, so two
-//! processes never deadlock upgrading a read lock) with a busy timeout; WAL lets readers run
-//! beside the writer. Several processes may open one database file.
+//! Policy never lives here. Domain types and rules belong to the modules that own them
+//! ([`crate::outbox`] for jobs and the retry rule, [`crate::deliveries`] for the delivery log,
+//! [`crate::billing`] for rows and watermarks); a backend writes SQL and calls those pure
+//! functions, so a second backend never copies a decision.
+//!
+//! Each method takes `&self`: a backend does its own locking (SQLite: one connection behind a
+//! mutex, writes serialized by `BEGIN IMMEDIATE`; a network database: a pool).
 
-mod activity;
-mod checkpointer;
-mod deliveries;
-mod jobs;
-pub mod queries;
-mod rows;
-mod stats;
+pub mod sqlite;
 
-pub use activity::{AuthenticTimes, LivemodeCounts};
-pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
-pub use deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
-pub use jobs::{ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
-pub use stats::KindStats;
+pub use sqlite::{Durability, SqliteOptions};
 
-use std::time::Duration;
+use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView, Watermark};
+use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts};
+use crate::error::Result;
+use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
+use crate::outbox::{
+    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, KindStats, NewJob,
+};
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-
-use crate::billing::{CheckoutRow, SubscriptionView, Watermark};
-use crate::error::{Error, ErrorCode, Result};
-use crate::event::{CustomerRecord, InvoiceRecord};
-use crate::outbox::NewJob;
-
-/// Migrations, in order. `PRAGMA user_version` holds how many have run.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/0001_init.sql"),
-    include_str!("migrations/0002_claim_indexes.sql"),
-    include_str!("migrations/0003_lean_write_path.sql"),
-    include_str!("migrations/0004_job_queues.sql"),
-];
-
-/// Most delivery-log rows kept in memory while the store refuses writes.
-pub const MAX_BUFFERED_DELIVERIES: usize = 10_000;
-
-/// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
-
-/// How hard a commit tries to survive power loss (SQLite `PRAGMA synchronous`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// `synchronous=NORMAL` in WAL mode: a commit survives a process crash; after a power
-    /// loss the last few commits may roll back (Stripe then redelivers them). The default.
-    #[default]
-    Normal,
-    /// `synchronous=FULL`: every commit is fsynced before it returns. Survives power loss,
-    /// costs an fsync per webhook.
-    Full,
+/// Opens (creating and migrating as needed) the store a database string names: a SQLite file
+/// path, or `:memory:`.
+pub fn open(database: &str, sqlite: &SqliteOptions) -> Result<Box<dyn Store>> {
+    Ok(Box::new(sqlite::SqliteStore::open(database, sqlite)?))
 }
 
-/// Options for opening a store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreOptions {
-    /// A file path, or `:memory:` for a private in-memory database.
-    pub path: String,
-    /// Commit durability.
-    pub durability: Durability,
-    /// How long a writer waits for another process's write lock before `STORE_BUSY`.
-    pub busy_timeout: Duration,
-    /// `PRAGMA wal_autocheckpoint` (pages) on this connection: SQLite's default 1000, or
-    /// [`REQUEST_PATH_AUTOCHECKPOINT`] while a [`Checkpointer`] does the work off the request path.
-    pub wal_autocheckpoint: i64,
-}
+/// A database that holds tollbooth's state. See the module docs.
+pub trait Store: Send + Sync {
+    // --- Ingest -------------------------------------------------------------------------
 
-impl Default for StoreOptions {
-    fn default() -> Self {
-        StoreOptions {
-            path: ":memory:".into(),
-            durability: Durability::Normal,
-            busy_timeout: Duration::from_secs(5),
-            wal_autocheckpoint: 1000,
-        }
-    }
-}
+    /// Runs `f` in one write transaction and commits when it returns `Ok`; rolls back
+    /// otherwise. Buffered delivery-log rows are written in the same transaction. A backend
+    /// may run `f` again after a transient conflict, so `f` must only act through `tx`.
+    fn write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()>;
 
-/// An open SQLite store. Not `Sync`: the engine puts it behind a mutex.
-pub struct Store {
-    conn: Connection,
-    /// Delivery-log rows for duplicate deliveries, written with the next write transaction
-    /// (group commit) so that answering a duplicate needs no write of its own.
-    pending_log: Vec<Delivery>,
-}
+    /// Whether an event id is stored: a plain read, no write lock (the duplicate fast path).
+    fn event_exists(&self, id: &str) -> Result<bool>;
 
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("path", &self.conn.path())
-            .finish_non_exhaustive()
-    }
-}
+    /// Appends a delivery-log row in its own transaction (rejections are logged at once).
+    fn log_delivery_now(&self, d: &Delivery) -> Result<()>;
 
-fn open_error(e: rusqlite::Error) -> Error {
-    let err = Error::from(e);
-    match err.code() {
-        ErrorCode::StoreSqlite => Error::new(ErrorCode::StoreOpenFailed, err.message().to_owned()),
-        _ => err,
-    }
-}
-
-impl Store {
-    /// Opens (creating if needed) and migrates a database.
-    pub fn open(opts: &StoreOptions) -> Result<Store> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = if opts.path == ":memory:" {
-            Connection::open_in_memory()
-        } else {
-            Connection::open_with_flags(&opts.path, flags)
-        }
-        .map_err(open_error)?;
-        conn.busy_timeout(opts.busy_timeout).map_err(open_error)?;
-        conn.set_prepared_statement_cache_capacity(64);
-        // WAL is persistent; setting it needs the lock only once per database.
-        if opts.path != ":memory:" {
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                .map_err(open_error)?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(Error::new(
-                    ErrorCode::StoreOpenFailed,
-                    format!("journal_mode is {mode}, WAL required"),
-                ));
-            }
-        }
-        let sync = match opts.durability {
-            Durability::Normal => "NORMAL",
-            Durability::Full => "FULL",
-        };
-        conn.pragma_update(None, "synchronous", sync)
-            .map_err(open_error)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_error)?;
-        conn.pragma_update(None, "wal_autocheckpoint", opts.wal_autocheckpoint)
-            .map_err(open_error)?;
-        // 8 MiB of page cache (default 2 MiB): the hot index pages of a store with millions of
-        // events stay in memory; a fixed size keeps RSS independent of the store's size.
-        conn.pragma_update(None, "cache_size", -8192)
-            .map_err(open_error)?;
-        let mut store = Store {
-            conn,
-            pending_log: Vec::new(),
-        };
-        store.migrate()?;
-        Ok(store)
-    }
-
-    /// Brings the schema to [`SCHEMA_VERSION`]; refuses a database from a newer build.
-    fn migrate(&mut self) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(Error::new(
-                ErrorCode::StoreSchemaTooNew,
-                format!(
-                    "database schema v{version} is newer than this build's v{SCHEMA_VERSION}; upgrade tollbooth"
-                ),
-            ));
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Runs a PASSIVE WAL checkpoint now (for hosts that turn the background thread off).
-    /// Returns `(wal_frames, frames_checkpointed)`.
-    pub fn checkpoint(&self) -> Result<(i64, i64)> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get(1)?, r.get(2)?))
-            })?)
-    }
-
-    /// The schema version recorded in the file.
-    pub fn schema_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
-    }
-
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, flushing buffered delivery-log rows in
-    /// it. Commits when `f` returns `Ok`, rolls back otherwise (buffered rows stay buffered).
-    pub fn write<T>(&mut self, f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T>) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut stx = SqliteTx { tx };
-        for d in &self.pending_log {
-            stx.log_delivery(d)?;
-        }
-        let out = f(&mut stx)?;
-        stx.tx.commit()?;
-        self.pending_log.clear();
-        Ok(out)
-    }
-
-    /// Whether an event id is already stored (a plain read: no write lock, WAL snapshot).
-    pub fn event_exists(&self, id: &str) -> Result<bool> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT 1 FROM events WHERE id = ?1")?;
-        Ok(st.exists([id])?)
-    }
-
-    /// Buffers a delivery-log row (see [`Store::write`]); flushes when the buffer is large or
-    /// its oldest row is older than a second, so the log is never more than ~1 s behind.
-    ///
-    /// Never fails: answering a duplicate must not depend on the log write. When a flush
-    /// fails (the store is busy or full) the rows stay buffered for the next write; beyond
-    /// [`MAX_BUFFERED_DELIVERIES`] the oldest rows are dropped and counted in the return value.
-    pub fn buffer_delivery(&mut self, d: Delivery, now: i64) -> usize {
-        self.pending_log.push(d);
-        let oldest = self.pending_log.first().map_or(now, |d| d.at);
-        if self.pending_log.len() >= 256 || now - oldest >= 1 {
-            let _ = self.flush_deliveries();
-        }
-        let excess = self
-            .pending_log
-            .len()
-            .saturating_sub(MAX_BUFFERED_DELIVERIES);
-        self.pending_log.drain(..excess);
-        excess
-    }
+    /// Buffers a delivery-log row to be written with the next write transaction (group
+    /// commit), so answering a duplicate needs no write of its own. Never fails; returns how
+    /// many of the oldest buffered rows were dropped because the store kept refusing writes.
+    fn buffer_delivery(&self, d: Delivery, now: i64) -> usize;
 
     /// Writes buffered delivery-log rows now.
-    pub fn flush_deliveries(&mut self) -> Result<()> {
-        if self.pending_log.is_empty() {
-            return Ok(());
-        }
-        self.write(|_| Ok(()))
+    fn flush_deliveries(&self) -> Result<()>;
+
+    // --- Portal and operator reads ------------------------------------------------------
+
+    /// A customer by Stripe id.
+    fn customer(&self, id: &str) -> Result<Option<CustomerRow>>;
+    /// The customer linked to an app user (the most recently linked, if several).
+    fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>>;
+    /// The customer with this email (the most recently written, if several).
+    fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>>;
+    /// All subscriptions of a customer, by id.
+    fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>>;
+    /// A customer's invoices, newest first.
+    fn invoices(&self, customer_id: &str) -> Result<Vec<InvoiceRecord>>;
+    /// A checkout session.
+    fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>>;
+    /// Stored events (without bodies), newest first.
+    fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>>;
+    /// The exact bytes of a stored event.
+    fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>>;
+
+    // --- Job queue ----------------------------------------------------------------------
+
+    /// Jobs, newest first.
+    fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>>;
+    /// One job by id (`JOB_NOT_FOUND` when absent).
+    fn job(&self, id: i64) -> Result<Job>;
+    /// A job's attempts, oldest first.
+    fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>>;
+    /// Hands out up to `limit` due jobs of `kinds` (all when empty), oldest first, each
+    /// leased for `lease_secs`; an expired lease is due again. A job waits while an older
+    /// open job of its queue ([`crate::outbox::queue_of`]) for its customer exists.
+    fn claim(
+        &self,
+        kinds: &[&str],
+        limit: u32,
+        lease_secs: i64,
+        now: i64,
+    ) -> Result<Vec<ClaimedJob>>;
+    /// Marks a leased job done; `LEASE_LOST` when the lease is not the caller's any more.
+    fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()>;
+    /// Records a failed attempt and applies [`crate::outbox::after_failure`]. `error` is
+    /// already redacted and truncated.
+    fn fail(
+        &self,
+        id: i64,
+        lease_token: i64,
+        error: &str,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<FailOutcome>;
+    /// Puts a dead job back in the queue; returns the id of the job that will run.
+    fn replay(&self, id: i64, now: i64) -> Result<i64>;
+
+    // --- Durable figures ----------------------------------------------------------------
+
+    /// Delivery-log counts with `at >= since`.
+    fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts>;
+    /// The most recent delivery-log rows, newest first.
+    fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>>;
+    /// Per-kind queue figures; `since` starts the window.
+    fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>>;
+    /// The schema version the database is at.
+    fn schema_version(&self) -> Result<i64>;
+    /// The authentic delivery times among the newest `scan` delivery-log rows. The default
+    /// reads them through [`Store::recent_deliveries`]; a backend may read only the two columns.
+    fn authentic_delivery_times(&self, scan: u32) -> Result<AuthenticTimes> {
+        Ok(AuthenticTimes::from_rows(
+            &self.recent_deliveries(scan)?,
+            scan,
+        ))
+    }
+    /// Live and test events among the newest `limit` stored events; `None` when the backend
+    /// does not count them.
+    fn livemode_counts(&self, limit: u32) -> Result<Option<LivemodeCounts>> {
+        let _ = limit;
+        Ok(None)
     }
 
-    /// Calls `f` with the SQL text (as prepared, `?N` parameters unexpanded) of every statement
-    /// this connection starts; `None` removes the hook. For the query-plan test and profiling.
+    // --- Lifecycle ----------------------------------------------------------------------
+
+    /// Backend housekeeping a host may run from a worker (SQLite: a PASSIVE WAL checkpoint,
+    /// returning `(wal_frames, frames_checkpointed)`). `(0, 0)` where there is none.
+    fn checkpoint(&self) -> Result<(i64, i64)> {
+        Ok((0, 0))
+    }
+
+    /// Flushes buffered rows and releases the database; stops background threads.
+    fn close(&self) -> Result<()>;
+
+    /// Test hooks (`testing` feature): the backend's handle for fault tests.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
-    pub fn trace_statements(&self, f: Option<fn(rusqlite::trace::TraceEvent<'_>)>) {
-        self.conn
-            .trace_v2(rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT, f);
-    }
-
-    /// The raw connection, for the read-side queries in this module tree.
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
-    }
+    fn testing(&self) -> &dyn testing::StoreHooks;
 }
 
-impl Drop for Store {
-    fn drop(&mut self) {
-        // Best effort: a failure here only loses duplicate-delivery log rows, never an event.
-        let _ = self.flush_deliveries();
-    }
+/// Runs `f` in one write transaction of `store` and returns its value (see [`Store::write`]).
+pub fn write_with<T>(
+    store: &dyn Store,
+    mut f: impl FnMut(&mut dyn StoreTx) -> Result<T>,
+) -> Result<T> {
+    let mut out = None;
+    store.write(&mut |tx| {
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| {
+        crate::error::Error::new(
+            crate::error::ErrorCode::StoreError,
+            "the store committed without running the transaction",
+        )
+    })
 }
 
-/// One open write transaction on the SQLite store.
-pub struct SqliteTx<'c> {
-    tx: rusqlite::Transaction<'c>,
+/// Hooks that fault tests use to make a backend fail on purpose (`testing` feature only).
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing {
+    use crate::error::Result;
+
+    /// Backend-specific ways to make writes fail.
+    pub trait StoreHooks {
+        /// Sets an integer SQLite pragma on the request connection (`query_only`,
+        /// `max_page_count`).
+        fn set_pragma(&self, pragma: &str, value: i64) -> Result<()>;
+        /// Calls `f` with the SQL text of every statement the request connection starts.
+        fn trace_statements(&self, f: Option<fn(rusqlite::trace::TraceEvent<'_>)>);
+    }
 }
 
 /// A raw event to store.
@@ -298,8 +211,9 @@ pub struct NewEvent<'a> {
     pub body: &'a [u8],
 }
 
-/// The operations the ingest pipeline needs inside its transaction. Implemented by
-/// [`SqliteTx`]; a PostgreSQL store implements the same trait.
+/// The operations the ingest pipeline needs inside one write transaction. Each backend's
+/// transaction type implements it; the pipeline (`engine::apply`) runs against it and never
+/// sees SQL.
 pub trait StoreTx {
     /// Whether the event id is stored (inside the write lock: race-free).
     fn event_exists(&mut self, id: &str) -> Result<bool>;
@@ -345,38 +259,4 @@ pub trait StoreTx {
     ) -> Result<Option<EnqueuedJob>>;
     /// Appends a delivery-log row.
     fn log_delivery(&mut self, d: &Delivery) -> Result<()>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn open_sets_the_connection_pragmas() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.db").to_str().unwrap().to_owned();
-        let store = Store::open(&StoreOptions {
-            path,
-            durability: Durability::Full,
-            busy_timeout: Duration::from_millis(1234),
-            wal_autocheckpoint: REQUEST_PATH_AUTOCHECKPOINT,
-        })
-        .unwrap();
-        let get = |p: &str| -> i64 {
-            store
-                .conn()
-                .query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))
-                .unwrap()
-        };
-        assert_eq!(get("wal_autocheckpoint"), REQUEST_PATH_AUTOCHECKPOINT);
-        assert_eq!(get("cache_size"), -8192);
-        assert_eq!(get("synchronous"), 2, "FULL");
-        assert_eq!(get("busy_timeout"), 1234);
-        assert_eq!(get("user_version"), SCHEMA_VERSION);
-        let mode: String = store
-            .conn()
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
-    }
 }

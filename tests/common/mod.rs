@@ -248,7 +248,7 @@ pub fn state_digest(e: &Engine, n: usize) -> Vec<String> {
             let cus = format!("cus_{i}");
             let a = e.access(&cus, now).unwrap();
             let subs: Vec<_> = e
-                .with_store_ref(|s| s.subscriptions(&cus))
+                .subscriptions(&cus)
                 .unwrap()
                 .into_iter()
                 .map(|v| v.record)

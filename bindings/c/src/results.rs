@@ -54,14 +54,18 @@ pub enum tb_result {
     StoreBusy = 301,
     /// The database was written by a newer tollbooth.
     StoreSchemaTooNew = 302,
-    /// Any other SQLite failure.
-    StoreSqlite = 303,
+    /// Any other database failure.
+    StoreError = 303,
     /// The disk or the database size limit is full.
     StoreFull = 304,
     /// The database file is read-only.
     StoreReadonly = 305,
     /// The database file is corrupt or not a database.
     StoreCorrupt = 306,
+    /// The database server refused or lost the connection; retry later.
+    StoreUnavailable = 307,
+    /// A database statement timed out; retry later.
+    StoreTimeout = 308,
     /// A state transition that the billing rules forbid was requested.
     TransitionInvalid = 400,
     /// No job has this id.
@@ -94,10 +98,12 @@ impl From<ErrorCode> for tb_result {
             ErrorCode::StoreOpenFailed => tb_result::StoreOpenFailed,
             ErrorCode::StoreBusy => tb_result::StoreBusy,
             ErrorCode::StoreSchemaTooNew => tb_result::StoreSchemaTooNew,
-            ErrorCode::StoreSqlite => tb_result::StoreSqlite,
+            ErrorCode::StoreError => tb_result::StoreError,
             ErrorCode::StoreFull => tb_result::StoreFull,
             ErrorCode::StoreReadonly => tb_result::StoreReadonly,
             ErrorCode::StoreCorrupt => tb_result::StoreCorrupt,
+            ErrorCode::StoreUnavailable => tb_result::StoreUnavailable,
+            ErrorCode::StoreTimeout => tb_result::StoreTimeout,
             ErrorCode::TransitionInvalid => tb_result::TransitionInvalid,
             ErrorCode::JobNotFound => tb_result::JobNotFound,
             ErrorCode::LeaseLost => tb_result::LeaseLost,

@@ -342,7 +342,7 @@ impl JobsFilter {
     pub fn to_core(&self) -> Result<tollbooth::JobFilter> {
         let state = match self.state.as_deref() {
             None => None,
-            Some(s) => Some(tollbooth::JobState::parse(s).ok_or_else(|| {
+            Some(s) => Some(tollbooth::JobState::parse(s).map_err(|_| {
                 invalid(
                     ErrorCode::InvalidArgument,
                     "state must be one of due, leased, done, dead, superseded",
@@ -426,8 +426,8 @@ pub struct Customer {
     pub deleted: bool,
 }
 
-impl From<tollbooth::store::queries::CustomerRow> for Customer {
-    fn from(c: tollbooth::store::queries::CustomerRow) -> Self {
+impl From<tollbooth::billing::CustomerRow> for Customer {
+    fn from(c: tollbooth::billing::CustomerRow) -> Self {
         Customer {
             id: c.id,
             email: c.email,

@@ -46,13 +46,13 @@ fn config(o: &TollboothOptions) -> tollbooth::Result<Config> {
     }
     if let Some(ms) = o.busy_timeout_ms {
         let ms = u64::try_from(ms).map_err(|_| bad("busyTimeoutMs must not be negative"))?;
-        c.busy_timeout = Duration::from_millis(ms);
+        c.sqlite.busy_timeout = Duration::from_millis(ms);
     }
     if let Some(b) = o.max_body_bytes {
         c.verify.max_body_bytes =
             usize::try_from(b).map_err(|_| bad("maxBodyBytes must not be negative"))?;
     }
-    c.durability = match o.durability.as_deref() {
+    c.sqlite.durability = match o.durability.as_deref() {
         None | Some("normal") => Durability::Normal,
         Some("full") => Durability::Full,
         Some(_) => return Err(bad("durability must be 'normal' or 'full'")),

@@ -3,7 +3,7 @@
 use serde_json::json;
 use tollbooth::Engine;
 use tollbooth::JobFilter;
-use tollbooth::store::queries::{CustomerRow, EventFilter};
+use {tollbooth::billing::CustomerRow, tollbooth::event::EventFilter};
 
 use crate::output::{Table, date, money, opt, time};
 use crate::{App, EXIT_OK, Res, fail};
@@ -29,7 +29,7 @@ pub fn run(app: &App, who: &str) -> Res<u8> {
     };
     let cid = customer.id.clone();
     let access = engine.access(&cid, app.now)?;
-    let subscriptions = engine.with_store_ref(|s| s.subscriptions(&cid))?;
+    let subscriptions = engine.subscriptions(&cid)?;
     let mut events = engine.events(&EventFilter {
         customer_id: Some(cid.clone()),
         limit: Some(10_000),
@@ -131,7 +131,7 @@ pub fn run(app: &App, who: &str) -> Res<u8> {
 }
 
 fn known_elsewhere(engine: &Engine, id: &str) -> Res<bool> {
-    if !engine.with_store_ref(|s| s.subscriptions(id))?.is_empty() {
+    if !engine.subscriptions(id)?.is_empty() {
         return Ok(true);
     }
     let events = engine.events(&EventFilter {
@@ -143,7 +143,7 @@ fn known_elsewhere(engine: &Engine, id: &str) -> Res<bool> {
 }
 
 /// `✗✗✓` style attempt history.
-pub fn attempts_cell(attempts: &[tollbooth::store::JobAttempt]) -> String {
+pub fn attempts_cell(attempts: &[tollbooth::outbox::JobAttempt]) -> String {
     if attempts.is_empty() {
         return "-".into();
     }

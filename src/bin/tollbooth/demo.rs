@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use tollbooth::engine::Health;
-use tollbooth::store::queries::EventFilter;
+use tollbooth::event::EventFilter;
 use tollbooth::verify::sign_for_test;
 use tollbooth::{Config, Engine, JobFilter, Outcome};
 
@@ -338,12 +338,9 @@ fn summary(
     queued: &[tollbooth::Job],
 ) -> Res<u8> {
     let out = &s.app.out;
-    let counts = s.engine.with_store_ref(|st| {
-        st.flush_deliveries()?;
-        st.delivery_counts(i64::MIN)
-    })?;
+    let counts = s.engine.delivery_counts(i64::MIN)?;
     let use_o = |o| counts.count(o);
-    use tollbooth::store::DeliveryOutcome as D;
+    use tollbooth::deliveries::DeliveryOutcome as D;
     let events = s.engine.events(&EventFilter {
         limit: Some(100_000),
         ..EventFilter::default()
@@ -359,7 +356,7 @@ fn summary(
         .len();
     let mut replay_results = Vec::new();
     for (id, runs_as) in replayed {
-        let job = s.engine.with_store_ref(|st| st.job(*runs_as))?;
+        let job = s.engine.job(*runs_as)?;
         replay_results
             .push(json!({ "id": id, "runs_as": runs_as, "state": job.state, "kind": job.kind }));
     }

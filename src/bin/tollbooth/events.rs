@@ -1,6 +1,6 @@
 //! `events`: stored events with filters.
 
-use tollbooth::store::queries::EventFilter;
+use tollbooth::event::EventFilter;
 
 use crate::output::{Table, opt, time};
 use crate::{App, EXIT_OK, Res, resolve_customer};

@@ -62,7 +62,7 @@ pub fn list(
 pub fn replay(app: &App, id: i64) -> Res<u8> {
     let engine = app.engine()?;
     let runs_as = engine.replay(id, app.now)?;
-    let job = engine.with_store_ref(|s| s.job(runs_as))?;
+    let job = engine.job(runs_as)?;
     app.out
         .json(&json!({ "replayed": id, "runs_as": runs_as, "job": job }));
     if runs_as == id {

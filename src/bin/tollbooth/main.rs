@@ -365,7 +365,16 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
             let state = if dead {
                 Some(JobState::Dead)
             } else {
-                state.as_deref().and_then(JobState::parse)
+                match state.as_deref().map(JobState::parse).transpose() {
+                    Ok(s) => s,
+                    Err(_) => {
+                        return Err(tollbooth::Error::new(
+                            tollbooth::ErrorCode::InvalidArgument,
+                            "--state must be one of due, leased, done, dead, superseded",
+                        )
+                        .into());
+                    }
+                }
             };
             jobs::list(app, kind, state, customer, limit)
         }

@@ -30,7 +30,7 @@ pub fn status(app: &App) -> Res<u8> {
     let now = app.now;
     let report = engine.metrics(now)?;
     let health = engine.health(now)?;
-    let recent = engine.with_store_ref(|s| s.recent_deliveries(10))?;
+    let recent = engine.recent_deliveries(10)?;
     let out = &app.out;
     out.json(&json!({
         "db": app.db.display().to_string(),

@@ -206,7 +206,12 @@ fn other_alerts(f: &StoreFacts) -> Check {
 
 fn livemode(f: &StoreFacts) -> Check {
     const NAME: &str = "livemode";
-    let m = f.livemode;
+    let Some(m) = f.livemode else {
+        return Check::skip(
+            NAME,
+            "this store backend does not count live and test events",
+        );
+    };
     match (m.live, m.test) {
         (0, 0) => Check::skip(NAME, "no stored events yet"),
         (live, 0) => Check::pass(NAME, format!("live mode ({live} recent events)")),

@@ -1,5 +1,6 @@
-//! The job queue on the outbox table: enqueue (inside the ingest transaction), claim with a
-//! lease, complete, fail with backoff, dead-letter and replay. Every claim is an attempt row,
+//! The job queue's SQL on the outbox table: enqueue (inside the ingest transaction), claim
+//! with a lease, complete, fail, dead-letter and replay. Types and the retry rule live in
+//! [`crate::outbox`]. Every claim is an attempt row,
 //! so an operator can see why a job keeps failing.
 //!
 //! A lease is identified by `lease_token`, a per-job counter bumped on every claim. Completing
@@ -8,165 +9,13 @@
 //! newer attempt.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Serialize;
 
-use super::Store;
+use super::SqliteDb;
 use crate::error::{Error, ErrorCode, Result};
-use crate::outbox::{NewJob, backoff_secs, jitter_for};
-
-/// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    /// Waiting for `run_at`.
-    Due,
-    /// Claimed by a worker until `lease_until`.
-    Leased,
-    /// Completed.
-    Done,
-    /// Out of attempts; waits for an operator's replay.
-    Dead,
-    /// A coalesced job replaced by a newer one for the same key before it ran again.
-    Superseded,
-}
-
-impl JobState {
-    /// Stable lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Due => "due",
-            JobState::Leased => "leased",
-            JobState::Done => "done",
-            JobState::Dead => "dead",
-            JobState::Superseded => "superseded",
-        }
-    }
-    /// Parses [`JobState::as_str`].
-    pub fn parse(s: &str) -> Option<JobState> {
-        [
-            JobState::Due,
-            JobState::Leased,
-            JobState::Done,
-            JobState::Dead,
-            JobState::Superseded,
-        ]
-        .into_iter()
-        .find(|j| j.as_str() == s)
-    }
-}
-
-/// A job written by the ingest transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EnqueuedJob {
-    /// Row id.
-    pub id: i64,
-    /// Kind.
-    pub kind: String,
-    /// Deterministic key.
-    pub key: String,
-    /// `true` when an existing due job was updated instead of a new one written.
-    pub coalesced: bool,
-}
-
-/// A job as listed for operators.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Job {
-    /// Row id.
-    pub id: i64,
-    /// Kind.
-    pub kind: String,
-    /// Deterministic key.
-    pub key: String,
-    /// The customer it concerns.
-    pub customer_id: Option<String>,
-    /// State.
-    pub state: JobState,
-    /// Attempts since enqueue or the last replay.
-    pub attempts: i64,
-    /// When it is (or was) due.
-    pub run_at: i64,
-    /// End of the current lease.
-    pub lease_until: Option<i64>,
-    /// Enqueue time.
-    pub created_at: i64,
-    /// Last change.
-    pub updated_at: i64,
-    /// Last failure message (truncated, redacted).
-    pub last_error: Option<String>,
-    /// The event that enqueued (or last refreshed) it.
-    pub event_id: Option<String>,
-    /// JSON payload.
-    pub payload: String,
-}
-
-/// A job handed to a worker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ClaimedJob {
-    /// Row id.
-    pub id: i64,
-    /// Kind.
-    pub kind: String,
-    /// Deterministic key: pass it on as the idempotency key / external id.
-    pub key: String,
-    /// The customer it concerns.
-    pub customer_id: Option<String>,
-    /// This attempt's number (1 for the first).
-    pub attempt: i64,
-    /// Proof of the lease; give it back to `complete` / `fail`.
-    pub lease_token: i64,
-    /// The lease ends at this unix second.
-    pub lease_until: i64,
-    /// JSON payload.
-    pub payload: String,
-}
-
-/// One attempt of a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct JobAttempt {
-    /// Claim number (never reset, also across replays).
-    pub lease_token: i64,
-    /// Claim time.
-    pub started_at: i64,
-    /// Completion / failure time.
-    pub finished_at: Option<i64>,
-    /// completed | failed | lease_expired; `None` while running.
-    pub outcome: Option<String>,
-    /// The failure message.
-    pub error: Option<String>,
-}
-
-/// What `fail` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum FailOutcome {
-    /// Will run again at `next_attempt_at`.
-    Scheduled {
-        /// Unix second of the next attempt.
-        next_attempt_at: i64,
-    },
-    /// Out of attempts: moved to dead-letter.
-    Dead,
-    /// A newer coalesced job for the same key is already due; this one is retired.
-    Superseded {
-        /// The job that carries on.
-        by: i64,
-    },
-}
-
-/// Filter for listing jobs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JobFilter {
-    /// Only this kind.
-    pub kind: Option<String>,
-    /// Only this state.
-    pub state: Option<JobState>,
-    /// Only this customer.
-    pub customer_id: Option<String>,
-    /// At most this many (default 100).
-    pub limit: Option<u32>,
-}
-
-const MAX_ERROR_CHARS: usize = 1000;
+use crate::outbox::{
+    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, NewJob,
+    after_failure,
+};
 
 pub(super) fn enqueue(
     conn: &Connection,
@@ -251,12 +100,13 @@ const JOB_COLS: &str = "id, kind, key, customer_id, state, attempts, run_at, lea
 
 fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     let state: String = r.get(4)?;
+    let state = JobState::parse(&state).map_err(|e| super::corrupt(4, e))?;
     Ok(Job {
         id: r.get(0)?,
         kind: r.get(1)?,
         key: r.get(2)?,
         customer_id: r.get(3)?,
-        state: JobState::parse(&state).unwrap_or(JobState::Due),
+        state,
         attempts: r.get(5)?,
         run_at: r.get(6)?,
         lease_until: r.get(7)?,
@@ -266,14 +116,6 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
         event_id: r.get(11)?,
         payload: r.get(12)?,
     })
-}
-
-/// Cuts an error message to a bounded size on a character boundary.
-fn truncate(msg: &str) -> String {
-    match msg.char_indices().nth(MAX_ERROR_CHARS) {
-        Some((i, _)) => format!("{}…", &msg[..i]),
-        None => msg.to_owned(),
-    }
 }
 
 /// The current lease state of a job, for telling `LEASE_LOST` from `JOB_NOT_FOUND`.
@@ -294,9 +136,9 @@ fn lease_error(conn: &Connection, id: i64) -> Error {
     }
 }
 
-impl Store {
+impl SqliteDb {
     /// Lists jobs, newest first.
-    pub fn jobs(&self, f: &JobFilter) -> Result<Vec<Job>> {
+    pub(crate) fn jobs(&self, f: &JobFilter) -> Result<Vec<Job>> {
         let sql = format!(
             "SELECT {JOB_COLS} FROM jobs WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state = ?2) \
              AND (?3 IS NULL OR customer_id = ?3) ORDER BY id DESC LIMIT ?4"
@@ -315,7 +157,7 @@ impl Store {
     }
 
     /// One job by id.
-    pub fn job(&self, id: i64) -> Result<Job> {
+    pub(crate) fn job(&self, id: i64) -> Result<Job> {
         let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1");
         self.conn()
             .prepare_cached(&sql)?
@@ -325,7 +167,7 @@ impl Store {
     }
 
     /// A job's attempts, oldest first.
-    pub fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
+    pub(crate) fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
         let mut st = self.conn().prepare_cached(
             "SELECT attempt, started_at, finished_at, outcome, error FROM job_attempts WHERE job_id = ?1 ORDER BY attempt",
         )?;
@@ -346,7 +188,7 @@ impl Store {
     /// an older job of the same queue ([`crate::outbox::queue_of`]: `support.*`, `crm.*`, ...)
     /// for the same customer is due or leased, so one customer's support side effects happen in
     /// order (a close never overtakes its open) while the CRM and the helpdesk stay independent.
-    pub fn claim(
+    pub(crate) fn claim(
         &mut self,
         kinds: &[&str],
         limit: u32,
@@ -402,7 +244,7 @@ impl Store {
     }
 
     /// Marks a leased job done. `LEASE_LOST` when the lease expired or was taken over.
-    pub fn complete(&mut self, id: i64, lease_token: i64, now: i64) -> Result<()> {
+    pub(crate) fn complete(&mut self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         self.write(|tx| {
             let conn = &tx.tx;
             let n = conn.prepare_cached(
@@ -423,7 +265,7 @@ impl Store {
 
     /// Records a failed attempt: schedules the retry with backoff, or dead-letters the job
     /// after `max_attempts`. `error` is truncated; the caller redacts secrets first.
-    pub fn fail(
+    pub(crate) fn fail(
         &mut self,
         id: i64,
         lease_token: i64,
@@ -431,7 +273,6 @@ impl Store {
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
-        let error = truncate(error);
         self.write(|tx| {
             let conn = &tx.tx;
             let row = conn
@@ -457,25 +298,18 @@ impl Store {
             } else {
                 None
             };
-            let (state, run_at, outcome) = if attempts >= i64::from(max_attempts) {
-                ("dead", now, FailOutcome::Dead)
-            } else if let Some(by) = sibling {
-                ("superseded", now, FailOutcome::Superseded { by })
-            } else {
-                let next = now.saturating_add(backoff_secs(attempts as u32, jitter_for(id, attempts as u32)));
-                ("due", next, FailOutcome::Scheduled { next_attempt_at: next })
-            };
+            let (state, run_at, outcome) = after_failure(id, attempts, max_attempts, sibling, now);
             conn.prepare_cached(
                 "UPDATE jobs SET state = ?2, run_at = ?3, lease_until = NULL, last_error = ?4, updated_at = ?5 WHERE id = ?1",
             )?
-            .execute(params![id, state, run_at, error, now])?;
+            .execute(params![id, state.as_str(), run_at, error, now])?;
             Ok(outcome)
         })
     }
 
     /// Puts a dead job back in the queue: due now, attempts reset, attempt history kept.
     /// Returns the id of the job that will run (a newer due twin of a coalesced job, if any).
-    pub fn replay(&mut self, id: i64, now: i64) -> Result<i64> {
+    pub(crate) fn replay(&mut self, id: i64, now: i64) -> Result<i64> {
         self.write(|tx| {
             let conn = &tx.tx;
             let row = conn

@@ -2,6 +2,13 @@
 //! key, and when a failed job runs again. Pure; the store writes the rows in the same
 //! transaction as the billing state, so a job exists exactly when its cause was committed.
 
+mod job;
+
+pub use job::{
+    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, KindStats,
+    MAX_ERROR_CHARS, after_failure, truncate_error,
+};
+
 use serde::Serialize;
 use serde_json::{Value, json};
 

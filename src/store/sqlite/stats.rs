@@ -2,41 +2,14 @@
 //! right across processes and restarts.
 
 use rusqlite::params;
-use serde::Serialize;
 
-use super::Store;
+use super::SqliteDb;
 use crate::error::Result;
+use crate::outbox::KindStats;
 
-/// Queue figures for one job kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct KindStats {
-    /// Job kind.
-    pub kind: String,
-    /// Waiting to run (including retries in backoff).
-    pub due: u64,
-    /// Due now (`run_at <= now`).
-    pub due_now: u64,
-    /// Held by a worker.
-    pub leased: u64,
-    /// Completed, ever.
-    pub done: u64,
-    /// In dead-letter.
-    pub dead: u64,
-    /// Age of the oldest job that is due now, seconds.
-    pub oldest_due_age_s: Option<i64>,
-    /// Jobs enqueued in the window.
-    pub enqueued_window: u64,
-    /// Jobs completed or dead-lettered in the window.
-    pub finished_window: u64,
-    /// Failed attempts in the window.
-    pub failed_attempts_window: u64,
-    /// Failed attempts, ever.
-    pub failed_attempts: u64,
-}
-
-impl Store {
+impl SqliteDb {
     /// Per-kind queue figures; `since` starts the window.
-    pub fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>> {
+    pub(crate) fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>> {
         let conn = self.conn();
         let mut st = conn.prepare_cached(
             "SELECT kind, \

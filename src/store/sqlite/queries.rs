@@ -2,75 +2,23 @@
 //! indexed lookup on the WAL snapshot (no write lock).
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
-use super::Store;
+use super::SqliteDb;
 use super::rows::{
     CHECKOUT_COLS, INVOICE_COLS, SUBSCRIPTION_COLS, checkout_row, invoice_row, subscription_row,
 };
-use crate::billing::{CheckoutRow, SubscriptionView};
+use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
 use crate::error::Result;
-use crate::event::InvoiceRecord;
+use crate::event::{EventFilter, EventRow, InvoiceRecord};
 
-/// A customer row as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CustomerRow {
-    /// Stripe customer id.
-    pub id: String,
-    /// Email.
-    pub email: Option<String>,
-    /// Name.
-    pub name: Option<String>,
-    /// Linked app user.
-    pub user_id: Option<String>,
-    /// Deleted in Stripe.
-    pub deleted: bool,
-}
-
-/// A stored raw event, without its body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EventRow {
-    /// Event id.
-    pub id: String,
-    /// Event type.
-    pub event_type: String,
-    /// `event.created`.
-    pub created: i64,
-    /// processed | ignored | stale.
-    pub outcome: String,
-    /// The customer it concerns.
-    pub customer_id: Option<String>,
-    /// `data.object.id`.
-    pub object_id: Option<String>,
-    /// When it was received.
-    pub received_at: i64,
-}
-
-/// Filter for listing events.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventFilter {
-    /// Only this type.
-    pub event_type: Option<String>,
-    /// Only this outcome.
-    pub outcome: Option<String>,
-    /// Only this customer.
-    pub customer_id: Option<String>,
-    /// `created >= since`.
-    pub since: Option<i64>,
-    /// `created < until`.
-    pub until: Option<i64>,
-    /// At most this many (default 100).
-    pub limit: Option<u32>,
-}
-
-impl Store {
+impl SqliteDb {
     /// A customer by Stripe id.
-    pub fn customer(&self, id: &str) -> Result<Option<CustomerRow>> {
+    pub(crate) fn customer(&self, id: &str) -> Result<Option<CustomerRow>> {
         self.customer_where("id = ?1", id)
     }
 
     /// The customer linked to an app user (the most recently linked, if several).
-    pub fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>> {
+    pub(crate) fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>> {
         self.customer_where(
             "user_id = ?1 ORDER BY user_created DESC, id LIMIT 1",
             user_id,
@@ -78,7 +26,7 @@ impl Store {
     }
 
     /// The customer with this email (the most recently written, if several).
-    pub fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>> {
+    pub(crate) fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>> {
         self.customer_where("email = ?1 ORDER BY wm_created DESC, id LIMIT 1", email)
     }
 
@@ -99,7 +47,7 @@ impl Store {
     }
 
     /// All subscriptions of a customer.
-    pub fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
+    pub(crate) fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
         let sql = format!(
             "SELECT {SUBSCRIPTION_COLS} FROM subscriptions WHERE customer_id = ?1 ORDER BY id"
         );
@@ -111,7 +59,7 @@ impl Store {
     }
 
     /// A customer's invoices, newest first.
-    pub fn invoices(&self, customer_id: &str) -> Result<Vec<InvoiceRecord>> {
+    pub(crate) fn invoices(&self, customer_id: &str) -> Result<Vec<InvoiceRecord>> {
         let sql = format!(
             "SELECT {INVOICE_COLS} FROM invoices WHERE customer_id = ?1 ORDER BY created DESC, id DESC"
         );
@@ -123,7 +71,7 @@ impl Store {
     }
 
     /// A checkout session.
-    pub fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>> {
+    pub(crate) fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>> {
         let sql = format!("SELECT {CHECKOUT_COLS} FROM checkout_sessions WHERE id = ?1");
         let mut st = self.conn().prepare_cached(&sql)?;
         Ok(st
@@ -133,7 +81,7 @@ impl Store {
     }
 
     /// Stored events, newest first.
-    pub fn events(&self, f: &EventFilter) -> Result<Vec<EventRow>> {
+    pub(crate) fn events(&self, f: &EventFilter) -> Result<Vec<EventRow>> {
         let mut st = self.conn().prepare_cached(
             "SELECT id, type, created, outcome, customer_id, object_id, received_at FROM events \
              WHERE (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR outcome = ?2) AND (?3 IS NULL OR customer_id = ?3) \
@@ -165,7 +113,7 @@ impl Store {
     }
 
     /// The exact bytes of a stored event.
-    pub fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT body FROM events WHERE id = ?1")?;

@@ -3,11 +3,14 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Delivery, EnqueuedJob, NewEvent, SqliteTx, StoreTx};
+use super::SqliteTx;
 use crate::billing::{CheckoutRow, CheckoutState, SubscriptionView, Watermark};
+use crate::deliveries::Delivery;
 use crate::error::Result;
 use crate::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
+use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
+use crate::store::{NewEvent, StoreTx};
 
 /// Columns `wm_event, wm_created, wm_snapshot` starting at `i`.
 fn watermark(r: &Row<'_>, i: usize) -> rusqlite::Result<Watermark> {

@@ -1,0 +1,275 @@
+//! Jobs as the outbox sees them, whatever store holds them: their states, what a worker is
+//! handed, and the one rule for what a failed attempt leads to. Pure: each store writes the SQL
+//! and calls [`after_failure`] for the decision, so retry policy exists exactly once.
+
+use serde::Serialize;
+
+use super::{backoff_secs, jitter_for};
+use crate::error::{Error, ErrorCode, Result};
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for `run_at`.
+    Due,
+    /// Claimed by a worker until `lease_until`.
+    Leased,
+    /// Completed.
+    Done,
+    /// Out of attempts; waits for an operator's replay.
+    Dead,
+    /// A coalesced job replaced by a newer one for the same key before it ran again.
+    Superseded,
+}
+
+impl JobState {
+    /// Stable lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Due => "due",
+            JobState::Leased => "leased",
+            JobState::Done => "done",
+            JobState::Dead => "dead",
+            JobState::Superseded => "superseded",
+        }
+    }
+    /// Every state.
+    pub const ALL: [JobState; 5] = [
+        JobState::Due,
+        JobState::Leased,
+        JobState::Done,
+        JobState::Dead,
+        JobState::Superseded,
+    ];
+
+    /// Parses [`JobState::as_str`]; an unknown name is a corrupt row (`STORE_CORRUPT`), never
+    /// silently some other state.
+    pub fn parse(s: &str) -> Result<JobState> {
+        Self::ALL
+            .into_iter()
+            .find(|j| j.as_str() == s)
+            .ok_or_else(|| Error::new(ErrorCode::StoreCorrupt, format!("unknown job state {s:?}")))
+    }
+}
+
+/// A job written by the ingest transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnqueuedJob {
+    /// Row id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Deterministic key.
+    pub key: String,
+    /// `true` when an existing due job was updated instead of a new one written.
+    pub coalesced: bool,
+}
+
+/// A job as listed for operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Job {
+    /// Row id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Deterministic key.
+    pub key: String,
+    /// The customer it concerns.
+    pub customer_id: Option<String>,
+    /// State.
+    pub state: JobState,
+    /// Attempts since enqueue or the last replay.
+    pub attempts: i64,
+    /// When it is (or was) due.
+    pub run_at: i64,
+    /// End of the current lease.
+    pub lease_until: Option<i64>,
+    /// Enqueue time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+    /// Last failure message (truncated, redacted).
+    pub last_error: Option<String>,
+    /// The event that enqueued (or last refreshed) it.
+    pub event_id: Option<String>,
+    /// JSON payload.
+    pub payload: String,
+}
+
+/// A job handed to a worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimedJob {
+    /// Row id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Deterministic key: pass it on as the idempotency key / external id.
+    pub key: String,
+    /// The customer it concerns.
+    pub customer_id: Option<String>,
+    /// This attempt's number (1 for the first).
+    pub attempt: i64,
+    /// Proof of the lease; give it back to `complete` / `fail`.
+    pub lease_token: i64,
+    /// The lease ends at this unix second.
+    pub lease_until: i64,
+    /// JSON payload.
+    pub payload: String,
+}
+
+/// One attempt of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobAttempt {
+    /// Claim number (never reset, also across replays).
+    pub lease_token: i64,
+    /// Claim time.
+    pub started_at: i64,
+    /// Completion / failure time.
+    pub finished_at: Option<i64>,
+    /// completed | failed | lease_expired; `None` while running.
+    pub outcome: Option<String>,
+    /// The failure message.
+    pub error: Option<String>,
+}
+
+/// What `fail` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum FailOutcome {
+    /// Will run again at `next_attempt_at`.
+    Scheduled {
+        /// Unix second of the next attempt.
+        next_attempt_at: i64,
+    },
+    /// Out of attempts: moved to dead-letter.
+    Dead,
+    /// A newer coalesced job for the same key is already due; this one is retired.
+    Superseded {
+        /// The job that carries on.
+        by: i64,
+    },
+}
+
+/// Filter for listing jobs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this state.
+    pub state: Option<JobState>,
+    /// Only this customer.
+    pub customer_id: Option<String>,
+    /// At most this many (default 100).
+    pub limit: Option<u32>,
+}
+
+/// Queue figures for one job kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KindStats {
+    /// Job kind.
+    pub kind: String,
+    /// Waiting to run (including retries in backoff).
+    pub due: u64,
+    /// Due now (`run_at <= now`).
+    pub due_now: u64,
+    /// Held by a worker.
+    pub leased: u64,
+    /// Completed, ever.
+    pub done: u64,
+    /// In dead-letter.
+    pub dead: u64,
+    /// Age of the oldest job that is due now, seconds.
+    pub oldest_due_age_s: Option<i64>,
+    /// Jobs enqueued in the window.
+    pub enqueued_window: u64,
+    /// Jobs completed or dead-lettered in the window.
+    pub finished_window: u64,
+    /// Failed attempts in the window.
+    pub failed_attempts_window: u64,
+    /// Failed attempts, ever.
+    pub failed_attempts: u64,
+}
+
+/// Longest stored job error, in characters.
+pub const MAX_ERROR_CHARS: usize = 1000;
+
+/// Cuts an error message to [`MAX_ERROR_CHARS`] on a character boundary.
+pub fn truncate_error(msg: &str) -> String {
+    match msg.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((i, _)) => format!("{}…", &msg[..i]),
+        None => msg.to_owned(),
+    }
+}
+
+/// What a failed attempt leads to: the job's next state, its `run_at`, and the answer.
+///
+/// `attempts` counts the attempt that just failed; `due_twin` is a newer due job of the same
+/// coalesced key, if the store found one. Out of attempts wins over a twin (the operator sees
+/// the dead letter), a twin wins over a retry (the newer payload carries on).
+pub fn after_failure(
+    job_id: i64,
+    attempts: i64,
+    max_attempts: u32,
+    due_twin: Option<i64>,
+    now: i64,
+) -> (JobState, i64, FailOutcome) {
+    if attempts >= i64::from(max_attempts) {
+        (JobState::Dead, now, FailOutcome::Dead)
+    } else if let Some(by) = due_twin {
+        (JobState::Superseded, now, FailOutcome::Superseded { by })
+    } else {
+        let attempt = attempts.clamp(0, i64::from(u32::MAX)) as u32;
+        let next = now.saturating_add(backoff_secs(attempt, jitter_for(job_id, attempt)));
+        (
+            JobState::Due,
+            next,
+            FailOutcome::Scheduled {
+                next_attempt_at: next,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_beats_twin_beats_retry() {
+        assert_eq!(after_failure(1, 3, 3, Some(9), 100).2, FailOutcome::Dead);
+        assert_eq!(
+            after_failure(1, 2, 3, Some(9), 100),
+            (JobState::Superseded, 100, FailOutcome::Superseded { by: 9 })
+        );
+        let (state, run_at, out) = after_failure(1, 2, 3, None, 100);
+        assert_eq!(state, JobState::Due);
+        assert_eq!(
+            out,
+            FailOutcome::Scheduled {
+                next_attempt_at: run_at
+            }
+        );
+        assert_eq!(run_at, 100 + backoff_secs(2, jitter_for(1, 2)));
+    }
+
+    #[test]
+    fn states_round_trip_and_unknown_is_corrupt() {
+        for s in JobState::ALL {
+            assert_eq!(JobState::parse(s.as_str()).unwrap(), s);
+        }
+        assert_eq!(
+            JobState::parse("runnning").unwrap_err().code(),
+            ErrorCode::StoreCorrupt
+        );
+    }
+
+    #[test]
+    fn truncates_on_a_char_boundary() {
+        let long = "é".repeat(MAX_ERROR_CHARS + 5);
+        let t = truncate_error(&long);
+        assert_eq!(t.chars().count(), MAX_ERROR_CHARS + 1);
+        assert!(t.ends_with('…'));
+        assert_eq!(truncate_error("short"), "short");
+    }
+}

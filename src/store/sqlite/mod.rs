@@ -1,0 +1,495 @@
+//! The SQLite store: schema, migrations and every SQL statement tollbooth runs on SQLite.
+//!
+//! Concurrency: every write runs in `BEGIN IMMEDIATE` (the write lock is taken up front, so two
+//! processes never deadlock upgrading a read lock) with a busy timeout; WAL lets readers run
+//! beside the writer. Several processes may open one database file.
+
+mod activity;
+mod checkpointer;
+mod deliveries;
+mod jobs;
+mod queries;
+mod rows;
+mod stats;
+
+pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use super::{Store, StoreTx};
+use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
+use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts};
+use crate::error::{Error, ErrorCode, Result};
+use crate::event::{EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
+use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, KindStats};
+
+/// Migrations, in order. `PRAGMA user_version` holds how many have run.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_claim_indexes.sql"),
+    include_str!("migrations/0003_lean_write_path.sql"),
+    include_str!("migrations/0004_job_queues.sql"),
+];
+
+/// Most delivery-log rows kept in memory while the store refuses writes.
+pub const MAX_BUFFERED_DELIVERIES: usize = 10_000;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How hard a commit tries to survive power loss (SQLite `PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=NORMAL` in WAL mode: a commit survives a process crash; after a power
+    /// loss the last few commits may roll back (Stripe then redelivers them). The default.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit is fsynced before it returns. Survives power loss,
+    /// costs an fsync per webhook.
+    Full,
+}
+
+/// Settings only a SQLite store has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Commit durability (default `synchronous=NORMAL`).
+    pub durability: Durability,
+    /// How long a writer waits for another process's write lock before `STORE_BUSY`.
+    pub busy_timeout: Duration,
+    /// Run WAL checkpoints on a background thread (default `true`, file databases only), so
+    /// no webhook pays for one. With `false`, SQLite checkpoints inside commits as usual, or
+    /// the host calls `Engine::checkpoint` from a worker.
+    pub background_checkpoint: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            durability: Durability::Normal,
+            busy_timeout: Duration::from_secs(5),
+            background_checkpoint: true,
+        }
+    }
+}
+
+/// The SQLite store: one connection behind a mutex (SQLite serializes writers anyway), and
+/// the background checkpoint thread for file databases.
+pub struct SqliteStore {
+    db: Mutex<SqliteDb>,
+    checkpointer: Mutex<Option<Checkpointer>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path` (`:memory:` for a
+    /// private in-memory one), and starts the checkpoint thread when asked to.
+    pub(crate) fn open(path: &str, opts: &SqliteOptions) -> Result<SqliteStore> {
+        if opts.busy_timeout.as_millis() > i32::MAX as u128 {
+            return Err(Error::new(
+                ErrorCode::ConfigInvalid,
+                "busy_timeout must be at most 2147483647 ms",
+            ));
+        }
+        let background = opts.background_checkpoint && path != ":memory:";
+        let db = SqliteDb::open(
+            path,
+            opts,
+            if background {
+                REQUEST_PATH_AUTOCHECKPOINT
+            } else {
+                1000
+            },
+        )?;
+        let checkpointer = if background {
+            Some(Checkpointer::start(path, CHECKPOINT_INTERVAL).map_err(|e| {
+                Error::new(
+                    ErrorCode::StoreOpenFailed,
+                    format!("checkpoint thread: {e}"),
+                )
+            })?)
+        } else {
+            None
+        };
+        Ok(SqliteStore {
+            db: Mutex::new(db),
+            checkpointer: Mutex::new(checkpointer),
+        })
+    }
+
+    /// Runs `f` with the connection. A panic while holding the lock cannot leave SQLite
+    /// half-written (the transaction rolls back on drop), so a poisoned lock is safe to reuse.
+    fn db<T>(&self, f: impl FnOnce(&mut SqliteDb) -> Result<T>) -> Result<T> {
+        f(&mut self.db.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The connection and its buffered delivery-log rows. Not `Sync`: [`SqliteStore`] puts it
+/// behind a mutex.
+pub(crate) struct SqliteDb {
+    conn: Connection,
+    /// Delivery-log rows for duplicate deliveries, written with the next write transaction
+    /// (group commit) so that answering a duplicate needs no write of its own.
+    pending_log: Vec<Delivery>,
+}
+
+impl std::fmt::Debug for SqliteDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDb")
+            .field("path", &self.conn.path())
+            .finish_non_exhaustive()
+    }
+}
+
+fn open_error(e: rusqlite::Error) -> Error {
+    let err = Error::from(e);
+    match err.code() {
+        ErrorCode::StoreError => Error::new(ErrorCode::StoreOpenFailed, err.message().to_owned()),
+        _ => err,
+    }
+}
+
+impl SqliteDb {
+    /// Opens (creating if needed) and migrates a database.
+    fn open(path: &str, opts: &SqliteOptions, wal_autocheckpoint: i64) -> Result<SqliteDb> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = if path == ":memory:" {
+            Connection::open_in_memory()
+        } else {
+            Connection::open_with_flags(path, flags)
+        }
+        .map_err(open_error)?;
+        conn.busy_timeout(opts.busy_timeout).map_err(open_error)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        // WAL is persistent; setting it needs the lock only once per database.
+        if path != ":memory:" {
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .map_err(open_error)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(Error::new(
+                    ErrorCode::StoreOpenFailed,
+                    format!("journal_mode is {mode}, WAL required"),
+                ));
+            }
+        }
+        let sync = match opts.durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        conn.pragma_update(None, "synchronous", sync)
+            .map_err(open_error)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "wal_autocheckpoint", wal_autocheckpoint)
+            .map_err(open_error)?;
+        // 8 MiB of page cache (default 2 MiB): the hot index pages of a store with millions of
+        // events stay in memory; a fixed size keeps RSS independent of the store's size.
+        conn.pragma_update(None, "cache_size", -8192)
+            .map_err(open_error)?;
+        let mut store = SqliteDb {
+            conn,
+            pending_log: Vec::new(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Brings the schema to [`SCHEMA_VERSION`]; refuses a database from a newer build.
+    fn migrate(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::new(
+                ErrorCode::StoreSchemaTooNew,
+                format!(
+                    "database schema v{version} is newer than this build's v{SCHEMA_VERSION}; upgrade tollbooth"
+                ),
+            ));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Runs a PASSIVE WAL checkpoint now (for hosts that turn the background thread off).
+    /// Returns `(wal_frames, frames_checkpointed)`.
+    pub(crate) fn checkpoint(&self) -> Result<(i64, i64)> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })?)
+    }
+
+    /// The schema version recorded in the file.
+    pub(crate) fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, flushing buffered delivery-log rows in
+    /// it. Commits when `f` returns `Ok`, rolls back otherwise (buffered rows stay buffered).
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stx = SqliteTx { tx };
+        for d in &self.pending_log {
+            stx.log_delivery(d)?;
+        }
+        let out = f(&mut stx)?;
+        stx.tx.commit()?;
+        self.pending_log.clear();
+        Ok(out)
+    }
+
+    /// Whether an event id is already stored (a plain read: no write lock, WAL snapshot).
+    pub(crate) fn event_exists(&self, id: &str) -> Result<bool> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT 1 FROM events WHERE id = ?1")?;
+        Ok(st.exists([id])?)
+    }
+
+    /// Buffers a delivery-log row (see [`Store::write`]); flushes when the buffer is large or
+    /// its oldest row is older than a second, so the log is never more than ~1 s behind.
+    ///
+    /// Never fails: answering a duplicate must not depend on the log write. When a flush
+    /// fails (the store is busy or full) the rows stay buffered for the next write; beyond
+    /// [`MAX_BUFFERED_DELIVERIES`] the oldest rows are dropped and counted in the return value.
+    pub(crate) fn buffer_delivery(&mut self, d: Delivery, now: i64) -> usize {
+        self.pending_log.push(d);
+        let oldest = self.pending_log.first().map_or(now, |d| d.at);
+        if self.pending_log.len() >= 256 || now - oldest >= 1 {
+            let _ = self.flush_deliveries();
+        }
+        let excess = self
+            .pending_log
+            .len()
+            .saturating_sub(MAX_BUFFERED_DELIVERIES);
+        self.pending_log.drain(..excess);
+        excess
+    }
+
+    /// Writes buffered delivery-log rows now.
+    pub(crate) fn flush_deliveries(&mut self) -> Result<()> {
+        if self.pending_log.is_empty() {
+            return Ok(());
+        }
+        self.write(|_| Ok(()))
+    }
+
+    /// Calls `f` with the SQL text (as prepared, `?N` parameters unexpanded) of every statement
+    /// this connection starts; `None` removes the hook. For the query-plan test.
+    #[cfg(feature = "testing")]
+    fn trace_statements(&self, f: Option<fn(rusqlite::trace::TraceEvent<'_>)>) {
+        self.conn
+            .trace_v2(rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT, f);
+    }
+
+    /// The raw connection, for the read-side queries in this module tree.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Drop for SqliteDb {
+    fn drop(&mut self) {
+        // Best effort: a failure here only loses duplicate-delivery log rows, never an event.
+        let _ = self.flush_deliveries();
+    }
+}
+
+impl Store for SqliteStore {
+    fn write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
+        self.db(|db| db.write(|tx| f(tx)))
+    }
+    fn event_exists(&self, id: &str) -> Result<bool> {
+        self.db(|db| db.event_exists(id))
+    }
+    fn log_delivery_now(&self, d: &Delivery) -> Result<()> {
+        self.db(|db| db.log_delivery_now(d))
+    }
+    fn buffer_delivery(&self, d: Delivery, now: i64) -> usize {
+        self.db(|db| Ok(db.buffer_delivery(d, now))).unwrap_or(0)
+    }
+    fn flush_deliveries(&self) -> Result<()> {
+        self.db(|db| db.flush_deliveries())
+    }
+    fn customer(&self, id: &str) -> Result<Option<CustomerRow>> {
+        self.db(|db| db.customer(id))
+    }
+    fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>> {
+        self.db(|db| db.customer_for_user(user_id))
+    }
+    fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>> {
+        self.db(|db| db.customer_for_email(email))
+    }
+    fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
+        self.db(|db| db.subscriptions(customer_id))
+    }
+    fn invoices(&self, customer_id: &str) -> Result<Vec<InvoiceRecord>> {
+        self.db(|db| db.invoices(customer_id))
+    }
+    fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>> {
+        self.db(|db| db.checkout(id))
+    }
+    fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
+        self.db(|db| db.events(filter))
+    }
+    fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        self.db(|db| db.event_body(id))
+    }
+    fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        self.db(|db| db.jobs(filter))
+    }
+    fn job(&self, id: i64) -> Result<Job> {
+        self.db(|db| db.job(id))
+    }
+    fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
+        self.db(|db| db.job_attempts(id))
+    }
+    fn claim(
+        &self,
+        kinds: &[&str],
+        limit: u32,
+        lease_secs: i64,
+        now: i64,
+    ) -> Result<Vec<ClaimedJob>> {
+        self.db(|db| db.claim(kinds, limit, lease_secs, now))
+    }
+    fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
+        self.db(|db| db.complete(id, lease_token, now))
+    }
+    fn fail(
+        &self,
+        id: i64,
+        lease_token: i64,
+        error: &str,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<FailOutcome> {
+        self.db(|db| db.fail(id, lease_token, error, max_attempts, now))
+    }
+    fn replay(&self, id: i64, now: i64) -> Result<i64> {
+        self.db(|db| db.replay(id, now))
+    }
+    fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts> {
+        self.db(|db| db.delivery_counts(since))
+    }
+    fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>> {
+        self.db(|db| db.recent_deliveries(limit))
+    }
+    fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>> {
+        self.db(|db| db.queue_stats(now, since))
+    }
+    fn schema_version(&self) -> Result<i64> {
+        self.db(|db| db.schema_version())
+    }
+    fn authentic_delivery_times(&self, scan: u32) -> Result<AuthenticTimes> {
+        self.db(|db| db.authentic_delivery_times(scan))
+    }
+    fn livemode_counts(&self, limit: u32) -> Result<Option<LivemodeCounts>> {
+        self.db(|db| db.livemode_counts(limit)).map(Some)
+    }
+    fn checkpoint(&self) -> Result<(i64, i64)> {
+        self.db(|db| db.checkpoint())
+    }
+    fn close(&self) -> Result<()> {
+        // Stop the checkpoint thread first (it joins), then flush the buffered log rows.
+        drop(
+            self.checkpointer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+        self.db(|db| db.flush_deliveries())
+    }
+    #[cfg(feature = "testing")]
+    fn testing(&self) -> &dyn super::testing::StoreHooks {
+        self
+    }
+}
+
+#[cfg(feature = "testing")]
+impl super::testing::StoreHooks for SqliteStore {
+    fn set_pragma(&self, pragma: &str, value: i64) -> Result<()> {
+        self.db(|db| Ok(db.conn().pragma_update(None, pragma, value)?))
+    }
+    fn trace_statements(&self, f: Option<fn(rusqlite::trace::TraceEvent<'_>)>) {
+        let _ = self.db(|db| {
+            db.trace_statements(f);
+            Ok(())
+        });
+    }
+}
+
+/// A column whose text no longer names a known value: surfaced as `STORE_CORRUPT` (see the
+/// `From<rusqlite::Error>` conversion), never read as some default.
+fn corrupt(column: usize, e: Error) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+}
+
+/// One open write transaction on the SQLite store.
+pub(crate) struct SqliteTx<'c> {
+    tx: rusqlite::Transaction<'c>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_sets_the_connection_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db").to_str().unwrap().to_owned();
+        let opts = SqliteOptions {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_millis(1234),
+            background_checkpoint: true,
+        };
+        let store = SqliteDb::open(&path, &opts, REQUEST_PATH_AUTOCHECKPOINT).unwrap();
+        let get = |p: &str| -> i64 {
+            store
+                .conn()
+                .query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(get("wal_autocheckpoint"), REQUEST_PATH_AUTOCHECKPOINT);
+        assert_eq!(get("cache_size"), -8192);
+        assert_eq!(get("synchronous"), 2, "FULL");
+        assert_eq!(get("busy_timeout"), 1234);
+        assert_eq!(get("user_version"), SCHEMA_VERSION);
+        let mode: String = store
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_busy_timeout_sqlite_cannot_hold_is_a_config_error_not_a_panic() {
+        let opts = SqliteOptions {
+            busy_timeout: Duration::from_millis(1 << 31),
+            ..SqliteOptions::default()
+        };
+        let err = SqliteStore::open(":memory:", &opts).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+    }
+}
