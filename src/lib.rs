@@ -36,6 +36,7 @@ pub mod deliveries;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod import;
 pub mod metrics;
 pub mod outbox;
 pub mod probe;

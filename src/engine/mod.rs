@@ -21,6 +21,7 @@ mod jobs;
 mod observe;
 mod queries;
 mod silence;
+mod timeline;
 
 pub use config::Config;
 pub use facts::{LIVEMODE_SAMPLE, StoreFacts};
@@ -28,6 +29,7 @@ pub use fault::FaultPoint;
 
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
 pub use silence::{DeliveryActivity, HISTORY_SCAN_ROWS, SilenceRule, activity, deliveries_stopped};
+pub use timeline::{CustomerTimeline, JobHistory, TIMELINE_LIMIT};
 
 use std::sync::RwLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
