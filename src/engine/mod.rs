@@ -15,6 +15,7 @@
 
 mod apply;
 mod config;
+mod detail;
 mod facts;
 mod fault;
 mod jobs;
@@ -24,6 +25,7 @@ mod silence;
 mod timeline;
 
 pub use config::Config;
+pub use detail::EventDetail;
 pub use facts::{LIVEMODE_SAMPLE, StoreFacts};
 pub use fault::FaultPoint;
 
