@@ -48,8 +48,7 @@
 /*
  The result of every fallible function. The numbers are `tollbooth::ErrorCode`'s and never
  change meaning; a retired number stays unused. `TB_RESULT_OK` (0) is the only success.
- Codes 100-299 are the request's fault (answer HTTP 400), the others are ours (answer 500 so
- Stripe retries). Functions that take a code back from C take a `uint32_t`, never this
+ `tb_result_http_status` says which HTTP status a webhook route answers with each. Functions that take a code back from C take a `uint32_t`, never this
  type, so an unknown number is `TB_RESULT_INVALID_ARGUMENT`, not undefined behaviour.
  */
 enum tb_result
@@ -166,10 +165,6 @@ enum tb_result
    */
   TB_RESULT_STORE_TIMEOUT = 308,
   /*
-   A state transition that the billing rules forbid was requested.
-   */
-  TB_RESULT_TRANSITION_INVALID = 400,
-  /*
    No job has this id.
    */
   TB_RESULT_JOB_NOT_FOUND = 500,
@@ -211,9 +206,15 @@ enum tb_outcome
    */
   TB_OUTCOME_STALE = 3,
   /*
+   Authentic but not readable (or of the other livemode): stored raw with its code
+   (`tb_handled.reason`) and acknowledged; replayed by `tb_engine_reprocess` after an
+   upgrade.
+   */
+  TB_OUTCOME_QUARANTINED = 4,
+  /*
    A signed `tollbooth doctor` probe: verified and recognised, nothing stored or changed.
    */
-  TB_OUTCOME_PROBE = 4,
+  TB_OUTCOME_PROBE = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -673,6 +674,10 @@ typedef struct tb_handled {
    Number of elements in `jobs`.
    */
   size_t jobs_len;
+  /*
+   For `TB_OUTCOME_QUARANTINED`, the `tb_result` that stopped the event; else 0.
+   */
+  uint32_t reason;
 } tb_handled;
 
 /*
@@ -1220,6 +1225,14 @@ tb_result tb_engine_health_json(const struct tb_engine *engine,
  `buf` or `out_n` is NULL. Out-parameters are written only on `TB_RESULT_OK`.
  */
 tb_result tb_result_message(uint32_t result, uint8_t *buf, size_t len, size_t *out_n);
+
+/*
+ The HTTP status a webhook route answers when `tb_engine_handle_webhook` returns `result`:
+ 200 for `TB_RESULT_OK`, 400 for a request that is not an authentic Stripe delivery, 500 for
+ everything on our side (Stripe retries it). 0 for a number that is not a `tb_result`. The
+ same table as the Rust `ErrorCode::http_status` and the JavaScript `httpStatus`.
+ */
+uint16_t tb_result_http_status(uint32_t result);
 
 /*
  Frees a `tb_string` returned by tollbooth. NULL is a no-op. The string must not be used

@@ -19,7 +19,10 @@ pub enum DeliveryOutcome {
     Ignored,
     /// Stored, but older than the state it would have written.
     Stale,
-    /// Refused before storing (signature, payload, livemode): the sender's problem (HTTP 400).
+    /// Authentic, but it does not normalize (or is of the other livemode): stored raw with
+    /// its code and acknowledged, for `reprocess` after an upgrade.
+    Quarantined,
+    /// Refused before storing (signature, size): not an authentic delivery (HTTP 400).
     Rejected,
     /// Failed on our side (store busy, disk full): not acknowledged, Stripe retries (HTTP 500).
     Failed,
@@ -33,17 +36,19 @@ impl DeliveryOutcome {
             DeliveryOutcome::Duplicate => "duplicate",
             DeliveryOutcome::Ignored => "ignored",
             DeliveryOutcome::Stale => "stale",
+            DeliveryOutcome::Quarantined => "quarantined",
             DeliveryOutcome::Rejected => "rejected",
             DeliveryOutcome::Failed => "failed",
         }
     }
 
     /// Every outcome.
-    pub const ALL: [DeliveryOutcome; 6] = [
+    pub const ALL: [DeliveryOutcome; 7] = [
         DeliveryOutcome::Processed,
         DeliveryOutcome::Duplicate,
         DeliveryOutcome::Ignored,
         DeliveryOutcome::Stale,
+        DeliveryOutcome::Quarantined,
         DeliveryOutcome::Rejected,
         DeliveryOutcome::Failed,
     ];

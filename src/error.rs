@@ -2,8 +2,9 @@
 //!
 //! Messages are for humans; [`ErrorCode`] is for machines. The same code reaches C as a
 //! `uint32_t` (`TB_RESULT_*`) and JavaScript as `err.code` (a string), so every face of the
-//! library maps a failure the same way: signature and payload codes are the sender's fault
-//! (HTTP 400, Stripe will not retry usefully), store codes are ours (HTTP 500, Stripe retries).
+//! library maps a failure the same way, through [`ErrorCode::http_status`]: a request that is
+//! not an authentic Stripe delivery gets 400; everything on our side gets 500, so Stripe
+//! retries it once we recover.
 //!
 //! Numbers are grouped by module and never reused. A retired code stays behind as a comment.
 
@@ -12,154 +13,123 @@ use std::fmt;
 /// Crate-wide result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Stable machine-readable error codes shared by the Rust, C and JavaScript faces.
-///
-/// The numeric value is part of the C ABI; the string from [`ErrorCode::as_str`] is part of the
-/// JavaScript API. Neither ever changes meaning.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum ErrorCode {
+/// Declares the code table once: each row is the variant, its number, its string, the HTTP
+/// status a webhook route answers with it, and its human description. [`ErrorCode`], `ALL`,
+/// `as_str`, `http_status` and `description` are all generated from these rows, and the C
+/// header, the TypeScript union and the Python table are checked against `ALL` by tests.
+macro_rules! code_table {
+    ($( $(#[$doc:meta])* $variant:ident = $num:literal, $name:literal, $http:literal, $desc:literal; )*) => {
+        /// Stable machine-readable error codes shared by the Rust, C and JavaScript faces.
+        ///
+        /// The numeric value is part of the C ABI; the string from [`ErrorCode::as_str`] is
+        /// part of the JavaScript API. Neither ever changes meaning.
+        #[non_exhaustive]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant = $num, )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in numeric order. Tests use it to keep the three faces in step.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The stable string form, e.g. `"SIGNATURE_MISMATCH"`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $name,)* }
+            }
+
+            /// The HTTP status a webhook route answers when `handle_webhook` fails with this
+            /// code: 400 for a request that is not an authentic Stripe delivery (Stripe keeps
+            /// retrying any non-2xx for up to three days, then may disable the endpoint, so
+            /// only unauthenticated input gets one), 500 for everything on our side (Stripe's
+            /// retries then deliver it once we recover).
+            pub const fn http_status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $http,)* }
+            }
+
+            /// A short, static, human description (what `tb_result_message` returns).
+            pub const fn description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $desc,)* }
+            }
+        }
+    };
+}
+
+code_table! {
     /// Success (only used across the C boundary).
-    Ok = 0,
+    Ok = 0, "OK", 200, "success";
     /// A panic was caught at a binding boundary. Always a bug in tollbooth.
-    Panic = 1,
+    Panic = 1, "PANIC", 500, "internal panic caught at the API boundary (a tollbooth bug)";
     /// A required pointer argument was NULL (C only).
-    NullParameter = 2,
+    NullParameter = 2, "NULL_PARAMETER", 500, "a required pointer argument was NULL";
     /// An argument was out of range or otherwise unusable.
-    InvalidArgument = 3,
+    InvalidArgument = 3, "INVALID_ARGUMENT", 500, "an argument was invalid";
     /// A string argument was not valid UTF-8.
-    InvalidUtf8 = 4,
+    InvalidUtf8 = 4, "INVALID_UTF8", 500, "a string argument was not valid UTF-8";
     /// The caller's output buffer was too small (C only).
-    BufferTooSmall = 5,
+    BufferTooSmall = 5, "BUFFER_TOO_SMALL", 500, "the output buffer is too small";
     /// The engine configuration is unusable (no secret, bad tolerance, ...).
-    ConfigInvalid = 6,
+    ConfigInvalid = 6, "CONFIG_INVALID", 500, "the configuration is invalid";
     /// The engine was already closed.
-    Closed = 7,
+    Closed = 7, "CLOSED", 500, "the engine is closed";
 
     /// No `Stripe-Signature` header was given.
-    SignatureHeaderMissing = 100,
+    SignatureHeaderMissing = 100, "SIGNATURE_HEADER_MISSING", 400, "the Stripe-Signature header is missing";
     /// The header has no usable `t=` or no `v1=` entry, or cannot be parsed.
-    SignatureHeaderInvalid = 101,
+    SignatureHeaderInvalid = 101, "SIGNATURE_HEADER_INVALID", 400, "the Stripe-Signature header is malformed";
     /// No `v1` signature matched any configured secret.
-    SignatureMismatch = 102,
+    SignatureMismatch = 102, "SIGNATURE_MISMATCH", 400, "no signature matched any configured secret";
     /// The signed timestamp is older (or further in the future) than the tolerance.
-    TimestampOutOfTolerance = 103,
-    /// A configured webhook secret is empty.
-    SecretInvalid = 104,
+    TimestampOutOfTolerance = 103, "TIMESTAMP_OUT_OF_TOLERANCE", 400, "the signature timestamp is outside the tolerance";
+    /// A configured webhook secret is empty or malformed: a configuration error on our side.
+    SecretInvalid = 104, "SECRET_INVALID", 500, "a webhook secret is invalid";
     /// The body exceeds the configured size limit (checked before hashing).
-    PayloadTooLarge = 105,
+    PayloadTooLarge = 105, "PAYLOAD_TOO_LARGE", 400, "the payload exceeds the size limit";
 
-    /// The (verified) body is not valid JSON or not an event envelope.
-    PayloadInvalidJson = 200,
-    /// A field the event type needs is missing or has the wrong type.
-    EventFieldMissing = 201,
-    /// A test-mode event reached a live deployment (or the reverse).
-    LivemodeMismatch = 202,
+    /// The body is not valid JSON or not an event envelope. An authentic delivery with this
+    /// problem is quarantined (stored, answered 2xx), so a route only sees it from
+    /// `apply_snapshot` or an import.
+    PayloadInvalidJson = 200, "PAYLOAD_INVALID_JSON", 400, "the payload is not a valid Stripe event";
+    /// A field the event type needs is missing or has the wrong type (quarantined when it
+    /// comes from an authentic delivery).
+    EventFieldMissing = 201, "EVENT_FIELD_MISSING", 400, "a required event field is missing or malformed";
+    /// A test-mode event reached a live deployment (or the reverse); quarantined when it
+    /// comes from an authentic delivery.
+    LivemodeMismatch = 202, "LIVEMODE_MISMATCH", 400, "the event's livemode does not match this deployment";
     /// `apply_snapshot` got an object type it does not handle.
-    SnapshotUnsupported = 203,
+    SnapshotUnsupported = 203, "SNAPSHOT_UNSUPPORTED", 400, "the snapshot object type is not supported";
 
     /// The database could not be opened or initialised.
-    StoreOpenFailed = 300,
+    StoreOpenFailed = 300, "STORE_OPEN_FAILED", 500, "the store could not be opened";
     /// The database stayed locked beyond the busy timeout; retry later.
-    StoreBusy = 301,
+    StoreBusy = 301, "STORE_BUSY", 500, "the store is busy; retry";
     /// The database was written by a newer tollbooth; refusing to touch it.
-    StoreSchemaTooNew = 302,
+    StoreSchemaTooNew = 302, "STORE_SCHEMA_TOO_NEW", 500, "the store was written by a newer version";
     /// Any other database failure (the message and `source()` say which).
-    StoreError = 303,
+    StoreError = 303, "STORE_ERROR", 500, "a database error occurred";
     /// The disk or the database size limit is full.
-    StoreFull = 304,
+    StoreFull = 304, "STORE_FULL", 500, "the database or disk is full";
     /// The database file is read-only.
-    StoreReadonly = 305,
+    StoreReadonly = 305, "STORE_READONLY", 500, "the database is read-only";
     /// The database file is corrupt or not a database, or a row holds a value no version of
     /// tollbooth writes.
-    StoreCorrupt = 306,
+    StoreCorrupt = 306, "STORE_CORRUPT", 500, "the database is corrupt";
     /// The database server refused or lost the connection (down, restarting, unreachable,
     /// pool exhausted); retry later.
-    StoreUnavailable = 307,
+    StoreUnavailable = 307, "STORE_UNAVAILABLE", 500, "the database server is unavailable; retry";
     /// A statement ran past the configured statement timeout; retry later.
-    StoreTimeout = 308,
+    StoreTimeout = 308, "STORE_TIMEOUT", 500, "a database statement timed out; retry";
 
-    /// A state transition that the billing rules forbid was requested.
-    TransitionInvalid = 400,
+    // 400 (TRANSITION_INVALID) is retired: no billing rule ever refused a transition.
 
     /// No job has this id (or it is not in the state the call needs).
-    JobNotFound = 500,
+    JobNotFound = 500, "JOB_NOT_FOUND", 500, "no such job";
     /// The caller's lease on the job ended; another worker may own it now.
-    LeaseLost = 501,
+    LeaseLost = 501, "LEASE_LOST", 500, "the job lease has expired or was taken over";
 }
 
 impl ErrorCode {
-    /// Every code, in numeric order. Tests use it to keep the three faces in step.
-    pub const ALL: &'static [ErrorCode] = &[
-        ErrorCode::Ok,
-        ErrorCode::Panic,
-        ErrorCode::NullParameter,
-        ErrorCode::InvalidArgument,
-        ErrorCode::InvalidUtf8,
-        ErrorCode::BufferTooSmall,
-        ErrorCode::ConfigInvalid,
-        ErrorCode::Closed,
-        ErrorCode::SignatureHeaderMissing,
-        ErrorCode::SignatureHeaderInvalid,
-        ErrorCode::SignatureMismatch,
-        ErrorCode::TimestampOutOfTolerance,
-        ErrorCode::SecretInvalid,
-        ErrorCode::PayloadTooLarge,
-        ErrorCode::PayloadInvalidJson,
-        ErrorCode::EventFieldMissing,
-        ErrorCode::LivemodeMismatch,
-        ErrorCode::SnapshotUnsupported,
-        ErrorCode::StoreOpenFailed,
-        ErrorCode::StoreBusy,
-        ErrorCode::StoreSchemaTooNew,
-        ErrorCode::StoreError,
-        ErrorCode::StoreFull,
-        ErrorCode::StoreReadonly,
-        ErrorCode::StoreCorrupt,
-        ErrorCode::StoreUnavailable,
-        ErrorCode::StoreTimeout,
-        ErrorCode::TransitionInvalid,
-        ErrorCode::JobNotFound,
-        ErrorCode::LeaseLost,
-    ];
-
-    /// The stable string form, e.g. `"SIGNATURE_MISMATCH"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Ok => "OK",
-            ErrorCode::Panic => "PANIC",
-            ErrorCode::NullParameter => "NULL_PARAMETER",
-            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
-            ErrorCode::InvalidUtf8 => "INVALID_UTF8",
-            ErrorCode::BufferTooSmall => "BUFFER_TOO_SMALL",
-            ErrorCode::ConfigInvalid => "CONFIG_INVALID",
-            ErrorCode::Closed => "CLOSED",
-            ErrorCode::SignatureHeaderMissing => "SIGNATURE_HEADER_MISSING",
-            ErrorCode::SignatureHeaderInvalid => "SIGNATURE_HEADER_INVALID",
-            ErrorCode::SignatureMismatch => "SIGNATURE_MISMATCH",
-            ErrorCode::TimestampOutOfTolerance => "TIMESTAMP_OUT_OF_TOLERANCE",
-            ErrorCode::SecretInvalid => "SECRET_INVALID",
-            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            ErrorCode::PayloadInvalidJson => "PAYLOAD_INVALID_JSON",
-            ErrorCode::EventFieldMissing => "EVENT_FIELD_MISSING",
-            ErrorCode::LivemodeMismatch => "LIVEMODE_MISMATCH",
-            ErrorCode::SnapshotUnsupported => "SNAPSHOT_UNSUPPORTED",
-            ErrorCode::StoreOpenFailed => "STORE_OPEN_FAILED",
-            ErrorCode::StoreBusy => "STORE_BUSY",
-            ErrorCode::StoreSchemaTooNew => "STORE_SCHEMA_TOO_NEW",
-            ErrorCode::StoreError => "STORE_ERROR",
-            ErrorCode::StoreFull => "STORE_FULL",
-            ErrorCode::StoreReadonly => "STORE_READONLY",
-            ErrorCode::StoreCorrupt => "STORE_CORRUPT",
-            ErrorCode::StoreUnavailable => "STORE_UNAVAILABLE",
-            ErrorCode::StoreTimeout => "STORE_TIMEOUT",
-            ErrorCode::TransitionInvalid => "TRANSITION_INVALID",
-            ErrorCode::JobNotFound => "JOB_NOT_FOUND",
-            ErrorCode::LeaseLost => "LEASE_LOST",
-        }
-    }
-
     /// The numeric form used by the C ABI.
     pub const fn as_u32(self) -> u32 {
         self as u32
@@ -170,54 +140,27 @@ impl ErrorCode {
         Self::ALL.iter().copied().find(|c| c.as_u32() == n)
     }
 
-    /// A short, static, human description (what `tb_result_message` returns).
-    pub const fn description(self) -> &'static str {
-        match self {
-            ErrorCode::Ok => "success",
-            ErrorCode::Panic => "internal panic caught at the API boundary (a tollbooth bug)",
-            ErrorCode::NullParameter => "a required pointer argument was NULL",
-            ErrorCode::InvalidArgument => "an argument was invalid",
-            ErrorCode::InvalidUtf8 => "a string argument was not valid UTF-8",
-            ErrorCode::BufferTooSmall => "the output buffer is too small",
-            ErrorCode::ConfigInvalid => "the configuration is invalid",
-            ErrorCode::Closed => "the engine is closed",
-            ErrorCode::SignatureHeaderMissing => "the Stripe-Signature header is missing",
-            ErrorCode::SignatureHeaderInvalid => "the Stripe-Signature header is malformed",
-            ErrorCode::SignatureMismatch => "no signature matched any configured secret",
-            ErrorCode::TimestampOutOfTolerance => {
-                "the signature timestamp is outside the tolerance"
-            }
-            ErrorCode::SecretInvalid => "a webhook secret is invalid",
-            ErrorCode::PayloadTooLarge => "the payload exceeds the size limit",
-            ErrorCode::PayloadInvalidJson => "the payload is not a valid Stripe event",
-            ErrorCode::EventFieldMissing => "a required event field is missing or malformed",
-            ErrorCode::LivemodeMismatch => "the event's livemode does not match this deployment",
-            ErrorCode::SnapshotUnsupported => "the snapshot object type is not supported",
-            ErrorCode::StoreOpenFailed => "the store could not be opened",
-            ErrorCode::StoreBusy => "the store is busy; retry",
-            ErrorCode::StoreSchemaTooNew => "the store was written by a newer version",
-            ErrorCode::StoreError => "a database error occurred",
-            ErrorCode::StoreFull => "the database or disk is full",
-            ErrorCode::StoreReadonly => "the database is read-only",
-            ErrorCode::StoreCorrupt => "the database is corrupt",
-            ErrorCode::StoreUnavailable => "the database server is unavailable; retry",
-            ErrorCode::StoreTimeout => "a database statement timed out; retry",
-            ErrorCode::TransitionInvalid => "the requested state transition is not allowed",
-            ErrorCode::JobNotFound => "no such job",
-            ErrorCode::LeaseLost => "the job lease has expired or was taken over",
-        }
+    /// Looks a code up by its string form.
+    pub fn parse(s: &str) -> Option<ErrorCode> {
+        Self::ALL.iter().copied().find(|c| c.as_str() == s)
     }
 
-    /// `true` for failures caused by the request itself (map to HTTP 400; Stripe should not
-    /// retry), `false` for failures on our side (map to HTTP 500; Stripe retries).
+    /// `true` when a webhook route answers this code with a 4xx ([`ErrorCode::http_status`]).
     pub const fn is_client_error(self) -> bool {
-        matches!(self.as_u32(), 100..=299)
+        matches!(self.http_status(), 400..=499)
     }
 }
 
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Serialized as its string form, as every face shows it.
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -327,11 +270,16 @@ mod tests {
     }
 
     #[test]
-    fn client_errors_are_signature_and_payload_codes() {
+    fn client_errors_are_unauthenticated_requests_and_a_bad_secret_is_ours() {
         assert!(ErrorCode::SignatureMismatch.is_client_error());
-        assert!(ErrorCode::PayloadInvalidJson.is_client_error());
+        assert!(ErrorCode::PayloadTooLarge.is_client_error());
+        assert!(!ErrorCode::SecretInvalid.is_client_error());
         assert!(!ErrorCode::StoreBusy.is_client_error());
         assert!(!ErrorCode::Panic.is_client_error());
+        for c in ErrorCode::ALL {
+            assert!(matches!(c.http_status(), 200 | 400 | 500), "{c}");
+            assert_eq!(ErrorCode::parse(c.as_str()), Some(*c));
+        }
     }
 
     #[test]

@@ -81,7 +81,9 @@ impl Metrics {
     pub fn observe(&self, d: &Delivery) {
         let mut c = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         *c.deliveries.entry(d.outcome.as_str()).or_default() += 1;
-        if let Some(r) = d.reason {
+        if let (Some(r), DeliveryOutcome::Rejected | DeliveryOutcome::Failed) =
+            (d.reason, d.outcome)
+        {
             *c.rejections.entry(r).or_default() += 1;
         }
         c.latency_us
@@ -195,6 +197,16 @@ pub fn prometheus_text(
             r.window.count(outcome)
         ));
     }
+    header(
+        &mut o,
+        "tollbooth_quarantined_events",
+        "gauge",
+        "Authentic events stored but not yet readable (all processes); reprocess after an upgrade.",
+    );
+    o.push_str(&format!(
+        "tollbooth_quarantined_events {}\n",
+        r.quarantined_events
+    ));
     header(
         &mut o,
         "tollbooth_webhook_failure_rate",

@@ -15,6 +15,31 @@ fn code<T: std::fmt::Debug>(r: tollbooth::Result<T>) -> ErrorCode {
     r.expect_err("the delivery was accepted").code()
 }
 
+/// An authentic delivery that does not normalize is kept, not refused: the code that stopped it.
+fn quarantined(r: tollbooth::Result<tollbooth::Handled>) -> ErrorCode {
+    let h = r.expect("an authentic delivery is acknowledged");
+    assert!(
+        matches!(h.outcome, Outcome::Quarantined | Outcome::Duplicate),
+        "{h:?}"
+    );
+    assert!(h.jobs.is_empty());
+    h.reason.unwrap_or(ErrorCode::Ok)
+}
+
+/// Stored events, all of them quarantined.
+fn quarantined_events(e: &Engine) -> usize {
+    let q = e
+        .events(&EventFilter {
+            outcome: Some("quarantined".into()),
+            limit: Some(10_000),
+            ..EventFilter::default()
+        })
+        .unwrap();
+    assert!(q.iter().all(|r| r.error_code.is_some()));
+    assert_eq!(q.len(), stored_events(e), "nothing else was stored");
+    q.len()
+}
+
 fn stored_events(e: &Engine) -> usize {
     e.events(&EventFilter {
         limit: Some(10_000),
@@ -137,13 +162,16 @@ fn an_oversized_body_is_refused_before_hashing_and_never_stored() {
         assert_eq!(d.body_bytes as usize, body.len(), "the log keeps the size");
         assert_eq!(d.event_id, None, "nothing of the body was parsed");
     }
-    // A body of exactly the limit is accepted.
+    // A body of exactly the limit passes the size check (cut mid-JSON, it is quarantined).
     body.truncate(limit);
-    assert_ne!(code(deliver(&e, &body, T0)), ErrorCode::PayloadTooLarge);
+    assert_eq!(
+        quarantined(deliver(&e, &body, T0)),
+        ErrorCode::PayloadInvalidJson
+    );
 }
 
 #[test]
-fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
+fn deeply_nested_json_is_quarantined_without_overflowing_the_stack() {
     let e = engine();
     for depth in [200, 10_000, 100_000] {
         for open in ["[", "{\"a\":"] {
@@ -159,8 +187,7 @@ fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
                 nest.clone(),
             ];
             for body in bodies {
-                let c = code(deliver(&e, body.as_bytes(), T0));
-                assert!(c.is_client_error(), "{c}");
+                quarantined(deliver(&e, body.as_bytes(), T0));
                 assert!(tollbooth::event::parse_object(body.as_bytes()).is_err());
                 assert!(
                     e.apply_snapshot(nest.as_bytes(), T0)
@@ -171,21 +198,26 @@ fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
             }
         }
     }
-    assert_eq!(stored_events(&e), 0);
+    // Nested past the JSON depth limit, not even the envelope's id can be read: each body is
+    // kept under the id its bytes give (a redelivery of the same bytes still dedupes).
+    assert_eq!(quarantined_events(&e), 18);
 }
 
 #[test]
-fn duplicate_json_keys_that_matter_are_refused_and_others_ignored() {
+fn duplicate_json_keys_that_matter_are_quarantined_and_others_ignored() {
     let e = engine();
     let envelope = br#"{"id":"evt_1","object":"event","type":"customer.created","created":1767000000,"livemode":false,"id":"evt_2","data":{"object":{"id":"cus_1","object":"customer"}}}"#;
     assert_eq!(
-        code(deliver(&e, envelope, T0)),
+        quarantined(deliver(&e, envelope, T0)),
         ErrorCode::PayloadInvalidJson
     );
     // Two statuses: which one wins would depend on the parser, so neither does.
     let status = br#"{"id":"evt_3","object":"event","type":"customer.subscription.created","created":1767000000,"livemode":false,"data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"active","status":"canceled","cancel_at_period_end":false,"items":{"data":[]}}}}"#;
-    assert_eq!(code(deliver(&e, status, T0)), ErrorCode::PayloadInvalidJson);
-    assert_eq!(stored_events(&e), 0);
+    assert_eq!(
+        quarantined(deliver(&e, status, T0)),
+        ErrorCode::PayloadInvalidJson
+    );
+    assert_eq!(quarantined_events(&e), 2);
     assert!(e.subscriptions("cus_1").unwrap().is_empty());
     // A repeated key tollbooth never reads does not matter.
     let ignored = br#"{"id":"evt_4","object":"event","type":"customer.created","created":1767000000,"livemode":false,"data":{"object":{"id":"cus_1","object":"customer","foo":1,"foo":2}}}"#;
@@ -196,7 +228,7 @@ fn duplicate_json_keys_that_matter_are_refused_and_others_ignored() {
 }
 
 #[test]
-fn invalid_utf8_nul_bytes_and_out_of_range_numbers_are_client_errors() {
+fn invalid_utf8_nul_bytes_and_out_of_range_numbers_are_quarantined_with_their_code() {
     let e = engine();
     let cases: [(&[u8], ErrorCode); 7] = [
         (b"{\"id\":\"evt_\xff\xfe\",\"object\":\"event\"}", ErrorCode::PayloadInvalidJson),
@@ -209,13 +241,15 @@ fn invalid_utf8_nul_bytes_and_out_of_range_numbers_are_client_errors() {
     ];
     for (body, want) in cases {
         assert_eq!(
-            code(deliver(&e, body, T0)),
+            quarantined(deliver(&e, body, T0)),
             want,
             "{}",
             String::from_utf8_lossy(body)
         );
+        // Stripe's redelivery of the same bytes is a duplicate, not a second quarantine.
+        assert_eq!(deliver(&e, body, T0).unwrap().outcome, Outcome::Duplicate);
     }
-    assert_eq!(stored_events(&e), 0);
+    assert_eq!(quarantined_events(&e), 7);
     // A NUL written as a JSON escape is a legal string: stored and looked up verbatim.
     let nul = br#"{"id":"evt_\u0000nul","object":"event","type":"customer.created","created":1767000000,"livemode":false,"data":{"object":{"id":"cus_\u0000","object":"customer","email":"a@b.c"}}}"#;
     let h = deliver(&e, nul, T0).unwrap();

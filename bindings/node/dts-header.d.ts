@@ -45,7 +45,6 @@ export type TollboothErrorCode =
   | 'STORE_CORRUPT'
   | 'STORE_UNAVAILABLE'
   | 'STORE_TIMEOUT'
-  | 'TRANSITION_INVALID'
   | 'JOB_NOT_FOUND'
   | 'LEASE_LOST'
 

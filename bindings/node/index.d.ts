@@ -45,7 +45,6 @@ export type TollboothErrorCode =
   | 'STORE_CORRUPT'
   | 'STORE_UNAVAILABLE'
   | 'STORE_TIMEOUT'
-  | 'TRANSITION_INVALID'
   | 'JOB_NOT_FOUND'
   | 'LEASE_LOST'
 
@@ -299,7 +298,7 @@ export interface DeliveryRow {
   /** When it arrived, unix seconds. */
   at: number
   /** What happened. */
-  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale' | 'rejected' | 'failed'
+  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined' | 'rejected' | 'failed'
   /** The error code of a rejected or failed delivery. */
   reason: string | null
   /** The event id, once verified and parsed. */
@@ -345,7 +344,7 @@ export interface EventsFilter {
   /** Only this event type, e.g. `'invoice.paid'`. */
   type?: string
   /** Only this outcome. */
-  outcome?: 'processed' | 'ignored' | 'stale'
+  outcome?: 'processed' | 'ignored' | 'stale' | 'quarantined'
   /** Only this Stripe customer. */
   customerId?: string
   /** `created >= since`. */
@@ -374,9 +373,11 @@ export interface HandledWebhook {
   /**
    * `processed`: new event, state and jobs written; `duplicate`: already stored, nothing
    * done; `ignored`: stored, its type moves no state; `stale`: stored, but older than the
-   * state it would have written; `probe`: a signed `tollbooth doctor` probe, nothing stored.
+   * state it would have written; `quarantined`: authentic but not readable (or of the other
+   * livemode), stored raw with `reason` for `reprocess` after an upgrade; `probe`: a signed
+   * `tollbooth doctor` probe, nothing stored.
    */
-  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale' | 'probe'
+  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined' | 'probe'
   /** Stripe event id (`evt_...`). */
   eventId: string
   /** Stripe event type, e.g. `'customer.subscription.updated'`. */
@@ -385,7 +386,17 @@ export interface HandledWebhook {
   customerId: string | null
   /** Jobs written by this delivery. */
   jobs: Array<EnqueuedJob>
+  /** For `quarantined`, the error code that stopped it (e.g. `EVENT_FIELD_MISSING`). */
+  reason: string | null
 }
+
+/**
+ * The HTTP status a webhook route answers for an error `code` (the `code` of a thrown
+ * tollbooth error): 400 for a request that is not an authentic Stripe delivery, 500 for
+ * everything on our side, so Stripe retries it. Unknown or missing codes are 500. The same
+ * table as Rust's `ErrorCode::http_status` and C's `tb_result_http_status`.
+ */
+export declare function httpStatus(code?: string | undefined | null): number
 
 /** An event an import could not apply. */
 export interface ImportError {
@@ -539,7 +550,9 @@ export interface StoredEvent {
   /** `event.created`, unix seconds. */
   created: number
   /** What storing it did. */
-  outcome: 'processed' | 'ignored' | 'stale'
+  outcome: 'processed' | 'ignored' | 'stale' | 'quarantined'
+  /** For a quarantined event, the code that stopped it (e.g. `EVENT_FIELD_MISSING`). */
+  errorCode: string | null
   /** The customer it concerns. */
   customerId: string | null
   /** `data.object.id`. */

@@ -120,7 +120,6 @@ class VerifyHandleAccessWork(unittest.TestCase):
             (lambda: e.handle_webhook(body, "v1=,t=", now=T0), "SIGNATURE_HEADER_INVALID"),
             (lambda: e.handle_webhook(body, tb.sign_test_payload(LIB, body, SECRET, T0),
                                       now=T0 + 1000), "TIMESTAMP_OUT_OF_TOLERANCE"),
-            (lambda: deliver(e, b"{nope", T0), "PAYLOAD_INVALID_JSON"),
             (lambda: e.handle_webhook(body, b"t=1,\xff", now=T0), "INVALID_UTF8"),
             (lambda: e.access(b"cus\xff"), "INVALID_UTF8"),
             (lambda: e.complete({"id": 424242, "lease_token": 1}), "JOB_NOT_FOUND"),
@@ -133,14 +132,16 @@ class VerifyHandleAccessWork(unittest.TestCase):
                 self.assertNotIn(SECRET, str(cm.exception))
         # Nothing above was stored.
         self.assertEqual(deliver(e, body, T0)["outcome"], "processed")
+        # Authentic but unreadable: kept in quarantine and acknowledged, not refused.
+        q = deliver(e, b"{nope", T0)
+        self.assertEqual((q["outcome"], q["reason"]), ("quarantined", "PAYLOAD_INVALID_JSON"))
 
     def test_livemode_and_config_errors(self):
         with tb.Engine(LIB, ":memory:", [SECRET], livemode=True) as live:
             body = event("evt_t", "customer.subscription.created", T0,
                          subscription("sub_t", "cus_t", "active", T0 + 9))
-            with self.assertRaises(tb.TollboothError) as cm:
-                deliver(live, body, T0)
-            self.assertEqual(cm.exception.code, "LIVEMODE_MISMATCH")
+            q = deliver(live, body, T0)
+            self.assertEqual((q["outcome"], q["reason"]), ("quarantined", "LIVEMODE_MISMATCH"))
         with self.assertRaises(tb.TollboothError) as cm:
             tb.Engine(LIB, ":memory:", [])
         self.assertEqual(cm.exception.code, "CONFIG_INVALID")

@@ -31,9 +31,9 @@ RESULT_NAMES = {
     300: "STORE_OPEN_FAILED", 301: "STORE_BUSY", 302: "STORE_SCHEMA_TOO_NEW", 303: "STORE_ERROR",
     304: "STORE_FULL", 305: "STORE_READONLY", 306: "STORE_CORRUPT",
     307: "STORE_UNAVAILABLE", 308: "STORE_TIMEOUT",
-    400: "TRANSITION_INVALID", 500: "JOB_NOT_FOUND", 501: "LEASE_LOST",
+    500: "JOB_NOT_FOUND", 501: "LEASE_LOST",
 }
-OUTCOMES = ["processed", "duplicate", "ignored", "stale", "probe"]
+OUTCOMES = ["processed", "duplicate", "ignored", "stale", "quarantined", "probe"]
 ACCESS_STATES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused", "canceled", "none"]
 CHECKOUT_STATES = ["pending", "complete", "payment_pending", "payment_failed", "expired"]
 FAIL_STATES = ["scheduled", "dead", "superseded"]
@@ -61,7 +61,7 @@ class TbEnqueuedJob(Structure):
 class TbHandled(Structure):
     _fields_ = [
         ("outcome", c_uint32), ("event_id", TbStr), ("event_type", TbStr),
-        ("customer_id", TbStr), ("jobs", POINTER(TbEnqueuedJob)), ("jobs_len", c_size_t),
+        ("customer_id", TbStr), ("jobs", POINTER(TbEnqueuedJob)), ("jobs_len", c_size_t), ("reason", c_uint32),
     ]
 
 
@@ -274,6 +274,7 @@ class Engine:
                      "coalesced": bool(j.coalesced)}
                     for j in h.jobs[: h.jobs_len]
                 ],
+                "reason": RESULT_NAMES.get(h.reason) if h.reason else None,
             }
         finally:
             self._lib.tb_handled_free(out)

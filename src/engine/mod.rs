@@ -41,7 +41,7 @@ use serde::Serialize;
 use crate::billing::{CheckoutState, Watermark};
 use crate::deliveries::{Delivery, DeliveryOutcome};
 use crate::error::{Error, ErrorCode, Result};
-use crate::event::{self, Event, EventKind};
+use crate::event::{self, Event, EventFilter, EventKind};
 use crate::metrics::Metrics;
 use crate::outbox::EnqueuedJob;
 use crate::store::{self, NewEvent, Store, StoreTx, write_with};
@@ -59,6 +59,10 @@ pub enum Outcome {
     Ignored,
     /// Stored, but older than the state it would have written; nothing else done.
     Stale,
+    /// Authentic, but it does not normalize (or is of the other livemode): stored raw with
+    /// the code that stopped it, acknowledged so Stripe does not retry it for days, and
+    /// replayed by [`Engine::reprocess`] after an upgrade. Raises `quarantined_events`.
+    Quarantined,
     /// A signed `tollbooth doctor` probe (see [`crate::probe`]): verified and recognised,
     /// nothing stored or changed.
     Probe,
@@ -72,6 +76,7 @@ impl Outcome {
             Outcome::Duplicate => "duplicate",
             Outcome::Ignored => "ignored",
             Outcome::Stale => "stale",
+            Outcome::Quarantined => "quarantined",
             Outcome::Probe => "probe",
         }
     }
@@ -83,6 +88,7 @@ impl Outcome {
             // A probe is answered before anything is logged; never reached for one.
             Outcome::Ignored | Outcome::Probe => DeliveryOutcome::Ignored,
             Outcome::Stale => DeliveryOutcome::Stale,
+            Outcome::Quarantined => DeliveryOutcome::Quarantined,
         }
     }
 }
@@ -100,6 +106,17 @@ pub struct Handled {
     pub customer_id: Option<String>,
     /// Jobs written (or refreshed, for coalesced ones) by this delivery.
     pub jobs: Vec<EnqueuedJob>,
+    /// For [`Outcome::Quarantined`], the code that stopped it (e.g. `EVENT_FIELD_MISSING`).
+    pub reason: Option<ErrorCode>,
+}
+
+/// What [`Engine::reprocess_quarantined`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Reprocessed {
+    /// Quarantined events now applied.
+    pub applied: u64,
+    /// Events still quarantined (they still do not normalize).
+    pub still_quarantined: u64,
 }
 
 /// The result of [`Engine::apply_snapshot`].
@@ -234,8 +251,16 @@ impl Engine {
         now: i64,
     ) -> Result<Handled> {
         let started = Instant::now();
-        let parsed = self.verify_and_parse(body, signature_header, now);
-        self.ingest_parsed(parsed, body, now, started)
+        if let Err(e) = verify::verify(
+            body,
+            signature_header,
+            &self.config.webhook_secrets,
+            now,
+            &self.config.verify,
+        ) {
+            return Err(self.reject(e, body, now, started));
+        }
+        self.ingest_authentic(body, now, started)
     }
 
     /// Ingests one raw event that the operator trusts (a backfill from a Stripe events export)
@@ -243,40 +268,131 @@ impl Engine {
     /// as [`Engine::handle_webhook_at`] does after its verify step.
     pub fn ingest_trusted(&self, body: &[u8], now: i64) -> Result<Handled> {
         let started = Instant::now();
-        self.ingest_parsed(event::parse_event(body), body, now, started)
+        if body.len() > self.config.verify.max_body_bytes {
+            let e = Error::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "body is {} bytes; the limit is {}",
+                    body.len(),
+                    self.config.verify.max_body_bytes
+                ),
+            );
+            return Err(self.reject(e, body, now, started));
+        }
+        self.ingest_authentic(body, now, started)
     }
 
-    /// Steps 3–7 for a body that was verified (or is trusted) and parsed (or was rejected).
-    /// A probe is answered here, before the livemode guard and before anything is written.
-    fn ingest_parsed(
+    /// Logs and counts a request that is not an authentic delivery; returns its error.
+    fn reject(&self, e: Error, body: &[u8], now: i64, started: Instant) -> Error {
+        let d = self.delivery(
+            now,
+            DeliveryOutcome::Rejected,
+            Some(e.code()),
+            None,
+            body.len(),
+            started,
+        );
+        self.metrics.observe(&d);
+        // Best effort: if even the log write fails, the caller still gets the real error.
+        let _ = self.with_store(|s| s.log_delivery_now(&d));
+        e
+    }
+
+    /// Steps 2–7 for an authentic body (verified, or trusted by the operator): parse, then
+    /// ingest, or quarantine what does not parse. A probe is answered here, before the
+    /// livemode guard and before anything is written or counted.
+    fn ingest_authentic(&self, body: &[u8], now: i64, started: Instant) -> Result<Handled> {
+        match event::parse_event(body) {
+            Ok(ev) if probe::is_probe(&ev) => {
+                Ok(self.handled(&ev, Outcome::Probe, None, Vec::new()))
+            }
+            parsed => match parsed.and_then(|e| self.check_livemode(e)) {
+                Ok(event) => self.ingest_event(event, body, now, started),
+                Err(e) => self.quarantine(body, e.code(), now, started),
+            },
+        }
+    }
+
+    /// Stores an authentic body that does not normalize, raw and under the id it salvages,
+    /// with `code`; a redelivery of it is a duplicate.
+    fn quarantine(
         &self,
-        parsed: Result<Event>,
+        body: &[u8],
+        code: ErrorCode,
+        now: i64,
+        started: Instant,
+    ) -> Result<Handled> {
+        let found = event::salvage(body);
+        let answer = |outcome| Handled {
+            outcome,
+            event_id: found.id.clone(),
+            event_type: found.event_type.clone(),
+            customer_id: None,
+            jobs: Vec::new(),
+            reason: (outcome == Outcome::Quarantined).then_some(code),
+        };
+        let row = |outcome: Outcome| Delivery {
+            at: now,
+            outcome: outcome.delivery(),
+            reason: (outcome == Outcome::Quarantined).then_some(code.as_str()),
+            event_id: Some(found.id.clone()),
+            event_type: Some(found.event_type.clone()),
+            body_bytes: body.len() as i64,
+            latency_us: started.elapsed().as_micros() as i64,
+            lag_s: (found.created > 0).then(|| now.saturating_sub(found.created)),
+        };
+        let result = self.with_store(|store| {
+            if store.event_exists(&found.id)? {
+                store.buffer_delivery(row(Outcome::Duplicate), now);
+                return Ok(Outcome::Duplicate);
+            }
+            write_with(store, |tx| {
+                if tx.event_exists(&found.id)? {
+                    tx.log_delivery(&row(Outcome::Duplicate))?;
+                    return Ok(Outcome::Duplicate);
+                }
+                tx.insert_event(&NewEvent {
+                    id: &found.id,
+                    event_type: &found.event_type,
+                    created: found.created,
+                    livemode: found.livemode,
+                    api_version: found.api_version.as_deref(),
+                    account: found.account.as_deref(),
+                    object_id: None,
+                    customer_id: None,
+                    outcome: Outcome::Quarantined.as_str(),
+                    error_code: Some(code.as_str()),
+                    received_at: now,
+                    body,
+                })?;
+                tx.log_delivery(&row(Outcome::Quarantined))?;
+                Ok(Outcome::Quarantined)
+            })
+        });
+        match result {
+            Ok(outcome) => {
+                self.metrics.observe(&row(outcome));
+                Ok(answer(outcome))
+            }
+            Err(e) => {
+                let mut d = row(Outcome::Quarantined);
+                d.outcome = DeliveryOutcome::Failed;
+                d.reason = Some(e.code().as_str());
+                self.metrics.observe(&d);
+                let _ = self.with_store(|s| Ok(s.buffer_delivery(d, now)));
+                Err(e)
+            }
+        }
+    }
+
+    /// Steps 3–7 for a parsed event.
+    fn ingest_event(
+        &self,
+        event: Event,
         body: &[u8],
         now: i64,
         started: Instant,
     ) -> Result<Handled> {
-        if let Ok(ev) = &parsed {
-            if probe::is_probe(ev) {
-                return Ok(self.handled(ev, Outcome::Probe, None, Vec::new()));
-            }
-        }
-        let event = match parsed.and_then(|e| self.check_livemode(e)) {
-            Ok(ev) => ev,
-            Err(e) => {
-                let d = self.delivery(
-                    now,
-                    DeliveryOutcome::Rejected,
-                    Some(e.code()),
-                    None,
-                    body.len(),
-                    started,
-                );
-                self.metrics.observe(&d);
-                // Best effort: if even the log write fails, the caller still gets the real error.
-                let _ = self.with_store(|s| s.log_delivery_now(&d));
-                return Err(e);
-            }
-        };
         let result = self.with_store(|store| {
             if store.event_exists(&event.id)? {
                 let d = self.delivery(
@@ -314,17 +430,6 @@ impl Engine {
                 Err(e)
             }
         }
-    }
-
-    fn verify_and_parse(&self, body: &[u8], header: &str, now: i64) -> Result<Event> {
-        verify::verify(
-            body,
-            header,
-            &self.config.webhook_secrets,
-            now,
-            &self.config.verify,
-        )?;
-        event::parse_event(body)
     }
 
     fn check_livemode(&self, event: Event) -> Result<Event> {
@@ -392,6 +497,7 @@ impl Engine {
             object_id: event.object.id(),
             customer_id: applied.customer_id.as_deref(),
             outcome: outcome.as_str(),
+            error_code: None,
             received_at: now,
             body,
         })?;
@@ -425,6 +531,7 @@ impl Engine {
             event_type: event.kind.as_str().to_owned(),
             customer_id: customer_id.or_else(|| event.object.customer_id().map(str::to_owned)),
             jobs,
+            reason: None,
         }
     }
 
@@ -474,7 +581,9 @@ impl Engine {
     }
 
     /// Re-applies a stored raw event through the same rules (no signature: it was verified
-    /// when stored). A no-op when nothing would change.
+    /// when stored), with the livemode guard. A quarantined event that now normalizes is
+    /// applied and leaves the quarantine; one that still does not fails with its code.
+    /// `Outcome::Duplicate` means it was already fully applied: nothing changed.
     pub fn reprocess(&self, event_id: &str, now: i64) -> Result<Handled> {
         let body = self
             .with_store(|s| s.event_body(event_id))?
@@ -484,19 +593,53 @@ impl Engine {
                     format!("no stored event {event_id}"),
                 )
             })?;
-        let event = event::parse_event(&body)?;
+        let event = event::parse_event(&body).and_then(|e| self.check_livemode(e))?;
         let wm = Watermark::event(event.created, &event.id);
         let applied = self.with_store(|s| {
             write_with(s, |tx| {
-                apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now, &self.faults)
+                let applied = apply::apply_object(
+                    tx,
+                    &event.object,
+                    Some(&event.kind),
+                    &wm,
+                    now,
+                    &self.faults,
+                )?;
+                let outcome = if matches!(event.kind, EventKind::Other(_)) || applied.ignored {
+                    Outcome::Ignored
+                } else if applied.stale && !applied.changed {
+                    Outcome::Stale
+                } else {
+                    Outcome::Processed
+                };
+                tx.mark_event_applied(event_id, outcome.as_str(), applied.customer_id.as_deref())?;
+                Ok(applied)
             })
         })?;
-        // "duplicate" here means: already fully applied, nothing changed.
         let outcome = if applied.changed || !applied.jobs.is_empty() {
             Outcome::Processed
         } else {
             Outcome::Duplicate
         };
         Ok(self.handled(&event, outcome, applied.customer_id, applied.jobs))
+    }
+
+    /// Reprocesses every quarantined event (after an upgrade that reads them). Events that
+    /// still do not normalize stay quarantined and are counted.
+    pub fn reprocess_quarantined(&self, now: i64) -> Result<Reprocessed> {
+        let mut out = Reprocessed::default();
+        let quarantined = self.events(&EventFilter {
+            outcome: Some(Outcome::Quarantined.as_str().to_owned()),
+            limit: Some(u32::MAX),
+            ..EventFilter::default()
+        })?;
+        for row in quarantined.iter().rev() {
+            match self.reprocess(&row.id, now) {
+                Ok(_) => out.applied += 1,
+                Err(e) if e.code().is_client_error() => out.still_quarantined += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 }

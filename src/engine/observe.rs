@@ -104,6 +104,8 @@ pub struct MetricsReport {
     pub queue: Vec<KindStats>,
     /// Dead jobs, all kinds.
     pub dead_jobs: u64,
+    /// Stored events waiting in quarantine (authentic, not yet readable).
+    pub quarantined_events: u64,
     /// When authentic deliveries last arrived and whether they were regular before.
     pub activity: DeliveryActivity,
 }
@@ -112,7 +114,7 @@ pub struct MetricsReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     /// Stable name (`webhook_failure_rate`, `deliveries_stopped`, `queue_backlog_growing`,
-    /// `dead_letter`, `queue_stalled`, `crm_sync_failing`).
+    /// `dead_letter`, `queue_stalled`, `crm_sync_failing`, `quarantined_events`).
     pub name: &'static str,
     /// `critical` or `warning`.
     pub severity: &'static str,
@@ -205,6 +207,17 @@ pub fn alerts(r: &MetricsReport, t: &AlertThresholds) -> Vec<Alert> {
             });
         }
     }
+    if r.quarantined_events > 0 {
+        out.push(Alert {
+            name: "quarantined_events",
+            severity: "warning",
+            message: format!(
+                "{} authentic event(s) could not be read and wait in quarantine: upgrade tollbooth, then `tollbooth reprocess --quarantined`",
+                r.quarantined_events
+            ),
+            kind: None,
+        });
+    }
     if r.crm_sync_failures_window >= t.crm_failures {
         out.push(Alert {
             name: "crm_sync_failing",
@@ -242,11 +255,12 @@ impl Engine {
     pub fn metrics(&self, now: i64) -> Result<MetricsReport> {
         let window_secs = self.config.alerts.window_secs;
         let since = now - window_secs;
-        let (window, queue, times) = self.with_store(|s| {
+        let (window, queue, quarantined_events, times) = self.with_store(|s| {
             s.flush_deliveries()?;
             Ok((
                 s.delivery_counts(since)?,
                 s.queue_stats(now, since)?,
+                s.quarantined_count()?,
                 s.authentic_delivery_times(silence::HISTORY_SCAN_ROWS)?,
             ))
         })?;
@@ -282,6 +296,7 @@ impl Engine {
             ingest_errors_window: errors,
             crm_sync_failures_window: crm,
             dead_jobs: queue.iter().map(|k| k.dead).sum(),
+            quarantined_events,
             queue,
             window,
             activity,

@@ -12,12 +12,14 @@
 mod loose;
 mod objects;
 mod records;
+mod salvage;
 mod stored;
 
 pub use records::{
     ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, InvoiceRecord, Object,
     SubscriptionRecord,
 };
+pub use salvage::{Salvaged, salvage};
 pub use stored::{EventFilter, EventRow, LivemodeCounts};
 
 use std::fmt;

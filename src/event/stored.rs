@@ -11,8 +11,10 @@ pub struct EventRow {
     pub event_type: String,
     /// `event.created`.
     pub created: i64,
-    /// processed | ignored | stale.
+    /// processed | ignored | stale | quarantined.
     pub outcome: String,
+    /// For a quarantined event, the code that stopped it (e.g. `EVENT_FIELD_MISSING`).
+    pub error_code: Option<String>,
     /// The customer it concerns.
     pub customer_id: Option<String>,
     /// `data.object.id`.

@@ -74,6 +74,8 @@ pub trait Store: Send + Sync {
     fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>>;
     /// The exact bytes of a stored event.
     fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    /// How many stored events are quarantined.
+    fn quarantined_count(&self) -> Result<u64>;
 
     // --- Job queue ----------------------------------------------------------------------
 
@@ -203,8 +205,10 @@ pub struct NewEvent<'a> {
     pub object_id: Option<&'a str>,
     /// The customer the event concerns.
     pub customer_id: Option<&'a str>,
-    /// processed | ignored | stale.
+    /// processed | ignored | stale | quarantined.
     pub outcome: &'a str,
+    /// For a quarantined event, the code that stopped it.
+    pub error_code: Option<&'a str>,
     /// When it was received.
     pub received_at: i64,
     /// The exact bytes Stripe signed.
@@ -259,4 +263,12 @@ pub trait StoreTx {
     ) -> Result<Option<EnqueuedJob>>;
     /// Appends a delivery-log row.
     fn log_delivery(&mut self, d: &Delivery) -> Result<()>;
+    /// Records that a stored (quarantined) event has now been applied: its new outcome and
+    /// customer, and no error code.
+    fn mark_event_applied(
+        &mut self,
+        id: &str,
+        outcome: &str,
+        customer_id: Option<&str>,
+    ) -> Result<()>;
 }

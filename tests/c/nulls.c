@@ -32,6 +32,7 @@ int main(void) {
 
   /* Library-level functions. */
   CHECK(tb_version().ptr != NULL);
+  CHECK(tb_result_http_status(0) == 200); /* takes no pointer: nothing to NULL */
   NUL_RC(tb_result_message(0, NULL, 10, &n));
   NUL_RC(tb_result_message(0, buf, sizeof buf, NULL));
   NUL_RC(tb_sign_test_payload(NULL, 0, S(SECRET), T0, buf, sizeof buf, &n));

@@ -33,7 +33,8 @@ static void *deliverer(void *arg) {
     CHECK(h->outcome == TB_OUTCOME_DUPLICATE);
     tb_handled_free(h);
     /* A rejected delivery records an error while other threads read theirs. */
-    CHECK_RC(deliver(engine, "not json", T0 + i, &h), TB_RESULT_PAYLOAD_INVALID_JSON);
+    CHECK_RC(tb_engine_handle_webhook(engine, S(body), S("t=1,v1=00"), T0 + i, &h),
+             TB_RESULT_TIMESTAMP_OUT_OF_TOLERANCE);
     (void)last_error(engine, err);
     tb_access *a = NULL;
     CHECK_OK(tb_engine_access(engine, S(cus), T0 + 100, &a));

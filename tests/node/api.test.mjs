@@ -19,6 +19,7 @@ import {
   customer,
   deliver,
   event,
+  httpStatus,
   id,
   invoice,
   open,
@@ -320,13 +321,22 @@ test('every rejection has its code', () => {
   expectCode('TIMESTAMP_OUT_OF_TOLERANCE', () => tb.handleWebhook(good, h, NOW - 301));
   const big = JSON.stringify({ ...JSON.parse(good), pad: 'x'.repeat(5000) });
   expectCode('PAYLOAD_TOO_LARGE', () => tb.handleWebhook(big, sign(big), NOW));
-  expectCode('PAYLOAD_INVALID_JSON', () => tb.handleWebhook('not json', sign('not json'), NOW));
-  const noCustomer = JSON.stringify(event('customer.subscription.updated', { ...subscription({}), customer: 42 }));
-  expectCode('EVENT_FIELD_MISSING', () => tb.handleWebhook(noCustomer, sign(noCustomer), NOW));
-  const live = new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], livemode: true });
-  expectCode('LIVEMODE_MISMATCH', () => live.handleWebhook(good, h, NOW));
   // The sender's fault never reaches the store: the good body still processes afterwards.
   assert.equal(tb.handleWebhook(good, h, NOW).outcome, 'processed');
+  // Authentic but unusable: kept in quarantine with its reason and acknowledged, never a 4xx
+  // that Stripe would retry for days.
+  const quarantined = (r, reason) => assert.deepEqual([r.outcome, r.reason, r.jobs], ['quarantined', reason, []]);
+  quarantined(tb.handleWebhook('not json', sign('not json'), NOW), 'PAYLOAD_INVALID_JSON');
+  assert.equal(tb.handleWebhook('not json', sign('not json'), NOW).outcome, 'duplicate');
+  const noCustomer = JSON.stringify(event('customer.subscription.updated', { ...subscription({}), customer: 42 }));
+  quarantined(tb.handleWebhook(noCustomer, sign(noCustomer), NOW), 'EVENT_FIELD_MISSING');
+  const live = new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], livemode: true });
+  quarantined(live.handleWebhook(good, h, NOW), 'LIVEMODE_MISMATCH');
+  // One table decides the HTTP status in every face.
+  assert.deepEqual(
+    ['SIGNATURE_MISMATCH', 'PAYLOAD_TOO_LARGE', 'SECRET_INVALID', 'STORE_BUSY', undefined].map((c) => httpStatus(c)),
+    [400, 400, 500, 500, 500],
+  );
 });
 
 test('bad options are CONFIG_INVALID / SECRET_INVALID / STORE_OPEN_FAILED', () => {

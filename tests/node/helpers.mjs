@@ -17,7 +17,7 @@ const requireFromPackage = createRequire(join(PACKAGE_DIR, 'package.json'));
 
 /** The built package (CommonJS entry, as `require('tollbooth')` loads it). */
 export const tollbooth = requireFromPackage('./index.js');
-export const { Tollbooth, signTestPayload } = tollbooth;
+export const { Tollbooth, httpStatus, signTestPayload } = tollbooth;
 
 /** The official stripe-node package. */
 export function stripeNode() {
@@ -71,9 +71,9 @@ export function thrown(fn) {
 /** Every `ErrorCode::X => "STRING"` of `ErrorCode::as_str` in src/error.rs. */
 export function coreErrorCodes() {
   const src = readFileSync(join(REPO_ROOT, 'src', 'error.rs'), 'utf8');
-  const body = src.slice(src.indexOf('pub const fn as_str'));
-  const end = body.indexOf('\n    }\n');
-  const codes = [...body.slice(0, end).matchAll(/ErrorCode::\w+ => "([A-Z0-9_]+)"/g)].map((m) => m[1]);
+  // The rows of the one `code_table!` in error.rs: `Variant = number, "NAME", http, "description";`.
+  const body = src.slice(src.indexOf('code_table! {'));
+  const codes = [...body.matchAll(/^\s+\w+ = \d+, "([A-Z0-9_]+)", \d+,/gm)].map((m) => m[1]);
   if (codes.length < 10) throw new Error('could not read the code table from src/error.rs');
   return codes;
 }

@@ -22,6 +22,13 @@ impl PanicDefault for () {
     fn panic_value() -> Self {}
 }
 
+/// A status of 0 means "no such code" (and, after a panic, "no answer").
+impl PanicDefault for u16 {
+    fn panic_value() -> Self {
+        0
+    }
+}
+
 impl PanicDefault for tb_str {
     fn panic_value() -> Self {
         tb_str::EMPTY

@@ -151,8 +151,12 @@ pub enum tb_outcome {
     Ignored = 2,
     /// Stored, but older than the state it would have written: nothing else done.
     Stale = 3,
+    /// Authentic but not readable (or of the other livemode): stored raw with its code
+    /// (`tb_handled.reason`) and acknowledged; replayed by `tb_engine_reprocess` after an
+    /// upgrade.
+    Quarantined = 4,
     /// A signed `tollbooth doctor` probe: verified and recognised, nothing stored or changed.
-    Probe = 4,
+    Probe = 5,
 }
 
 impl From<Outcome> for tb_outcome {
@@ -162,6 +166,7 @@ impl From<Outcome> for tb_outcome {
             Outcome::Duplicate => tb_outcome::Duplicate,
             Outcome::Ignored => tb_outcome::Ignored,
             Outcome::Stale => tb_outcome::Stale,
+            Outcome::Quarantined => tb_outcome::Quarantined,
             Outcome::Probe => tb_outcome::Probe,
         }
     }
@@ -202,6 +207,8 @@ pub struct tb_handled {
     pub jobs: *const tb_enqueued_job,
     /// Number of elements in `jobs`.
     pub jobs_len: usize,
+    /// For `TB_OUTCOME_QUARANTINED`, the `tb_result` that stopped the event; else 0.
+    pub reason: u32,
 }
 
 type HandledKeep = (Handled, Vec<tb_enqueued_job>);
@@ -235,6 +242,7 @@ fn new_handled(h: Handled) -> *mut tb_handled {
         customer_id: tb_str::opt(h.customer_id.as_ref()),
         jobs: array_ptr(&jobs),
         jobs_len: jobs.len(),
+        reason: h.reason.map_or(0, |c| c.as_u32()),
     };
     // Moving `h` and `jobs` into the box moves only their headers, not the heap buffers the
     // view points into.

@@ -4,8 +4,7 @@ use tollbooth::ErrorCode;
 
 /// The result of every fallible function. The numbers are `tollbooth::ErrorCode`'s and never
 /// change meaning; a retired number stays unused. `TB_RESULT_OK` (0) is the only success.
-/// Codes 100-299 are the request's fault (answer HTTP 400), the others are ours (answer 500 so
-/// Stripe retries). Functions that take a code back from C take a `uint32_t`, never this
+/// `tb_result_http_status` says which HTTP status a webhook route answers with each. Functions that take a code back from C take a `uint32_t`, never this
 /// type, so an unknown number is `TB_RESULT_INVALID_ARGUMENT`, not undefined behaviour.
 #[allow(non_camel_case_types)]
 #[must_use]
@@ -66,8 +65,7 @@ pub enum tb_result {
     StoreUnavailable = 307,
     /// A database statement timed out; retry later.
     StoreTimeout = 308,
-    /// A state transition that the billing rules forbid was requested.
-    TransitionInvalid = 400,
+    // 400 (TRANSITION_INVALID) is retired.
     /// No job has this id.
     JobNotFound = 500,
     /// The job's lease expired or another worker holds it now.
@@ -104,7 +102,6 @@ impl From<ErrorCode> for tb_result {
             ErrorCode::StoreCorrupt => tb_result::StoreCorrupt,
             ErrorCode::StoreUnavailable => tb_result::StoreUnavailable,
             ErrorCode::StoreTimeout => tb_result::StoreTimeout,
-            ErrorCode::TransitionInvalid => tb_result::TransitionInvalid,
             ErrorCode::JobNotFound => tb_result::JobNotFound,
             ErrorCode::LeaseLost => tb_result::LeaseLost,
             // ErrorCode is #[non_exhaustive]. A code added to the core without a C twin is
@@ -174,6 +171,17 @@ pub extern "C" fn tb_result_message(
     }
 }
 
+/// The HTTP status a webhook route answers when `tb_engine_handle_webhook` returns `result`:
+/// 200 for `TB_RESULT_OK`, 400 for a request that is not an authentic Stripe delivery, 500 for
+/// everything on our side (Stripe retries it). 0 for a number that is not a `tb_result`. The
+/// same table as the Rust `ErrorCode::http_status` and the JavaScript `httpStatus`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_result_http_status(result: u32) -> u16 {
+    ffi_boundary! {
+        ErrorCode::from_u32(result).map_or(0, ErrorCode::http_status)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +191,16 @@ mod tests {
         for code in ErrorCode::ALL {
             assert_eq!(tb_result::from(*code) as u32, code.as_u32(), "{code}");
         }
+    }
+
+    #[test]
+    fn http_status_is_the_core_table() {
+        for code in ErrorCode::ALL {
+            assert_eq!(tb_result_http_status(code.as_u32()), code.http_status());
+        }
+        assert_eq!(tb_result_http_status(102), 400);
+        assert_eq!(tb_result_http_status(301), 500);
+        assert_eq!(tb_result_http_status(9999), 0);
     }
 
     #[test]

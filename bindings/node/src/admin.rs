@@ -23,7 +23,7 @@ pub struct EventsFilter {
     #[napi(js_name = "type")]
     pub event_type: Option<String>,
     /// Only this outcome.
-    #[napi(ts_type = "'processed' | 'ignored' | 'stale'")]
+    #[napi(ts_type = "'processed' | 'ignored' | 'stale' | 'quarantined'")]
     pub outcome: Option<String>,
     /// Only this Stripe customer.
     pub customer_id: Option<String>,
@@ -38,11 +38,11 @@ pub struct EventsFilter {
 impl EventsFilter {
     fn to_core(&self) -> Result<tollbooth::event::EventFilter> {
         if let Some(o) = self.outcome.as_deref()
-            && !["processed", "ignored", "stale"].contains(&o)
+            && !["processed", "ignored", "stale", "quarantined"].contains(&o)
         {
             return Err(invalid(
                 ErrorCode::InvalidArgument,
-                "outcome must be one of processed, ignored, stale",
+                "outcome must be one of processed, ignored, stale, quarantined",
             ));
         }
         Ok(tollbooth::event::EventFilter {
@@ -67,8 +67,10 @@ pub struct StoredEvent {
     /// `event.created`, unix seconds.
     pub created: i64,
     /// What storing it did.
-    #[napi(ts_type = "'processed' | 'ignored' | 'stale'")]
+    #[napi(ts_type = "'processed' | 'ignored' | 'stale' | 'quarantined'")]
     pub outcome: String,
+    /// For a quarantined event, the code that stopped it (e.g. `EVENT_FIELD_MISSING`).
+    pub error_code: Option<String>,
     /// The customer it concerns.
     pub customer_id: Option<String>,
     /// `data.object.id`.
@@ -84,6 +86,7 @@ impl From<tollbooth::event::EventRow> for StoredEvent {
             event_type: r.event_type,
             created: r.created,
             outcome: r.outcome,
+            error_code: r.error_code,
             customer_id: r.customer_id,
             object_id: r.object_id,
             received_at: r.received_at,
@@ -112,7 +115,9 @@ pub struct DeliveryRow {
     /// When it arrived, unix seconds.
     pub at: i64,
     /// What happened.
-    #[napi(ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale' | 'rejected' | 'failed'")]
+    #[napi(
+        ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined' | 'rejected' | 'failed'"
+    )]
     pub outcome: String,
     /// The error code of a rejected or failed delivery.
     pub reason: Option<String>,

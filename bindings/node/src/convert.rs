@@ -62,8 +62,10 @@ impl From<tollbooth::EnqueuedJob> for EnqueuedJob {
 pub struct HandledWebhook {
     /// `processed`: new event, state and jobs written; `duplicate`: already stored, nothing
     /// done; `ignored`: stored, its type moves no state; `stale`: stored, but older than the
-    /// state it would have written; `probe`: a signed `tollbooth doctor` probe, nothing stored.
-    #[napi(ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale' | 'probe'")]
+    /// state it would have written; `quarantined`: authentic but not readable (or of the other
+    /// livemode), stored raw with `reason` for `reprocess` after an upgrade; `probe`: a signed
+    /// `tollbooth doctor` probe, nothing stored.
+    #[napi(ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined' | 'probe'")]
     pub outcome: String,
     /// Stripe event id (`evt_...`).
     pub event_id: String,
@@ -73,6 +75,8 @@ pub struct HandledWebhook {
     pub customer_id: Option<String>,
     /// Jobs written by this delivery.
     pub jobs: Vec<EnqueuedJob>,
+    /// For `quarantined`, the error code that stopped it (e.g. `EVENT_FIELD_MISSING`).
+    pub reason: Option<String>,
 }
 
 impl From<tollbooth::Handled> for HandledWebhook {
@@ -83,6 +87,7 @@ impl From<tollbooth::Handled> for HandledWebhook {
             event_type: h.event_type,
             customer_id: h.customer_id,
             jobs: h.jobs.into_iter().map(Into::into).collect(),
+            reason: h.reason.map(|c| c.as_str().to_owned()),
         }
     }
 }

@@ -34,6 +34,17 @@ pub fn sign_test_payload(
     error::guard(|| Ok(tollbooth::verify::sign_for_test(body, &secret, t)))
 }
 
+/// The HTTP status a webhook route answers for an error `code` (the `code` of a thrown
+/// tollbooth error): 400 for a request that is not an authentic Stripe delivery, 500 for
+/// everything on our side, so Stripe retries it. Unknown or missing codes are 500. The same
+/// table as Rust's `ErrorCode::http_status` and C's `tb_result_http_status`.
+#[napi(catch_unwind)]
+pub fn http_status(code: Option<String>) -> u32 {
+    code.as_deref()
+        .and_then(tollbooth::ErrorCode::parse)
+        .map_or(500, |c| u32::from(c.http_status()))
+}
+
 /// Test hook, not part of the API (absent from index.d.ts and index.js): panics inside the
 /// boundary so tests can prove a panic becomes an `Error` with code `PANIC` instead of
 /// crossing into JS. Reach it only through the `.node` file.

@@ -2,7 +2,7 @@
 import 'server-only';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Tollbooth, type TollboothError } from 'tollbooth';
+import { httpStatus, Tollbooth, type TollboothError } from 'tollbooth';
 
 type Global = typeof globalThis & { __tollbooth?: Tollbooth };
 
@@ -41,11 +41,9 @@ export function errorCode(err: unknown): string | undefined {
 }
 
 /**
- * HTTP status for a rejected delivery: 400 when the request itself is bad (Stripe retrying will
- * not help), 500 for everything else (our store failed: Stripe retries later).
+ * HTTP status for a rejected delivery, from tollbooth's one code table: 400 when the request is
+ * not an authentic Stripe delivery, 500 for everything on our side (Stripe retries later).
  */
-export function webhookErrorStatus(code: string | undefined): 400 | 500 {
-  if (!code) return 500;
-  if (/^(SIGNATURE_|TIMESTAMP_|PAYLOAD_|EVENT_)/.test(code) || code === 'LIVEMODE_MISMATCH') return 400;
-  return 500;
+export function webhookErrorStatus(code: string | undefined): number {
+  return httpStatus(code ?? null);
 }

@@ -31,10 +31,14 @@ pub fn run(app: &App, f: Filter) -> Res<u8> {
         "created", "type", "outcome", "customer", "object", "event", "received",
     ]);
     for e in &events {
+        let outcome = match &e.error_code {
+            Some(code) => format!("{} {code}", out.status(&e.outcome)),
+            None => out.status(&e.outcome),
+        };
         t.row(vec![
             time(e.created),
             e.event_type.clone(),
-            out.status(&e.outcome),
+            outcome,
             opt(e.customer_id.as_deref()),
             opt(e.object_id.as_deref()),
             out.dim(&e.id),

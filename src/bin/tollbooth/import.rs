@@ -44,7 +44,14 @@ pub fn run(app: &App, file: &Path) -> Res<u8> {
         report.total,
         file.display()
     ));
-    for outcome in ["processed", "duplicate", "stale", "ignored", "rejected"] {
+    for outcome in [
+        "processed",
+        "duplicate",
+        "stale",
+        "ignored",
+        "quarantined",
+        "rejected",
+    ] {
         let n = report.by_outcome.get(outcome).copied().unwrap_or(0);
         if n > 0 {
             out.line(format!("  {n:>7} {}", out.status(outcome)));

@@ -59,6 +59,22 @@ pub fn list(
     Ok(EXIT_OK)
 }
 
+/// `reprocess --quarantined`: replays every quarantined event. Exit 0 when none is left.
+pub fn reprocess_quarantined(app: &App) -> Res<u8> {
+    let engine = app.engine()?;
+    let r = engine.reprocess_quarantined(app.now)?;
+    app.out.json(&r);
+    app.out.line(format!(
+        "{} quarantined event(s) applied, {} still quarantined",
+        r.applied, r.still_quarantined
+    ));
+    Ok(if r.still_quarantined == 0 {
+        EXIT_OK
+    } else {
+        crate::EXIT_ALERTS
+    })
+}
+
 pub fn replay(app: &App, id: i64) -> Res<u8> {
     let engine = app.engine()?;
     let runs_as = engine.replay(id, app.now)?;

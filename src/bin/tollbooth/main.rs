@@ -101,7 +101,7 @@ enum Cmd {
         #[arg(long = "type", value_name = "TYPE")]
         event_type: Option<String>,
         /// Only this outcome
-        #[arg(long, value_parser = ["processed", "ignored", "stale"])]
+        #[arg(long, value_parser = ["processed", "ignored", "stale", "quarantined"])]
         outcome: Option<String>,
         /// Created at or after (unix seconds)
         #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
@@ -139,10 +139,18 @@ enum Cmd {
         /// Job id
         id: i64,
     },
-    /// Re-apply a stored event through the same rules (a no-op when nothing would change)
+    /// Re-apply a stored event through the same rules (a no-op when nothing would change);
+    /// `--quarantined` replays every quarantined event (after an upgrade that reads them)
     Reprocess {
         /// Stripe event id
-        event_id: String,
+        #[arg(
+            required_unless_present = "quarantined",
+            conflicts_with = "quarantined"
+        )]
+        event_id: Option<String>,
+        /// Every quarantined event instead of one id
+        #[arg(long)]
+        quarantined: bool,
     },
     /// Backfill from a Stripe events export (JSON lines, a JSON array, or a list object)
     Import {
@@ -379,7 +387,10 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
             jobs::list(app, kind, state, customer, limit)
         }
         Cmd::ReplayJob { id } => jobs::replay(app, id),
-        Cmd::Reprocess { event_id } => jobs::reprocess(app, &event_id),
+        Cmd::Reprocess {
+            event_id: Some(id), ..
+        } => jobs::reprocess(app, &id),
+        Cmd::Reprocess { .. } => jobs::reprocess_quarantined(app),
         Cmd::Import { file } => import::run(app, &file),
         Cmd::Sign { body } => send::sign(app, &body),
         Cmd::Send { url, body } => send::send(app, &url, &body),

@@ -89,8 +89,8 @@ impl Out {
             "processed" | "done" | "active" | "trialing" | "ok" | "completed" | "complete"
             | "paid" => self.green(word),
             "duplicate" | "ignored" | "superseded" => self.dim(word),
-            "stale" | "due" | "leased" | "past_due" | "warning" | "open" | "incomplete"
-            | "lease_expired" => self.yellow(word),
+            "stale" | "quarantined" | "due" | "leased" | "past_due" | "warning" | "open"
+            | "incomplete" | "lease_expired" => self.yellow(word),
             "dead" | "rejected" | "failed" | "critical" | "canceled" | "unpaid" => self.red(word),
             _ => word.to_owned(),
         }

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_claim_indexes.sql"),
     include_str!("migrations/0003_lean_write_path.sql"),
     include_str!("migrations/0004_job_queues.sql"),
+    include_str!("migrations/0005_quarantine.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
@@ -355,6 +356,9 @@ impl Store for SqliteStore {
     }
     fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>> {
         self.db(|db| db.event_body(id))
+    }
+    fn quarantined_count(&self) -> Result<u64> {
+        self.db(|db| db.quarantined_count())
     }
     fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
         self.db(|db| db.jobs(filter))

@@ -83,7 +83,7 @@ impl SqliteDb {
     /// Stored events, newest first.
     pub(crate) fn events(&self, f: &EventFilter) -> Result<Vec<EventRow>> {
         let mut st = self.conn().prepare_cached(
-            "SELECT id, type, created, outcome, customer_id, object_id, received_at FROM events \
+            "SELECT id, type, created, outcome, customer_id, object_id, received_at, error_code FROM events \
              WHERE (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR outcome = ?2) AND (?3 IS NULL OR customer_id = ?3) \
                AND (?4 IS NULL OR created >= ?4) AND (?5 IS NULL OR created < ?5) \
              ORDER BY created DESC, id DESC LIMIT ?6",
@@ -106,10 +106,20 @@ impl SqliteDb {
                     customer_id: r.get(4)?,
                     object_id: r.get(5)?,
                     received_at: r.get(6)?,
+                    error_code: r.get(7)?,
                 })
             },
         )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many stored events are quarantined (the partial index `events_quarantined`).
+    pub(crate) fn quarantined_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM events WHERE outcome = 'quarantined'")?
+            .query_row([], |r| r.get(0))?;
+        Ok(n as u64)
     }
 
     /// The exact bytes of a stored event.

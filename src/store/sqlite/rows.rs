@@ -108,7 +108,7 @@ impl StoreTx for SqliteTx<'_> {
     fn insert_event(&mut self, e: &NewEvent<'_>) -> Result<()> {
         let mut st = self.tx.prepare_cached(
             "INSERT INTO events (id, type, created, livemode, api_version, account, object_id, customer_id, \
-             outcome, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             outcome, received_at, body, error_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
         st.execute(params![
             e.id,
@@ -121,8 +121,24 @@ impl StoreTx for SqliteTx<'_> {
             e.customer_id,
             e.outcome,
             e.received_at,
-            e.body
+            e.body,
+            e.error_code
         ])?;
+        Ok(())
+    }
+
+    fn mark_event_applied(
+        &mut self,
+        id: &str,
+        outcome: &str,
+        customer_id: Option<&str>,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE events SET outcome = ?2, customer_id = coalesce(?3, customer_id), error_code = NULL \
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, outcome, customer_id])?;
         Ok(())
     }
 

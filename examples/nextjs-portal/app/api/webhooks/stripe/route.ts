@@ -39,7 +39,7 @@ export async function POST(req: Request) {
     return Response.json({ received: true, outcome: result.outcome, eventId: result.eventId }, { headers: NO_STORE });
   } catch (err) {
     const code = errorCode(err);
-    const status = webhookErrorStatus(code); // 400: bad request, Stripe stops; 500: Stripe retries
+    const status = webhookErrorStatus(code); // 400: not an authentic delivery; 500: ours, Stripe retries
     if (status === 500) console.error('stripe webhook failed:', code ?? err);
     return Response.json({ received: false, error: code ?? 'INTERNAL' }, { status, headers: NO_STORE });
   }
