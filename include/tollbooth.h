@@ -1070,16 +1070,19 @@ void tb_handled_free(struct tb_handled *handled);
 
 /*
  Handles one Stripe delivery: verify the signature over the raw body, parse, dedupe,
- persist, move billing state and enqueue jobs, all in one SQLite transaction.
+ persist, move billing state and enqueue jobs, all in one store transaction.
 
- `body`: the raw request body exactly as received (do not re-serialise JSON). `signature`:
- the `Stripe-Signature` header value (UTF-8; length 0 when the header is absent, giving
- `TB_RESULT_SIGNATURE_HEADER_MISSING`). `now`: unix seconds, or `TB_NOW` for the clock.
+ `body`: the raw request body exactly as received (do not re-serialise JSON); NULL with
+ length 0 is an empty body. `signature`: the `Stripe-Signature` header value; NULL or length
+ 0 when the header is absent (`TB_RESULT_SIGNATURE_HEADER_MISSING`). Both come from the
+ request, so whatever they hold (bytes that are not UTF-8, say) is the request's fault
+ (a `SIGNATURE_HEADER_*` code, HTTP 400) and is logged, never `TB_RESULT_INVALID_UTF8`.
+ `now`: unix seconds, or `TB_NOW` for the clock.
 
- On `TB_RESULT_OK` (answer 200, including duplicates) `*handled_out` receives a new
- `tb_handled` that the caller owns and must release with `tb_handled_free`. Codes 100-299
- are the request's fault (answer 400); other codes are ours (answer 500 so Stripe retries).
- The detail goes to `tb_engine_last_error`.
+ On `TB_RESULT_OK` (answer 200, including duplicates and quarantined events)
+ `*handled_out` receives a new `tb_handled` that the caller owns and must release with
+ `tb_handled_free`. `tb_result_http_status` gives the status for any other code. The
+ detail goes to `tb_engine_last_error`.
  */
 tb_result tb_engine_handle_webhook(const struct tb_engine *engine,
                                    const uint8_t *body,

@@ -87,6 +87,8 @@ pub struct Delivery {
     pub latency_us: i64,
     /// `at - event.created`: how late Stripe delivered it.
     pub lag_s: Option<i64>,
+    /// Which configured secret verified it (see `Handled::secret_index`).
+    pub secret_index: Option<u32>,
 }
 
 /// Counts of deliveries in a time window, from the durable log.

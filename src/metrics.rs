@@ -64,6 +64,9 @@ pub struct Counters {
     pub deliveries: BTreeMap<&'static str, u64>,
     /// Rejected / failed deliveries per reason code.
     pub rejections: BTreeMap<&'static str, u64>,
+    /// Verified deliveries per index of the secret that verified them: while rotating, the
+    /// old secret (index 0) can go once its count stops growing.
+    pub verified_by_secret: BTreeMap<u32, u64>,
     /// Handler latency, microseconds.
     pub latency_us: Histogram,
     /// `received - event.created` for accepted events, seconds.
@@ -85,6 +88,9 @@ impl Metrics {
             (d.reason, d.outcome)
         {
             *c.rejections.entry(r).or_default() += 1;
+        }
+        if let Some(i) = d.secret_index {
+            *c.verified_by_secret.entry(i).or_default() += 1;
         }
         c.latency_us
             .observe(LATENCY_BUCKETS_US, d.latency_us.max(0) as u64);
@@ -166,6 +172,17 @@ pub fn prometheus_text(
         o.push_str(&format!(
             "tollbooth_rejections_total{{reason=\"{}\"}} {n}\n",
             label(reason)
+        ));
+    }
+    header(
+        &mut o,
+        "tollbooth_verified_deliveries_total",
+        "counter",
+        "Deliveries by this process verified by each configured secret (its index), for rotation.",
+    );
+    for (i, n) in &r.process.verified_by_secret {
+        o.push_str(&format!(
+            "tollbooth_verified_deliveries_total{{secret_index=\"{i}\"}} {n}\n"
         ));
     }
     histogram(

@@ -14,7 +14,7 @@
 use std::fmt;
 
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -36,24 +36,51 @@ pub const MAX_V1_SIGNATURES: usize = 16;
 ///
 /// The keyed HMAC state is computed once here and cloned per verification, so the key is
 /// hashed once per secret rather than once per delivery. The secret string itself is not
-/// kept. `Debug` prints `Secret(<redacted>)` and there is no `Display`, so it cannot leak
-/// into logs by accident.
+/// kept: only its SHA-256 and length, so [`Secret::is`] can recognise it in text to redact.
+/// `Debug` prints `Secret(<redacted>)` and there is no `Display`, so it cannot leak into logs
+/// by accident.
 #[derive(Clone)]
 pub struct Secret {
     keyed: HmacSha256,
+    digest: [u8; 32],
+    len: usize,
 }
 
 impl Secret {
-    /// Builds a secret. Fails with [`ErrorCode::SecretInvalid`] if it is empty, because an
-    /// empty key would make every signature trivially forgeable by anyone.
+    /// Builds a secret from its text, trimmed of surrounding whitespace (a `.env` line or a
+    /// comma-separated list often carries some). Fails with [`ErrorCode::SecretInvalid`] if it
+    /// is empty (an empty key would make every signature forgeable) or has whitespace or a
+    /// control character inside (a paste error: no Stripe secret has one). The message never
+    /// contains the text.
     pub fn new(s: impl Into<String>) -> Result<Secret> {
         let s = s.into();
+        let s = s.trim();
         if s.is_empty() {
             return fail(ErrorCode::SecretInvalid, "webhook secret is empty");
         }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return fail(
+                ErrorCode::SecretInvalid,
+                "webhook secret has whitespace or a control character inside",
+            );
+        }
         let keyed = HmacSha256::new_from_slice(s.as_bytes())
             .map_err(|_| Error::new(ErrorCode::SecretInvalid, "webhook secret is unusable"))?;
-        Ok(Secret { keyed })
+        Ok(Secret {
+            keyed,
+            digest: Sha256::digest(s.as_bytes()).into(),
+            len: s.len(),
+        })
+    }
+
+    /// Whether `text` is exactly this secret (compared by SHA-256, so the text is not kept).
+    pub fn is(&self, text: &str) -> bool {
+        text.len() == self.len && Sha256::digest(text.as_bytes())[..] == self.digest[..]
+    }
+
+    /// The secret's length in bytes.
+    pub fn byte_len(&self) -> usize {
+        self.len
     }
 }
 

@@ -543,10 +543,81 @@ fn secret_rotation_accepts_either_secret() {
         sign_for_test(&body, "whsec_new", T0),
         "0".repeat(64)
     );
-    assert_eq!(
-        e.handle_webhook_at(&body, &header, T0).unwrap().outcome,
-        Outcome::Processed
+    let h = e.handle_webhook_at(&body, &header, T0).unwrap();
+    assert_eq!((h.outcome, h.secret_index), (Outcome::Processed, Some(1)));
+    // The old secret still verifies; which one did is in the answer, the log and the metrics,
+    // so the operator sees when the old one stops being used.
+    let body2 = event(
+        "evt_rot2",
+        "customer.created",
+        T0,
+        customer("cus_rot2", "r2@example.com"),
     );
+    let h2 = e
+        .handle_webhook_at(&body2, &sign_for_test(&body2, "whsec_old", T0), T0)
+        .unwrap();
+    assert_eq!(h2.secret_index, Some(0));
+    let log = e.recent_deliveries(10).unwrap();
+    assert_eq!(
+        log.iter().map(|d| d.secret_index).collect::<Vec<_>>(),
+        [Some(0), Some(1)]
+    );
+    let prom = e.prometheus(T0).unwrap();
+    assert!(prom.contains("tollbooth_verified_deliveries_total{secret_index=\"0\"} 1"));
+    assert!(prom.contains("tollbooth_verified_deliveries_total{secret_index=\"1\"} 1"));
+    // Trusted input names no secret.
+    let body3 = event(
+        "evt_rot3",
+        "customer.created",
+        T0,
+        customer("cus_rot3", "r3@example.com"),
+    );
+    assert_eq!(e.ingest_trusted(&body3, T0).unwrap().secret_index, None);
+}
+
+#[test]
+fn secrets_are_trimmed_and_a_pasted_fragment_is_refused() {
+    let e = Engine::open(Config::new(":memory:", &["  whsec_pad \n"]).unwrap()).unwrap();
+    let body = event(
+        "evt_trim",
+        "customer.created",
+        T0,
+        customer("cus_trim", "t@example.com"),
+    );
+    let h = e
+        .handle_webhook_at(&body, &sign_for_test(&body, "whsec_pad", T0), T0)
+        .unwrap();
+    assert_eq!(h.outcome, Outcome::Processed);
+    for bad in [" ", "\t\n", "whsec_a b", "whsec_a\u{7}b"] {
+        let err = Config::new(":memory:", &[bad]).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::SecretInvalid, "{bad:?}");
+        assert!(
+            !err.to_string().contains("whsec_a"),
+            "the message never echoes it"
+        );
+    }
+}
+
+#[test]
+fn a_job_error_is_redacted_of_every_configured_secret_in_bounded_work() {
+    let secret = "plainsecret0123456789";
+    let e = Engine::open(Config::new(":memory:", &[secret]).unwrap()).unwrap();
+    let body = event(
+        "evt_red",
+        "customer.created",
+        T0,
+        customer("cus_red", "red@example.com"),
+    );
+    e.handle_webhook_at(&body, &sign_for_test(&body, secret, T0), T0)
+        .unwrap();
+    let job = &e.claim(&[], 1, 60, T0).unwrap()[0];
+    // An 800 kB message that repeats the secret (no whsec_ prefix) and a Stripe key.
+    let msg = format!("auth {secret}; key sk_live_abc; ").repeat(25_000);
+    e.fail(job.id, job.lease_token, &msg, T0).unwrap();
+    let stored = e.job(job.id).unwrap().last_error.unwrap();
+    assert!(!stored.contains(secret) && !stored.contains("sk_live_abc"));
+    assert!(stored.contains("[redacted]"));
+    assert!(stored.chars().count() <= tollbooth::outbox::MAX_ERROR_CHARS + 1);
 }
 
 #[test]

@@ -38,10 +38,20 @@ impl Engine {
         Ok(())
     }
 
-    /// Records a failed attempt; retries with backoff or dead-letters. Stripe-style secrets in
-    /// `error` are redacted and the message truncated before it is stored.
+    /// Records a failed attempt; retries with backoff or dead-letters. The message is cut to a
+    /// bounded size first, then Stripe-style credentials and every configured secret are
+    /// redacted in one linear pass, so any message costs bounded work.
     pub fn fail(&self, id: i64, lease_token: i64, error: &str, now: i64) -> Result<FailOutcome> {
-        let error = outbox::truncate_error(&outbox::redact_secrets(error));
+        let secrets = &self.config.webhook_secrets;
+        // Keep enough past the stored length that a secret straddling the cut is still whole.
+        let keep =
+            outbox::MAX_ERROR_CHARS + secrets.iter().map(|s| s.byte_len()).max().unwrap_or(0);
+        let cut = error
+            .char_indices()
+            .nth(keep)
+            .map_or(error, |(i, _)| &error[..i]);
+        let redacted = outbox::redact_secrets(cut, |t| secrets.iter().any(|s| s.is(t)));
+        let error = outbox::truncate_error(&redacted);
         self.with_store(|s| s.fail(id, lease_token, &error, self.config.max_attempts, now))
     }
 

@@ -18,6 +18,7 @@ mod config;
 mod detail;
 mod facts;
 mod fault;
+mod ingest;
 mod jobs;
 mod observe;
 mod queries;
@@ -30,22 +31,23 @@ pub use facts::{LIVEMODE_SAMPLE, StoreFacts};
 pub use fault::FaultPoint;
 
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
-pub use silence::{DeliveryActivity, HISTORY_SCAN_ROWS, SilenceRule, activity, deliveries_stopped};
+pub use silence::{
+    DeliveryActivity, HISTORY_SCAN_ROWS, SilenceRule, activity, deliveries_stopped,
+};
 pub use timeline::{CustomerTimeline, JobHistory, TIMELINE_LIMIT};
 
 use std::sync::RwLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use crate::billing::{CheckoutState, Watermark};
-use crate::deliveries::{Delivery, DeliveryOutcome};
+use crate::deliveries::DeliveryOutcome;
 use crate::error::{Error, ErrorCode, Result};
-use crate::event::{self, Event, EventFilter, EventKind};
+use crate::event::{self, EventFilter};
 use crate::metrics::Metrics;
 use crate::outbox::EnqueuedJob;
-use crate::store::{self, NewEvent, Store, StoreTx, write_with};
-use crate::{probe, verify};
+use crate::store::{self, Store, write_with};
 
 /// What a delivery did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -108,6 +110,10 @@ pub struct Handled {
     pub jobs: Vec<EnqueuedJob>,
     /// For [`Outcome::Quarantined`], the code that stopped it (e.g. `EVENT_FIELD_MISSING`).
     pub reason: Option<ErrorCode>,
+    /// Which configured secret (its index in `webhook_secrets`) verified the delivery;
+    /// `None` for trusted input. While rotating, the old secret is safe to remove once no
+    /// delivery uses it any more.
+    pub secret_index: Option<u32>,
 }
 
 /// What [`Engine::reprocess_quarantined`] did.
@@ -236,326 +242,6 @@ impl Engine {
         }
     }
 
-    /// Handles one delivery, reading the clock. See [`Engine::handle_webhook_at`].
-    pub fn handle_webhook(&self, body: &[u8], signature_header: &str) -> Result<Handled> {
-        self.handle_webhook_at(body, signature_header, unix_now())
-    }
-
-    /// Handles one delivery at `now` (unix seconds): verify, parse, dedupe, persist, apply,
-    /// enqueue, commit. `Ok` means "acknowledge with 200"; an error's code says whether it was
-    /// the request (4xx, do not retry) or the store (5xx, Stripe retries).
-    pub fn handle_webhook_at(
-        &self,
-        body: &[u8],
-        signature_header: &str,
-        now: i64,
-    ) -> Result<Handled> {
-        let started = Instant::now();
-        if let Err(e) = verify::verify(
-            body,
-            signature_header,
-            &self.config.webhook_secrets,
-            now,
-            &self.config.verify,
-        ) {
-            return Err(self.reject(e, body, now, started));
-        }
-        self.ingest_authentic(body, now, started)
-    }
-
-    /// Ingests one raw event that the operator trusts (a backfill from a Stripe events export)
-    /// without a signature: parse, dedupe, persist, apply, enqueue and the delivery log exactly
-    /// as [`Engine::handle_webhook_at`] does after its verify step.
-    pub fn ingest_trusted(&self, body: &[u8], now: i64) -> Result<Handled> {
-        let started = Instant::now();
-        if body.len() > self.config.verify.max_body_bytes {
-            let e = Error::new(
-                ErrorCode::PayloadTooLarge,
-                format!(
-                    "body is {} bytes; the limit is {}",
-                    body.len(),
-                    self.config.verify.max_body_bytes
-                ),
-            );
-            return Err(self.reject(e, body, now, started));
-        }
-        self.ingest_authentic(body, now, started)
-    }
-
-    /// Logs and counts a request that is not an authentic delivery; returns its error.
-    fn reject(&self, e: Error, body: &[u8], now: i64, started: Instant) -> Error {
-        let d = self.delivery(
-            now,
-            DeliveryOutcome::Rejected,
-            Some(e.code()),
-            None,
-            body.len(),
-            started,
-        );
-        self.metrics.observe(&d);
-        // Best effort: if even the log write fails, the caller still gets the real error.
-        let _ = self.with_store(|s| s.log_delivery_now(&d));
-        e
-    }
-
-    /// Steps 2–7 for an authentic body (verified, or trusted by the operator): parse, then
-    /// ingest, or quarantine what does not parse. A probe is answered here, before the
-    /// livemode guard and before anything is written or counted.
-    fn ingest_authentic(&self, body: &[u8], now: i64, started: Instant) -> Result<Handled> {
-        match event::parse_event(body) {
-            Ok(ev) if probe::is_probe(&ev) => {
-                Ok(self.handled(&ev, Outcome::Probe, None, Vec::new()))
-            }
-            parsed => match parsed.and_then(|e| self.check_livemode(e)) {
-                Ok(event) => self.ingest_event(event, body, now, started),
-                Err(e) => self.quarantine(body, e.code(), now, started),
-            },
-        }
-    }
-
-    /// Stores an authentic body that does not normalize, raw and under the id it salvages,
-    /// with `code`; a redelivery of it is a duplicate.
-    fn quarantine(
-        &self,
-        body: &[u8],
-        code: ErrorCode,
-        now: i64,
-        started: Instant,
-    ) -> Result<Handled> {
-        let found = event::salvage(body);
-        let answer = |outcome| Handled {
-            outcome,
-            event_id: found.id.clone(),
-            event_type: found.event_type.clone(),
-            customer_id: None,
-            jobs: Vec::new(),
-            reason: (outcome == Outcome::Quarantined).then_some(code),
-        };
-        let row = |outcome: Outcome| Delivery {
-            at: now,
-            outcome: outcome.delivery(),
-            reason: (outcome == Outcome::Quarantined).then_some(code.as_str()),
-            event_id: Some(found.id.clone()),
-            event_type: Some(found.event_type.clone()),
-            body_bytes: body.len() as i64,
-            latency_us: started.elapsed().as_micros() as i64,
-            lag_s: (found.created > 0).then(|| now.saturating_sub(found.created)),
-        };
-        let result = self.with_store(|store| {
-            if store.event_exists(&found.id)? {
-                store.buffer_delivery(row(Outcome::Duplicate), now);
-                return Ok(Outcome::Duplicate);
-            }
-            write_with(store, |tx| {
-                if tx.event_exists(&found.id)? {
-                    tx.log_delivery(&row(Outcome::Duplicate))?;
-                    return Ok(Outcome::Duplicate);
-                }
-                tx.insert_event(&NewEvent {
-                    id: &found.id,
-                    event_type: &found.event_type,
-                    created: found.created,
-                    livemode: found.livemode,
-                    api_version: found.api_version.as_deref(),
-                    account: found.account.as_deref(),
-                    object_id: None,
-                    customer_id: None,
-                    outcome: Outcome::Quarantined.as_str(),
-                    error_code: Some(code.as_str()),
-                    received_at: now,
-                    body,
-                })?;
-                tx.log_delivery(&row(Outcome::Quarantined))?;
-                Ok(Outcome::Quarantined)
-            })
-        });
-        match result {
-            Ok(outcome) => {
-                self.metrics.observe(&row(outcome));
-                Ok(answer(outcome))
-            }
-            Err(e) => {
-                let mut d = row(Outcome::Quarantined);
-                d.outcome = DeliveryOutcome::Failed;
-                d.reason = Some(e.code().as_str());
-                self.metrics.observe(&d);
-                let _ = self.with_store(|s| Ok(s.buffer_delivery(d, now)));
-                Err(e)
-            }
-        }
-    }
-
-    /// Steps 3–7 for a parsed event.
-    fn ingest_event(
-        &self,
-        event: Event,
-        body: &[u8],
-        now: i64,
-        started: Instant,
-    ) -> Result<Handled> {
-        let result = self.with_store(|store| {
-            if store.event_exists(&event.id)? {
-                let d = self.delivery(
-                    now,
-                    DeliveryOutcome::Duplicate,
-                    None,
-                    Some(&event),
-                    body.len(),
-                    started,
-                );
-                let h = self.handled(&event, Outcome::Duplicate, None, Vec::new());
-                store.buffer_delivery(d.clone(), now);
-                return Ok((h, d));
-            }
-            write_with(store, |tx| self.ingest(tx, &event, body, now, started))
-        });
-        match result {
-            Ok((h, d)) => {
-                // Counted once committed, so a failed commit is not also counted as processed.
-                self.metrics.observe(&d);
-                Ok(h)
-            }
-            Err(e) => {
-                let d = self.delivery(
-                    now,
-                    DeliveryOutcome::Failed,
-                    Some(e.code()),
-                    Some(&event),
-                    body.len(),
-                    started,
-                );
-                self.metrics.observe(&d);
-                // The store just failed: keep the row for the next successful write.
-                let _ = self.with_store(|s| Ok(s.buffer_delivery(d, now)));
-                Err(e)
-            }
-        }
-    }
-
-    fn check_livemode(&self, event: Event) -> Result<Event> {
-        if let Some(live) = self.config.livemode {
-            if event.livemode != live {
-                let (got, want) = if event.livemode {
-                    ("live", "test")
-                } else {
-                    ("test", "live")
-                };
-                return Err(Error::new(
-                    ErrorCode::LivemodeMismatch,
-                    format!(
-                        "event {} is a {got}-mode event; this deployment accepts {want}-mode events only",
-                        event.id
-                    ),
-                ));
-            }
-        }
-        Ok(event)
-    }
-
-    /// Steps 3–6, inside the write transaction. Returns the answer and its delivery-log row
-    /// (already written in the transaction), for the metrics once the commit succeeds.
-    fn ingest(
-        &self,
-        tx: &mut dyn StoreTx,
-        event: &Event,
-        body: &[u8],
-        now: i64,
-        started: Instant,
-    ) -> Result<(Handled, Delivery)> {
-        if tx.event_exists(&event.id)? {
-            // Another process stored it between our read and our write lock.
-            let d = self.delivery(
-                now,
-                DeliveryOutcome::Duplicate,
-                None,
-                Some(event),
-                body.len(),
-                started,
-            );
-            tx.log_delivery(&d)?;
-            return Ok((self.handled(event, Outcome::Duplicate, None, Vec::new()), d));
-        }
-        self.faults.check(FaultPoint::AfterDedupe)?;
-        let wm = Watermark::event(event.created, &event.id);
-        let applied =
-            apply::apply_object(tx, &event.object, Some(&event.kind), &wm, now, &self.faults)?;
-        self.faults.check(FaultPoint::AfterEnqueue)?;
-        let outcome = if applied.ignored || matches!(event.kind, EventKind::Other(_)) {
-            Outcome::Ignored
-        } else if applied.stale && !applied.changed {
-            Outcome::Stale
-        } else {
-            Outcome::Processed
-        };
-        tx.insert_event(&NewEvent {
-            id: &event.id,
-            event_type: event.kind.as_str(),
-            created: event.created,
-            livemode: event.livemode,
-            api_version: event.api_version.as_deref(),
-            account: event.account.as_deref(),
-            object_id: event.object.id(),
-            customer_id: applied.customer_id.as_deref(),
-            outcome: outcome.as_str(),
-            error_code: None,
-            received_at: now,
-            body,
-        })?;
-        self.faults.check(FaultPoint::AfterInsertEvent)?;
-        let d = self.delivery(
-            now,
-            outcome.delivery(),
-            None,
-            Some(event),
-            body.len(),
-            started,
-        );
-        tx.log_delivery(&d)?;
-        self.faults.check(FaultPoint::BeforeCommit)?;
-        let h = self.handled(event, outcome, applied.customer_id, applied.jobs);
-        Ok((h, d))
-    }
-
-    /// The answer for `event`. `customer_id` is what applying it found (`None` for a
-    /// duplicate, which falls back to the object's own customer field).
-    fn handled(
-        &self,
-        event: &Event,
-        outcome: Outcome,
-        customer_id: Option<String>,
-        jobs: Vec<EnqueuedJob>,
-    ) -> Handled {
-        Handled {
-            outcome,
-            event_id: event.id.clone(),
-            event_type: event.kind.as_str().to_owned(),
-            customer_id: customer_id.or_else(|| event.object.customer_id().map(str::to_owned)),
-            jobs,
-            reason: None,
-        }
-    }
-
-    fn delivery(
-        &self,
-        now: i64,
-        outcome: DeliveryOutcome,
-        reason: Option<ErrorCode>,
-        event: Option<&Event>,
-        body_bytes: usize,
-        started: Instant,
-    ) -> Delivery {
-        Delivery {
-            at: now,
-            outcome,
-            reason: reason.map(ErrorCode::as_str),
-            event_id: event.map(|e| e.id.clone()),
-            event_type: event.map(|e| e.kind.as_str().to_owned()),
-            body_bytes: body_bytes as i64,
-            latency_us: started.elapsed().as_micros() as i64,
-            lag_s: event.map(|e| now.saturating_sub(e.created)),
-        }
-    }
-
     /// Applies an object freshly fetched from the Stripe API (the `stripe.reconcile` path) as
     /// the authoritative state at `fetched_at`: it replaces the row unless the row was written
     /// by an event created after the fetch.
@@ -605,13 +291,7 @@ impl Engine {
                     now,
                     &self.faults,
                 )?;
-                let outcome = if matches!(event.kind, EventKind::Other(_)) || applied.ignored {
-                    Outcome::Ignored
-                } else if applied.stale && !applied.changed {
-                    Outcome::Stale
-                } else {
-                    Outcome::Processed
-                };
+                let outcome = ingest::applied_outcome(&event, &applied);
                 tx.mark_event_applied(event_id, outcome.as_str(), applied.customer_id.as_deref())?;
                 Ok(applied)
             })

@@ -237,26 +237,60 @@ mod tests {
 /// Prefixes of Stripe credentials that must never be stored in a job's error history.
 const SECRET_PREFIXES: &[&str] = &["whsec_", "sk_live_", "sk_test_", "rk_live_", "rk_test_"];
 
-/// Replaces anything that looks like a Stripe credential (`whsec_…`, `sk_live_…`, ...) with
-/// `[redacted]`. Worker error messages often echo request configuration; this keeps the job
-/// history safe to show to operators.
-pub fn redact_secrets(msg: &str) -> String {
+/// Characters that end a token when looking for a configured secret in text.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || "\"'`,;:()[]{}<>=&|".contains(c)
+}
+
+/// Replaces with `[redacted]` anything that looks like a Stripe credential (`whsec_…`,
+/// `sk_live_…`, ...) and every token for which `is_secret` says yes (the configured secrets,
+/// whatever their shape). Worker error messages often echo request configuration; this keeps
+/// the job history safe to show to operators.
+///
+/// One pass, linear in the text: each position is tested against the few prefixes, and each
+/// token once against `is_secret`. Callers cut the text to a bounded size first.
+pub fn redact_secrets(msg: &str, is_secret: impl Fn(&str) -> bool) -> String {
     let mut out = String::with_capacity(msg.len());
-    let mut rest = msg;
-    while let Some((pos, prefix)) = SECRET_PREFIXES
-        .iter()
-        .filter_map(|p| rest.find(p).map(|i| (i, *p)))
-        .min_by_key(|(i, _)| *i)
-    {
-        out.push_str(&rest[..pos]);
-        let tail = &rest[pos + prefix.len()..];
-        let len = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(tail.len());
-        out.push_str("[redacted]");
-        rest = &tail[len..];
+    let mut i = 0;
+    let bytes = msg.as_bytes();
+    while i < msg.len() {
+        // A credential prefix here: redact it and its [A-Za-z0-9_] tail.
+        if let Some(p) = SECRET_PREFIXES.iter().find(|p| msg[i..].starts_with(**p)) {
+            let tail = &bytes[i + p.len()..];
+            let n = tail
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            out.push_str("[redacted]");
+            i += p.len() + n;
+            continue;
+        }
+        let c = msg[i..].chars().next().unwrap_or(' ');
+        if is_separator(c) {
+            out.push(c);
+            i += c.len_utf8();
+            continue;
+        }
+        // A token: up to the next separator or credential prefix.
+        let start = i;
+        let mut end = i;
+        for (off, ch) in msg[start..].char_indices() {
+            let at = start + off;
+            if is_separator(ch)
+                || (at > start && SECRET_PREFIXES.iter().any(|p| msg[at..].starts_with(*p)))
+            {
+                break;
+            }
+            end = at + ch.len_utf8();
+        }
+        let token = &msg[start..end];
+        if is_secret(token) {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(token);
+        }
+        i = end;
     }
-    out.push_str(rest);
     out
 }
 
@@ -264,15 +298,42 @@ pub fn redact_secrets(msg: &str) -> String {
 mod redact_tests {
     use super::redact_secrets;
 
+    fn none(_: &str) -> bool {
+        false
+    }
+
     #[test]
     fn redacts_every_stripe_credential_shape() {
         let m = "CRM said 401 for key sk_live_abc123 and whsec_XyZ_9; retry with rk_test_1.";
-        let r = redact_secrets(m);
+        let r = redact_secrets(m, none);
         assert_eq!(
             r,
             "CRM said 401 for key [redacted] and [redacted]; retry with [redacted]."
         );
-        assert_eq!(redact_secrets("plain timeout"), "plain timeout");
-        assert_eq!(redact_secrets("whsec_"), "[redacted]");
+        assert_eq!(redact_secrets("plain timeout", none), "plain timeout");
+        assert_eq!(redact_secrets("whsec_", none), "[redacted]");
+        assert_eq!(redact_secrets("é whsec_1 é", none), "é [redacted] é");
+    }
+
+    #[test]
+    fn redacts_a_configured_secret_of_any_shape() {
+        let is = |t: &str| t == "hunter2-no-prefix";
+        assert_eq!(
+            redact_secrets("auth=hunter2-no-prefix; then \"hunter2-no-prefix\"", is),
+            "auth=[redacted]; then \"[redacted]\""
+        );
+        assert_eq!(
+            redact_secrets("hunter2-no-prefixes", is),
+            "hunter2-no-prefixes"
+        );
+    }
+
+    #[test]
+    fn hostile_text_is_redacted_whole() {
+        // 800 kB of prefixes and near-misses (a quadratic redaction blocked for seconds here).
+        let hostile = "whsec_".repeat(50_000) + &"whse ".repeat(100_000);
+        let r = redact_secrets(&hostile, |t| t == "whse");
+        assert!(r.starts_with("[redacted]") && !r.contains("whse"));
+        assert_eq!(r.matches("[redacted]").count(), 100_000);
     }
 }

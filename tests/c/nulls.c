@@ -73,8 +73,8 @@ int main(void) {
   /* Webhook: a NULL out-parameter means the delivery is not processed at all. */
   tb_handled *h = NULL;
   NUL_RC(tb_engine_handle_webhook(NULL, S(body), header, hn, T0, &h));
-  NUL_RC(tb_engine_handle_webhook(engine, NULL, 0, header, hn, T0, &h));
-  NUL_RC(tb_engine_handle_webhook(engine, S(body), NULL, 0, T0, &h));
+  NUL_RC(tb_engine_handle_webhook(engine, NULL, 5, header, hn, T0, &h));
+  NUL_RC(tb_engine_handle_webhook(engine, S(body), NULL, 5, T0, &h));
   NUL_RC(tb_engine_handle_webhook(engine, S(body), header, hn, T0, NULL));
   CHECK(h == NULL);
   CHECK_OK(tb_engine_handle_webhook(engine, S(body), header, hn, T0, &h));
@@ -147,6 +147,15 @@ int main(void) {
   /* No failure above reached the engine, so none was recorded. */
   CHECK_OK(tb_engine_last_error(engine, buf, sizeof buf, &n));
   CHECK(n == 0);
+
+  /* A request's own emptiness (no body, no header) is the request's fault (4xx), not a
+     NULL-pointer bug in the host. */
+  h = NULL;
+  CHECK_RC(tb_engine_handle_webhook(engine, NULL, 0, header, hn, T0, &h),
+           TB_RESULT_SIGNATURE_MISMATCH);
+  CHECK_RC(tb_engine_handle_webhook(engine, S(body), NULL, 0, T0, &h),
+           TB_RESULT_SIGNATURE_HEADER_MISSING);
+  CHECK(h == NULL);
 
   tb_config_free(config);
   tb_engine_free(engine);

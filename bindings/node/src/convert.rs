@@ -77,6 +77,9 @@ pub struct HandledWebhook {
     pub jobs: Vec<EnqueuedJob>,
     /// For `quarantined`, the error code that stopped it (e.g. `EVENT_FIELD_MISSING`).
     pub reason: Option<String>,
+    /// Which configured secret (its index in `webhookSecrets`) verified the delivery; `null`
+    /// for trusted input. While rotating, remove the old secret once nothing uses it.
+    pub secret_index: Option<u32>,
 }
 
 impl From<tollbooth::Handled> for HandledWebhook {
@@ -88,6 +91,7 @@ impl From<tollbooth::Handled> for HandledWebhook {
             customer_id: h.customer_id,
             jobs: h.jobs.into_iter().map(Into::into).collect(),
             reason: h.reason.map(|c| c.as_str().to_owned()),
+            secret_index: h.secret_index,
         }
     }
 }

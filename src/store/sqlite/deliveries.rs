@@ -8,8 +8,8 @@ use crate::error::Result;
 
 pub(super) fn insert(conn: &Connection, d: &Delivery) -> Result<()> {
     let mut st = conn.prepare_cached(
-        "INSERT INTO deliveries (at, outcome, reason, event_id, event_type, body_bytes, latency_us, lag_s) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO deliveries (at, outcome, reason, event_id, event_type, body_bytes, latency_us, lag_s, \
+         secret_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     st.execute(params![
         d.at,
@@ -19,7 +19,8 @@ pub(super) fn insert(conn: &Connection, d: &Delivery) -> Result<()> {
         d.event_type,
         d.body_bytes,
         d.latency_us,
-        d.lag_s
+        d.lag_s,
+        d.secret_index
     ])?;
     Ok(())
 }
@@ -66,7 +67,7 @@ impl SqliteDb {
     /// The most recent delivery-log rows, newest first.
     pub(crate) fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>> {
         let mut st = self.conn().prepare_cached(
-            "SELECT at, outcome, reason, event_id, event_type, body_bytes, latency_us, lag_s FROM deliveries \
+            "SELECT at, outcome, reason, event_id, event_type, body_bytes, latency_us, lag_s, secret_index FROM deliveries \
              ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = st.query_map([limit], |r| {
@@ -86,6 +87,7 @@ impl SqliteDb {
                 body_bytes: r.get(5)?,
                 latency_us: r.get(6)?,
                 lag_s: r.get(7)?,
+                secret_index: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_lean_write_path.sql"),
     include_str!("migrations/0004_job_queues.sql"),
     include_str!("migrations/0005_quarantine.sql"),
+    include_str!("migrations/0006_secret_index.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.

@@ -1,0 +1,339 @@
+//! The ingest pipeline of one delivery: verify, parse, dedupe, persist, apply, enqueue, log.
+//!
+//! [`Intake`] carries what every answer and delivery-log row of one delivery shares (its size,
+//! arrival time, start instant and the secret that verified it), so each step builds its row
+//! with one call. Three ends: a request that is not an authentic delivery is rejected (logged
+//! at once, 4xx); an authentic body that does not normalize is quarantined (stored raw, 2xx);
+//! an event is ingested in one write transaction (or answered as a duplicate from a read).
+
+use std::time::Instant;
+
+use super::apply;
+use super::fault::FaultPoint;
+use super::{Engine, Handled, Outcome, unix_now};
+use crate::billing::Watermark;
+use crate::deliveries::{Delivery, DeliveryOutcome};
+use crate::error::{Error, ErrorCode, Result};
+use crate::event::{self, Event, EventKind, Salvaged};
+use crate::outbox::EnqueuedJob;
+use crate::store::{NewEvent, StoreTx, write_with};
+use crate::{probe, verify};
+
+/// One delivery in flight.
+struct Intake<'b> {
+    body: &'b [u8],
+    now: i64,
+    started: Instant,
+    /// Which configured secret verified it (`None`: trusted input, no signature).
+    secret_index: Option<u32>,
+}
+
+/// The envelope facts a log row names: id, type, and `created` when it is known (a salvaged
+/// envelope may have none).
+type Named<'a> = Option<(&'a str, &'a str, Option<i64>)>;
+
+impl Intake<'_> {
+    /// The delivery-log row for this delivery.
+    fn row(
+        &self,
+        outcome: DeliveryOutcome,
+        reason: Option<ErrorCode>,
+        named: Named<'_>,
+    ) -> Delivery {
+        Delivery {
+            at: self.now,
+            outcome,
+            reason: reason.map(ErrorCode::as_str),
+            event_id: named.map(|(id, _, _)| id.to_owned()),
+            event_type: named.map(|(_, t, _)| t.to_owned()),
+            body_bytes: self.body.len() as i64,
+            latency_us: self.started.elapsed().as_micros() as i64,
+            lag_s: named
+                .and_then(|(_, _, created)| created)
+                .map(|created| self.now.saturating_sub(created)),
+            secret_index: self.secret_index,
+        }
+    }
+}
+
+fn named(e: &Event) -> Named<'_> {
+    Some((&e.id, e.kind.as_str(), Some(e.created)))
+}
+
+fn salvaged(s: &Salvaged) -> Named<'_> {
+    Some((&s.id, &s.event_type, (s.created > 0).then_some(s.created)))
+}
+
+impl Engine {
+    /// Handles one delivery, reading the clock. See [`Engine::handle_webhook_at`].
+    pub fn handle_webhook(&self, body: &[u8], signature_header: &str) -> Result<Handled> {
+        self.handle_webhook_at(body, signature_header, unix_now())
+    }
+
+    /// Handles one delivery at `now` (unix seconds): verify, parse, dedupe, persist, apply,
+    /// enqueue, commit. `Ok` means "acknowledge with 200" (an authentic event tollbooth cannot
+    /// read is `Ok` too, as [`Outcome::Quarantined`]); an error's code says whether the request
+    /// was not an authentic delivery (4xx) or the store failed (5xx, Stripe retries); see
+    /// [`ErrorCode::http_status`].
+    pub fn handle_webhook_at(
+        &self,
+        body: &[u8],
+        signature_header: &str,
+        now: i64,
+    ) -> Result<Handled> {
+        let mut intake = Intake {
+            body,
+            now,
+            started: Instant::now(),
+            secret_index: None,
+        };
+        match verify::verify(
+            body,
+            signature_header,
+            &self.config.webhook_secrets,
+            now,
+            &self.config.verify,
+        ) {
+            Ok(v) => {
+                intake.secret_index = u32::try_from(v.secret_index).ok();
+                self.ingest_authentic(&intake)
+            }
+            Err(e) => Err(self.reject(&intake, e)),
+        }
+    }
+
+    /// Ingests one raw event that the operator trusts (a backfill from a Stripe events export,
+    /// an event fetched from the API) without a signature: everything
+    /// [`Engine::handle_webhook_at`] does after its verify step, with the same size limit.
+    pub fn ingest_trusted(&self, body: &[u8], now: i64) -> Result<Handled> {
+        let intake = Intake {
+            body,
+            now,
+            started: Instant::now(),
+            secret_index: None,
+        };
+        let max = self.config.verify.max_body_bytes;
+        if body.len() > max {
+            let msg = format!("body is {} bytes; the limit is {max}", body.len());
+            return Err(self.reject(&intake, Error::new(ErrorCode::PayloadTooLarge, msg)));
+        }
+        self.ingest_authentic(&intake)
+    }
+
+    /// Logs and counts a request that is not an authentic delivery; returns its error.
+    fn reject(&self, intake: &Intake<'_>, e: Error) -> Error {
+        let d = intake.row(DeliveryOutcome::Rejected, Some(e.code()), None);
+        self.metrics.observe(&d);
+        // Best effort: if even the log write fails, the caller still gets the real error.
+        let _ = self.with_store(|s| s.log_delivery_now(&d));
+        e
+    }
+
+    /// Parse, then ingest, or quarantine what does not parse. A probe is answered here,
+    /// before the livemode guard and before anything is written or counted.
+    fn ingest_authentic(&self, intake: &Intake<'_>) -> Result<Handled> {
+        match event::parse_event(intake.body) {
+            Ok(ev) if probe::is_probe(&ev) => {
+                let mut h = self.handled(&ev, Outcome::Probe, None, Vec::new());
+                h.secret_index = intake.secret_index;
+                Ok(h)
+            }
+            parsed => match parsed.and_then(|e| self.check_livemode(e)) {
+                Ok(event) => self.ingest_event(intake, &event),
+                Err(e) => self.quarantine(intake, e.code()),
+            },
+        }
+    }
+
+    /// The livemode guard: an event of the other mode is authentic but not for this
+    /// deployment.
+    pub(super) fn check_livemode(&self, event: Event) -> Result<Event> {
+        match self.config.livemode {
+            Some(live) if event.livemode != live => {
+                let (got, want) = if event.livemode {
+                    ("live", "test")
+                } else {
+                    ("test", "live")
+                };
+                Err(Error::new(
+                    ErrorCode::LivemodeMismatch,
+                    format!(
+                        "event {} is a {got}-mode event; this deployment accepts {want}-mode events only",
+                        event.id
+                    ),
+                ))
+            }
+            _ => Ok(event),
+        }
+    }
+
+    /// Counts a committed (or answered) delivery, or logs the store failure for the next
+    /// successful write and returns it.
+    fn finish<T>(
+        &self,
+        intake: &Intake<'_>,
+        named: Named<'_>,
+        r: Result<(T, Delivery)>,
+    ) -> Result<T> {
+        match r {
+            Ok((answer, d)) => {
+                // Counted once committed, so a failed commit is not also counted as processed.
+                self.metrics.observe(&d);
+                Ok(answer)
+            }
+            Err(e) => {
+                let d = intake.row(DeliveryOutcome::Failed, Some(e.code()), named);
+                self.metrics.observe(&d);
+                let _ = self.with_store(|s| Ok(s.buffer_delivery(d, intake.now)));
+                Err(e)
+            }
+        }
+    }
+
+    /// Stores an authentic body that does not normalize, raw, under the id it salvages and
+    /// with `code`; a redelivery of it is a duplicate.
+    fn quarantine(&self, intake: &Intake<'_>, code: ErrorCode) -> Result<Handled> {
+        let found = event::salvage(intake.body);
+        let answer = |outcome| Handled {
+            outcome,
+            event_id: found.id.clone(),
+            event_type: found.event_type.clone(),
+            customer_id: None,
+            jobs: Vec::new(),
+            reason: (outcome == Outcome::Quarantined).then_some(code),
+            secret_index: intake.secret_index,
+        };
+        let dup = intake.row(DeliveryOutcome::Duplicate, None, salvaged(&found));
+        let result = self.with_store(|store| {
+            if store.event_exists(&found.id)? {
+                store.buffer_delivery(dup.clone(), intake.now);
+                return Ok((answer(Outcome::Duplicate), dup.clone()));
+            }
+            write_with(store, |tx| {
+                if tx.event_exists(&found.id)? {
+                    tx.log_delivery(&dup)?;
+                    return Ok((answer(Outcome::Duplicate), dup.clone()));
+                }
+                tx.insert_event(&NewEvent {
+                    id: &found.id,
+                    event_type: &found.event_type,
+                    created: found.created,
+                    livemode: found.livemode,
+                    api_version: found.api_version.as_deref(),
+                    account: found.account.as_deref(),
+                    object_id: None,
+                    customer_id: None,
+                    outcome: Outcome::Quarantined.as_str(),
+                    error_code: Some(code.as_str()),
+                    received_at: intake.now,
+                    body: intake.body,
+                })?;
+                let d = intake.row(DeliveryOutcome::Quarantined, Some(code), salvaged(&found));
+                tx.log_delivery(&d)?;
+                Ok((answer(Outcome::Quarantined), d))
+            })
+        });
+        self.finish(intake, salvaged(&found), result)
+    }
+
+    /// Dedupe from a read (a duplicate writes nothing of its own), else one write
+    /// transaction.
+    fn ingest_event(&self, intake: &Intake<'_>, event: &Event) -> Result<Handled> {
+        let result = self.with_store(|store| {
+            if store.event_exists(&event.id)? {
+                let d = intake.row(DeliveryOutcome::Duplicate, None, named(event));
+                store.buffer_delivery(d.clone(), intake.now);
+                return Ok((self.duplicate(intake, event), d));
+            }
+            write_with(store, |tx| self.ingest(tx, intake, event))
+        });
+        self.finish(intake, named(event), result)
+    }
+
+    /// Steps 3–6, inside the write transaction. Returns the answer and its delivery-log row
+    /// (already written in the transaction), for the metrics once the commit succeeds.
+    fn ingest(
+        &self,
+        tx: &mut dyn StoreTx,
+        intake: &Intake<'_>,
+        event: &Event,
+    ) -> Result<(Handled, Delivery)> {
+        if tx.event_exists(&event.id)? {
+            // Another process stored it between our read and our write lock.
+            let d = intake.row(DeliveryOutcome::Duplicate, None, named(event));
+            tx.log_delivery(&d)?;
+            return Ok((self.duplicate(intake, event), d));
+        }
+        self.faults.check(FaultPoint::AfterDedupe)?;
+        let wm = Watermark::event(event.created, &event.id);
+        let applied = apply::apply_object(
+            tx,
+            &event.object,
+            Some(&event.kind),
+            &wm,
+            intake.now,
+            &self.faults,
+        )?;
+        self.faults.check(FaultPoint::AfterEnqueue)?;
+        let outcome = applied_outcome(event, &applied);
+        tx.insert_event(&NewEvent {
+            id: &event.id,
+            event_type: event.kind.as_str(),
+            created: event.created,
+            livemode: event.livemode,
+            api_version: event.api_version.as_deref(),
+            account: event.account.as_deref(),
+            object_id: event.object.id(),
+            customer_id: applied.customer_id.as_deref(),
+            outcome: outcome.as_str(),
+            error_code: None,
+            received_at: intake.now,
+            body: intake.body,
+        })?;
+        self.faults.check(FaultPoint::AfterInsertEvent)?;
+        let d = intake.row(outcome.delivery(), None, named(event));
+        tx.log_delivery(&d)?;
+        self.faults.check(FaultPoint::BeforeCommit)?;
+        let mut h = self.handled(event, outcome, applied.customer_id, applied.jobs);
+        h.secret_index = intake.secret_index;
+        Ok((h, d))
+    }
+
+    fn duplicate(&self, intake: &Intake<'_>, event: &Event) -> Handled {
+        let mut h = self.handled(event, Outcome::Duplicate, None, Vec::new());
+        h.secret_index = intake.secret_index;
+        h
+    }
+
+    /// The answer for `event`. `customer_id` is what applying it found (`None` for a
+    /// duplicate, which falls back to the object's own customer field).
+    pub(super) fn handled(
+        &self,
+        event: &Event,
+        outcome: Outcome,
+        customer_id: Option<String>,
+        jobs: Vec<EnqueuedJob>,
+    ) -> Handled {
+        Handled {
+            outcome,
+            event_id: event.id.clone(),
+            event_type: event.kind.as_str().to_owned(),
+            customer_id: customer_id.or_else(|| event.object.customer_id().map(str::to_owned)),
+            jobs,
+            reason: None,
+            secret_index: None,
+        }
+    }
+}
+
+/// What applying an event amounts to: ignored (a type that moves no state), stale (every
+/// write refused as older), or processed.
+pub(super) fn applied_outcome(event: &Event, applied: &apply::Applied) -> Outcome {
+    if applied.ignored || matches!(event.kind, EventKind::Other(_)) {
+        Outcome::Ignored
+    } else if applied.stale && !applied.changed {
+        Outcome::Stale
+    } else {
+        Outcome::Processed
+    }
+}
