@@ -106,7 +106,7 @@ export default async function Customers({ searchParams }: { searchParams: Promis
                       <span className={`badge ${tone(e.outcome)}`}>{e.outcome}</span>
                     </td>
                     <td>
-                      <Link href={`/admin/events/${encodeURIComponent(e.id)}`}>{e.id}</Link>
+                      <Link prefetch={false} href={`/admin/events/${encodeURIComponent(e.id)}`}>{e.id}</Link>
                     </td>
                   </tr>
                 ))}

@@ -71,7 +71,7 @@ export default async function Deliveries({ searchParams }: { searchParams: Promi
                   </td>
                   <td>{d.reason ? <code>{d.reason}</code> : '—'}</td>
                   <td>{d.eventType ?? '—'}</td>
-                  <td>{d.eventId && d.outcome !== 'rejected' && d.outcome !== 'failed' ? <Link href={`/admin/events/${encodeURIComponent(d.eventId)}`}>{d.eventId}</Link> : (d.eventId ?? '—')}</td>
+                  <td>{d.eventId && d.outcome !== 'rejected' && d.outcome !== 'failed' ? <Link prefetch={false} href={`/admin/events/${encodeURIComponent(d.eventId)}`}>{d.eventId}</Link> : (d.eventId ?? '—')}</td>
                   <td className="num">{(d.latencyUs / 1000).toFixed(2)} ms</td>
                 </tr>
               ))}

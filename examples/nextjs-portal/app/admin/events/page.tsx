@@ -98,9 +98,9 @@ export default async function Events({ searchParams }: { searchParams: Promise<S
                   <td>
                     <span className={`badge ${tone(e.outcome)}`}>{e.outcome}</span>
                   </td>
-                  <td>{e.customerId ? <Link href={`/admin/customers?q=${encodeURIComponent(e.customerId)}`}>{e.customerId}</Link> : '—'}</td>
+                  <td>{e.customerId ? <Link prefetch={false} href={`/admin/customers?q=${encodeURIComponent(e.customerId)}`}>{e.customerId}</Link> : '—'}</td>
                   <td>
-                    <Link href={`/admin/events/${encodeURIComponent(e.id)}`}>{e.id}</Link>
+                    <Link prefetch={false} href={`/admin/events/${encodeURIComponent(e.id)}`}>{e.id}</Link>
                   </td>
                 </tr>
               ))}

@@ -48,7 +48,7 @@ export default async function EventView({ params }: { params: Promise<{ id: stri
             </tr>
             <tr>
               <th scope="row">Customer</th>
-              <td>{e.customerId ? <Link href={`/admin/customers?q=${encodeURIComponent(e.customerId)}`}>{e.customerId}</Link> : '—'}</td>
+              <td>{e.customerId ? <Link prefetch={false} href={`/admin/customers?q=${encodeURIComponent(e.customerId)}`}>{e.customerId}</Link> : '—'}</td>
             </tr>
             <tr>
               <th scope="row">Object</th>
