@@ -103,6 +103,27 @@ pub struct DeliveryCounts {
 }
 
 impl DeliveryCounts {
+    /// Adds `n` deliveries of `outcome` (and of `reason`, when not empty).
+    pub fn add(&mut self, outcome: DeliveryOutcome, reason: &str, n: u64) {
+        match self.by_outcome.iter_mut().find(|(o, _)| *o == outcome) {
+            Some((_, c)) => *c += n,
+            None => {
+                self.by_outcome.push((outcome, n));
+                self.by_outcome.sort();
+            }
+        }
+        if !reason.is_empty() {
+            match self.by_reason.iter_mut().find(|(r, _)| r == reason) {
+                Some((_, c)) => *c += n,
+                None => {
+                    self.by_reason.push((reason.to_owned(), n));
+                    self.by_reason.sort();
+                }
+            }
+        }
+        self.total += n;
+    }
+
     /// Rows with `outcome`.
     pub fn count(&self, outcome: DeliveryOutcome) -> u64 {
         self.by_outcome
@@ -134,5 +155,149 @@ impl AuthenticTimes {
                 .collect(),
             truncated: rows.len() >= scan as usize,
         }
+    }
+}
+
+/// Requests that were not authentic deliveries, counted instead of logged one by one, so a
+/// flood of junk costs a counter increment per request and about one small write a second,
+/// never a row per request. The first rejection of each code in each minute is kept whole as
+/// a sample for diagnosis; the rest only count.
+#[derive(Debug, Default)]
+pub struct RejectionTally {
+    /// `(minute, code)` -> rejections beyond the sample.
+    counts: std::collections::BTreeMap<(i64, &'static str), u64>,
+    /// `(minute, code)` pairs already sampled (kept for the current and previous minute).
+    sampled: std::collections::BTreeSet<(i64, &'static str)>,
+    /// Whole rows to log, at most one per `(minute, code)`.
+    samples: Vec<Delivery>,
+    /// When the oldest pending rejection arrived.
+    oldest: Option<i64>,
+    /// Pending rejections (samples included).
+    pending: u64,
+}
+
+/// A batch of rejections to write: the sample rows and the other counts per minute and code.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RejectionBatch {
+    /// Rows to log whole (each also counts once).
+    pub samples: Vec<Delivery>,
+    /// `(minute, code, count)` for the rest.
+    pub counts: Vec<(i64, &'static str, u64)>,
+}
+
+/// A tally flushes when its oldest rejection is this old (seconds)...
+pub const REJECTION_FLUSH_SECS: i64 = 1;
+/// ...or when this many are pending.
+pub const REJECTION_FLUSH_COUNT: u64 = 10_000;
+
+impl RejectionTally {
+    /// Counts one rejected request (`d.outcome` is [`DeliveryOutcome::Rejected`]).
+    pub fn add(&mut self, d: Delivery) {
+        let key = (d.at.div_euclid(60), d.reason.unwrap_or(""));
+        self.oldest = Some(self.oldest.map_or(d.at, |o| o.min(d.at)));
+        self.pending += 1;
+        if self.sampled.insert(key) {
+            self.samples.push(d);
+        } else {
+            *self.counts.entry(key).or_default() += 1;
+        }
+    }
+
+    /// Whether the pending rejections should be written now.
+    pub fn due(&self, now: i64) -> bool {
+        self.pending >= REJECTION_FLUSH_COUNT
+            || self
+                .oldest
+                .is_some_and(|o| now.saturating_sub(o) >= REJECTION_FLUSH_SECS)
+    }
+
+    /// Takes the pending batch (empty when nothing is pending). Forgets samples of minutes
+    /// before the one previous to `now`'s, so the tally's memory stays bounded (`i64::MIN`
+    /// forgets nothing).
+    pub fn take(&mut self, now: i64) -> RejectionBatch {
+        let minute = now.div_euclid(60);
+        self.sampled.retain(|(m, _)| *m >= minute.saturating_sub(1));
+        self.oldest = None;
+        self.pending = 0;
+        RejectionBatch {
+            samples: std::mem::take(&mut self.samples),
+            counts: std::mem::take(&mut self.counts)
+                .into_iter()
+                .map(|((m, code), n)| (m, code, n))
+                .collect(),
+        }
+    }
+
+    /// Puts a batch that could not be written back, to go with the next one.
+    pub fn restore(&mut self, batch: RejectionBatch) {
+        for d in &batch.samples {
+            self.oldest = Some(self.oldest.map_or(d.at, |o| o.min(d.at)));
+        }
+        self.pending += batch.samples.len() as u64;
+        self.samples.extend(batch.samples);
+        for (m, code, n) in batch.counts {
+            *self.counts.entry((m, code)).or_default() += n;
+            self.pending += n;
+            self.oldest = Some(self.oldest.map_or(m * 60, |o| o.min(m * 60)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(at: i64, code: &'static str) -> Delivery {
+        Delivery {
+            at,
+            outcome: DeliveryOutcome::Rejected,
+            reason: Some(code),
+            event_id: None,
+            event_type: None,
+            body_bytes: 10,
+            latency_us: 1,
+            lag_s: None,
+            secret_index: None,
+        }
+    }
+
+    #[test]
+    fn a_flood_is_one_sample_per_minute_and_code_plus_counts() {
+        let mut t = RejectionTally::default();
+        for i in 0..100_000 {
+            t.add(rejected(120 + i % 60, "SIGNATURE_MISMATCH"));
+        }
+        t.add(rejected(130, "SIGNATURE_HEADER_MISSING"));
+        assert!(t.due(130), "10,000 pending");
+        let b = t.take(179);
+        assert_eq!(b.samples.len(), 2);
+        assert_eq!(
+            b.counts,
+            vec![(2, "SIGNATURE_MISMATCH", 99_999)],
+            "the rest only counts"
+        );
+        assert_eq!(t.take(179), RejectionBatch::default());
+        // The same minute again: already sampled, only counted.
+        t.add(rejected(150, "SIGNATURE_MISMATCH"));
+        assert!(!t.due(150) && t.due(151));
+        assert_eq!(t.take(151).samples.len(), 0);
+        // Two minutes later the sample set has moved on: bounded memory.
+        t.add(rejected(400, "SIGNATURE_MISMATCH"));
+        assert_eq!(t.take(400).samples.len(), 1);
+        assert!(t.sampled.len() <= 2);
+    }
+
+    #[test]
+    fn a_batch_that_failed_to_write_goes_with_the_next() {
+        let mut t = RejectionTally::default();
+        t.add(rejected(60, "SIGNATURE_MISMATCH"));
+        t.add(rejected(61, "SIGNATURE_MISMATCH"));
+        let b = t.take(62);
+        t.restore(b);
+        t.add(rejected(63, "SIGNATURE_MISMATCH"));
+        assert!(t.due(63));
+        let b = t.take(63);
+        assert_eq!(b.samples.len(), 1);
+        assert_eq!(b.counts, vec![(1, "SIGNATURE_MISMATCH", 2)]);
     }
 }

@@ -154,8 +154,11 @@ fn an_oversized_body_is_refused_before_hashing_and_never_stored() {
         ErrorCode::PayloadTooLarge
     );
     assert_eq!(stored_events(&e), 0);
+    // Counted twice, logged once: one sample row per minute and code, never a row per request.
+    let counts = e.delivery_counts(0).unwrap();
+    assert_eq!(counts.by_reason, vec![("PAYLOAD_TOO_LARGE".into(), 2)]);
     let log = e.recent_deliveries(10).unwrap();
-    assert_eq!(log.len(), 2);
+    assert_eq!(log.len(), 1);
     for d in &log {
         assert_eq!(d.outcome, DeliveryOutcome::Rejected);
         assert_eq!(d.reason, Some("PAYLOAD_TOO_LARGE"));

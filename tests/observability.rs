@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use common::*;
 use tollbooth::engine::AlertThresholds;
+use tollbooth::engine::FaultPoint;
 use tollbooth::verify::sign_for_test;
 use tollbooth::{Config, Engine};
 
@@ -29,7 +30,9 @@ fn alert_names(e: &Engine, now: i64) -> Vec<&'static str> {
     v
 }
 
-fn ingest(e: &Engine, n: usize, rejected: usize, now: i64) {
+/// `n` signed deliveries at `now`, the first `failed` of them failing on our side (an injected
+/// store fault: the delivery is not acknowledged, Stripe would retry it).
+fn ingest(e: &Engine, n: usize, failed: usize, now: i64) {
     for i in 0..n {
         let body = event(
             &format!("evt_o{i}"),
@@ -37,17 +40,23 @@ fn ingest(e: &Engine, n: usize, rejected: usize, now: i64) {
             now - 10,
             customer(&format!("cus_o{i}"), "o@example.com"),
         );
-        let header = if i < rejected {
-            "t=1,v1=00".to_string()
-        } else {
-            sign_for_test(&body, SECRET, now)
-        };
-        let _ = e.handle_webhook_at(&body, &header, now);
+        e.set_fault_point((i < failed).then_some(FaultPoint::BeforeCommit));
+        let _ = e.handle_webhook_at(&body, &sign_for_test(&body, SECRET, now), now);
+    }
+    e.set_fault_point(None);
+}
+
+/// `n` requests that are not authentic deliveries (no valid signature).
+fn junk(e: &Engine, n: usize, now: i64) {
+    for i in 0..n {
+        let body = format!("junk {i}");
+        let header = format!("t={now},v1={}", "0".repeat(64));
+        let _ = e.handle_webhook_at(body.as_bytes(), &header, now);
     }
 }
 
 #[test]
-fn failure_rate_alert_fires_above_one_percent_with_enough_traffic() {
+fn failure_rate_alert_fires_above_one_percent_of_authentic_deliveries() {
     let now = T0 + 100;
     let quiet = engine_with(AlertThresholds::default(), 25);
     ingest(&quiet, 30, 0, now);
@@ -67,7 +76,34 @@ fn failure_rate_alert_fires_above_one_percent_with_enough_traffic() {
     );
     assert!((h.failure_rate - 1.0 / 30.0).abs() < 1e-9);
     // The window slides: 15 minutes later the failure no longer counts.
-    assert!(!alert_names(&bad, now + 901).contains(&"webhook_failure_rate"));
+    assert!(!alert_names(&bad, now + 960).contains(&"webhook_failure_rate"));
+}
+
+#[test]
+fn junk_requests_have_their_own_alert_and_never_move_the_failure_rate() {
+    let now = T0 + 100;
+    // A handful of junk on a quiet endpoint fires nothing (it used to page on-call).
+    let quiet = engine_with(AlertThresholds::default(), 25);
+    junk(&quiet, 20, now);
+    assert!(quiet.health(now).unwrap().ok, "{:?}", quiet.health(now));
+    // A flood: its own warning, and the authentic deliveries' failure rate stays 0.
+    let flooded = engine_with(AlertThresholds::default(), 25);
+    ingest(&flooded, 30, 0, now);
+    junk(&flooded, 5_000, now);
+    let m = flooded.metrics(now).unwrap();
+    assert_eq!((m.unauthenticated_window, m.failure_rate), (5_000, 0.0));
+    assert_eq!(alert_names(&flooded, now), vec!["unauthenticated_requests"]);
+    // Counted, never logged one row each: one sample row per minute and code.
+    let log = flooded.recent_deliveries(10_000).unwrap();
+    let rejected = log
+        .iter()
+        .filter(|d| d.outcome == tollbooth::deliveries::DeliveryOutcome::Rejected)
+        .count();
+    assert_eq!(rejected, 1, "5,000 junk requests, one sample row");
+    assert_eq!(
+        flooded.delivery_counts(0).unwrap().by_reason,
+        vec![("SIGNATURE_MISMATCH".to_owned(), 5_000)]
+    );
 }
 
 fn seed_tickets(e: &Engine, n: usize, now: i64) {
@@ -235,6 +271,7 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
 fn prometheus_text_parses_and_matches_the_report() {
     let e = engine_with(AlertThresholds::default(), 1);
     ingest(&e, 30, 2, T0 + 100);
+    junk(&e, 2, T0 + 100);
     seed_tickets(&e, 1, T0 + 100);
     let j = e
         .claim(&["support.open_ticket"], 1, 60, T0 + 101)
@@ -246,10 +283,12 @@ fn prometheus_text_parses_and_matches_the_report() {
     let s = parse_prometheus(&text);
     assert_eq!(s["tollbooth_deliveries_total{outcome=\"processed\"}"], 29.0);
     assert_eq!(s["tollbooth_deliveries_total{outcome=\"rejected\"}"], 2.0);
+    assert_eq!(s["tollbooth_deliveries_total{outcome=\"failed\"}"], 2.0);
     assert_eq!(
-        s["tollbooth_rejections_total{reason=\"TIMESTAMP_OUT_OF_TOLERANCE\"}"],
+        s["tollbooth_rejections_total{reason=\"SIGNATURE_MISMATCH\"}"],
         2.0
     );
+    assert_eq!(s["tollbooth_rejections_total{reason=\"STORE_ERROR\"}"], 2.0);
     assert_eq!(
         s["tollbooth_jobs{kind=\"support.open_ticket\",state=\"dead\"}"],
         1.0

@@ -51,7 +51,11 @@ fn a_signed_probe_is_answered_and_changes_nothing() {
         assert_eq!(h.event_id, "evt_tollbooth_probe_n1");
         assert_eq!(h.event_type, "tollbooth.probe");
         assert!(h.jobs.is_empty());
-        assert_eq!(h.secret_index, Some(0), "which secret verified it, for rotations");
+        assert_eq!(
+            h.secret_index,
+            Some(0),
+            "which secret verified it, for rotations"
+        );
     }
     assert_eq!(footprint(&e), before);
     assert_eq!(e.access("cus_1", T0).unwrap(), before_access);

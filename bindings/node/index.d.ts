@@ -388,6 +388,11 @@ export interface HandledWebhook {
   jobs: Array<EnqueuedJob>
   /** For `quarantined`, the error code that stopped it (e.g. `EVENT_FIELD_MISSING`). */
   reason: string | null
+  /**
+   * Which configured secret (its index in `webhookSecrets`) verified the delivery; `null`
+   * for trusted input. While rotating, remove the old secret once nothing uses it.
+   */
+  secretIndex: number | null
 }
 
 /**

@@ -12,7 +12,7 @@ use super::apply;
 use super::fault::FaultPoint;
 use super::{Engine, Handled, Outcome, unix_now};
 use crate::billing::Watermark;
-use crate::deliveries::{Delivery, DeliveryOutcome};
+use crate::deliveries::{Delivery, DeliveryOutcome, RejectionBatch};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{self, Event, EventKind, Salvaged};
 use crate::outbox::EnqueuedJob;
@@ -120,13 +120,53 @@ impl Engine {
         self.ingest_authentic(&intake)
     }
 
-    /// Logs and counts a request that is not an authentic delivery; returns its error.
+    /// Counts a request that is not an authentic delivery and returns its error. It costs a
+    /// counter increment, not a write: the tally is written about once a second (one sample
+    /// row per minute and code, counts for the rest), so a flood cannot grow the store.
     fn reject(&self, intake: &Intake<'_>, e: Error) -> Error {
         let d = intake.row(DeliveryOutcome::Rejected, Some(e.code()), None);
         self.metrics.observe(&d);
-        // Best effort: if even the log write fails, the caller still gets the real error.
-        let _ = self.with_store(|s| s.log_delivery_now(&d));
+        let due = {
+            let mut tally = self.rejections.lock().unwrap_or_else(|p| p.into_inner());
+            tally.add(d);
+            tally.due(intake.now)
+        };
+        if due {
+            // Best effort: a failed write keeps the counts for the next one, and the caller
+            // still gets the real error.
+            let _ = self.flush_rejections(intake.now);
+        }
         e
+    }
+
+    /// Writes the pending rejection tally in one small transaction.
+    pub(super) fn flush_rejections(&self, now: i64) -> Result<()> {
+        let Some(batch) = self.take_rejections(now) else {
+            return Ok(());
+        };
+        let written = self.with_store(|s| write_with(s, |tx| write_rejections(tx, &batch)));
+        if written.is_err() {
+            self.restore_rejections(batch);
+        }
+        written
+    }
+
+    /// The pending rejection tally, if any.
+    fn take_rejections(&self, now: i64) -> Option<RejectionBatch> {
+        let batch = self
+            .rejections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(now);
+        (!batch.samples.is_empty() || !batch.counts.is_empty()).then_some(batch)
+    }
+
+    /// Puts back a batch whose transaction did not commit.
+    fn restore_rejections(&self, batch: RejectionBatch) {
+        self.rejections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .restore(batch);
     }
 
     /// Parse, then ingest, or quarantine what does not parse. A probe is answered here,
@@ -237,7 +277,7 @@ impl Engine {
     }
 
     /// Dedupe from a read (a duplicate writes nothing of its own), else one write
-    /// transaction.
+    /// transaction, which also carries the pending rejection tally (group commit).
     fn ingest_event(&self, intake: &Intake<'_>, event: &Event) -> Result<Handled> {
         let result = self.with_store(|store| {
             if store.event_exists(&event.id)? {
@@ -245,7 +285,17 @@ impl Engine {
                 store.buffer_delivery(d.clone(), intake.now);
                 return Ok((self.duplicate(intake, event), d));
             }
-            write_with(store, |tx| self.ingest(tx, intake, event))
+            let pending = self.take_rejections(intake.now);
+            let r = write_with(store, |tx| {
+                if let Some(b) = &pending {
+                    write_rejections(tx, b)?;
+                }
+                self.ingest(tx, intake, event)
+            });
+            if let (Err(_), Some(b)) = (&r, pending) {
+                self.restore_rejections(b);
+            }
+            r
         });
         self.finish(intake, named(event), result)
     }
@@ -324,6 +374,17 @@ impl Engine {
             secret_index: None,
         }
     }
+}
+
+/// Logs a rejection batch's samples and adds its counts.
+fn write_rejections(tx: &mut dyn StoreTx, batch: &RejectionBatch) -> Result<()> {
+    for d in &batch.samples {
+        tx.log_delivery(d)?;
+    }
+    for (minute, code, n) in &batch.counts {
+        tx.count_deliveries(*minute, DeliveryOutcome::Rejected, code, *n)?;
+    }
+    Ok(())
 }
 
 /// What applying an event amounts to: ignored (a type that moves no state), stale (every

@@ -31,18 +31,16 @@ pub use facts::{LIVEMODE_SAMPLE, StoreFacts};
 pub use fault::FaultPoint;
 
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
-pub use silence::{
-    DeliveryActivity, HISTORY_SCAN_ROWS, SilenceRule, activity, deliveries_stopped,
-};
+pub use silence::{DeliveryActivity, HISTORY_SCAN_ROWS, SilenceRule, activity, deliveries_stopped};
 pub use timeline::{CustomerTimeline, JobHistory, TIMELINE_LIMIT};
 
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use crate::billing::{CheckoutState, Watermark};
-use crate::deliveries::DeliveryOutcome;
+use crate::deliveries::{DeliveryOutcome, RejectionTally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{self, EventFilter};
 use crate::metrics::Metrics;
@@ -169,6 +167,8 @@ pub struct Engine {
     store: RwLock<Option<Box<dyn Store>>>,
     config: Config,
     metrics: Metrics,
+    /// Requests that were not authentic deliveries, counted until the next flush.
+    rejections: Mutex<RejectionTally>,
     faults: fault::Faults,
 }
 
@@ -189,6 +189,7 @@ impl Engine {
             store: RwLock::new(Some(store)),
             config,
             metrics: Metrics::default(),
+            rejections: Mutex::new(RejectionTally::default()),
             faults: fault::Faults::default(),
         })
     }
@@ -223,8 +224,10 @@ impl Engine {
         &self.config
     }
 
-    /// Flushes buffered log rows and closes the database. Later calls fail with `CLOSED`.
+    /// Flushes buffered log rows and counts and closes the database. Later calls fail with
+    /// `CLOSED`.
     pub fn close(&self) -> Result<()> {
+        let _ = self.flush_rejections(unix_now());
         let mut guard = self.store.write().unwrap_or_else(|p| p.into_inner());
         match guard.take() {
             Some(store) => store.close(),

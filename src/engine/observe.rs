@@ -18,11 +18,17 @@ use crate::outbox::kinds;
 pub struct AlertThresholds {
     /// Sliding window for rates, seconds (default 900).
     pub window_secs: i64,
-    /// Webhook failure rate (rejected + failed over all deliveries) that fires (default 0.01).
+    /// Failure rate of authentic deliveries (failed on our side over all authentic ones)
+    /// that fires `webhook_failure_rate` (default 0.01).
     pub failure_rate: f64,
-    /// Fewer deliveries than this in the window never fire the rate alert (default 20), so
-    /// one bad request on a quiet night does not page anyone.
+    /// Fewer authentic deliveries than this in the window never fire the rate alert (default
+    /// 20), so one failure on a quiet night does not page anyone.
     pub min_deliveries: u64,
+    /// Requests that were not authentic deliveries (bad or missing signature, stale
+    /// timestamp, oversized) in the window that fire `unauthenticated_requests` (default 100):
+    /// a rotated secret not yet configured, or someone probing the endpoint. A handful of
+    /// junk requests fires nothing.
+    pub unauthenticated: u64,
     /// A due job older than this fires `queue_stalled` (default 3600 s).
     pub oldest_due_secs: i64,
     /// Backlog depth (due now) above which a growing queue fires `queue_backlog_growing` (default 100).
@@ -59,6 +65,7 @@ impl Default for AlertThresholds {
             window_secs: 900,
             failure_rate: 0.01,
             min_deliveries: 20,
+            unauthenticated: 100,
             oldest_due_secs: 3600,
             backlog_depth: 100,
             crm_failures: 5,
@@ -94,10 +101,13 @@ pub struct MetricsReport {
     pub window_secs: i64,
     /// Deliveries in the window, from the durable log (all processes).
     pub window: DeliveryCounts,
-    /// (rejected + failed) / all, in the window.
+    /// Failed / authentic deliveries in the window (requests that were not authentic
+    /// deliveries do not count: they have their own figure and alert).
     pub failure_rate: f64,
-    /// Ingest errors in the window (rejected + failed deliveries).
+    /// Authentic deliveries that failed on our side in the window (Stripe retries them).
     pub ingest_errors_window: u64,
+    /// Requests in the window that were not authentic deliveries.
+    pub unauthenticated_window: u64,
     /// CRM sync failed attempts in the window, apart from ingest errors.
     pub crm_sync_failures_window: u64,
     /// Per-kind queue figures.
@@ -114,7 +124,8 @@ pub struct MetricsReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     /// Stable name (`webhook_failure_rate`, `deliveries_stopped`, `queue_backlog_growing`,
-    /// `dead_letter`, `queue_stalled`, `crm_sync_failing`, `quarantined_events`).
+    /// `dead_letter`, `queue_stalled`, `crm_sync_failing`, `quarantined_events`,
+    /// `unauthenticated_requests`).
     pub name: &'static str,
     /// `critical` or `warning`.
     pub severity: &'static str,
@@ -133,21 +144,21 @@ pub struct Health {
     pub alerts: Vec<Alert>,
     /// The figures they were computed from.
     pub failure_rate: f64,
-    /// Deliveries in the window.
+    /// Authentic deliveries in the window.
     pub deliveries_window: u64,
 }
 
 /// Pure: the alerts a report fires under `t`.
 pub fn alerts(r: &MetricsReport, t: &AlertThresholds) -> Vec<Alert> {
     let mut out = Vec::new();
-    if r.window.total >= t.min_deliveries && r.failure_rate > t.failure_rate {
+    let authentic = r.window.total - r.unauthenticated_window;
+    if authentic >= t.min_deliveries && r.failure_rate > t.failure_rate {
         out.push(Alert {
             name: "webhook_failure_rate",
             severity: "critical",
             message: format!(
-                "{:.2}% of {} webhook deliveries failed in the last {} min (threshold {:.2}%)",
+                "{:.2}% of {authentic} authentic webhook deliveries failed in the last {} min (threshold {:.2}%)",
                 r.failure_rate * 100.0,
-                r.window.total,
                 r.window_secs / 60,
                 t.failure_rate * 100.0
             ),
@@ -171,6 +182,19 @@ pub fn alerts(r: &MetricsReport, t: &AlertThresholds) -> Vec<Alert> {
                 a.active_periods,
                 a.history_periods,
                 span(t.silence_secs)
+            ),
+            kind: None,
+        });
+    }
+    if r.unauthenticated_window >= t.unauthenticated {
+        out.push(Alert {
+            name: "unauthenticated_requests",
+            severity: "warning",
+            message: format!(
+                "{} requests in the last {} min were not authentic deliveries (threshold {}): a rotated secret not yet configured, or someone probing the endpoint",
+                r.unauthenticated_window,
+                r.window_secs / 60,
+                t.unauthenticated
             ),
             kind: None,
         });
@@ -255,6 +279,7 @@ impl Engine {
     pub fn metrics(&self, now: i64) -> Result<MetricsReport> {
         let window_secs = self.config.alerts.window_secs;
         let since = now - window_secs;
+        let _ = self.flush_rejections(now);
         let (window, queue, quarantined_events, times) = self.with_store(|s| {
             s.flush_deliveries()?;
             Ok((
@@ -271,12 +296,13 @@ impl Engine {
             &self.config.alerts.silence_rule(),
         );
         let process = self.metrics.snapshot();
-        let errors =
-            window.count(DeliveryOutcome::Rejected) + window.count(DeliveryOutcome::Failed);
-        let failure_rate = if window.total == 0 {
+        let unauthenticated = window.count(DeliveryOutcome::Rejected);
+        let authentic = window.total - unauthenticated;
+        let errors = window.count(DeliveryOutcome::Failed);
+        let failure_rate = if authentic == 0 {
             0.0
         } else {
-            errors as f64 / window.total as f64
+            errors as f64 / authentic as f64
         };
         let crm = queue
             .iter()
@@ -294,6 +320,7 @@ impl Engine {
             window_secs,
             failure_rate,
             ingest_errors_window: errors,
+            unauthenticated_window: unauthenticated,
             crm_sync_failures_window: crm,
             dead_jobs: queue.iter().map(|k| k.dead).sum(),
             quarantined_events,
@@ -323,7 +350,7 @@ impl Engine {
             ok: alerts.is_empty(),
             alerts,
             failure_rate: report.failure_rate,
-            deliveries_window: report.window.total,
+            deliveries_window: report.window.total - report.unauthenticated_window,
         })
     }
 

@@ -110,14 +110,17 @@ impl Engine {
         self.with_store(|s| s.subscriptions(customer_id))
     }
 
-    /// The most recent delivery-log rows, newest first.
+    /// The most recent delivery-log rows, newest first. Requests that were not authentic
+    /// deliveries appear as one sample row per minute and code (the rest are counted).
     pub fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>> {
+        self.flush_rejections(i64::MIN)?;
         self.with_store(|s| s.recent_deliveries(limit))
     }
 
-    /// Delivery-log counts since `since` (unix seconds), from the durable log. Flushes
-    /// buffered rows first so the counts are exact.
+    /// Delivery counts from the minute of `since` (unix seconds) on, from the durable stats.
+    /// Flushes buffered rows and counts first so the counts are exact.
     pub fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts> {
+        self.flush_rejections(i64::MIN)?;
         self.with_store(|s| {
             s.flush_deliveries()?;
             s.delivery_counts(since)

@@ -15,12 +15,13 @@
 //! Each method takes `&self`: a backend does its own locking (SQLite: one connection behind a
 //! mutex, writes serialized by `BEGIN IMMEDIATE`; a network database: a pool).
 
+pub mod copy;
 pub mod sqlite;
 
 pub use sqlite::{Durability, SqliteOptions};
 
 use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView, Watermark};
-use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts};
+use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::Result;
 use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
 use crate::outbox::{
@@ -112,7 +113,8 @@ pub trait Store: Send + Sync {
 
     // --- Durable figures ----------------------------------------------------------------
 
-    /// Delivery-log counts with `at >= since`.
+    /// Delivery counts from the minute of `since` on, from the per-minute stats (a handful of
+    /// rows whatever the traffic).
     fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts>;
     /// The most recent delivery-log rows, newest first.
     fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>>;
@@ -134,6 +136,19 @@ pub trait Store: Send + Sync {
         let _ = limit;
         Ok(None)
     }
+
+    // --- Bulk copy between stores ([`copy`]) --------------------------------------------
+
+    /// Up to `limit` rows of `table` in key order, after the key `after` (from the start when
+    /// `None`), each with one cell per column of the table description.
+    fn copy_out(
+        &self,
+        table: &copy::Table,
+        after: Option<&[copy::Cell]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<copy::Cell>>>;
+    /// Upserts `rows` into `table` in one transaction (the copied row wins); returns how many.
+    fn copy_in(&self, table: &copy::Table, rows: &[Vec<copy::Cell>]) -> Result<u64>;
 
     // --- Lifecycle ----------------------------------------------------------------------
 
@@ -261,8 +276,17 @@ pub trait StoreTx {
         event_id: Option<&str>,
         now: i64,
     ) -> Result<Option<EnqueuedJob>>;
-    /// Appends a delivery-log row.
+    /// Appends a delivery-log row and counts it in the per-minute delivery stats.
     fn log_delivery(&mut self, d: &Delivery) -> Result<()>;
+    /// Adds `n` to the per-minute delivery stats without logging rows (requests that were not
+    /// authentic deliveries, beyond their sample).
+    fn count_deliveries(
+        &mut self,
+        minute: i64,
+        outcome: DeliveryOutcome,
+        reason: &str,
+        n: u64,
+    ) -> Result<()>;
     /// Records that a stored (quarantined) event has now been applied: its new outcome and
     /// customer, and no error code.
     fn mark_event_applied(

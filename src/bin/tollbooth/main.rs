@@ -1,5 +1,6 @@
 //! `tollbooth`: the operator CLI. Start with `tollbooth demo`.
 
+mod copy;
 mod customer;
 mod demo;
 mod doctor;
@@ -156,6 +157,16 @@ enum Cmd {
     Import {
         /// The export file (trusted input: no signatures are checked)
         file: PathBuf,
+    },
+    /// Copy a whole store to another database (e.g. SQLite to PostgreSQL), then verify every
+    /// table on both sides; safe to run again
+    Copy {
+        /// Source database (a SQLite path or a postgres:// URL)
+        #[arg(long, value_name = "DB")]
+        from: String,
+        /// Destination database (created and migrated if needed)
+        #[arg(long, value_name = "DB")]
+        to: String,
     },
     /// Print the Stripe-Signature header for a payload (with --json: body and header)
     Sign {
@@ -392,6 +403,7 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
         } => jobs::reprocess(app, &id),
         Cmd::Reprocess { .. } => jobs::reprocess_quarantined(app),
         Cmd::Import { file } => import::run(app, &file),
+        Cmd::Copy { from, to } => copy::run(app, &from, &to),
         Cmd::Sign { body } => send::sign(app, &body),
         Cmd::Send { url, body } => send::send(app, &url, &body),
         Cmd::Metrics { prometheus } => status::metrics(app, prometheus),

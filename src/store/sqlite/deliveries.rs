@@ -6,6 +6,22 @@ use super::SqliteDb;
 use crate::deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::Result;
 
+/// Adds `n` to the stats row of `(minute, outcome, reason)`.
+pub(super) fn count(
+    conn: &Connection,
+    minute: i64,
+    outcome: DeliveryOutcome,
+    reason: &str,
+    n: u64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO delivery_stats (minute, outcome, reason, count) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (minute, outcome, reason) DO UPDATE SET count = count + excluded.count",
+    )?
+    .execute(params![minute, outcome.as_str(), reason, n as i64])?;
+    Ok(())
+}
+
 pub(super) fn insert(conn: &Connection, d: &Delivery) -> Result<()> {
     let mut st = conn.prepare_cached(
         "INSERT INTO deliveries (at, outcome, reason, event_id, event_type, body_bytes, latency_us, lag_s, \
@@ -22,7 +38,13 @@ pub(super) fn insert(conn: &Connection, d: &Delivery) -> Result<()> {
         d.lag_s,
         d.secret_index
     ])?;
-    Ok(())
+    count(
+        conn,
+        d.at.div_euclid(60),
+        d.outcome,
+        d.reason.unwrap_or(""),
+        1,
+    )
 }
 
 impl SqliteDb {
@@ -31,36 +53,25 @@ impl SqliteDb {
         self.write(|tx| crate::store::StoreTx::log_delivery(tx, d))
     }
 
-    /// Counts deliveries with `at >= since`.
-    ///
-    /// The log has no index on `at` (one page less per webhook): rows are appended in time
-    /// order, so the window is found by walking back from the newest row to the first one
-    /// before `since`. Cost: the rows in the window.
+    /// Counts deliveries from the minute of `since` on, from `delivery_stats` (the primary
+    /// key's range: a few rows per minute of the window, whatever the traffic).
     pub(crate) fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts> {
-        let conn = self.conn();
         let mut out = DeliveryCounts::default();
-        let mut st = conn.prepare_cached(
-            "SELECT outcome, count(*) FROM deliveries WHERE id > coalesce((SELECT id FROM deliveries \
-             WHERE at < ?1 ORDER BY id DESC LIMIT 1), 0) GROUP BY outcome",
+        let mut st = self.conn().prepare_cached(
+            "SELECT outcome, reason, sum(count) FROM delivery_stats WHERE minute >= ?1 \
+             GROUP BY outcome, reason ORDER BY outcome, reason",
         )?;
-        let rows = st.query_map([since], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        let rows = st.query_map([since.div_euclid(60)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?;
         for row in rows {
-            let (o, n) = row?;
-            let o = DeliveryOutcome::parse(&o)?;
-            out.by_outcome.push((o, n as u64));
-            out.total += n as u64;
+            let (outcome, reason, n) = row?;
+            out.add(DeliveryOutcome::parse(&outcome)?, &reason, n as u64);
         }
-        out.by_outcome.sort();
-        let mut st = conn.prepare_cached(
-            "SELECT reason, count(*) FROM deliveries WHERE id > coalesce((SELECT id FROM deliveries \
-             WHERE at < ?1 ORDER BY id DESC LIMIT 1), 0) AND reason IS NOT NULL GROUP BY reason ORDER BY reason",
-        )?;
-        let rows = st.query_map([since], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-        })?;
-        out.by_reason = rows.collect::<rusqlite::Result<_>>()?;
         Ok(out)
     }
 

@@ -6,6 +6,7 @@
 
 mod activity;
 mod checkpointer;
+mod copy;
 mod deliveries;
 mod jobs;
 mod queries;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::copy::{Cell, Table};
 use super::{Store, StoreTx};
 use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
 use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts};
@@ -34,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_job_queues.sql"),
     include_str!("migrations/0005_quarantine.sql"),
     include_str!("migrations/0006_secret_index.sql"),
+    include_str!("migrations/0007_delivery_stats.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
@@ -309,6 +312,11 @@ impl SqliteDb {
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
+
+    /// The raw connection, for [`SqliteDb::copy_in`]'s own transaction.
+    fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
 }
 
 impl Drop for SqliteDb {
@@ -415,6 +423,17 @@ impl Store for SqliteStore {
     }
     fn checkpoint(&self) -> Result<(i64, i64)> {
         self.db(|db| db.checkpoint())
+    }
+    fn copy_out(
+        &self,
+        table: &Table,
+        after: Option<&[Cell]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>> {
+        self.db(|db| db.copy_out(table, after, limit))
+    }
+    fn copy_in(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<u64> {
+        self.db(|db| db.copy_in(table, rows))
     }
     fn close(&self) -> Result<()> {
         // Stop the checkpoint thread first (it joins), then flush the buffered log rows.

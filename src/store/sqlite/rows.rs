@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteTx;
 use crate::billing::{CheckoutRow, CheckoutState, SubscriptionView, Watermark};
-use crate::deliveries::Delivery;
+use crate::deliveries::{Delivery, DeliveryOutcome};
 use crate::error::Result;
 use crate::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
 use crate::outbox::EnqueuedJob;
@@ -335,5 +335,15 @@ impl StoreTx for SqliteTx<'_> {
 
     fn log_delivery(&mut self, d: &Delivery) -> Result<()> {
         super::deliveries::insert(&self.tx, d)
+    }
+
+    fn count_deliveries(
+        &mut self,
+        minute: i64,
+        outcome: DeliveryOutcome,
+        reason: &str,
+        n: u64,
+    ) -> Result<()> {
+        super::deliveries::count(&self.tx, minute, outcome, reason, n)
     }
 }

@@ -12,6 +12,7 @@ pub fn check_store(f: &StoreFacts, t: &AlertThresholds, secrets: &[String]) -> V
         schema_version(f),
         last_authentic_delivery(f),
         failure_rate(f),
+        unauthenticated_requests(f),
         dead_jobs(f),
         stalled_queues(f, t),
         other_alerts(f),
@@ -99,38 +100,62 @@ fn reason_fix(reason: &str) -> &'static str {
     }
 }
 
+/// Codes of requests that were not authentic deliveries (counted apart from the failure rate).
+fn unauthenticated_code(code: &str) -> bool {
+    code.starts_with("SIGNATURE_") || code.starts_with("TIMESTAMP_") || code == "PAYLOAD_TOO_LARGE"
+}
+
+/// `n × CODE` for the window's reasons that `keep` selects, and the fix for each.
+fn reasons(f: &StoreFacts, keep: fn(&str) -> bool) -> (String, String) {
+    let rs: Vec<&(String, u64)> = f
+        .report
+        .window
+        .by_reason
+        .iter()
+        .filter(|(c, _)| keep(c))
+        .collect();
+    let listed: Vec<String> = rs.iter().map(|(c, n)| format!("{n} × {c}")).collect();
+    let fixes: Vec<&str> = rs.iter().map(|(c, _)| reason_fix(c)).collect();
+    let listed = if listed.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", listed.join(", "))
+    };
+    (listed, fixes.join("; "))
+}
+
 fn failure_rate(f: &StoreFacts) -> Check {
     const NAME: &str = "failure_rate";
     let r = &f.report;
-    let reasons: Vec<String> = r
-        .window
-        .by_reason
-        .iter()
-        .map(|(c, n)| format!("{n} × {c}"))
-        .collect();
+    let authentic = r.window.total.saturating_sub(r.unauthenticated_window);
+    let (listed, fixes) = reasons(f, |c| !unauthenticated_code(c));
     let summary = format!(
-        "{:.2}% of {} deliveries in the last {} min failed{}",
+        "{:.2}% of {authentic} authentic deliveries in the last {} min failed on our side{listed}",
         r.failure_rate * 100.0,
-        r.window.total,
         r.window_secs / 60,
-        if reasons.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", reasons.join(", "))
-        }
     );
-    let fixes: Vec<&str> = r
-        .window
-        .by_reason
-        .iter()
-        .map(|(c, _)| reason_fix(c))
-        .collect();
     if f.alerts.iter().any(|a| a.name == "webhook_failure_rate") {
-        Check::fail(NAME, summary, fixes.join("; "))
+        Check::fail(NAME, summary, fixes)
     } else if r.ingest_errors_window > 0 {
-        Check::warn(NAME, summary, fixes.join("; "))
+        Check::warn(NAME, summary, fixes)
     } else {
         Check::pass(NAME, summary)
+    }
+}
+
+fn unauthenticated_requests(f: &StoreFacts) -> Check {
+    const NAME: &str = "unauthenticated_requests";
+    let r = &f.report;
+    let (listed, fixes) = reasons(f, unauthenticated_code);
+    let summary = format!(
+        "{} request(s) in the last {} min were not authentic deliveries{listed}",
+        r.unauthenticated_window,
+        r.window_secs / 60
+    );
+    if r.unauthenticated_window == 0 {
+        Check::pass(NAME, summary)
+    } else {
+        Check::warn(NAME, summary, fixes)
     }
 }
 
@@ -186,6 +211,7 @@ fn other_alerts(f: &StoreFacts) -> Check {
         "webhook_failure_rate",
         "dead_letter",
         "queue_stalled",
+        "unauthenticated_requests",
     ];
     let rest: Vec<String> = f
         .alerts
