@@ -46,20 +46,88 @@ fn claim_leases_and_an_expired_lease_returns_the_job() {
         e.claim(&[], 10, 30, now + 29).unwrap().is_empty(),
         "leased jobs are not handed out"
     );
-    let again = e.claim(&[], 10, 30, now + 30).unwrap();
-    assert_eq!(again.len(), 1, "lease expired: the job is claimable again");
+    // The lease ran out: a failed attempt, retried after its backoff, not handed out at once.
+    assert!(e.claim(&[], 10, 30, now + 30).unwrap().is_empty());
+    let job = e.job(first[0].id).unwrap();
+    assert_eq!(job.state, JobState::Due);
+    assert!(job.run_at > now + 30);
+    assert!(job.last_error.as_deref().unwrap().contains("lease expired"));
+    let again = e.claim(&[], 10, 30, job.run_at).unwrap();
+    assert_eq!(
+        again.len(),
+        1,
+        "after the backoff the job is claimable again"
+    );
     assert_eq!(again[0].attempt, 2);
     // The crashed worker's late completion is refused: another worker holds the job now.
     let err = e
         .complete(first[0].id, first[0].lease_token, now + 31)
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::LeaseLost);
-    e.complete(again[0].id, again[0].lease_token, now + 31)
+    e.complete(again[0].id, again[0].lease_token, job.run_at + 1)
         .unwrap();
     assert_eq!(e.job(again[0].id).unwrap().state, JobState::Done);
     let attempts = e.job_attempts(again[0].id).unwrap();
     assert_eq!(attempts[0].outcome.as_deref(), Some("lease_expired"));
     assert_eq!(attempts[1].outcome.as_deref(), Some("completed"));
+}
+
+#[test]
+fn a_job_whose_worker_keeps_dying_is_dead_lettered_and_frees_its_queue() {
+    let mut cfg = Config::new(":memory:", &[SECRET]).unwrap();
+    cfg.max_attempts = 3;
+    let e = Engine::open(cfg).unwrap();
+    // Two failed payments of one customer: two tickets in its support queue, the second
+    // waiting for the first (FIFO).
+    seed(&e, 2, 1);
+    const K: &[&str] = &["support.open_ticket"];
+    let first = e.claim(K, 10, 10, T0 + 1_000).unwrap();
+    assert_eq!(first.len(), 1);
+    let culprit = first[0].id;
+    let mut lease_end = T0 + 1_010;
+    // Each claim's worker dies (never completes or fails): the lease runs out every time.
+    for attempt in 2..=3 {
+        // The next claim ends the expired lease; the other ticket still waits behind it.
+        assert!(e.claim(K, 10, 10, lease_end).unwrap().is_empty());
+        let job = e.job(culprit).unwrap();
+        assert_eq!(job.state, JobState::Due);
+        assert!(job.run_at > lease_end, "backoff, not an immediate re-lease");
+        let c = e.claim(K, 10, 10, job.run_at).unwrap();
+        assert_eq!(
+            c.iter().map(|j| (j.id, j.attempt)).collect::<Vec<_>>(),
+            [(culprit, attempt)]
+        );
+        lease_end = job.run_at + 10;
+    }
+    let now = lease_end;
+    // The third lease runs out: out of attempts, dead-lettered (never attempt 4, 10, ...), and
+    // the customer's next ticket is free to run.
+    let next = e.claim(K, 10, 10, now).unwrap();
+    assert_eq!(next.len(), 1);
+    assert_ne!(next[0].id, culprit);
+    let dead = e.job(culprit).unwrap();
+    assert_eq!((dead.state, dead.attempts), (JobState::Dead, 3));
+    let attempts = e.job_attempts(culprit).unwrap();
+    assert_eq!(attempts.len(), 3);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.outcome.as_deref() == Some("lease_expired"))
+    );
+    assert_eq!(e.dead_jobs().unwrap()[0].id, culprit);
+    // The alert names the culprit, not the ticket it held up.
+    let h = e.health(now).unwrap();
+    let a = h
+        .alerts
+        .iter()
+        .find(|a| a.name == "leases_expiring")
+        .expect("leases_expiring fires");
+    assert!(
+        a.message.contains(&format!("job {culprit}")),
+        "{}",
+        a.message
+    );
+    assert_eq!(a.kind.as_deref(), Some("support.open_ticket"));
 }
 
 #[test]

@@ -29,7 +29,7 @@ impl Engine {
         lease_secs: i64,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
-        self.with_store(|s| s.claim(kinds, limit, lease_secs, now))
+        self.with_store(|s| s.claim(kinds, limit, lease_secs, self.config.max_attempts, now))
     }
 
     /// Marks a claimed job done; `LEASE_LOST` when the lease is no longer the caller's.

@@ -35,6 +35,8 @@ pub struct AlertThresholds {
     pub backlog_depth: u64,
     /// CRM sync failed attempts in the window that fire `crm_sync_failing` (default 5).
     pub crm_failures: u64,
+    /// Expired leases of one kind in the window that fire `leases_expiring` (default 3).
+    pub lease_expiries: u64,
     /// No authentic delivery for longer than this fires `deliveries_stopped`, when the
     /// history says deliveries were regular (default 21600 s, 6 h: Stripe retries for three
     /// days, so there is time to fix the route and let the retries land).
@@ -69,6 +71,7 @@ impl Default for AlertThresholds {
             oldest_due_secs: 3600,
             backlog_depth: 100,
             crm_failures: 5,
+            lease_expiries: 3,
             silence_secs: 6 * 3600,
             silence_history_secs: 7 * 86_400,
             silence_regular_share: 0.9,
@@ -125,7 +128,7 @@ pub struct MetricsReport {
 pub struct Alert {
     /// Stable name (`webhook_failure_rate`, `deliveries_stopped`, `queue_backlog_growing`,
     /// `dead_letter`, `queue_stalled`, `crm_sync_failing`, `quarantined_events`,
-    /// `unauthenticated_requests`).
+    /// `unauthenticated_requests`, `leases_expiring`).
     pub name: &'static str,
     /// `critical` or `warning`.
     pub severity: &'static str,
@@ -215,6 +218,19 @@ pub fn alerts(r: &MetricsReport, t: &AlertThresholds) -> Vec<Alert> {
                 message: format!(
                     "oldest due {} job has waited {age} s (threshold {} s)",
                     k.kind, t.oldest_due_secs
+                ),
+                kind: Some(k.kind.clone()),
+            });
+        }
+        if k.lease_expired_window >= t.lease_expiries {
+            out.push(Alert {
+                name: "leases_expiring",
+                severity: "warning",
+                message: format!(
+                    "{} {} lease(s) expired in the window: workers crash or hang on these jobs (latest: job {}); they retry with backoff and are dead-lettered after max_attempts",
+                    k.lease_expired_window,
+                    k.kind,
+                    k.lease_expired_job.map_or("?".to_owned(), |j| j.to_string())
                 ),
                 kind: Some(k.kind.clone()),
             });

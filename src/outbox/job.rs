@@ -189,6 +189,10 @@ pub struct KindStats {
     pub failed_attempts_window: u64,
     /// Failed attempts, ever.
     pub failed_attempts: u64,
+    /// Attempts whose lease ran out in the window (the worker crashed or hung).
+    pub lease_expired_window: u64,
+    /// The job whose lease ran out most recently in the window.
+    pub lease_expired_job: Option<i64>,
 }
 
 /// Longest stored job error, in characters.

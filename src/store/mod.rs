@@ -87,13 +87,16 @@ pub trait Store: Send + Sync {
     /// A job's attempts, oldest first.
     fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>>;
     /// Hands out up to `limit` due jobs of `kinds` (all when empty), oldest first, each
-    /// leased for `lease_secs`; an expired lease is due again. A job waits while an older
-    /// open job of its queue ([`crate::outbox::queue_of`]) for its customer exists.
+    /// leased for `lease_secs`. First ends leases that ran out as failed attempts
+    /// (`lease_expired`) under [`crate::outbox::after_failure`], so they retry with backoff or
+    /// are dead-lettered at `max_attempts`. A job waits while an older open job of its queue
+    /// ([`crate::outbox::queue_of`]) for its customer exists.
     fn claim(
         &self,
         kinds: &[&str],
         limit: u32,
         lease_secs: i64,
+        max_attempts: u32,
         now: i64,
     ) -> Result<Vec<ClaimedJob>>;
     /// Marks a leased job done; `LEASE_LOST` when the lease is not the caller's any more.

@@ -118,6 +118,98 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
+/// An attempt that ended without completing: a worker's `fail`, or a lease that expired.
+struct Ended<'a> {
+    id: i64,
+    /// The attempt's number (its lease token).
+    attempt: i64,
+    /// Attempts so far, this one included.
+    attempts: i64,
+    coalesce: bool,
+    kind: &'a str,
+    key: &'a str,
+    /// `failed` or `lease_expired`.
+    outcome: &'a str,
+    error: &'a str,
+}
+
+/// Closes the attempt row and moves the job as [`after_failure`] decides: retry with
+/// backoff, dead-letter at `max_attempts`, or retire it for a newer due twin.
+fn end_attempt(
+    conn: &Connection,
+    e: &Ended<'_>,
+    max_attempts: u32,
+    now: i64,
+) -> Result<FailOutcome> {
+    conn.prepare_cached(
+        "UPDATE job_attempts SET finished_at = ?3, outcome = ?4, error = ?5 WHERE job_id = ?1 AND attempt = ?2",
+    )?
+    .execute(params![e.id, e.attempt, now, e.outcome, e.error])?;
+    let twin: Option<i64> = if e.coalesce {
+        conn.prepare_cached(
+            "SELECT id FROM jobs WHERE kind = ?1 AND key = ?2 AND coalesce = 1 AND state = 'due'",
+        )?
+        .query_row(params![e.kind, e.key], |r| r.get(0))
+        .optional()?
+    } else {
+        None
+    };
+    let (state, run_at, outcome) = after_failure(e.id, e.attempts, max_attempts, twin, now);
+    conn.prepare_cached(
+        "UPDATE jobs SET state = ?2, run_at = ?3, lease_until = NULL, last_error = ?4, updated_at = ?5 WHERE id = ?1",
+    )?
+    .execute(params![e.id, state.as_str(), run_at, e.error, now])?;
+    Ok(outcome)
+}
+
+/// Most expired leases ended per claim (each is a few small writes); the rest wait for the
+/// next claim.
+const EXPIRED_PER_CLAIM: u32 = 100;
+
+/// Ends every lease that ran out by `now` as a failed attempt (`lease_expired`): the worker
+/// died or hung. The job retries with backoff, or is dead-lettered at `max_attempts`, so a job
+/// that kills its workers cannot be handed out forever nor hold up its customer's queue.
+fn expire_leases(conn: &Connection, max_attempts: u32, now: i64) -> Result<()> {
+    let expired = conn
+        .prepare_cached(
+            "SELECT id, lease_token, attempts, coalesce, kind, key FROM jobs \
+             WHERE state = 'leased' AND lease_until <= ?1 ORDER BY lease_until, id LIMIT ?2",
+        )?
+        .query_map(params![now, EXPIRED_PER_CLAIM], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                r.get::<_, i64>(2)?,
+                r.get::<_, bool>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (id, attempt, attempts, coalesce, kind, key) in expired {
+        end_attempt(
+            conn,
+            &Ended {
+                id,
+                attempt,
+                attempts,
+                coalesce,
+                kind: &kind,
+                key: &key,
+                outcome: "lease_expired",
+                error: LEASE_EXPIRED_ERROR,
+            },
+            max_attempts,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// The error recorded for an attempt whose lease ran out.
+const LEASE_EXPIRED_ERROR: &str =
+    "the lease expired before the worker completed or failed the job (worker crashed or hung?)";
+
 /// The current lease state of a job, for telling `LEASE_LOST` from `JOB_NOT_FOUND`.
 fn lease_error(conn: &Connection, id: i64) -> Error {
     let exists = conn
@@ -193,6 +285,7 @@ impl SqliteDb {
         kinds: &[&str],
         limit: u32,
         lease_secs: i64,
+        max_attempts: u32,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
         let kinds_json = serde_json::to_string(kinds)
@@ -200,6 +293,7 @@ impl SqliteDb {
         let lease_secs = lease_secs.max(1);
         self.write(|tx| {
             let conn = &tx.tx;
+            expire_leases(conn, max_attempts, now)?;
             let mut pick = conn.prepare_cached(match kinds.len() {
                 0 => CLAIM_PICK_ANY,
                 1 => CLAIM_PICK_ONE,
@@ -281,29 +375,32 @@ impl SqliteDb {
                      WHERE id = ?1 AND state = 'leased' AND lease_token = ?2 AND lease_until > ?3",
                 )?
                 .query_row(params![id, lease_token, now], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, bool>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
                 })
                 .optional()?;
             let Some((attempts, coalesce, kind, key)) = row else {
                 return Err(lease_error(conn, id));
             };
-            conn.prepare_cached(
-                "UPDATE job_attempts SET finished_at = ?3, outcome = 'failed', error = ?4 WHERE job_id = ?1 AND attempt = ?2",
-            )?
-            .execute(params![id, lease_token, now, error])?;
-            let sibling: Option<i64> = if coalesce {
-                conn.prepare_cached("SELECT id FROM jobs WHERE kind = ?1 AND key = ?2 AND coalesce = 1 AND state = 'due'")?
-                    .query_row(params![kind, key], |r| r.get(0))
-                    .optional()?
-            } else {
-                None
-            };
-            let (state, run_at, outcome) = after_failure(id, attempts, max_attempts, sibling, now);
-            conn.prepare_cached(
-                "UPDATE jobs SET state = ?2, run_at = ?3, lease_until = NULL, last_error = ?4, updated_at = ?5 WHERE id = ?1",
-            )?
-            .execute(params![id, state.as_str(), run_at, error, now])?;
-            Ok(outcome)
+            end_attempt(
+                conn,
+                &Ended {
+                    id,
+                    attempt: lease_token,
+                    attempts,
+                    coalesce,
+                    kind: &kind,
+                    key: &key,
+                    outcome: "failed",
+                    error,
+                },
+                max_attempts,
+                now,
+            )
         })
     }
 

@@ -383,9 +383,10 @@ impl Store for SqliteStore {
         kinds: &[&str],
         limit: u32,
         lease_secs: i64,
+        max_attempts: u32,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
-        self.db(|db| db.claim(kinds, limit, lease_secs, now))
+        self.db(|db| db.claim(kinds, limit, lease_secs, max_attempts, now))
     }
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         self.db(|db| db.complete(id, lease_token, now))

@@ -54,6 +54,24 @@ impl SqliteDb {
                 k.failed_attempts_window = window;
             }
         }
+        let mut expired = conn.prepare_cached(
+            "SELECT j.kind, count(*), max(a.job_id) FROM job_attempts a JOIN jobs j ON j.id = a.job_id \
+             WHERE a.outcome = 'lease_expired' AND a.finished_at >= ?1 GROUP BY j.kind",
+        )?;
+        let rows = expired.query_map([since], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (kind, n, job) = row?;
+            if let Some(k) = out.iter_mut().find(|k| k.kind == kind) {
+                k.lease_expired_window = n;
+                k.lease_expired_job = job;
+            }
+        }
         Ok(out)
     }
 }
