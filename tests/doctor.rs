@@ -489,6 +489,26 @@ fn a_route_that_never_answers_times_out() {
 }
 
 #[test]
+fn https_to_a_server_without_tls_is_a_tls_failure() {
+    // A plain-HTTP server on loopback: the doctor speaks TLS to it (no certificate check on
+    // loopback, but the handshake itself fails on the plain answer).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://{}/api/webhooks/stripe",
+        listener.local_addr().unwrap()
+    );
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut hello = [0u8; 512];
+            let _ = s.read(&mut hello);
+            let _ = s.write_all(resp("400 Bad Request", &[], "").as_bytes());
+        }
+    });
+    let v = assert_fails(&url, "tls_certificate", "certificate");
+    assert!(check(&v, "tls_certificate").1.contains("TLS handshake"));
+}
+
+#[test]
 fn not_a_url_is_an_error() {
     let (code, v, _) = doctor("ftp://example.com/x", &[], None);
     assert_eq!(code, 1);

@@ -97,7 +97,20 @@ fn failure_kind(e: &ureq::Error) -> FailureKind {
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => FailureKind::Tls,
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => FailureKind::Connect,
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => FailureKind::Timeout,
-        _ if text.contains("certificate") || text.contains("tls") => FailureKind::Tls,
+        // rustls errors reach us inside io errors: classify them by their text.
+        _ if [
+            "certificate",
+            "tls",
+            "handshake",
+            "corrupt message",
+            "peer sent",
+            "alert",
+        ]
+        .iter()
+        .any(|m| text.contains(m)) =>
+        {
+            FailureKind::Tls
+        }
         ureq::Error::Io(_) => FailureKind::Connect,
         _ => FailureKind::Other,
     }
