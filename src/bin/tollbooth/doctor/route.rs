@@ -121,9 +121,9 @@ impl Default for Limits {
     }
 }
 
-const MIDDLEWARE_FIX: &str = "exclude the webhook path from middleware: e.g. in middleware.ts \
-`export const config = { matcher: ['/((?!api/webhooks).*)'] }`, or return NextResponse.next() \
-for it before any auth or locale redirect";
+const MIDDLEWARE_FIX: &str = "exclude the webhook path from middleware: in proxy.ts (Next.js 16; \
+middleware.ts before) `export const config = { matcher: ['/((?!api/webhooks).*)'] }`, or return \
+NextResponse.next() for it before any auth or locale redirect";
 const BOT_FIX: &str = "exempt the webhook path from the host's bot protection and firewall \
 challenges (Vercel: a Firewall bypass rule for the path, Attack Challenge Mode off for it; \
 Cloudflare: a WAF skip rule / Bot Fight Mode exception for the path): Stripe cannot solve a challenge";
