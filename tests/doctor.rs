@@ -567,6 +567,12 @@ fn steady_db(dir: &std::path::Path, work: bool) -> (String, i64) {
         t += HOUR;
     }
     let _ = e.handle_webhook_at(b"{}", "t=1,v1=00", last);
+    // An authentic event that does not normalize (no customer, no status): quarantined.
+    let odd = json!({"id": "evt_odd", "object": "event", "type": "customer.subscription.updated",
+        "created": last - 1, "livemode": false, "data": {"object": {"id": "sub_odd", "object": "subscription"}}})
+    .to_string();
+    let h = tollbooth::verify::sign_for_test(odd.as_bytes(), SECRET, last);
+    e.handle_webhook_at(odd.as_bytes(), &h, last).unwrap();
     let limit = if work { 1000 } else { 1 };
     let jobs = e.claim(&["crm.sync_customer"], limit, 60, last).unwrap();
     for (i, job) in jobs.iter().enumerate() {
@@ -603,6 +609,10 @@ fn the_store_checks_read_the_engine_facts() {
     assert_eq!(s, "warn");
     assert!(summary.contains("TIMESTAMP_OUT_OF_TOLERANCE"), "{summary}");
     assert!(fix.contains("clock"));
+    let (s, summary, fix) = store_check(&v, "quarantined_events");
+    assert_eq!(s, "warn");
+    assert!(summary.starts_with("1 authentic event"), "{summary}");
+    assert!(fix.contains("reprocess --quarantined"));
     let (s, summary, fix) = store_check(&v, "dead_jobs");
     assert_eq!(s, "warn");
     assert!(summary.contains("1 crm.sync_customer"));

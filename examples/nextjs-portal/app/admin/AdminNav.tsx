@@ -51,6 +51,7 @@ export function tone(word: string | null | undefined): string {
     case 'past_due':
       return 'bad';
     case 'stale':
+    case 'quarantined':
     case 'due':
     case 'leased':
       return 'warn';

@@ -13,6 +13,7 @@ pub fn check_store(f: &StoreFacts, t: &AlertThresholds, secrets: &[String]) -> V
         last_authentic_delivery(f),
         failure_rate(f),
         unauthenticated_requests(f),
+        quarantined_events(f),
         dead_jobs(f),
         stalled_queues(f, t),
         other_alerts(f),
@@ -159,6 +160,19 @@ fn unauthenticated_requests(f: &StoreFacts) -> Check {
     }
 }
 
+fn quarantined_events(f: &StoreFacts) -> Check {
+    const NAME: &str = "quarantined_events";
+    match f.report.quarantined_events {
+        0 => Check::pass(NAME, "no quarantined events"),
+        n => Check::warn(
+            NAME,
+            format!("{n} authentic event(s) in quarantine (stored raw, not applied)"),
+            "`tollbooth events --outcome quarantined` shows each with the code that stopped it; \
+             upgrade tollbooth (or fix the livemode setting), then `tollbooth reprocess --quarantined`",
+        ),
+    }
+}
+
 fn dead_jobs(f: &StoreFacts) -> Check {
     let dead: Vec<String> = f
         .report
@@ -212,6 +226,7 @@ fn other_alerts(f: &StoreFacts) -> Check {
         "dead_letter",
         "queue_stalled",
         "unauthenticated_requests",
+        "quarantined_events",
     ];
     let rest: Vec<String> = f
         .alerts

@@ -6,7 +6,7 @@ import { AdminNav, dayToUnix, param, tone } from '../AdminNav';
 
 export const dynamic = 'force-dynamic';
 
-const OUTCOMES = ['processed', 'ignored', 'stale'] as const;
+const OUTCOMES = ['processed', 'ignored', 'stale', 'quarantined'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 
 type Search = Record<string, string | string[] | undefined>;
@@ -97,6 +97,7 @@ export default async function Events({ searchParams }: { searchParams: Promise<S
                   </td>
                   <td>
                     <span className={`badge ${tone(e.outcome)}`}>{e.outcome}</span>
+                    {e.errorCode ? <div className="muted small">{e.errorCode}</div> : null}
                   </td>
                   <td>{e.customerId ? <Link prefetch={false} href={`/admin/customers?q=${encodeURIComponent(e.customerId)}`}>{e.customerId}</Link> : '—'}</td>
                   <td>

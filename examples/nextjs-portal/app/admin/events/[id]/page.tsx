@@ -44,6 +44,7 @@ export default async function EventView({ params }: { params: Promise<{ id: stri
                 <span className={`badge ${tone(e.outcome)}`} data-testid="event-outcome">
                   {e.outcome}
                 </span>
+                {e.errorCode ? <code style={{ marginLeft: 8 }}>{e.errorCode}</code> : null}
               </td>
             </tr>
             <tr>
