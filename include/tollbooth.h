@@ -870,6 +870,36 @@ typedef struct tb_job_list {
 } tb_job_list;
 
 /*
+ What `tb_engine_prune` removed (see `tollbooth::retention::Pruned`).
+ */
+typedef struct tb_pruned {
+  /*
+   Event bodies emptied (their ids stay, so redeliveries are still duplicates).
+   */
+  uint64_t bodies;
+  /*
+   Event rows deleted.
+   */
+  uint64_t events;
+  /*
+   Delivery-log rows deleted.
+   */
+  uint64_t deliveries;
+  /*
+   Per-minute delivery-count rows deleted.
+   */
+  uint64_t delivery_stats;
+  /*
+   Finished jobs deleted.
+   */
+  uint64_t jobs;
+  /*
+   Their attempt rows deleted.
+   */
+  uint64_t job_attempts;
+} tb_pruned;
+
+/*
  An owned string returned by tollbooth (metrics JSON, Prometheus text, ...): `len` bytes of
  UTF-8 at `ptr`, not NUL-terminated.
 
@@ -1183,6 +1213,37 @@ tb_result tb_engine_job_replay(const struct tb_engine *engine,
                                int64_t id,
                                int64_t now,
                                int64_t *job_id_out);
+
+/*
+ Drops history older than the given ages in days (0 for a field means its default: bodies
+ 30, event ids 90, delivery log 30, finished jobs 30), in short batches; never billing state,
+ an unfinished job or a quarantined event. `now`: unix seconds or `TB_NOW`.
+ `TB_RESULT_CONFIG_INVALID` for ages that would break dedupe (event ids under 30 days, bodies
+ kept longer than ids). On `TB_RESULT_OK` `*pruned_out` receives the counts.
+ */
+tb_result tb_engine_prune(const struct tb_engine *engine,
+                          uint32_t body_days,
+                          uint32_t event_days,
+                          uint32_t delivery_days,
+                          uint32_t job_days,
+                          int64_t now,
+                          struct tb_pruned *pruned_out);
+
+/*
+ Writes a consistent copy of the whole store to the file `path` (UTF-8, `path_len` bytes)
+ while the engine stays in use (SQLite's online backup API).
+ */
+tb_result tb_engine_backup(const struct tb_engine *engine, const uint8_t *path, size_t path_len);
+
+/*
+ Reprocesses every quarantined event (after an upgrade that reads them, or a livemode
+ setting fixed). On `TB_RESULT_OK` `*applied_out` receives how many were applied and
+ `*still_quarantined_out` how many still cannot be read.
+ */
+tb_result tb_engine_reprocess_quarantined(const struct tb_engine *engine,
+                                          int64_t now,
+                                          uint64_t *applied_out,
+                                          uint64_t *still_quarantined_out);
 
 /*
  The metrics report at `now` (unix seconds, or `TB_NOW`) as a JSON object: deliveries by

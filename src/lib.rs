@@ -40,6 +40,7 @@ pub mod import;
 pub mod metrics;
 pub mod outbox;
 pub mod probe;
+pub mod retention;
 pub mod store;
 pub mod verify;
 

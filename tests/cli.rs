@@ -651,6 +651,27 @@ fn the_secret_never_appears_in_any_output() {
     }
 }
 
+/// What the portal sees of each customer in `ids`.
+fn customer_views(e: &Engine, ids: &[String]) -> serde_json::Map<String, Value> {
+    ids.iter()
+        .map(|c| {
+            let subs: Vec<_> = e
+                .subscriptions(c)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.record)
+                .collect();
+            let view = json!({
+                "access": e.access(c, NOW).unwrap(),
+                "invoices": e.invoices(c).unwrap(),
+                "subscriptions": serde_json::to_value(subs).unwrap(),
+                "customer": e.find_customer(c).unwrap(),
+            });
+            (c.clone(), view)
+        })
+        .collect()
+}
+
 /// Everything a portal and an operator see of a store, for comparing two of them.
 fn observable(db: &str) -> Value {
     let e = Engine::open(Config::new(db, &[SECRET]).unwrap()).unwrap();
@@ -660,20 +681,11 @@ fn observable(db: &str) -> Value {
             ..Default::default()
         })
         .unwrap();
-    let mut per_customer = serde_json::Map::new();
-    for ev in &events {
-        if let Some(c) = &ev.customer_id {
-            per_customer.insert(
-                c.clone(),
-                json!({
-                    "access": e.access(c, NOW).unwrap(),
-                    "invoices": e.invoices(c).unwrap(),
-                    "subscriptions": serde_json::to_value(e.subscriptions(c).unwrap().iter().map(|s| &s.record).collect::<Vec<_>>()).unwrap(),
-                    "customer": e.find_customer(c).unwrap(),
-                }),
-            );
-        }
-    }
+    let ids: Vec<String> = events
+        .iter()
+        .filter_map(|ev| ev.customer_id.clone())
+        .collect();
+    let per_customer = customer_views(&e, &ids);
     let bodies: Vec<Vec<u8>> = events
         .iter()
         .map(|ev| e.event_body(&ev.id).unwrap().unwrap())
@@ -755,4 +767,67 @@ fn copy_moves_a_whole_store_and_verifies_it_and_is_idempotent() {
     ]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing).contains("no database"));
+}
+
+#[test]
+fn backup_restore_and_prune_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = demo_db(dir.path());
+    let before = observable(&db);
+    let file = db_arg(dir.path(), "backup.db");
+    assert_eq!(json_of(&["backup", &file, "--db", &db], 0)["backup"], file);
+    // A second backup to the same file is refused rather than overwritten.
+    assert_eq!(tb(&["backup", &file, "--db", &db]).status.code(), Some(1));
+    // Far in the future (2100) everything finished has aged out; billing state has not.
+    let later = "4102444800".to_owned();
+    let p = json_of(&["prune", "--db", &db, "--now", &later], 0);
+    assert!(p["pruned"]["events"].as_u64().unwrap() > 0, "{p:#}");
+    assert_ne!(observable(&db)["events"], before["events"]);
+    let ids: Vec<String> = before["customers"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert!(!ids.is_empty());
+    let e = Engine::open(Config::new(db.as_str(), &[SECRET]).unwrap()).unwrap();
+    assert_eq!(
+        Value::Object(customer_views(&e, &ids)),
+        before["customers"],
+        "billing state is never pruned"
+    );
+    drop(e);
+    // Refused ages are a usage error with a code, not a silent no-op.
+    let bad = tb(&["prune", "--db", &db, "--event-days", "3"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad).contains("event_days"));
+    json_of(&["restore", &file, "--db", &db], 0);
+    assert_eq!(observable(&db), before);
+}
+
+#[test]
+fn stored_fields_cannot_drive_the_operators_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_arg(dir.path(), "evil.db");
+    {
+        let e = Engine::open(Config::new(db.as_str(), &[SECRET]).unwrap()).unwrap();
+        let body = serde_json::to_vec(&json!({
+            "id": "evt_evil", "object": "event", "type": "customer.created", "created": NOW,
+            "livemode": false, "data": {"object": {"id": "cus_evil", "object": "customer",
+            "email": "e@example.com", "name": "Eve\u{1b}[2J\u{1b}]0;owned\u{7}\u{1b}[8m"}}
+        }))
+        .unwrap();
+        e.ingest_trusted(&body, NOW).unwrap();
+    }
+    for args in [vec!["customer", "cus_evil"], vec!["events"]] {
+        let mut all = args.clone();
+        all.extend(["--db", &db]);
+        let o = tb(&all);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(
+            !o.stdout.contains(&0x1b) && !o.stdout.contains(&0x07),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
 }

@@ -3,6 +3,7 @@
 use super::AlertThresholds;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::DEFAULT_MAX_ATTEMPTS;
+use crate::retention::Retention;
 use crate::store::SqliteOptions;
 use crate::verify::{Secret, VerifyOptions};
 
@@ -26,6 +27,10 @@ pub struct Config {
     pub max_attempts: u32,
     /// When `health` fires alerts.
     pub alerts: AlertThresholds,
+    /// Prune history automatically (at most hourly, from `claim`, i.e. on a worker, never on
+    /// the webhook path) under this policy; `None` (the default) leaves it to
+    /// `Engine::prune` / `tollbooth prune`.
+    pub retention: Option<Retention>,
 }
 
 impl Config {
@@ -43,6 +48,7 @@ impl Config {
             sqlite: SqliteOptions::default(),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             alerts: AlertThresholds::default(),
+            retention: None,
         })
     }
 
@@ -64,6 +70,9 @@ impl Config {
         }
         if self.max_attempts == 0 {
             return bad("max_attempts must be at least 1");
+        }
+        if let Some(r) = &self.retention {
+            r.validate()?;
         }
         Ok(())
     }

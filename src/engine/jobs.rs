@@ -2,8 +2,11 @@
 
 use super::Engine;
 use crate::error::Result;
+use std::sync::atomic::Ordering;
+
 use crate::outbox;
 use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState};
+use crate::retention::{PRUNE_BATCH, Pruned, Retention};
 
 impl Engine {
     /// Jobs, newest first.
@@ -29,6 +32,9 @@ impl Engine {
         lease_secs: i64,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
+        if let Some(policy) = &self.config.retention {
+            self.prune_if_due(policy, now)?;
+        }
         self.with_store(|s| s.claim(kinds, limit, lease_secs, self.config.max_attempts, now))
     }
 
@@ -62,6 +68,41 @@ impl Engine {
             limit: Some(1000),
             ..JobFilter::default()
         })
+    }
+
+    /// Drops history older than `policy` allows ([`crate::retention`]), in short batches;
+    /// never a billing row, an unfinished job or a quarantined event.
+    pub fn prune(&self, policy: &Retention, now: i64) -> Result<Pruned> {
+        policy.validate()?;
+        let cutoffs = policy.cutoffs(now);
+        let mut total = Pruned::default();
+        loop {
+            let p = self.with_store(|s| s.prune(&cutoffs, PRUNE_BATCH))?;
+            total.add(p);
+            if p.total() == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The automatic policy: at most one prune an hour.
+    fn prune_if_due(&self, policy: &Retention, now: i64) -> Result<()> {
+        let last = self.last_prune.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < 3_600
+            || self
+                .last_prune
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
+        }
+        self.prune(policy, now).map(|_| ())
+    }
+
+    /// Writes a consistent copy of the whole store to `path` while it stays in use (SQLite;
+    /// PostgreSQL is backed up with `pg_dump`).
+    pub fn backup(&self, path: &std::path::Path) -> Result<()> {
+        self.with_store(|s| s.backup(path))
     }
 
     /// Puts a dead job back in the queue; returns the id of the job that will run.

@@ -34,6 +34,7 @@ pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport,
 pub use silence::{DeliveryActivity, HISTORY_SCAN_ROWS, SilenceRule, activity, deliveries_stopped};
 pub use timeline::{CustomerTimeline, JobHistory, TIMELINE_LIMIT};
 
+use std::sync::atomic::AtomicI64;
 use std::sync::{Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -169,6 +170,8 @@ pub struct Engine {
     metrics: Metrics,
     /// Requests that were not authentic deliveries, counted until the next flush.
     rejections: Mutex<RejectionTally>,
+    /// When the automatic retention policy last ran (unix seconds).
+    last_prune: AtomicI64,
     faults: fault::Faults,
 }
 
@@ -190,6 +193,7 @@ impl Engine {
             config,
             metrics: Metrics::default(),
             rejections: Mutex::new(RejectionTally::default()),
+            last_prune: AtomicI64::new(i64::MIN),
             faults: fault::Faults::default(),
         })
     }

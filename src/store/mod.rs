@@ -27,6 +27,7 @@ use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord, Livemod
 use crate::outbox::{
     ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, KindStats, NewJob,
 };
+use crate::retention::{Cutoffs, Pruned};
 
 /// Opens (creating and migrating as needed) the store a database string names: a SQLite file
 /// path, or `:memory:`.
@@ -152,6 +153,23 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Vec<copy::Cell>>>;
     /// Upserts `rows` into `table` in one transaction (the copied row wins); returns how many.
     fn copy_in(&self, table: &copy::Table, rows: &[Vec<copy::Cell>]) -> Result<u64>;
+
+    // --- Retention and backups ---------------------------------------------------------
+
+    /// Deletes (or, for event bodies, empties) up to about `batch` rows older than `cutoffs`
+    /// in one short transaction, never a billing row, an unfinished job or a quarantined
+    /// event ([`crate::retention`]). The caller repeats while something was removed.
+    fn prune(&self, cutoffs: &Cutoffs, batch: u32) -> Result<Pruned>;
+
+    /// Writes a consistent copy of the whole store to `path` while it stays in use (SQLite's
+    /// online backup). `CONFIG_INVALID` for a backend whose own tools do this (`pg_dump`).
+    fn backup(&self, path: &std::path::Path) -> Result<()> {
+        let _ = path;
+        Err(crate::error::Error::new(
+            crate::error::ErrorCode::ConfigInvalid,
+            "this store is backed up with its own tools (pg_dump for PostgreSQL)",
+        ))
+    }
 
     // --- Lifecycle ----------------------------------------------------------------------
 

@@ -134,6 +134,18 @@ int main(void) {
   NUL_RC(tb_engine_job_replay(engine, 1, T0, NULL));
   CHECK(replayed == 42);
 
+  /* Maintenance. */
+  tb_pruned pruned = {0};
+  uint64_t applied = 7, still = 7;
+  NUL_RC(tb_engine_prune(NULL, 0, 0, 0, 0, T0, &pruned));
+  NUL_RC(tb_engine_prune(engine, 0, 0, 0, 0, T0, NULL));
+  NUL_RC(tb_engine_backup(NULL, S("x.db")));
+  NUL_RC(tb_engine_backup(engine, NULL, 4));
+  NUL_RC(tb_engine_reprocess_quarantined(NULL, T0, &applied, &still));
+  NUL_RC(tb_engine_reprocess_quarantined(engine, T0, NULL, &still));
+  NUL_RC(tb_engine_reprocess_quarantined(engine, T0, &applied, NULL));
+  CHECK(applied == 7 && still == 7);
+
   /* Observability. */
   tb_string *s = NULL;
   NUL_RC(tb_engine_metrics_json(NULL, T0, &s));

@@ -23,6 +23,7 @@ mod billing;
 mod config;
 mod engine;
 mod jobs;
+mod maintenance;
 mod observe;
 mod results;
 mod strings;

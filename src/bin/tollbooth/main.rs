@@ -8,6 +8,7 @@ mod events;
 mod import;
 mod jobs;
 mod output;
+mod retention;
 mod scenarios;
 mod send;
 mod sim;
@@ -156,6 +157,32 @@ enum Cmd {
     /// Backfill from a Stripe events export (JSON lines, a JSON array, or a list object)
     Import {
         /// The export file (trusted input: no signatures are checked)
+        file: PathBuf,
+    },
+    /// Drop history older than the given ages; never billing state, unfinished jobs or
+    /// quarantined events
+    Prune {
+        /// Keep raw event bodies this many days
+        #[arg(long, default_value_t = 30)]
+        body_days: u32,
+        /// Keep event ids (dedupe, catch-up) this many days (at least 30)
+        #[arg(long, default_value_t = 90)]
+        event_days: u32,
+        /// Keep the delivery log this many days
+        #[arg(long, default_value_t = 30)]
+        delivery_days: u32,
+        /// Keep finished jobs and their attempts this many days
+        #[arg(long, default_value_t = 30)]
+        job_days: u32,
+    },
+    /// Write a consistent copy of the SQLite store to FILE while the app keeps running
+    Backup {
+        /// A new file
+        file: PathBuf,
+    },
+    /// Replace the SQLite store (--db) with a backup; stop the app first
+    Restore {
+        /// A file written by `backup`
         file: PathBuf,
     },
     /// Copy a whole store to another database (e.g. SQLite to PostgreSQL), then verify every
@@ -404,6 +431,22 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
         Cmd::Reprocess { .. } => jobs::reprocess_quarantined(app),
         Cmd::Import { file } => import::run(app, &file),
         Cmd::Copy { from, to } => copy::run(app, &from, &to),
+        Cmd::Prune {
+            body_days,
+            event_days,
+            delivery_days,
+            job_days,
+        } => retention::prune(
+            app,
+            tollbooth::retention::Retention {
+                body_days,
+                event_days,
+                delivery_days,
+                job_days,
+            },
+        ),
+        Cmd::Backup { file } => retention::backup(app, &file),
+        Cmd::Restore { file } => retention::restore(app, &file),
         Cmd::Sign { body } => send::sign(app, &body),
         Cmd::Send { url, body } => send::send(app, &url, &body),
         Cmd::Metrics { prometheus } => status::metrics(app, prometheus),

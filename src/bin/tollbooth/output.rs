@@ -40,7 +40,7 @@ impl Out {
     pub fn line(&self, text: impl AsRef<str>) {
         if !self.json {
             let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{}", self.redact(text.as_ref()));
+            let _ = writeln!(stdout, "{}", terminal_safe(&self.redact(text.as_ref())));
         }
     }
 
@@ -106,6 +106,39 @@ impl Out {
             }
         }
     }
+}
+
+/// The colour codes `paint` writes: the only escape sequences a line may keep.
+const OUR_SGR: &[&str] = &["0", "1", "2", "31", "32", "33"];
+
+/// Makes a line safe for the operator's terminal: stored fields (a customer's name, an error
+/// message) are attacker-controlled, so every control character is shown escaped (`\u{1b}`)
+/// instead of reaching the terminal, except the colour codes tollbooth itself writes.
+pub fn terminal_safe(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b' {
+            // Keep `ESC [ code m` for our own codes only.
+            let tail = &rest[1..];
+            if let Some(body) = tail.strip_prefix('[') {
+                if let Some(end) = body.find('m') {
+                    if OUR_SGR.contains(&&body[..end]) {
+                        out.push_str(&rest[..end + 3]);
+                        rest = &body[end + 1..];
+                        continue;
+                    }
+                }
+            }
+        }
+        if c.is_control() && c != '\t' {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// A table of text cells, aligned on display width (ANSI colour codes do not count).
@@ -206,4 +239,21 @@ pub fn money(minor: i64, currency: &str) -> String {
 
 pub fn opt(v: Option<&str>) -> String {
     v.unwrap_or("-").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn stored_control_characters_never_reach_the_terminal() {
+        // A customer named to clear the screen, retitle the window and hide a line.
+        let evil = "Ada\x1b[2J\x1b]0;pwned\x07\x1b[8mhidden\r\u{9b}31m";
+        let safe = terminal_safe(evil);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe:?}");
+        assert!(safe.contains("\\u{1b}[2J") && safe.contains("\\u{7}"));
+        // Our own colours survive.
+        let ours = "\x1b[31mdead\x1b[0m\tok";
+        assert_eq!(terminal_safe(ours), ours);
+    }
 }

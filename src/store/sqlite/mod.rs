@@ -9,11 +9,13 @@ mod checkpointer;
 mod copy;
 mod deliveries;
 mod jobs;
+mod prune;
 mod queries;
 mod rows;
 mod stats;
 
 pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
+pub use prune::restore;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -27,6 +29,7 @@ use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
 use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, KindStats};
+use crate::retention::{Cutoffs, Pruned};
 
 /// Migrations, in order. `PRAGMA user_version` holds how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -424,6 +427,12 @@ impl Store for SqliteStore {
     }
     fn checkpoint(&self) -> Result<(i64, i64)> {
         self.db(|db| db.checkpoint())
+    }
+    fn prune(&self, cutoffs: &Cutoffs, batch: u32) -> Result<Pruned> {
+        self.db(|db| db.prune(cutoffs, batch))
+    }
+    fn backup(&self, path: &std::path::Path) -> Result<()> {
+        self.db(|db| db.backup(path))
     }
     fn copy_out(
         &self,
