@@ -117,13 +117,32 @@ pub fn format_date(unix: i64) -> String {
 
 fn evaluate_one(policy: &AccessPolicy, view: &SubscriptionView, now: i64) -> Access {
     let s = &view.record;
-    let state = AccessState::from_status(&s.status);
+    let mut state = AccessState::from_status(&s.status);
     let scheduled_end = if s.cancel_at_period_end {
         s.current_period_end.or(s.cancel_at)
     } else {
         s.cancel_at
     };
+    // A scheduled end is evaluated against `now`: when Stripe's
+    // `customer.subscription.deleted` is late or lost (it retries for days), access still ends
+    // on the date the customer paid up to, as Cashier does.
+    if matches!(state, AccessState::Active | AccessState::Trialing)
+        && scheduled_end.is_some_and(|end| now >= end)
+    {
+        state = AccessState::Canceled;
+    }
     let (has_access, access_ends_at, reason) = match state {
+        AccessState::Canceled if s.status != "canceled" => {
+            let end = scheduled_end.unwrap_or(now);
+            (
+                false,
+                Some(end),
+                format!(
+                    "canceled on {} (the end of the paid period)",
+                    format_date(end)
+                ),
+            )
+        }
         AccessState::Active | AccessState::Trialing => match scheduled_end {
             Some(end) => (
                 true,
@@ -297,6 +316,36 @@ mod tests {
         assert!(a.has_access);
         assert_eq!(a.access_ends_at, Some(2_000_000_000));
         assert_eq!(a.reason, "canceled, access until 2033-05-18");
+    }
+
+    #[test]
+    fn a_scheduled_end_ends_access_on_time_even_when_the_deleted_event_is_late() {
+        let mut v = view("active");
+        v.record.cancel_at_period_end = true;
+        let p = AccessPolicy::default();
+        let before = evaluate(&p, &[v.clone()], 1_999_999_999).unwrap();
+        assert!(before.has_access);
+        // The period is over and `customer.subscription.deleted` has not arrived (yet).
+        let after = evaluate(&p, &[v.clone()], 2_000_000_000).unwrap();
+        assert!(!after.has_access);
+        assert_eq!(after.state, AccessState::Canceled);
+        assert_eq!(after.access_ends_at, Some(2_000_000_000));
+        assert!(
+            after.reason.starts_with("canceled on 2033-05-18"),
+            "{}",
+            after.reason
+        );
+        // `cancel_at` (a chosen date) and a trial set to cancel behave the same.
+        let mut at = view("trialing");
+        at.record.cancel_at = Some(1_600);
+        assert!(evaluate(&p, &[at.clone()], 1_599).unwrap().has_access);
+        assert!(!evaluate(&p, &[at], 1_600).unwrap().has_access);
+        // Without a scheduled end, a passed period end is a renewal in flight: access stays.
+        assert!(
+            evaluate(&p, &[view("active")], 2_100_000_000)
+                .unwrap()
+                .has_access
+        );
     }
 
     #[test]
