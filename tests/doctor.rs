@@ -679,3 +679,23 @@ fn doctor_with_nothing_to_check_says_what_to_give() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--url"));
 }
+
+#[test]
+fn a_store_from_a_newer_build_is_named_not_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("newer.db").to_string_lossy().into_owned();
+    drop(Engine::open(Config::new(db.clone(), &[SECRET]).unwrap()).unwrap());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "user_version", 999).unwrap();
+    drop(conn);
+    let (code, v, _) = doctor_db(&db, T0, None);
+    assert_eq!(code, 4, "{v:#}");
+    let (s, _, fix) = store_check(&v, "schema_version");
+    assert_eq!(s, "fail");
+    assert!(fix.contains("upgrade this CLI"));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 999, "the doctor never touches a newer schema");
+}
