@@ -8,6 +8,7 @@
 pub mod access;
 pub mod checkout;
 mod customer;
+pub mod money;
 
 pub use access::{Access, AccessPolicy, AccessState, SubscriptionView};
 pub use checkout::{CheckoutRow, CheckoutState, checkout_state};

@@ -45,6 +45,14 @@ pub fn http_status(code: Option<String>) -> u32 {
         .map_or(500, |c| u32::from(c.http_status()))
 }
 
+/// How many decimals a Stripe amount in `currency` carries (0 for JPY, 3 for KWD, 2 for ISK as
+/// Stripe sends it): ISO 4217 with Stripe's documented exceptions. Divide a Stripe amount by
+/// `10 ** currencyExponent(currency)` before formatting it.
+#[napi(catch_unwind)]
+pub fn currency_exponent(currency: String) -> u32 {
+    tollbooth::billing::money::exponent(&currency)
+}
+
 /// Test hook, not part of the API (absent from index.d.ts and index.js): panics inside the
 /// boundary so tests can prove a panic becomes an `Error` with code `PANIC` instead of
 /// crossing into JS. Reach it only through the `.node` file.

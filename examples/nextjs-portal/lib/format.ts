@@ -1,7 +1,14 @@
+import { currencyExponent } from 'tollbooth';
+
+/** A Stripe amount (minor units: cents, yen, fils) in its own currency's decimals. */
 export function money(minor: number, currency: string): string {
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() }).format(
-    minor / 100,
-  );
+  const digits = currencyExponent(currency);
+  return new Intl.NumberFormat('en-US', {
+    style: 'currency',
+    currency: currency.toUpperCase(),
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(minor / 10 ** digits);
 }
 
 /** A unix-seconds time as a date, in UTC so server and tests agree. */

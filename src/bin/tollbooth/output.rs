@@ -226,15 +226,9 @@ pub fn age(secs: i64) -> String {
 }
 
 /// `$29.00 USD` style amounts from minor units.
+/// An amount in its currency's own minor units (`1500 JPY`, `1.250 KWD`).
 pub fn money(minor: i64, currency: &str) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let m = minor.unsigned_abs();
-    format!(
-        "{sign}{}.{:02} {}",
-        m / 100,
-        m % 100,
-        currency.to_uppercase()
-    )
+    tollbooth::billing::money::format_amount(minor, currency)
 }
 
 pub fn opt(v: Option<&str>) -> String {
