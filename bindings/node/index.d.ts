@@ -263,6 +263,13 @@ export interface ClaimOptions {
   nowSeconds?: number
 }
 
+/**
+ * How many decimals a Stripe amount in `currency` carries (0 for JPY, 3 for KWD, 2 for ISK as
+ * Stripe sends it): ISO 4217 with Stripe's documented exceptions. Divide a Stripe amount by
+ * `10 ** currencyExponent(currency)` before formatting it.
+ */
+export declare function currencyExponent(currency: string): number
+
 /** A stored customer. */
 export interface Customer {
   /** Stripe customer id. */
