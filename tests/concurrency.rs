@@ -1,5 +1,6 @@
 //! The same events delivered concurrently — from 8 threads, and from 4 separate processes on
-//! one database file — are processed exactly once, and the final state equals the in-order one.
+//! one database — are processed exactly once, and the final state equals the in-order one. On
+//! every backend: SQLite, PostgreSQL, and PostgreSQL through PgBouncer in transaction mode.
 
 mod common;
 
@@ -21,9 +22,13 @@ fn oracle() -> Vec<String> {
 
 #[test]
 fn one_event_from_eight_threads_is_processed_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.db");
-    let e = Arc::new(engine_at(path.to_str().unwrap()));
+    for b in with_pooler() {
+        one_event_from_eight_threads(&b);
+    }
+}
+
+fn one_event_from_eight_threads(b: &Backend) {
+    let e = Arc::new(engine_at(&b.fresh_db()));
     let body = Arc::new(event(
         "evt_once",
         "invoice.payment_failed",
@@ -47,7 +52,8 @@ fn one_event_from_eight_threads_is_processed_once() {
             .filter(|o| **o == Outcome::Processed)
             .count(),
         1,
-        "{outcomes:?}"
+        "{}: {outcomes:?}",
+        b.name
     );
     assert_eq!(
         outcomes
@@ -61,9 +67,13 @@ fn one_event_from_eight_threads_is_processed_once() {
 
 #[test]
 fn eight_threads_with_their_own_connections_converge() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.db");
-    let path = path.to_str().unwrap().to_owned();
+    for b in with_pooler() {
+        eight_threads_converge(&b);
+    }
+}
+
+fn eight_threads_converge(b: &Backend) {
+    let path = b.fresh_db();
     drop(engine_at(&path)); // create + migrate once
     let events = Arc::new(many_histories(CUSTOMERS));
     let barrier = Arc::new(Barrier::new(8));
@@ -89,16 +99,26 @@ fn eight_threads_with_their_own_connections_converge() {
     assert_eq!(
         firsts,
         events.len(),
-        "every event id processed exactly once across threads"
+        "{}: every event id processed exactly once across threads",
+        b.name
     );
-    assert_eq!(state_digest(&engine_at(&path), CUSTOMERS), oracle());
+    assert_eq!(
+        state_digest(&engine_at(&path), CUSTOMERS),
+        oracle(),
+        "{}",
+        b.name
+    );
 }
 
 #[test]
-fn four_processes_on_one_file_process_each_event_once() {
-    let dir2 = tempfile::tempdir().unwrap();
-    let path2 = dir2.path().join("p2.db");
-    let path2 = path2.to_str().unwrap();
+fn four_processes_on_one_database_process_each_event_once() {
+    for b in with_pooler() {
+        four_processes(&b);
+    }
+}
+
+fn four_processes(b: &Backend) {
+    let path2 = &b.fresh_db();
     drop(engine_at(path2));
     let running: Vec<_> = (0..4)
         .map(|i| {
@@ -135,14 +155,20 @@ fn four_processes_on_one_file_process_each_event_once() {
     let total = many_histories(CUSTOMERS).len();
     assert_eq!(
         firsts, total,
-        "every event id processed exactly once across 4 processes"
+        "{}: every event id processed exactly once across 4 processes",
+        b.name
     );
-    assert_eq!(state_digest(&engine_at(path2), CUSTOMERS), oracle());
+    assert_eq!(
+        state_digest(&engine_at(path2), CUSTOMERS),
+        oracle(),
+        "{}",
+        b.name
+    );
 }
 
 /// Child-process entry for the multi-process test (run only by the parent, via --ignored).
 #[test]
-#[ignore = "child process entry; run by four_processes_on_one_file_process_each_event_once"]
+#[ignore = "child process entry; run by four_processes_on_one_database_process_each_event_once"]
 fn child_delivers_everything() {
     let Ok(path) = std::env::var("TB_CHILD_DB") else {
         return;

@@ -10,48 +10,38 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use rusqlite::Connection;
 
 const CUSTOMERS: usize = 80;
 const KILLS: usize = 30;
 
-fn check_no_partial_state(path: &str) -> usize {
-    let c = Connection::open(path).unwrap();
-    let ok: String = c
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
-    let events: i64 = c
-        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
-        .unwrap();
-    let unlogged: i64 = c
-        .query_row(
-            "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM deliveries d \
-             WHERE d.event_id = e.id AND d.outcome IN ('processed', 'ignored', 'stale'))",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+fn check_no_partial_state(b: &Backend, path: &str) -> usize {
+    if !b.is_postgres() {
+        let c = rusqlite::Connection::open(path).unwrap();
+        let ok: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
+    let events = b.count(path, "SELECT count(*) FROM events");
+    let unlogged = b.count(
+        path,
+        "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM deliveries d \
+         WHERE d.event_id = e.id AND d.outcome IN ('processed', 'ignored', 'stale'))",
+    );
     assert_eq!(
         unlogged, 0,
         "an event without its delivery row: half a transaction survived"
     );
-    let orphan_jobs: i64 = c
-        .query_row(
-            "SELECT count(*) FROM jobs j WHERE j.event_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = j.event_id)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let orphan_jobs = b.count(
+        path,
+        "SELECT count(*) FROM jobs j WHERE j.event_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = j.event_id)",
+    );
     assert_eq!(orphan_jobs, 0, "a job whose event was not committed");
-    let missing_tickets: i64 = c
-        .query_row(
-            "SELECT count(*) FROM events e WHERE e.type = 'invoice.payment_failed' AND NOT EXISTS \
-             (SELECT 1 FROM jobs j WHERE j.kind = 'support.open_ticket' AND j.key = 'invoice:' || e.object_id || ':attempt:1')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let missing_tickets = b.count(
+        path,
+        "SELECT count(*) FROM events e WHERE e.type = 'invoice.payment_failed' AND NOT EXISTS \
+         (SELECT 1 FROM jobs j WHERE j.kind = 'support.open_ticket' AND j.key = 'invoice:' || e.object_id || ':attempt:1')",
+    );
     assert_eq!(
         missing_tickets, 0,
         "a stored failed payment without its ticket job"
@@ -61,9 +51,13 @@ fn check_no_partial_state(path: &str) -> usize {
 
 #[test]
 fn sigkill_at_random_points_leaves_nothing_partial_and_redelivery_completes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("crash.db");
-    let path = path.to_str().unwrap();
+    for b in backends() {
+        sigkill_on(&b);
+    }
+}
+
+fn sigkill_on(b: &Backend) {
+    let path = &b.fresh_db();
     drop(engine_at(path));
     let total = many_histories(CUSTOMERS).len();
     let mut rng = Rng(0x5eed_cafe);
@@ -96,9 +90,12 @@ fn sigkill_at_random_points_leaves_nothing_partial_and_redelivery_completes() {
         std::thread::sleep(Duration::from_micros(rng.below(40_000)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        stored_after_kills.push(check_no_partial_state(path));
+        stored_after_kills.push(check_no_partial_state(b, path));
     }
-    eprintln!("events stored after each of {KILLS} kills: {stored_after_kills:?} (of {total})");
+    eprintln!(
+        "{}: events stored after each of {KILLS} kills: {stored_after_kills:?} (of {total})",
+        b.name
+    );
     assert!(
         stored_after_kills.iter().any(|n| *n > 0 && *n < total),
         "no kill landed mid-ingestion"
@@ -112,7 +109,7 @@ fn sigkill_at_random_points_leaves_nothing_partial_and_redelivery_completes() {
         }
     }
     assert_eq!(firsts + stored_after_kills.last().copied().unwrap(), total);
-    check_no_partial_state(path);
+    check_no_partial_state(b, path);
     let oracle = engine();
     for (_, created, body) in many_histories(CUSTOMERS) {
         deliver(&oracle, &body, created).unwrap();

@@ -20,8 +20,14 @@ fn jobs_of(engine: &Engine, kind: &str) -> Vec<tollbooth::Job> {
 
 #[test]
 fn full_history_in_both_shapes_gives_the_same_portal_state() {
+    for b in backends() {
+        full_history_in_both_shapes_gives_the_same_portal_state_on(&b);
+    }
+}
+
+fn full_history_in_both_shapes_gives_the_same_portal_state_on(b: &Backend) {
     for shape in [Shape::Legacy, Shape::Basil] {
-        let e = engine();
+        let e = b.engine();
         for (_, created, body) in history(2, shape) {
             let h = deliver(&e, &body, created).unwrap();
             assert_eq!(h.outcome, Outcome::Processed, "{shape:?} {}", h.event_type);
@@ -66,7 +72,13 @@ fn full_history_in_both_shapes_gives_the_same_portal_state() {
 
 #[test]
 fn access_states_follow_the_subscription() {
-    let e = engine();
+    for b in backends() {
+        access_states_follow_the_subscription_on(&b);
+    }
+}
+
+fn access_states_follow_the_subscription_on(b: &Backend) {
+    let e = b.engine();
     let pe = T0 + 2_592_000;
     let sub = |status: &str| subscription("sub_a", "cus_a", status, pe, Shape::Basil);
     let steps = [
@@ -95,7 +107,13 @@ fn access_states_follow_the_subscription() {
 
 #[test]
 fn past_due_grace_period_is_configurable() {
-    let mut cfg = Config::new(":memory:", &[SECRET]).unwrap();
+    for b in backends() {
+        past_due_grace_period_is_configurable_on(&b);
+    }
+}
+
+fn past_due_grace_period_is_configurable_on(b: &Backend) {
+    let mut cfg = b.config();
     cfg.past_due_grace_secs = 3 * 86_400;
     let e = Engine::open(cfg).unwrap();
     let body = event(
@@ -114,7 +132,13 @@ fn past_due_grace_period_is_configurable() {
 
 #[test]
 fn cancel_at_period_end_keeps_access_until_the_period_ends() {
-    let e = engine();
+    for b in backends() {
+        cancel_at_period_end_keeps_access_until_the_period_ends_on(&b);
+    }
+}
+
+fn cancel_at_period_end_keeps_access_until_the_period_ends_on(b: &Backend) {
+    let e = b.engine();
     let mut s = subscription("sub_c", "cus_c", "active", T0 + 500_000, Shape::Basil);
     s["cancel_at_period_end"] = json!(true);
     deliver(
@@ -135,7 +159,13 @@ fn cancel_at_period_end_keeps_access_until_the_period_ends() {
 
 #[test]
 fn duplicates_change_nothing_and_enqueue_nothing() {
-    let e = engine();
+    for b in backends() {
+        duplicates_change_nothing_and_enqueue_nothing_on(&b);
+    }
+}
+
+fn duplicates_change_nothing_and_enqueue_nothing_on(b: &Backend) {
+    let e = b.engine();
     let body = event(
         "evt_d",
         "invoice.payment_failed",
@@ -156,7 +186,13 @@ fn duplicates_change_nothing_and_enqueue_nothing() {
 
 #[test]
 fn older_events_are_stale_but_kept() {
-    let e = engine();
+    for b in backends() {
+        older_events_are_stale_but_kept_on(&b);
+    }
+}
+
+fn older_events_are_stale_but_kept_on(b: &Backend) {
+    let e = b.engine();
     let newer = event(
         "evt_new",
         "customer.subscription.updated",
@@ -195,7 +231,13 @@ fn older_events_are_stale_but_kept() {
 
 #[test]
 fn a_canceled_subscription_never_comes_back() {
-    let e = engine();
+    for b in backends() {
+        a_canceled_subscription_never_comes_back_on(&b);
+    }
+}
+
+fn a_canceled_subscription_never_comes_back_on(b: &Backend) {
+    let e = b.engine();
     let dead = event(
         "evt_x1",
         "customer.subscription.deleted",
@@ -222,6 +264,12 @@ fn a_canceled_subscription_never_comes_back() {
 
 #[test]
 fn same_second_conflict_is_deterministic_and_reconciled() {
+    for b in backends() {
+        same_second_conflict_is_deterministic_and_reconciled_on(&b);
+    }
+}
+
+fn same_second_conflict_is_deterministic_and_reconciled_on(backend: &Backend) {
     let a = event(
         "evt_tie_a",
         "customer.subscription.updated",
@@ -236,7 +284,7 @@ fn same_second_conflict_is_deterministic_and_reconciled() {
     );
     let mut finals = Vec::new();
     for order in [[&a, &b], [&b, &a]] {
-        let e = engine();
+        let e = backend.engine();
         for body in order {
             deliver(&e, body, T0).unwrap();
         }
@@ -272,7 +320,13 @@ fn same_second_conflict_is_deterministic_and_reconciled() {
 
 #[test]
 fn checkout_status_moves_only_on_webhooks() {
-    let e = engine();
+    for b in backends() {
+        checkout_status_moves_only_on_webhooks_on(&b);
+    }
+}
+
+fn checkout_status_moves_only_on_webhooks_on(b: &Backend) {
+    let e = b.engine();
     assert_eq!(
         e.checkout_status("cs_1").unwrap().state,
         CheckoutState::Pending
@@ -317,7 +371,13 @@ fn checkout_status_moves_only_on_webhooks() {
 
 #[test]
 fn refunds_and_disputes_open_one_ticket_each() {
-    let e = engine();
+    for b in backends() {
+        refunds_and_disputes_open_one_ticket_each_on(&b);
+    }
+}
+
+fn refunds_and_disputes_open_one_ticket_each_on(b: &Backend) {
+    let e = b.engine();
     let charge = json!({"id": "ch_1", "object": "charge", "customer": "cus_r", "amount": 2900,
         "amount_refunded": 2900, "currency": "usd", "refunded": true, "invoice": "in_r", "payment_intent": "pi_1"});
     let dispute = json!({"id": "dp_1", "object": "dispute", "charge": "ch_1", "payment_intent": "pi_1",
@@ -338,7 +398,13 @@ fn refunds_and_disputes_open_one_ticket_each() {
 
 #[test]
 fn unknown_types_are_stored_and_ignored() {
-    let e = engine();
+    for b in backends() {
+        unknown_types_are_stored_and_ignored_on(&b);
+    }
+}
+
+fn unknown_types_are_stored_and_ignored_on(b: &Backend) {
+    let e = b.engine();
     let body = event(
         "evt_u",
         "terminal.reader.action_succeeded",
@@ -353,7 +419,13 @@ fn unknown_types_are_stored_and_ignored() {
 
 #[test]
 fn rejections_have_stable_codes_and_are_logged_without_body_or_secret() {
-    let e = engine();
+    for b in backends() {
+        rejections_have_stable_codes_and_are_logged_without_body_or_secret_on(&b);
+    }
+}
+
+fn rejections_have_stable_codes_and_are_logged_without_body_or_secret_on(b: &Backend) {
+    let e = b.engine();
     let body = event(
         "evt_bad",
         "customer.created",
@@ -424,7 +496,13 @@ fn rejections_have_stable_codes_and_are_logged_without_body_or_secret() {
 
 #[test]
 fn livemode_guard_quarantines_test_events_in_live_deployments() {
-    let mut cfg = Config::new(":memory:", &[SECRET]).unwrap();
+    for b in backends() {
+        livemode_guard_quarantines_test_events_in_live_deployments_on(&b);
+    }
+}
+
+fn livemode_guard_quarantines_test_events_in_live_deployments_on(b: &Backend) {
+    let mut cfg = b.config();
     cfg.livemode = Some(true);
     let e = Engine::open(cfg).unwrap();
     let body = event(
@@ -450,7 +528,13 @@ fn livemode_guard_quarantines_test_events_in_live_deployments() {
 
 #[test]
 fn an_authentic_event_that_does_not_normalize_is_quarantined_then_reprocessed() {
-    let e = engine();
+    for b in backends() {
+        an_authentic_event_that_does_not_normalize_is_quarantined_then_reprocessed_on(&b);
+    }
+}
+
+fn an_authentic_event_that_does_not_normalize_is_quarantined_then_reprocessed_on(b: &Backend) {
+    let e = b.engine();
     // A shape this version cannot read: `data.object` of an invoice with a mistyped amount.
     let bad = br#"{"id":"evt_q","object":"event","type":"invoice.paid","created":1767000000,"livemode":false,"data":{"object":{"id":"in_q","object":"invoice","customer":"cus_q","amount_due":"lots","currency":"usd","created":1}}}"#;
     let h = deliver(&e, bad, T0).unwrap();
@@ -488,10 +572,15 @@ fn an_authentic_event_that_does_not_normalize_is_quarantined_then_reprocessed() 
 
 #[test]
 fn a_quarantined_event_that_becomes_readable_is_applied_by_reprocess() {
+    for b in backends() {
+        a_quarantined_event_that_becomes_readable_is_applied_by_reprocess_on(&b);
+    }
+}
+
+fn a_quarantined_event_that_becomes_readable_is_applied_by_reprocess_on(b: &Backend) {
     // Quarantined under a live-only configuration, then read by a test-mode one (the
     // operator fixed the setting): the same store, reprocessed, applies it once.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("q.db").to_str().unwrap().to_owned();
+    let path = b.fresh_db();
     let body = event(
         "evt_fix",
         "customer.created",
@@ -642,7 +731,13 @@ fn config_is_validated() {
 
 #[test]
 fn closed_engine_refuses_calls() {
-    let e = engine();
+    for b in backends() {
+        closed_engine_refuses_calls_on(&b);
+    }
+}
+
+fn closed_engine_refuses_calls_on(b: &Backend) {
+    let e = b.engine();
     e.close().unwrap();
     assert_eq!(e.access("cus", T0).unwrap_err().code(), ErrorCode::Closed);
 }
@@ -681,7 +776,13 @@ fn store_refuses_a_newer_schema_and_survives_reopen() {
 
 #[test]
 fn duplicate_deliveries_are_logged_by_group_commit() {
-    let e = engine();
+    for b in backends() {
+        duplicate_deliveries_are_logged_by_group_commit_on(&b);
+    }
+}
+
+fn duplicate_deliveries_are_logged_by_group_commit_on(b: &Backend) {
+    let e = b.engine();
     let body = event(
         "evt_g",
         "customer.created",

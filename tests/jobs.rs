@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use common::*;
 use serde_json::json;
 use tollbooth::outbox::{backoff_secs, jitter_for};
-use tollbooth::{Config, Engine, ErrorCode, FailOutcome, JobState};
+use tollbooth::{Engine, ErrorCode, FailOutcome, JobState};
 
 /// Enqueues `n` once-jobs (failed payment tickets) for `customers` customers.
 fn seed(e: &Engine, n: usize, customers: usize) {
@@ -36,7 +36,13 @@ fn seed(e: &Engine, n: usize, customers: usize) {
 
 #[test]
 fn claim_leases_and_an_expired_lease_returns_the_job() {
-    let e = engine();
+    for b in backends() {
+        claim_leases_and_an_expired_lease_returns_the_job_on(&b);
+    }
+}
+
+fn claim_leases_and_an_expired_lease_returns_the_job_on(b: &Backend) {
+    let e = b.engine();
     seed(&e, 1, 1);
     let now = T0 + 1_000;
     let first = e.claim(&[], 10, 30, now).unwrap();
@@ -74,7 +80,13 @@ fn claim_leases_and_an_expired_lease_returns_the_job() {
 
 #[test]
 fn a_job_whose_worker_keeps_dying_is_dead_lettered_and_frees_its_queue() {
-    let mut cfg = Config::new(":memory:", &[SECRET]).unwrap();
+    for b in backends() {
+        a_job_whose_worker_keeps_dying_is_dead_lettered_and_frees_its_queue_on(&b);
+    }
+}
+
+fn a_job_whose_worker_keeps_dying_is_dead_lettered_and_frees_its_queue_on(b: &Backend) {
+    let mut cfg = b.config();
     cfg.max_attempts = 3;
     let e = Engine::open(cfg).unwrap();
     // Two failed payments of one customer: two tickets in its support queue, the second
@@ -132,7 +144,13 @@ fn a_job_whose_worker_keeps_dying_is_dead_lettered_and_frees_its_queue() {
 
 #[test]
 fn lease_lost_after_expiry_even_without_a_new_claim() {
-    let e = engine();
+    for b in backends() {
+        lease_lost_after_expiry_even_without_a_new_claim_on(&b);
+    }
+}
+
+fn lease_lost_after_expiry_even_without_a_new_claim_on(b: &Backend) {
+    let e = b.engine();
     seed(&e, 1, 1);
     let j = &e.claim(&[], 1, 10, T0 + 1_000).unwrap()[0];
     assert_eq!(
@@ -155,7 +173,13 @@ fn lease_lost_after_expiry_even_without_a_new_claim() {
 
 #[test]
 fn failures_back_off_as_documented_then_dead_letter_then_replay() {
-    let mut cfg = Config::new(":memory:", &[SECRET]).unwrap();
+    for b in backends() {
+        failures_back_off_as_documented_then_dead_letter_then_replay_on(&b);
+    }
+}
+
+fn failures_back_off_as_documented_then_dead_letter_then_replay_on(b: &Backend) {
+    let mut cfg = b.config();
     cfg.max_attempts = 4;
     let e = Engine::open(cfg).unwrap();
     seed(&e, 1, 1);
@@ -218,7 +242,13 @@ fn failures_back_off_as_documented_then_dead_letter_then_replay() {
 
 #[test]
 fn one_customers_jobs_of_a_kind_run_in_order_and_kinds_are_independent() {
-    let e = engine();
+    for b in backends() {
+        one_customers_jobs_of_a_kind_run_in_order_and_kinds_are_independent_on(&b);
+    }
+}
+
+fn one_customers_jobs_of_a_kind_run_in_order_and_kinds_are_independent_on(b: &Backend) {
+    let e = b.engine();
     seed(&e, 3, 1); // three tickets for cus_0
     let charge = json!({"id": "ch_9", "object": "charge", "customer": "cus_0", "amount": 5,
         "amount_refunded": 5, "currency": "usd", "refunded": true});
@@ -275,7 +305,13 @@ fn one_customers_jobs_of_a_kind_run_in_order_and_kinds_are_independent() {
 
 #[test]
 fn coalesced_crm_job_carries_the_newest_state_while_one_is_running() {
-    let e = engine();
+    for b in backends() {
+        coalesced_crm_job_carries_the_newest_state_while_one_is_running_on(&b);
+    }
+}
+
+fn coalesced_crm_job_carries_the_newest_state_while_one_is_running_on(b: &Backend) {
+    let e = b.engine();
     let c1 = event(
         "evt_c1",
         "customer.created",
@@ -319,7 +355,13 @@ fn coalesced_crm_job_carries_the_newest_state_while_one_is_running() {
 
 #[test]
 fn flaky_handler_completes_or_dead_letters_everything_exactly_once() {
-    let mut cfg = Config::new(":memory:", &[SECRET]).unwrap();
+    for b in backends() {
+        flaky_handler_completes_or_dead_letters_everything_exactly_once_on(&b);
+    }
+}
+
+fn flaky_handler_completes_or_dead_letters_everything_exactly_once_on(b: &Backend) {
+    let mut cfg = b.config();
     cfg.max_attempts = 6;
     let e = Engine::open(cfg).unwrap();
     seed(&e, 60, 7);
@@ -380,9 +422,13 @@ fn flaky_handler_completes_or_dead_letters_everything_exactly_once() {
 
 #[test]
 fn concurrent_claimers_in_threads_never_share_a_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("q.db");
-    let path = path.to_str().unwrap().to_owned();
+    for b in backends() {
+        concurrent_claimers_in_threads_never_share_a_job_on(&b);
+    }
+}
+
+fn concurrent_claimers_in_threads_never_share_a_job_on(b: &Backend) {
+    let path = b.fresh_db();
     seed(&engine_at(&path), 200, 200);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let barrier = Arc::new(Barrier::new(4));
@@ -414,9 +460,13 @@ fn concurrent_claimers_in_threads_never_share_a_job() {
 
 #[test]
 fn concurrent_claimers_in_processes_never_share_a_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("qp.db");
-    let path = path.to_str().unwrap();
+    for b in backends() {
+        concurrent_claimers_in_processes_never_share_a_job_on(&b);
+    }
+}
+
+fn concurrent_claimers_in_processes_never_share_a_job_on(b: &Backend) {
+    let path = &b.fresh_db();
     seed(&engine_at(path), 300, 300);
     let children: Vec<_> = (0..4)
         .map(|_| {
@@ -471,7 +521,13 @@ fn child_claims_until_empty() {
 
 #[test]
 fn a_close_ticket_never_overtakes_its_open_ticket() {
-    let e = engine();
+    for b in backends() {
+        a_close_ticket_never_overtakes_its_open_ticket_on(&b);
+    }
+}
+
+fn a_close_ticket_never_overtakes_its_open_ticket_on(b: &Backend) {
+    let e = b.engine();
     let failed = invoice("in_q", "cus_q", "sub_q", "open", 1, T0, Shape::Basil);
     let paid = invoice("in_q", "cus_q", "sub_q", "paid", 2, T0, Shape::Basil);
     deliver(

@@ -6,13 +6,13 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
+use tollbooth::Engine;
 use tollbooth::engine::AlertThresholds;
 use tollbooth::engine::FaultPoint;
 use tollbooth::verify::sign_for_test;
-use tollbooth::{Config, Engine};
 
-fn engine_with(t: AlertThresholds, max_attempts: u32) -> Engine {
-    let mut cfg = Config::new(":memory:", &[SECRET]).unwrap();
+fn engine_with(b: &Backend, t: AlertThresholds, max_attempts: u32) -> Engine {
+    let mut cfg = b.config();
     cfg.alerts = t;
     cfg.max_attempts = max_attempts;
     Engine::open(cfg).unwrap()
@@ -57,17 +57,23 @@ fn junk(e: &Engine, n: usize, now: i64) {
 
 #[test]
 fn failure_rate_alert_fires_above_one_percent_of_authentic_deliveries() {
+    for b in backends() {
+        failure_rate_alert_fires_above_one_percent_of_authentic_deliveries_on(&b);
+    }
+}
+
+fn failure_rate_alert_fires_above_one_percent_of_authentic_deliveries_on(b: &Backend) {
     let now = T0 + 100;
-    let quiet = engine_with(AlertThresholds::default(), 25);
+    let quiet = engine_with(b, AlertThresholds::default(), 25);
     ingest(&quiet, 30, 0, now);
     assert!(quiet.health(now).unwrap().ok);
-    let small = engine_with(AlertThresholds::default(), 25);
+    let small = engine_with(b, AlertThresholds::default(), 25);
     ingest(&small, 10, 1, now);
     assert!(
         !alert_names(&small, now).contains(&"webhook_failure_rate"),
         "below min_deliveries"
     );
-    let bad = engine_with(AlertThresholds::default(), 25);
+    let bad = engine_with(b, AlertThresholds::default(), 25);
     ingest(&bad, 30, 1, now);
     let h = bad.health(now).unwrap();
     assert!(
@@ -81,13 +87,19 @@ fn failure_rate_alert_fires_above_one_percent_of_authentic_deliveries() {
 
 #[test]
 fn junk_requests_have_their_own_alert_and_never_move_the_failure_rate() {
+    for b in backends() {
+        junk_requests_have_their_own_alert_and_never_move_the_failure_rate_on(&b);
+    }
+}
+
+fn junk_requests_have_their_own_alert_and_never_move_the_failure_rate_on(b: &Backend) {
     let now = T0 + 100;
     // A handful of junk on a quiet endpoint fires nothing (it used to page on-call).
-    let quiet = engine_with(AlertThresholds::default(), 25);
+    let quiet = engine_with(b, AlertThresholds::default(), 25);
     junk(&quiet, 20, now);
     assert!(quiet.health(now).unwrap().ok, "{:?}", quiet.health(now));
     // A flood: its own warning, and the authentic deliveries' failure rate stays 0.
-    let flooded = engine_with(AlertThresholds::default(), 25);
+    let flooded = engine_with(b, AlertThresholds::default(), 25);
     ingest(&flooded, 30, 0, now);
     junk(&flooded, 5_000, now);
     let m = flooded.metrics(now).unwrap();
@@ -128,7 +140,13 @@ fn seed_tickets(e: &Engine, n: usize, now: i64) {
 
 #[test]
 fn dead_letter_alert() {
-    let e = engine_with(AlertThresholds::default(), 1);
+    for b in backends() {
+        dead_letter_alert_on(&b);
+    }
+}
+
+fn dead_letter_alert_on(b: &Backend) {
+    let e = engine_with(b, AlertThresholds::default(), 1);
     seed_tickets(&e, 1, T0);
     assert!(!alert_names(&e, T0 + 2).contains(&"dead_letter"));
     let j = e.claim(&[], 1, 60, T0 + 2).unwrap().pop().unwrap();
@@ -141,7 +159,13 @@ fn dead_letter_alert() {
 
 #[test]
 fn stalled_queue_alert() {
-    let e = engine_with(AlertThresholds::default(), 25);
+    for b in backends() {
+        stalled_queue_alert_on(&b);
+    }
+}
+
+fn stalled_queue_alert_on(b: &Backend) {
+    let e = engine_with(b, AlertThresholds::default(), 25);
     seed_tickets(&e, 1, T0);
     assert!(!alert_names(&e, T0 + 100).contains(&"queue_stalled"));
     assert!(alert_names(&e, T0 + 1 + 3_601).contains(&"queue_stalled"));
@@ -149,25 +173,37 @@ fn stalled_queue_alert() {
 
 #[test]
 fn backlog_growing_alert() {
+    for b in backends() {
+        backlog_growing_alert_on(&b);
+    }
+}
+
+fn backlog_growing_alert_on(b: &Backend) {
     let t = AlertThresholds {
         backlog_depth: 5,
         ..AlertThresholds::default()
     };
-    let e = engine_with(t, 25);
+    let e = engine_with(b, t, 25);
     seed_tickets(&e, 4, T0);
     assert!(!alert_names(&e, T0 + 10).contains(&"queue_backlog_growing"));
-    let e2 = engine_with(t, 25);
+    let e2 = engine_with(b, t, 25);
     seed_tickets(&e2, 10, T0);
     assert!(alert_names(&e2, T0 + 10).contains(&"queue_backlog_growing"));
 }
 
 #[test]
 fn crm_failures_are_reported_apart_from_ingest_errors() {
+    for b in backends() {
+        crm_failures_are_reported_apart_from_ingest_errors_on(&b);
+    }
+}
+
+fn crm_failures_are_reported_apart_from_ingest_errors_on(b: &Backend) {
     let t = AlertThresholds {
         crm_failures: 2,
         ..AlertThresholds::default()
     };
-    let e = engine_with(t, 25);
+    let e = engine_with(b, t, 25);
     deliver(
         &e,
         &event(
@@ -269,7 +305,13 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
 
 #[test]
 fn prometheus_text_parses_and_matches_the_report() {
-    let e = engine_with(AlertThresholds::default(), 1);
+    for b in backends() {
+        prometheus_text_parses_and_matches_the_report_on(&b);
+    }
+}
+
+fn prometheus_text_parses_and_matches_the_report_on(b: &Backend) {
+    let e = engine_with(b, AlertThresholds::default(), 1);
     ingest(&e, 30, 2, T0 + 100);
     junk(&e, 2, T0 + 100);
     seed_tickets(&e, 1, T0 + 100);
@@ -339,58 +381,62 @@ const HOUR: i64 = 3600;
 
 #[test]
 fn deliveries_stopped_fires_only_after_regular_traffic_goes_silent() {
-    let e = engine_with(AlertThresholds::default(), 25);
-    let last = T0 + 3 * 24 * HOUR;
-    steady_traffic(&e, T0, last, HOUR, false);
-    assert!(!alert_names(&e, last + 6 * HOUR).contains(&"deliveries_stopped"));
-    let h = e.health(last + 6 * HOUR + 1).unwrap();
-    let a = h
-        .alerts
-        .iter()
-        .find(|a| a.name == "deliveries_stopped")
-        .unwrap_or_else(|| panic!("{h:?}"));
-    assert_eq!(a.severity, "critical");
-    assert!(a.message.contains("tollbooth doctor"), "{}", a.message);
-    let text = e.prometheus(last + 7 * HOUR).unwrap();
-    let s = parse_prometheus(&text);
-    assert_eq!(
-        s["tollbooth_alert_firing{alert=\"deliveries_stopped\",kind=\"\"}"],
-        1.0
-    );
-    assert_eq!(
-        s["tollbooth_last_authentic_delivery_age_seconds"],
-        (7 * HOUR) as f64
-    );
-    // One authentic delivery ends it.
-    steady_traffic(&e, last + 8 * HOUR, last + 8 * HOUR, 1, false);
-    assert!(!alert_names(&e, last + 8 * HOUR + 60).contains(&"deliveries_stopped"));
+    for b in backends() {
+        let e = engine_with(&b, AlertThresholds::default(), 25);
+        let last = T0 + 3 * 24 * HOUR;
+        steady_traffic(&e, T0, last, HOUR, false);
+        assert!(!alert_names(&e, last + 6 * HOUR).contains(&"deliveries_stopped"));
+        let h = e.health(last + 6 * HOUR + 1).unwrap();
+        let a = h
+            .alerts
+            .iter()
+            .find(|a| a.name == "deliveries_stopped")
+            .unwrap_or_else(|| panic!("{h:?}"));
+        assert_eq!(a.severity, "critical");
+        assert!(a.message.contains("tollbooth doctor"), "{}", a.message);
+        let text = e.prometheus(last + 7 * HOUR).unwrap();
+        let s = parse_prometheus(&text);
+        assert_eq!(
+            s["tollbooth_alert_firing{alert=\"deliveries_stopped\",kind=\"\"}"],
+            1.0
+        );
+        assert_eq!(
+            s["tollbooth_last_authentic_delivery_age_seconds"],
+            (7 * HOUR) as f64
+        );
+        // One authentic delivery ends it.
+        steady_traffic(&e, last + 8 * HOUR, last + 8 * HOUR, 1, false);
+        assert!(!alert_names(&e, last + 8 * HOUR + 60).contains(&"deliveries_stopped"));
+    }
 }
 
 #[test]
 fn deliveries_stopped_ignores_rejections_and_sparse_or_new_stores() {
-    // Rejected (unsigned) requests keep arriving, but no authentic delivery does: it fires.
-    let e = engine_with(AlertThresholds::default(), 25);
-    let last = T0 + 2 * 24 * HOUR;
-    steady_traffic(&e, T0, last, HOUR, true);
-    for i in 1..=10 {
-        let _ = e.handle_webhook_at(b"{}", "t=1,v1=00", last + i * HOUR);
+    for b in backends() {
+        // Rejected (unsigned) requests keep arriving, but no authentic delivery does: it fires.
+        let e = engine_with(&b, AlertThresholds::default(), 25);
+        let last = T0 + 2 * 24 * HOUR;
+        steady_traffic(&e, T0, last, HOUR, true);
+        for i in 1..=10 {
+            let _ = e.handle_webhook_at(b"{}", "t=1,v1=00", last + i * HOUR);
+        }
+        assert!(alert_names(&e, last + 10 * HOUR).contains(&"deliveries_stopped"));
+        // A store with a few deliveries a day: silence is normal there.
+        let sparse = engine_with(&b, AlertThresholds::default(), 25);
+        steady_traffic(&sparse, T0, T0 + 6 * 24 * HOUR, 20 * HOUR, false);
+        assert!(!alert_names(&sparse, T0 + 9 * 24 * HOUR).contains(&"deliveries_stopped"));
+        // A new store with half a day of history.
+        let new = engine_with(&b, AlertThresholds::default(), 25);
+        steady_traffic(&new, T0, T0 + 12 * HOUR, 600, false);
+        assert!(!alert_names(&new, T0 + 5 * 24 * HOUR).contains(&"deliveries_stopped"));
+        // The window is configurable.
+        let t = AlertThresholds {
+            silence_secs: HOUR,
+            ..AlertThresholds::default()
+        };
+        let quick = engine_with(&b, t, 25);
+        steady_traffic(&quick, T0, T0 + 12 * HOUR, 600, false);
+        assert!(!alert_names(&quick, T0 + 13 * HOUR).contains(&"deliveries_stopped"));
+        assert!(alert_names(&quick, T0 + 13 * HOUR + 1).contains(&"deliveries_stopped"));
     }
-    assert!(alert_names(&e, last + 10 * HOUR).contains(&"deliveries_stopped"));
-    // A store with a few deliveries a day: silence is normal there.
-    let sparse = engine_with(AlertThresholds::default(), 25);
-    steady_traffic(&sparse, T0, T0 + 6 * 24 * HOUR, 20 * HOUR, false);
-    assert!(!alert_names(&sparse, T0 + 9 * 24 * HOUR).contains(&"deliveries_stopped"));
-    // A new store with half a day of history.
-    let new = engine_with(AlertThresholds::default(), 25);
-    steady_traffic(&new, T0, T0 + 12 * HOUR, 600, false);
-    assert!(!alert_names(&new, T0 + 5 * 24 * HOUR).contains(&"deliveries_stopped"));
-    // The window is configurable.
-    let t = AlertThresholds {
-        silence_secs: HOUR,
-        ..AlertThresholds::default()
-    };
-    let quick = engine_with(t, 25);
-    steady_traffic(&quick, T0, T0 + 12 * HOUR, 600, false);
-    assert!(!alert_names(&quick, T0 + 13 * HOUR).contains(&"deliveries_stopped"));
-    assert!(alert_names(&quick, T0 + 13 * HOUR + 1).contains(&"deliveries_stopped"));
 }

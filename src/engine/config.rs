@@ -8,9 +8,10 @@ use crate::store::SqliteOptions;
 use crate::verify::{Secret, VerifyOptions};
 
 /// Engine configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
-    /// Which database: a SQLite file path, or `:memory:`.
+    /// Which database: a SQLite file path, `:memory:`, or a `postgres://` URL (whose password
+    /// `Debug` redacts).
     pub database: String,
     /// Settings that only a SQLite store has (durability, busy timeout, checkpoints).
     pub sqlite: SqliteOptions,
@@ -31,6 +32,21 @@ pub struct Config {
     /// the webhook path) under this policy; `None` (the default) leaves it to
     /// `Engine::prune` / `tollbooth prune`.
     pub retention: Option<Retention>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &crate::store::redact_database(&self.database))
+            .field("sqlite", &self.sqlite)
+            .field("webhook_secrets", &self.webhook_secrets)
+            .field("verify", &self.verify)
+            .field("past_due_grace_secs", &self.past_due_grace_secs)
+            .field("livemode", &self.livemode)
+            .field("max_attempts", &self.max_attempts)
+            .field("alerts", &self.alerts)
+            .finish()
+    }
 }
 
 impl Config {

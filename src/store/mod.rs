@@ -16,6 +16,8 @@
 //! mutex, writes serialized by `BEGIN IMMEDIATE`; a network database: a pool).
 
 pub mod copy;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 
 pub use sqlite::{Durability, SqliteOptions};
@@ -29,10 +31,49 @@ use crate::outbox::{
 };
 use crate::retention::{Cutoffs, Pruned};
 
-/// Opens (creating and migrating as needed) the store a database string names: a SQLite file
-/// path, or `:memory:`.
+/// Opens (creating and migrating as needed) the store a database string names: a
+/// `postgres://` / `postgresql://` URL (see [`postgres::PgOptions`]), else a SQLite file path
+/// or `:memory:`.
 pub fn open(database: &str, sqlite: &SqliteOptions) -> Result<Box<dyn Store>> {
+    if is_postgres_url(database) {
+        #[cfg(feature = "postgres")]
+        return Ok(Box::new(postgres::PgStore::open(database)?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(crate::error::Error::new(
+            crate::error::ErrorCode::ConfigInvalid,
+            "a postgres:// database needs tollbooth built with the `postgres` feature",
+        ));
+    }
     Ok(Box::new(sqlite::SqliteStore::open(database, sqlite)?))
+}
+
+/// The database string with the password of a `postgres://user:password@...` URL replaced by
+/// `***`, for `Debug`, logs and reports (a SQLite path comes back unchanged).
+pub fn redact_database(database: &str) -> String {
+    if !is_postgres_url(database) {
+        return database.to_owned();
+    }
+    let Some((scheme, rest)) = database.split_once("://") else {
+        return database.to_owned();
+    };
+    // The userinfo ends at the last '@' before the path (a password may contain '@' escaped
+    // or not); the password starts after the first ':' in it.
+    let end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..end].rfind('@') else {
+        return database.to_owned();
+    };
+    let userinfo = &rest[..at];
+    let user = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => userinfo.to_owned(),
+    };
+    format!("{scheme}://{user}{}", &rest[at..])
+}
+
+/// Whether a database string names a PostgreSQL server (anything else is a SQLite path).
+pub fn is_postgres_url(database: &str) -> bool {
+    let head = database.get(..13).unwrap_or(database).to_ascii_lowercase();
+    head.starts_with("postgres://") || head.starts_with("postgresql://")
 }
 
 /// A database that holds tollbooth's state. See the module docs.

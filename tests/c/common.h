@@ -134,7 +134,10 @@ static inline const char *last_error(const tb_engine *engine, char *buf) {
 static inline tb_engine *open_engine(uint32_t max_attempts) {
   tb_config *config = NULL;
   tb_engine *engine = NULL;
-  CHECK_OK(tb_config_new(S(":memory:"), &config));
+  /* TB_DATABASE (a postgres:// URL from the PostgreSQL smoke) or a private in-memory SQLite. */
+  const char *db = getenv("TB_DATABASE");
+  if (db == NULL || db[0] == '\0') db = ":memory:";
+  CHECK_OK(tb_config_new((const uint8_t *)db, strlen(db), &config));
   CHECK_OK(tb_config_add_secret(config, S(SECRET)));
   if (max_attempts > 0) CHECK_OK(tb_config_set_max_attempts(config, max_attempts));
   CHECK_OK(tb_engine_open(config, &engine));

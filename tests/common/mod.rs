@@ -258,3 +258,12 @@ pub fn state_digest(e: &Engine, n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// PostgreSQL test plumbing (server from `.ci/postgres.sh`).
+#[cfg(feature = "postgres")]
+pub mod pg;
+
+/// The backend list the store-level suites loop over.
+pub mod backend;
+#[allow(unused_imports)]
+pub use backend::{Backend, backends, with_pooler};

@@ -51,10 +51,18 @@ fn build(name: &str, compiler: &str, flags: &[&str]) -> PathBuf {
 
 /// Runs a test binary, under valgrind when `VALGRIND=1`, and returns its output.
 fn execute(exe: &Path) -> String {
+    execute_with(exe, &[])
+}
+
+/// [`execute`] with extra environment variables.
+fn execute_with(exe: &Path, env: &[(&str, &str)]) -> String {
     if std::env::var_os("VALGRIND").is_some_and(|v| v == "1") {
+        let supp = repo_root().join("tests/c/valgrind.supp");
         let out = run(Command::new("valgrind")
             .args(["--leak-check=full", "--error-exitcode=1"])
-            .arg(exe));
+            .arg(format!("--suppressions={}", supp.display()))
+            .arg(exe)
+            .envs(env.iter().copied()));
         let summary = out
             .lines()
             .filter(|l| l.contains("ERROR SUMMARY") || l.contains("definitely lost"))
@@ -64,7 +72,7 @@ fn execute(exe: &Path) -> String {
         assert!(out.contains("ERROR SUMMARY: 0 errors"), "{out}");
         out
     } else {
-        run(&mut Command::new(exe))
+        run(Command::new(exe).envs(env.iter().copied()))
     }
 }
 
@@ -78,6 +86,36 @@ fn c_test(name: &str, expect: &str) {
 #[test]
 fn smoke() {
     c_test("smoke.c", "smoke: ok");
+}
+
+/// The same smoke against PostgreSQL (a fresh schema on the server `.ci/postgres.sh` started),
+/// under valgrind too: the C face of the network store, TLS stack and pool included. Skips
+/// without the harness; fails under CI without it.
+#[test]
+fn smoke_on_postgres() {
+    let Some(url) = std::env::var("TOLLBOOTH_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"),
+            "TOLLBOOTH_TEST_POSTGRES is not set under CI: run inside `bash .ci/postgres.sh run -- ...`"
+        );
+        eprintln!("note: TOLLBOOTH_TEST_POSTGRES is not set; skipping the PostgreSQL smoke");
+        return;
+    };
+    let schema = format!("tb_c_smoke_{}", std::process::id());
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}schema={schema}");
+    let exe = build("smoke.c", "cc", C_FLAGS);
+    let out = execute_with(&exe, &[("TB_DATABASE", &db)]);
+    if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
+        let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    }
+    assert!(
+        out.contains("smoke: ok"),
+        "smoke.c on PostgreSQL did not finish: {out}"
+    );
 }
 
 #[test]

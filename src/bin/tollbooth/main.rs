@@ -269,9 +269,10 @@ pub struct App {
 const NO_VERIFY_SECRET: &str = "tollbooth-cli-never-verifies";
 
 impl App {
-    /// Opens the database, which must exist already.
+    /// Opens the database, which must exist already (a PostgreSQL URL is checked by opening).
     pub fn engine(&self) -> Res<Engine> {
-        if !self.db.exists() {
+        let url = tollbooth::store::is_postgres_url(&self.db.to_string_lossy());
+        if !url && !self.db.exists() {
             return Err(fail(format!(
                 "no database at {} (give --db or TOLLBOOTH_DB; `tollbooth demo --db PATH` makes one)",
                 self.db.display()

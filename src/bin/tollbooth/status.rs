@@ -33,7 +33,7 @@ pub fn status(app: &App) -> Res<u8> {
     let recent = engine.recent_deliveries(10)?;
     let out = &app.out;
     out.json(&json!({
-        "db": app.db.display().to_string(),
+        "db": tollbooth::store::redact_database(&app.db.to_string_lossy()),
         "now": now,
         "health": health,
         "failure_rate": report.failure_rate,
@@ -47,7 +47,7 @@ pub fn status(app: &App) -> Res<u8> {
     out.line(format!(
         "{} {}  {}",
         out.bold("tollbooth"),
-        app.db.display(),
+        tollbooth::store::redact_database(&app.db.to_string_lossy()),
         out.dim(&format!("at {}", time(now)))
     ));
     out.heading("Health");

@@ -1,0 +1,146 @@
+//! The delivery log on PostgreSQL: the SQL of `store/deliveries.rs`, and the buffering of
+//! duplicate-delivery rows (written with the next write transaction, so that answering a
+//! duplicate needs no write of its own).
+
+use super::PgStore;
+use super::tx::{INT8, PgTx, TEXT};
+use crate::deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
+use crate::error::{ErrorCode, Result};
+use crate::store::sqlite::MAX_BUFFERED_DELIVERIES;
+
+pub(super) fn insert(tx: &mut PgTx<'_>, d: &Delivery) -> Result<()> {
+    let outcome = d.outcome.as_str();
+    let secret_index = d.secret_index.map(i64::from);
+    tx.exec(
+        "INSERT INTO deliveries (at, outcome, reason, event_id, event_type, body_bytes, latency_us, lag_s, \
+         secret_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            (&d.at, INT8),
+            (&outcome, TEXT),
+            (&d.reason, TEXT),
+            (&d.event_id, TEXT),
+            (&d.event_type, TEXT),
+            (&d.body_bytes, INT8),
+            (&d.latency_us, INT8),
+            (&d.lag_s, INT8),
+            (&secret_index, INT8),
+        ],
+    )?;
+    count(
+        tx,
+        d.at.div_euclid(60),
+        d.outcome,
+        d.reason.unwrap_or(""),
+        1,
+    )
+}
+
+/// Adds `n` to the stats row of `(minute, outcome, reason)`.
+pub(super) fn count(
+    tx: &mut PgTx<'_>,
+    minute: i64,
+    outcome: DeliveryOutcome,
+    reason: &str,
+    n: u64,
+) -> Result<()> {
+    let outcome = outcome.as_str();
+    let n = n as i64;
+    tx.exec(
+        "INSERT INTO delivery_stats (minute, outcome, reason, count) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (minute, outcome, reason) DO UPDATE SET count = delivery_stats.count + excluded.count",
+        &[(&minute, INT8), (&outcome, TEXT), (&reason, TEXT), (&n, INT8)],
+    )?;
+    Ok(())
+}
+
+impl PgStore {
+    /// Buffers a delivery-log row; flushes when the buffer is large or its oldest row is
+    /// older than a second. Never fails; returns how many old rows were dropped (beyond
+    /// [`MAX_BUFFERED_DELIVERIES`] while the store refuses writes).
+    pub fn buffer_delivery(&self, d: Delivery, now: i64) -> usize {
+        let flush = {
+            let mut buf = self.pending();
+            buf.push(d);
+            let oldest = buf.first().map_or(now, |d| d.at);
+            buf.len() >= 256 || now - oldest >= 1
+        };
+        if flush {
+            let _ = self.flush_deliveries();
+        }
+        let mut buf = self.pending();
+        let excess = buf.len().saturating_sub(MAX_BUFFERED_DELIVERIES);
+        buf.drain(..excess);
+        excess
+    }
+
+    /// Writes buffered delivery-log rows now.
+    pub fn flush_deliveries(&self) -> Result<()> {
+        if self.pending().is_empty() {
+            return Ok(());
+        }
+        self.write(|_| Ok(()))
+    }
+
+    /// Writes one delivery-log row in its own transaction.
+    pub fn log_delivery_now(&self, d: &Delivery) -> Result<()> {
+        self.write(|tx| insert(tx, d))
+    }
+
+    /// Delivery counts from the minute of `since` on, from `delivery_stats` (the primary key's
+    /// range: a few rows per minute of the window, whatever the traffic).
+    pub fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts> {
+        let minute = since.div_euclid(60);
+        self.read(|tx| {
+            let mut out = DeliveryCounts::default();
+            let rows = tx.rows(
+                "SELECT outcome, reason, sum(count)::int8 FROM delivery_stats WHERE minute >= $1 \
+                 GROUP BY outcome, reason ORDER BY outcome, reason",
+                &[(&minute, INT8)],
+            )?;
+            for r in &rows {
+                let outcome: String = tx.get(r, 0)?;
+                let reason: String = tx.get(r, 1)?;
+                let n: i64 = tx.get(r, 2)?;
+                out.add(DeliveryOutcome::parse(&outcome)?, &reason, n as u64);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The newest `limit` delivery-log rows, newest first.
+    pub fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>> {
+        let limit = i64::from(limit);
+        self.read(|tx| {
+            let rows = tx.rows(
+                "SELECT at, outcome, reason, event_id, event_type, body_bytes, latency_us, lag_s, secret_index \
+                 FROM deliveries \
+                 ORDER BY id DESC LIMIT $1",
+                &[(&limit, INT8)],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    let outcome: String = tx.get(r, 1)?;
+                    let reason: Option<String> = tx.get(r, 2)?;
+                    Ok(Delivery {
+                        at: tx.get(r, 0)?,
+                        outcome: DeliveryOutcome::parse(&outcome)?,
+                        reason: reason.and_then(|s| {
+                            ErrorCode::ALL
+                                .iter()
+                                .find(|c| c.as_str() == s)
+                                .map(|c| c.as_str())
+                        }),
+                        event_id: tx.get(r, 3)?,
+                        event_type: tx.get(r, 4)?,
+                        body_bytes: tx.get(r, 5)?,
+                        latency_us: tx.get(r, 6)?,
+                        lag_s: tx.get(r, 7)?,
+                        secret_index: tx
+                            .get::<Option<i64>>(r, 8)?
+                            .and_then(|i| u32::try_from(i).ok()),
+                    })
+                })
+                .collect()
+        })
+    }
+}

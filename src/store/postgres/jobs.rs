@@ -1,0 +1,449 @@
+//! The job queue on PostgreSQL: the SQL of `store/jobs.rs` (enqueue in the ingest transaction,
+//! claim with a lease, complete, fail with backoff, dead-letter, replay) with the same rules.
+//!
+//! Claims, completions and failures run under the writer lock like every write, so two
+//! workers never get the same job and a job never overtakes an older open job of its queue for
+//! its customer (the check reads committed state after the lock). `FOR UPDATE SKIP LOCKED`
+//! alone would not be enough for that FIFO rule: it skips the older row a concurrent claim
+//! holds, so the newer one would look free.
+
+use postgres::Row;
+
+use super::PgStore;
+use super::tx::{BOOL, INT8, PgTx, TEXT};
+use crate::error::{Error, ErrorCode, Result};
+use crate::outbox::{
+    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, NewJob,
+    after_failure,
+};
+
+pub(super) fn enqueue(
+    tx: &mut PgTx<'_>,
+    job: &NewJob,
+    event_id: Option<&str>,
+    now: i64,
+) -> Result<Option<EnqueuedJob>> {
+    let payload = job.payload.to_string();
+    let kind = job.kind;
+    if job.coalesce {
+        let row = tx.row(
+            "UPDATE jobs SET payload = $3, updated_at = $4, event_id = $5 \
+             WHERE kind = $1 AND key = $2 AND \"coalesce\" AND state = 'due' RETURNING id",
+            &[
+                (&kind, TEXT),
+                (&job.key, TEXT),
+                (&payload, TEXT),
+                (&now, INT8),
+                (&event_id, TEXT),
+            ],
+        )?;
+        if let Some(r) = row {
+            return Ok(Some(EnqueuedJob {
+                id: tx.get(&r, 0)?,
+                kind: kind.to_owned(),
+                key: job.key.clone(),
+                coalesced: true,
+            }));
+        }
+    }
+    let queue = crate::outbox::queue_of(kind);
+    let row = tx.row(
+        "INSERT INTO jobs (kind, key, customer_id, \"coalesce\", state, payload, run_at, created_at, updated_at, \
+         event_id, queue) VALUES ($1, $2, $3, $4, 'due', $5, $6, $6, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+        &[
+            (&kind, TEXT),
+            (&job.key, TEXT),
+            (&job.customer_id, TEXT),
+            (&job.coalesce, BOOL),
+            (&payload, TEXT),
+            (&now, INT8),
+            (&event_id, TEXT),
+            (&queue, TEXT),
+        ],
+    )?;
+    Ok(match row {
+        Some(r) => Some(EnqueuedJob {
+            id: tx.get(&r, 0)?,
+            kind: kind.to_owned(),
+            key: job.key.clone(),
+            coalesced: false,
+        }),
+        None => None,
+    })
+}
+
+/// The claim pick: due jobs and expired leases, oldest first, each half an ordered index range
+/// stopping at the limit; a job waits while an older open job of its queue for its customer
+/// exists. `$2` is the kind list (empty: every kind).
+const CLAIM_PICK: &str = "SELECT id, state FROM ( \
+     (SELECT id, state, run_at FROM jobs j WHERE state = 'due' AND run_at <= $1 \
+        AND (cardinality($2::text[]) = 0 OR kind = ANY($2)) AND NOT_OLDER ORDER BY run_at, id LIMIT $3) \
+     UNION ALL \
+     (SELECT id, state, run_at FROM jobs j WHERE state = 'leased' AND lease_until <= $1 \
+        AND (cardinality($2::text[]) = 0 OR kind = ANY($2)) AND NOT_OLDER ORDER BY run_at, id LIMIT $3) \
+   ) picked ORDER BY run_at, id LIMIT $3";
+
+const NOT_OLDER: &str = "(customer_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.queue = j.queue \
+     AND o.customer_id = j.customer_id AND o.id < j.id AND o.state IN ('due', 'leased')))";
+
+const JOB_COLS: &str = "id, kind, key, customer_id, state, attempts, run_at, lease_until, created_at, updated_at, \
+     last_error, event_id, payload";
+
+fn job_row(tx: &mut PgTx<'_>, r: &Row) -> Result<Job> {
+    let state: String = tx.get(r, 4)?;
+    Ok(Job {
+        id: tx.get(r, 0)?,
+        kind: tx.get(r, 1)?,
+        key: tx.get(r, 2)?,
+        customer_id: tx.get(r, 3)?,
+        state: JobState::parse(&state)?,
+        attempts: tx.get(r, 5)?,
+        run_at: tx.get(r, 6)?,
+        lease_until: tx.get(r, 7)?,
+        created_at: tx.get(r, 8)?,
+        updated_at: tx.get(r, 9)?,
+        last_error: tx.get(r, 10)?,
+        event_id: tx.get(r, 11)?,
+        payload: tx.get(r, 12)?,
+    })
+}
+
+/// `LEASE_LOST` when the job exists, `JOB_NOT_FOUND` otherwise.
+fn lease_error(tx: &mut PgTx<'_>, id: i64) -> Result<Error> {
+    let exists = tx
+        .row("SELECT 1 FROM jobs WHERE id = $1", &[(&id, INT8)])?
+        .is_some();
+    Ok(if exists {
+        Error::new(
+            ErrorCode::LeaseLost,
+            format!("job {id}: this lease expired or another worker holds the job"),
+        )
+    } else {
+        Error::new(ErrorCode::JobNotFound, format!("no job {id}"))
+    })
+}
+
+fn coalesced_twin(tx: &mut PgTx<'_>, kind: &str, key: &str) -> Result<Option<i64>> {
+    match tx.row(
+        "SELECT id FROM jobs WHERE kind = $1 AND key = $2 AND \"coalesce\" AND state = 'due'",
+        &[(&kind, TEXT), (&key, TEXT)],
+    )? {
+        Some(r) => Ok(Some(tx.get(&r, 0)?)),
+        None => Ok(None),
+    }
+}
+
+/// An attempt that ended without completing: a worker's `fail`, or a lease that expired.
+struct Ended<'a> {
+    id: i64,
+    /// The attempt's number (its lease token).
+    attempt: i64,
+    /// Attempts so far, this one included.
+    attempts: i64,
+    coalesce: bool,
+    kind: &'a str,
+    key: &'a str,
+    /// `failed` or `lease_expired`.
+    outcome: &'a str,
+    error: &'a str,
+}
+
+/// Closes the attempt row and moves the job as [`after_failure`] decides (the same rule as
+/// the SQLite store: retry with backoff, dead-letter at `max_attempts`, or retire it for a
+/// newer due twin).
+fn end_attempt(
+    tx: &mut PgTx<'_>,
+    e: &Ended<'_>,
+    max_attempts: u32,
+    now: i64,
+) -> Result<FailOutcome> {
+    tx.exec(
+        "UPDATE job_attempts SET finished_at = $3, outcome = $4, error = $5 WHERE job_id = $1 AND attempt = $2",
+        &[
+            (&e.id, INT8),
+            (&e.attempt, INT8),
+            (&now, INT8),
+            (&e.outcome, TEXT),
+            (&e.error, TEXT),
+        ],
+    )?;
+    let twin = if e.coalesce {
+        coalesced_twin(tx, e.kind, e.key)?
+    } else {
+        None
+    };
+    let (state, run_at, outcome) = after_failure(e.id, e.attempts, max_attempts, twin, now);
+    let state = state.as_str();
+    tx.exec(
+        "UPDATE jobs SET state = $2, run_at = $3, lease_until = NULL, last_error = $4, updated_at = $5 \
+         WHERE id = $1",
+        &[
+            (&e.id, INT8),
+            (&state, TEXT),
+            (&run_at, INT8),
+            (&e.error, TEXT),
+            (&now, INT8),
+        ],
+    )?;
+    Ok(outcome)
+}
+
+/// Most expired leases ended per claim; the rest wait for the next claim.
+const EXPIRED_PER_CLAIM: i64 = 100;
+
+/// The error recorded for an attempt whose lease ran out.
+const LEASE_EXPIRED_ERROR: &str =
+    "the lease expired before the worker completed or failed the job (worker crashed or hung?)";
+
+/// Ends every lease that ran out by `now` as a failed attempt (`lease_expired`), as the SQLite
+/// store does: the job retries with backoff or is dead-lettered at `max_attempts`.
+fn expire_leases(tx: &mut PgTx<'_>, max_attempts: u32, now: i64) -> Result<()> {
+    let rows = tx.rows(
+        "SELECT id, coalesce(lease_token, 0), attempts, \"coalesce\", kind, key FROM jobs \
+         WHERE state = 'leased' AND lease_until <= $1 ORDER BY lease_until, id LIMIT $2",
+        &[(&now, INT8), (&EXPIRED_PER_CLAIM, INT8)],
+    )?;
+    let mut expired = Vec::with_capacity(rows.len());
+    for r in &rows {
+        expired.push((
+            tx.get::<i64>(r, 0)?,
+            tx.get::<i64>(r, 1)?,
+            tx.get::<i64>(r, 2)?,
+            tx.get::<bool>(r, 3)?,
+            tx.get::<String>(r, 4)?,
+            tx.get::<String>(r, 5)?,
+        ));
+    }
+    for (id, attempt, attempts, coalesce, kind, key) in expired {
+        end_attempt(
+            tx,
+            &Ended {
+                id,
+                attempt,
+                attempts,
+                coalesce,
+                kind: &kind,
+                key: &key,
+                outcome: "lease_expired",
+                error: LEASE_EXPIRED_ERROR,
+            },
+            max_attempts,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+impl PgStore {
+    /// Lists jobs, newest first.
+    pub fn jobs(&self, f: &JobFilter) -> Result<Vec<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLS} FROM jobs WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR state = $2) \
+             AND ($3::text IS NULL OR customer_id = $3) ORDER BY id DESC LIMIT $4"
+        );
+        let state = f.state.map(JobState::as_str);
+        let limit = i64::from(f.limit.unwrap_or(100));
+        self.read(|tx| {
+            let rows = tx.rows(
+                &sql,
+                &[
+                    (&f.kind, TEXT),
+                    (&state, TEXT),
+                    (&f.customer_id, TEXT),
+                    (&limit, INT8),
+                ],
+            )?;
+            rows.iter().map(|r| job_row(tx, r)).collect()
+        })
+    }
+
+    /// One job by id.
+    pub fn job(&self, id: i64) -> Result<Job> {
+        let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1");
+        self.read(|tx| match tx.row(&sql, &[(&id, INT8)])? {
+            Some(r) => job_row(tx, &r),
+            None => Err(Error::new(ErrorCode::JobNotFound, format!("no job {id}"))),
+        })
+    }
+
+    /// A job's attempts, oldest first.
+    pub fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
+        self.read(|tx| {
+            let rows = tx.rows(
+                "SELECT attempt, started_at, finished_at, outcome, error FROM job_attempts \
+                 WHERE job_id = $1 ORDER BY attempt",
+                &[(&id, INT8)],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    Ok(JobAttempt {
+                        lease_token: tx.get(r, 0)?,
+                        started_at: tx.get(r, 1)?,
+                        finished_at: tx.get(r, 2)?,
+                        outcome: tx.get(r, 3)?,
+                        error: tx.get(r, 4)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Hands out up to `limit` due jobs of `kinds` (all kinds when empty), oldest first, each
+    /// leased for `lease_secs`; the same rules as the SQLite store's `claim`.
+    pub fn claim(
+        &self,
+        kinds: &[&str],
+        limit: u32,
+        lease_secs: i64,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<Vec<ClaimedJob>> {
+        let lease_secs = lease_secs.max(1);
+        let kinds: Vec<&str> = kinds.to_vec();
+        let limit = i64::from(limit);
+        let pick = CLAIM_PICK.replace("NOT_OLDER", NOT_OLDER);
+        let until = now.saturating_add(lease_secs);
+        self.write(|tx| {
+            expire_leases(tx, max_attempts, now)?;
+            let picked = tx.rows(
+                &pick,
+                &[(&now, INT8), (&kinds, Type::TEXT_ARRAY), (&limit, INT8)],
+            )?;
+            let picked: Vec<(i64, String)> = picked
+                .iter()
+                .map(|r| Ok((tx.get(r, 0)?, tx.get(r, 1)?)))
+                .collect::<Result<_>>()?;
+            let mut out = Vec::with_capacity(picked.len());
+            for (id, state) in picked {
+                if state == "leased" {
+                    tx.exec(
+                        "UPDATE job_attempts SET finished_at = $2, outcome = 'lease_expired' \
+                         WHERE job_id = $1 AND finished_at IS NULL",
+                        &[(&id, INT8), (&now, INT8)],
+                    )?;
+                }
+                let Some(r) = tx.row(
+                    "UPDATE jobs SET state = 'leased', attempts = attempts + 1, \
+                     lease_token = coalesce(lease_token, 0) + 1, lease_until = $2, updated_at = $3 WHERE id = $1 \
+                     RETURNING id, kind, key, customer_id, attempts, lease_token, lease_until, payload",
+                    &[(&id, INT8), (&until, INT8), (&now, INT8)],
+                )?
+                else {
+                    continue;
+                };
+                let job = ClaimedJob {
+                    id: tx.get(&r, 0)?,
+                    kind: tx.get(&r, 1)?,
+                    key: tx.get(&r, 2)?,
+                    customer_id: tx.get(&r, 3)?,
+                    attempt: tx.get(&r, 4)?,
+                    lease_token: tx.get(&r, 5)?,
+                    lease_until: tx.get(&r, 6)?,
+                    payload: tx.get(&r, 7)?,
+                };
+                tx.exec(
+                    "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES ($1, $2, $3)",
+                    &[(&id, INT8), (&job.lease_token, INT8), (&now, INT8)],
+                )?;
+                out.push(job);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Marks a leased job done. `LEASE_LOST` when the lease expired or was taken over.
+    pub fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
+        self.write(|tx| {
+            let n = tx.exec(
+                "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = $3 \
+                 WHERE id = $1 AND state = 'leased' AND lease_token = $2 AND lease_until > $3",
+                &[(&id, INT8), (&lease_token, INT8), (&now, INT8)],
+            )?;
+            if n == 0 {
+                return Err(lease_error(tx, id)?);
+            }
+            tx.exec(
+                "UPDATE job_attempts SET finished_at = $3, outcome = 'completed' WHERE job_id = $1 AND attempt = $2",
+                &[(&id, INT8), (&lease_token, INT8), (&now, INT8)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records a failed attempt and applies [`after_failure`] (retry with backoff, dead-letter
+    /// after `max_attempts`, or superseded by a newer due twin). `error` is already redacted
+    /// and truncated by the caller.
+    pub fn fail(
+        &self,
+        id: i64,
+        lease_token: i64,
+        error: &str,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<FailOutcome> {
+        self.write(|tx| {
+            let row = tx.row(
+                "SELECT attempts, \"coalesce\", kind, key FROM jobs \
+                 WHERE id = $1 AND state = 'leased' AND lease_token = $2 AND lease_until > $3",
+                &[(&id, INT8), (&lease_token, INT8), (&now, INT8)],
+            )?;
+            let Some(r) = row else {
+                return Err(lease_error(tx, id)?);
+            };
+            let attempts: i64 = tx.get(&r, 0)?;
+            let coalesce: bool = tx.get(&r, 1)?;
+            let kind: String = tx.get(&r, 2)?;
+            let key: String = tx.get(&r, 3)?;
+            end_attempt(
+                tx,
+                &Ended {
+                    id,
+                    attempt: lease_token,
+                    attempts,
+                    coalesce,
+                    kind: &kind,
+                    key: &key,
+                    outcome: "failed",
+                    error,
+                },
+                max_attempts,
+                now,
+            )
+        })
+    }
+
+    /// Puts a dead job back in the queue; returns the id of the job that will run.
+    pub fn replay(&self, id: i64, now: i64) -> Result<i64> {
+        self.write(|tx| {
+            let row = tx.row(
+                "SELECT \"coalesce\", kind, key FROM jobs WHERE id = $1 AND state = 'dead'",
+                &[(&id, INT8)],
+            )?;
+            let Some(r) = row else {
+                return Err(Error::new(
+                    ErrorCode::JobNotFound,
+                    format!("no dead job {id}"),
+                ));
+            };
+            let coalesce: bool = tx.get(&r, 0)?;
+            let kind: String = tx.get(&r, 1)?;
+            let key: String = tx.get(&r, 2)?;
+            if coalesce {
+                if let Some(twin) = coalesced_twin(tx, &kind, &key)? {
+                    tx.exec(
+                        "UPDATE jobs SET state = 'superseded', updated_at = $2 WHERE id = $1",
+                        &[(&id, INT8), (&now, INT8)],
+                    )?;
+                    return Ok(twin);
+                }
+            }
+            tx.exec(
+                "UPDATE jobs SET state = 'due', attempts = 0, run_at = $2, updated_at = $2 WHERE id = $1",
+                &[(&id, INT8), (&now, INT8)],
+            )?;
+            Ok(id)
+        })
+    }
+}
+
+use postgres::types::Type;

@@ -1,0 +1,266 @@
+//! The PostgreSQL store: the same tables, rules and guarantees as the SQLite store, for many
+//! app instances and serverless functions sharing one database.
+//!
+//! Pooler-safe by construction (PgBouncer, Supavisor and Neon's pooler in transaction mode):
+//! - every statement is an unnamed one (`query_typed`: Parse/Bind/Execute/Sync in one round
+//!   trip), so nothing relies on a prepared statement surviving to the next transaction;
+//! - every setting is `SET LOCAL` inside the transaction it is for (`statement_timeout`,
+//!   `search_path`), every lock is transaction-scoped (`pg_advisory_xact_lock`); no LISTEN.
+//!
+//! Concurrency equals SQLite's `BEGIN IMMEDIATE`: each write transaction first takes one
+//! transaction-scoped advisory lock per schema (the writer lock), so writes from every process
+//! are serialized and each read-decide-write (dedupe, watermarks, coalescing, claims, FIFO per
+//! customer and queue, leases) sees the previous writer's commit (READ COMMITTED takes a new
+//! snapshot per statement, after the lock). Reads take no lock. A deadlock or serialization
+//! failure rolls back and runs the transaction again (a few times), which is why `write` takes
+//! an `FnMut`.
+
+mod config;
+mod copy;
+mod deliveries;
+mod errors;
+mod jobs;
+mod migrate;
+mod pool;
+mod prune;
+mod queries;
+mod stats;
+mod store_impl;
+mod tls;
+mod tx;
+
+pub use config::{PgOptions, SslMode, is_postgres_url};
+pub use tx::PgTx;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::deliveries::Delivery;
+use crate::error::Result;
+use crate::store::sqlite::MAX_BUFFERED_DELIVERIES;
+
+/// The schema version this build writes (count of files in `migrations/`).
+pub const PG_SCHEMA_VERSION: i64 = migrate::MIGRATIONS.len() as i64;
+
+/// First key of the writer lock (`pg_advisory_xact_lock(WRITE_LOCK, hashtext(schema))`).
+const WRITE_LOCK: i32 = 0x7462_0001;
+/// First key of the migration lock.
+const MIGRATE_LOCK: i32 = 0x7462_0002;
+/// Runs of one transaction after a deadlock or serialization failure.
+const MAX_TRIES: u32 = 5;
+
+/// An open PostgreSQL store. `Send + Sync`: each call takes a pooled connection.
+pub struct PgStore {
+    opts: PgOptions,
+    pool: pool::Pool,
+    /// `BEGIN ...; SET LOCAL ...` for reads and for writes (the latter takes the writer lock).
+    begin_read: String,
+    begin_write: String,
+    /// Delivery-log rows of duplicate deliveries, written with the next write transaction.
+    pending_log: Mutex<Vec<Delivery>>,
+    /// Migrations this open applied (0 when another process had done them).
+    applied: usize,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Parses the URL, connects once (so a wrong password or an unreachable server is an
+    /// error at open, not at the first webhook) and brings the schema up to date.
+    pub fn open(url: &str) -> Result<PgStore> {
+        Self::open_with(PgOptions::parse(url)?)
+    }
+
+    /// Opens with parsed options.
+    pub fn open_with(opts: PgOptions) -> Result<PgStore> {
+        let tls = tls::connector(&opts)?;
+        let pool = pool::Pool::new(opts.client.clone(), tls, opts.pool_size, opts.pool_timeout);
+        let ms = opts.statement_timeout.as_millis().max(1);
+        let schema = &opts.schema;
+        let begin_read =
+            format!("BEGIN; SET LOCAL statement_timeout = {ms}; SET LOCAL search_path = {schema}");
+        let begin_write = format!(
+            "{begin_read}; SELECT pg_advisory_xact_lock({WRITE_LOCK}, hashtext('{schema}'))"
+        );
+        let mut store = PgStore {
+            opts,
+            pool,
+            begin_read,
+            begin_write,
+            pending_log: Mutex::new(Vec::new()),
+            applied: 0,
+        };
+        store.applied = migrate::run(&store)?;
+        Ok(store)
+    }
+
+    /// The parsed options (never shows the password in `Debug`).
+    pub fn options(&self) -> &PgOptions {
+        &self.opts
+    }
+
+    /// How many migrations this open applied (0 when the schema was already current).
+    pub fn migrations_applied(&self) -> usize {
+        self.applied
+    }
+
+    /// Connections open now (idle or in use).
+    pub fn open_connections(&self) -> usize {
+        self.pool.open_count()
+    }
+
+    /// Runs `f` in one transaction: a write transaction (under the writer lock) or a read one.
+    /// Commits when `f` returns `Ok`; rolls back and runs `f` again after a deadlock or a
+    /// serialization failure; a connection that was lost while idle in the pool is replaced
+    /// once per pooled connection before the call fails.
+    fn run<T>(&self, write: bool, mut f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        let begin = if write {
+            &self.begin_write
+        } else {
+            &self.begin_read
+        };
+        let mut tries = 0;
+        let mut stale = 0;
+        let mut fresh_retried = false;
+        loop {
+            let mut conn = self.pool.get()?;
+            if let Err(e) = conn.client().batch_execute(begin) {
+                let kind = errors::kind(&e);
+                if kind == errors::Kind::Broken {
+                    conn.mark_broken();
+                    // Nothing ran yet, so another connection is always safe to try: one that
+                    // died idle in our pool (server restart), or once, a new one that a pooler
+                    // handed a dead server connection (PgBouncer after a restart) and dropped.
+                    let dropped = e.as_db_error().is_none();
+                    if (conn.reused && stale <= self.opts.pool_size) || (dropped && !fresh_retried)
+                    {
+                        if !conn.reused {
+                            fresh_retried = true;
+                        }
+                        stale += 1;
+                        continue;
+                    }
+                } else if conn.client().batch_execute("ROLLBACK").is_err() {
+                    conn.mark_broken();
+                }
+                return Err(errors::map(&e));
+            }
+            let mut tx = PgTx::new(conn.client());
+            let out = f(&mut tx);
+            let failure = tx.failure();
+            match out {
+                Ok(v) => match conn.client().batch_execute("COMMIT") {
+                    Ok(()) => return Ok(v),
+                    Err(e) => match errors::kind(&e) {
+                        errors::Kind::Retry if tries + 1 < MAX_TRIES => {}
+                        errors::Kind::Broken => {
+                            conn.mark_broken();
+                            return Err(errors::map(&e));
+                        }
+                        _ => {
+                            if conn.client().batch_execute("ROLLBACK").is_err() {
+                                conn.mark_broken();
+                            }
+                            return Err(errors::map(&e));
+                        }
+                    },
+                },
+                Err(err) => {
+                    if failure == Some(errors::Kind::Broken) {
+                        conn.mark_broken();
+                        return Err(err);
+                    }
+                    if conn.client().batch_execute("ROLLBACK").is_err() {
+                        conn.mark_broken();
+                        return Err(err);
+                    }
+                    if failure != Some(errors::Kind::Retry) || tries + 1 >= MAX_TRIES {
+                        return Err(err);
+                    }
+                }
+            }
+            // A deadlock or serialization failure: back off a little and run it again.
+            drop(conn);
+            tries += 1;
+            std::thread::sleep(Duration::from_millis(2u64 << tries));
+        }
+    }
+
+    /// Runs `f` in one write transaction under the writer lock, flushing buffered
+    /// delivery-log rows in it. `f` may run more than once (see [`PgStore::run`]).
+    pub fn write<T>(&self, mut f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        let pending = std::mem::take(&mut *self.pending());
+        let out = self.run(true, |tx| {
+            for d in &pending {
+                tx.insert_delivery(d)?;
+            }
+            f(tx)
+        });
+        if out.is_err() && !pending.is_empty() {
+            // Not written: keep them (in front of anything buffered meanwhile).
+            let mut buf = self.pending();
+            let newer = std::mem::replace(&mut *buf, pending);
+            buf.extend(newer);
+            let excess = buf.len().saturating_sub(MAX_BUFFERED_DELIVERIES);
+            buf.drain(..excess);
+        }
+        out
+    }
+
+    /// Runs `f` in a read-only transaction.
+    pub(crate) fn read<T>(&self, f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        self.run(false, f)
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<Delivery>> {
+        self.pending_log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether an event id is stored (a plain read: no writer lock).
+    pub fn event_exists(&self, id: &str) -> Result<bool> {
+        self.read(|tx| crate::store::StoreTx::event_exists(tx, id))
+    }
+
+    /// The schema version recorded in the database.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.read(|tx| tx.schema_version())
+    }
+
+    /// Writes buffered delivery-log rows and closes every pooled connection.
+    pub fn close(&self) -> Result<()> {
+        let flushed = self.flush_deliveries();
+        self.pool.clear();
+        flushed
+    }
+
+    /// Whether the server reports this store's connections as encrypted (TLS).
+    pub fn connection_encrypted(&self) -> Result<bool> {
+        self.read(|tx| {
+            match tx.row(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )? {
+                Some(r) => tx.get(&r, 0),
+                None => Ok(false),
+            }
+        })
+    }
+
+    /// The schema name (for tests and the CLI's `status`).
+    pub fn schema(&self) -> &str {
+        &self.opts.schema
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Best effort: a failure only loses duplicate-delivery log rows, never an event.
+        let _ = self.flush_deliveries();
+    }
+}

@@ -1,0 +1,140 @@
+//! [`Store`] for [`PgStore`]: the trait the engine holds, delegating to the inherent methods
+//! (which tests also call directly).
+
+use super::PgStore;
+use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
+use crate::deliveries::{Delivery, DeliveryCounts};
+use crate::error::Result;
+use crate::event::{EventFilter, EventRow, InvoiceRecord};
+use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, KindStats};
+use crate::retention::{Cutoffs, Pruned};
+use crate::store::{Store, StoreTx};
+
+impl Store for PgStore {
+    fn write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
+        PgStore::write(self, |tx| f(tx))
+    }
+    fn event_exists(&self, id: &str) -> Result<bool> {
+        PgStore::event_exists(self, id)
+    }
+    fn log_delivery_now(&self, d: &Delivery) -> Result<()> {
+        PgStore::log_delivery_now(self, d)
+    }
+    fn buffer_delivery(&self, d: Delivery, now: i64) -> usize {
+        PgStore::buffer_delivery(self, d, now)
+    }
+    fn flush_deliveries(&self) -> Result<()> {
+        PgStore::flush_deliveries(self)
+    }
+    fn customer(&self, id: &str) -> Result<Option<CustomerRow>> {
+        PgStore::customer(self, id)
+    }
+    fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>> {
+        PgStore::customer_for_user(self, user_id)
+    }
+    fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>> {
+        PgStore::customer_for_email(self, email)
+    }
+    fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
+        PgStore::subscriptions(self, customer_id)
+    }
+    fn invoices(&self, customer_id: &str) -> Result<Vec<InvoiceRecord>> {
+        PgStore::invoices(self, customer_id)
+    }
+    fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>> {
+        PgStore::checkout(self, id)
+    }
+    fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
+        PgStore::events(self, filter)
+    }
+    fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        PgStore::event_body(self, id)
+    }
+    fn quarantined_count(&self) -> Result<u64> {
+        PgStore::quarantined_count(self)
+    }
+    fn prune(&self, cutoffs: &Cutoffs, batch: u32) -> Result<Pruned> {
+        PgStore::prune(self, cutoffs, batch)
+    }
+    fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        PgStore::jobs(self, filter)
+    }
+    fn job(&self, id: i64) -> Result<Job> {
+        PgStore::job(self, id)
+    }
+    fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
+        PgStore::job_attempts(self, id)
+    }
+    fn claim(
+        &self,
+        kinds: &[&str],
+        limit: u32,
+        lease_secs: i64,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<Vec<ClaimedJob>> {
+        PgStore::claim(self, kinds, limit, lease_secs, max_attempts, now)
+    }
+    fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
+        PgStore::complete(self, id, lease_token, now)
+    }
+    fn fail(
+        &self,
+        id: i64,
+        lease_token: i64,
+        error: &str,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<FailOutcome> {
+        PgStore::fail(self, id, lease_token, error, max_attempts, now)
+    }
+    fn replay(&self, id: i64, now: i64) -> Result<i64> {
+        PgStore::replay(self, id, now)
+    }
+    fn delivery_counts(&self, since: i64) -> Result<DeliveryCounts> {
+        PgStore::delivery_counts(self, since)
+    }
+    fn recent_deliveries(&self, limit: u32) -> Result<Vec<Delivery>> {
+        PgStore::recent_deliveries(self, limit)
+    }
+    fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>> {
+        PgStore::queue_stats(self, now, since)
+    }
+    fn copy_out(
+        &self,
+        table: &crate::store::copy::Table,
+        after: Option<&[crate::store::copy::Cell]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<crate::store::copy::Cell>>> {
+        PgStore::copy_out(self, table, after, limit)
+    }
+    fn copy_in(
+        &self,
+        table: &crate::store::copy::Table,
+        rows: &[Vec<crate::store::copy::Cell>],
+    ) -> Result<u64> {
+        PgStore::copy_in(self, table, rows)
+    }
+    fn schema_version(&self) -> Result<i64> {
+        PgStore::schema_version(self)
+    }
+    fn close(&self) -> Result<()> {
+        PgStore::close(self)
+    }
+    #[cfg(feature = "testing")]
+    fn testing(&self) -> &dyn crate::store::testing::StoreHooks {
+        self
+    }
+}
+
+/// SQLite's hooks have no PostgreSQL meaning: they refuse instead of pretending.
+#[cfg(feature = "testing")]
+impl crate::store::testing::StoreHooks for PgStore {
+    fn set_pragma(&self, pragma: &str, _value: i64) -> Result<()> {
+        Err(crate::error::Error::new(
+            crate::error::ErrorCode::InvalidArgument,
+            format!("PRAGMA {pragma}: a SQLite setting; this store is PostgreSQL"),
+        ))
+    }
+    fn trace_statements(&self, _f: Option<fn(rusqlite::trace::TraceEvent<'_>)>) {}
+}

@@ -1,0 +1,459 @@
+//! One open transaction on a pooled connection, and the ingest operations ([`StoreTx`]) on it:
+//! the SQL of `store/rows.rs` in PostgreSQL's dialect. Every statement is unnamed
+//! (`query_typed`), so nothing outlives the transaction on a pooled server connection.
+
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Row};
+
+use super::errors::{self, Kind};
+use crate::billing::{CheckoutRow, CheckoutState, SubscriptionView, Watermark};
+use crate::deliveries::{Delivery, DeliveryOutcome};
+use crate::error::{Error, Result};
+use crate::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
+use crate::outbox::EnqueuedJob;
+use crate::outbox::NewJob;
+use crate::store::{NewEvent, StoreTx};
+
+/// Parameter types, short.
+pub(super) const TEXT: Type = Type::TEXT;
+pub(super) const INT8: Type = Type::INT8;
+pub(super) const BOOL: Type = Type::BOOL;
+pub(super) const BYTEA: Type = Type::BYTEA;
+
+/// A parameter list for `query_typed`.
+pub(super) type Params<'a> = [(&'a (dyn ToSql + Sync), Type)];
+
+/// An open PostgreSQL transaction (`BEGIN` sent, `COMMIT` / `ROLLBACK` by the store).
+pub struct PgTx<'c> {
+    client: &'c mut Client,
+    /// How the last failed statement failed: decides retry / rollback / drop.
+    failure: Option<Kind>,
+}
+
+impl<'c> PgTx<'c> {
+    pub(super) fn new(client: &'c mut Client) -> Self {
+        PgTx {
+            client,
+            failure: None,
+        }
+    }
+
+    pub(super) fn failure(&self) -> Option<Kind> {
+        self.failure
+    }
+
+    fn fail(&mut self, e: &postgres::Error) -> Error {
+        let kind = errors::kind(e);
+        // Keep the most severe: a broken connection wins over a retryable conflict.
+        if self.failure != Some(Kind::Broken) {
+            self.failure = Some(kind);
+        }
+        errors::map(e)
+    }
+
+    /// All rows of a statement.
+    pub(super) fn rows(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        match self.client.query_typed(sql, params) {
+            Ok(rows) => Ok(rows),
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    /// At most one row.
+    pub(super) fn row(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
+        Ok(self.rows(sql, params)?.into_iter().next())
+    }
+
+    /// Rows changed.
+    pub(super) fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
+        match self.client.execute_typed(sql, params) {
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    /// Column `i` of a row, with a type mismatch as an error instead of a panic.
+    pub(super) fn get<'r, T: postgres::types::FromSql<'r>>(
+        &mut self,
+        row: &'r Row,
+        i: usize,
+    ) -> Result<T> {
+        match row.try_get(i) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    pub(super) fn schema_version(&mut self) -> Result<i64> {
+        let row = self.row(
+            "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations",
+            &[],
+        )?;
+        match row {
+            Some(r) => self.get(&r, 0),
+            None => Ok(0),
+        }
+    }
+
+    pub(super) fn insert_delivery(&mut self, d: &Delivery) -> Result<()> {
+        super::deliveries::insert(self, d)
+    }
+
+    fn watermark(&mut self, r: &Row, i: usize) -> Result<Watermark> {
+        Ok(Watermark {
+            event_id: self.get(r, i)?,
+            created: self.get(r, i + 1)?,
+            snapshot: self.get(r, i + 2)?,
+        })
+    }
+
+    pub(super) fn subscription_row(&mut self, r: &Row) -> Result<(SubscriptionView, Watermark)> {
+        let record = SubscriptionRecord {
+            id: self.get(r, 0)?,
+            customer_id: self.get(r, 1)?,
+            status: self.get(r, 2)?,
+            price_id: self.get(r, 3)?,
+            product_id: self.get(r, 4)?,
+            current_period_end: self.get(r, 5)?,
+            cancel_at_period_end: self.get(r, 6)?,
+            cancel_at: self.get(r, 7)?,
+            canceled_at: self.get(r, 8)?,
+            ended_at: self.get(r, 9)?,
+            trial_end: self.get(r, 10)?,
+            user_id: None,
+        };
+        Ok((
+            SubscriptionView {
+                record,
+                status_since: self.get(r, 11)?,
+            },
+            self.watermark(r, 12)?,
+        ))
+    }
+
+    pub(super) fn invoice_row(&mut self, r: &Row) -> Result<(InvoiceRecord, Watermark)> {
+        Ok((
+            InvoiceRecord {
+                id: self.get(r, 0)?,
+                customer_id: self.get(r, 1)?,
+                subscription_id: self.get(r, 2)?,
+                number: self.get(r, 3)?,
+                status: self.get(r, 4)?,
+                amount_due: self.get(r, 5)?,
+                amount_paid: self.get(r, 6)?,
+                amount_remaining: self.get(r, 7)?,
+                currency: self.get(r, 8)?,
+                hosted_invoice_url: self.get(r, 9)?,
+                invoice_pdf: self.get(r, 10)?,
+                attempt_count: self.get(r, 11)?,
+                next_payment_attempt: self.get(r, 12)?,
+                created: self.get(r, 13)?,
+                billing_reason: self.get(r, 14)?,
+            },
+            self.watermark(r, 15)?,
+        ))
+    }
+
+    pub(super) fn checkout_row(&mut self, r: &Row) -> Result<(CheckoutRow, Watermark)> {
+        let state: String = self.get(r, 6)?;
+        Ok((
+            CheckoutRow {
+                record: CheckoutRecord {
+                    id: self.get(r, 0)?,
+                    customer_id: self.get(r, 1)?,
+                    user_id: self.get(r, 2)?,
+                    mode: self.get(r, 3)?,
+                    status: self.get(r, 4)?,
+                    payment_status: self.get(r, 5)?,
+                    subscription_id: self.get(r, 7)?,
+                    ..Default::default()
+                },
+                state: CheckoutState::parse(&state),
+            },
+            self.watermark(r, 8)?,
+        ))
+    }
+}
+
+pub(super) const SUBSCRIPTION_COLS: &str = "id, customer_id, status, price_id, product_id, current_period_end, \
+     cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, wm_snapshot";
+
+pub(super) const INVOICE_COLS: &str = "id, customer_id, subscription_id, number, status, amount_due, amount_paid, \
+     amount_remaining, currency, hosted_invoice_url, invoice_pdf, attempt_count, next_payment_attempt, created, \
+     billing_reason, wm_event, wm_created, wm_snapshot";
+
+pub(super) const CHECKOUT_COLS: &str = "id, customer_id, user_id, mode, status, payment_status, state, subscription_id, wm_event, wm_created, wm_snapshot";
+
+impl StoreTx for PgTx<'_> {
+    fn event_exists(&mut self, id: &str) -> Result<bool> {
+        Ok(self
+            .row("SELECT 1 FROM events WHERE id = $1", &[(&id, TEXT)])?
+            .is_some())
+    }
+
+    fn insert_event(&mut self, e: &NewEvent<'_>) -> Result<()> {
+        self.exec(
+            "INSERT INTO events (id, type, created, livemode, api_version, account, object_id, customer_id, \
+             outcome, received_at, body, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            &[
+                (&e.id, TEXT),
+                (&e.event_type, TEXT),
+                (&e.created, INT8),
+                (&e.livemode, BOOL),
+                (&e.api_version, TEXT),
+                (&e.account, TEXT),
+                (&e.object_id, TEXT),
+                (&e.customer_id, TEXT),
+                (&e.outcome, TEXT),
+                (&e.received_at, INT8),
+                (&e.body, BYTEA),
+                (&e.error_code, TEXT),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn mark_event_applied(
+        &mut self,
+        id: &str,
+        outcome: &str,
+        customer_id: Option<&str>,
+    ) -> Result<()> {
+        self.exec(
+            "UPDATE events SET outcome = $2, customer_id = coalesce($3, customer_id), error_code = NULL \
+             WHERE id = $1",
+            &[(&id, TEXT), (&outcome, TEXT), (&customer_id, TEXT)],
+        )?;
+        Ok(())
+    }
+
+    fn customer(&mut self, id: &str) -> Result<Option<(CustomerRecord, Watermark)>> {
+        let Some(r) = self.row(
+            "SELECT id, email, name, deleted, wm_event, wm_created, wm_snapshot FROM customers WHERE id = $1",
+            &[(&id, TEXT)],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            CustomerRecord {
+                id: self.get(&r, 0)?,
+                email: self.get(&r, 1)?,
+                name: self.get(&r, 2)?,
+                user_id: None,
+                deleted: self.get(&r, 3)?,
+            },
+            self.watermark(&r, 4)?,
+        )))
+    }
+
+    fn put_customer(&mut self, c: &CustomerRecord, wm: &Watermark) -> Result<()> {
+        self.exec(
+            "INSERT INTO customers (id, email, name, deleted, wm_event, wm_created, wm_snapshot) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+             name = excluded.name, deleted = excluded.deleted, wm_event = excluded.wm_event, \
+             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot",
+            &[
+                (&c.id, TEXT),
+                (&c.email, TEXT),
+                (&c.name, TEXT),
+                (&c.deleted, BOOL),
+                (&wm.event_id, TEXT),
+                (&wm.created, INT8),
+                (&wm.snapshot, BOOL),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn link_user(&mut self, customer_id: &str, user_id: &str, created: i64) -> Result<bool> {
+        // A row that exists only as a link gets a watermark older than any event.
+        let n = self.exec(
+            "INSERT INTO customers (id, user_id, user_created, wm_event, wm_created) VALUES ($1, $2, $3, '', -1) \
+             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, user_created = excluded.user_created \
+             WHERE customers.user_id IS NULL OR (customers.user_id <> excluded.user_id \
+                AND (customers.user_created < excluded.user_created \
+                OR (customers.user_created = excluded.user_created AND customers.user_id < excluded.user_id)))",
+            &[(&customer_id, TEXT), (&user_id, TEXT), (&created, INT8)],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn fill_contact(
+        &mut self,
+        customer_id: &str,
+        email: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<()> {
+        self.exec(
+            "UPDATE customers SET email = coalesce(email, $2), name = coalesce(name, $3) WHERE id = $1",
+            &[(&customer_id, TEXT), (&email, TEXT), (&name, TEXT)],
+        )?;
+        Ok(())
+    }
+
+    fn subscription(&mut self, id: &str) -> Result<Option<(SubscriptionView, Watermark)>> {
+        let sql = format!("SELECT {SUBSCRIPTION_COLS} FROM subscriptions WHERE id = $1");
+        match self.row(&sql, &[(&id, TEXT)])? {
+            Some(r) => Ok(Some(self.subscription_row(&r)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_subscription(&mut self, v: &SubscriptionView, wm: &Watermark) -> Result<()> {
+        let s = &v.record;
+        self.exec(
+            "INSERT INTO subscriptions (id, customer_id, status, price_id, product_id, current_period_end, \
+             cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, \
+             wm_snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, \
+             price_id = excluded.price_id, product_id = excluded.product_id, \
+             current_period_end = excluded.current_period_end, cancel_at_period_end = excluded.cancel_at_period_end, \
+             cancel_at = excluded.cancel_at, canceled_at = excluded.canceled_at, ended_at = excluded.ended_at, \
+             trial_end = excluded.trial_end, status_since = excluded.status_since, wm_event = excluded.wm_event, \
+             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot",
+            &[
+                (&s.id, TEXT),
+                (&s.customer_id, TEXT),
+                (&s.status, TEXT),
+                (&s.price_id, TEXT),
+                (&s.product_id, TEXT),
+                (&s.current_period_end, INT8),
+                (&s.cancel_at_period_end, BOOL),
+                (&s.cancel_at, INT8),
+                (&s.canceled_at, INT8),
+                (&s.ended_at, INT8),
+                (&s.trial_end, INT8),
+                (&v.status_since, INT8),
+                (&wm.event_id, TEXT),
+                (&wm.created, INT8),
+                (&wm.snapshot, BOOL),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn customer_subscriptions(&mut self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
+        let sql = format!(
+            "SELECT {SUBSCRIPTION_COLS} FROM subscriptions WHERE customer_id = $1 ORDER BY id"
+        );
+        let rows = self.rows(&sql, &[(&customer_id, TEXT)])?;
+        rows.iter()
+            .map(|r| self.subscription_row(r).map(|(v, _)| v))
+            .collect()
+    }
+
+    fn invoice(&mut self, id: &str) -> Result<Option<(InvoiceRecord, Watermark)>> {
+        let sql = format!("SELECT {INVOICE_COLS} FROM invoices WHERE id = $1");
+        match self.row(&sql, &[(&id, TEXT)])? {
+            Some(r) => Ok(Some(self.invoice_row(&r)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_invoice(&mut self, i: &InvoiceRecord, wm: &Watermark) -> Result<()> {
+        self.exec(
+            "INSERT INTO invoices (id, customer_id, subscription_id, number, status, amount_due, \
+             amount_paid, amount_remaining, currency, hosted_invoice_url, invoice_pdf, attempt_count, \
+             next_payment_attempt, created, billing_reason, wm_event, wm_created, wm_snapshot) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, \
+             subscription_id = excluded.subscription_id, number = excluded.number, status = excluded.status, \
+             amount_due = excluded.amount_due, amount_paid = excluded.amount_paid, \
+             amount_remaining = excluded.amount_remaining, currency = excluded.currency, \
+             hosted_invoice_url = excluded.hosted_invoice_url, invoice_pdf = excluded.invoice_pdf, \
+             attempt_count = excluded.attempt_count, next_payment_attempt = excluded.next_payment_attempt, \
+             created = excluded.created, billing_reason = excluded.billing_reason, wm_event = excluded.wm_event, \
+             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot",
+            &[
+                (&i.id, TEXT),
+                (&i.customer_id, TEXT),
+                (&i.subscription_id, TEXT),
+                (&i.number, TEXT),
+                (&i.status, TEXT),
+                (&i.amount_due, INT8),
+                (&i.amount_paid, INT8),
+                (&i.amount_remaining, INT8),
+                (&i.currency, TEXT),
+                (&i.hosted_invoice_url, TEXT),
+                (&i.invoice_pdf, TEXT),
+                (&i.attempt_count, INT8),
+                (&i.next_payment_attempt, INT8),
+                (&i.created, INT8),
+                (&i.billing_reason, TEXT),
+                (&wm.event_id, TEXT),
+                (&wm.created, INT8),
+                (&wm.snapshot, BOOL),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn checkout(&mut self, id: &str) -> Result<Option<(CheckoutRow, Watermark)>> {
+        let sql = format!("SELECT {CHECKOUT_COLS} FROM checkout_sessions WHERE id = $1");
+        match self.row(&sql, &[(&id, TEXT)])? {
+            Some(r) => Ok(Some(self.checkout_row(&r)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_checkout(&mut self, row: &CheckoutRow, wm: &Watermark) -> Result<()> {
+        let c = &row.record;
+        let state = row.state.as_str();
+        self.exec(
+            "INSERT INTO checkout_sessions (id, customer_id, user_id, mode, status, payment_status, state, \
+             subscription_id, wm_event, wm_created, wm_snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, user_id = excluded.user_id, \
+             mode = excluded.mode, status = excluded.status, payment_status = excluded.payment_status, \
+             state = excluded.state, subscription_id = excluded.subscription_id, wm_event = excluded.wm_event, \
+             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot",
+            &[
+                (&c.id, TEXT),
+                (&c.customer_id, TEXT),
+                (&c.user_id, TEXT),
+                (&c.mode, TEXT),
+                (&c.status, TEXT),
+                (&c.payment_status, TEXT),
+                (&state, TEXT),
+                (&c.subscription_id, TEXT),
+                (&wm.event_id, TEXT),
+                (&wm.created, INT8),
+                (&wm.snapshot, BOOL),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn customer_user(&mut self, customer_id: &str) -> Result<Option<String>> {
+        match self.row(
+            "SELECT user_id FROM customers WHERE id = $1",
+            &[(&customer_id, TEXT)],
+        )? {
+            Some(r) => self.get(&r, 0),
+            None => Ok(None),
+        }
+    }
+
+    fn enqueue(
+        &mut self,
+        job: &NewJob,
+        event_id: Option<&str>,
+        now: i64,
+    ) -> Result<Option<EnqueuedJob>> {
+        super::jobs::enqueue(self, job, event_id, now)
+    }
+
+    fn log_delivery(&mut self, d: &Delivery) -> Result<()> {
+        super::deliveries::insert(self, d)
+    }
+
+    fn count_deliveries(
+        &mut self,
+        minute: i64,
+        outcome: DeliveryOutcome,
+        reason: &str,
+        n: u64,
+    ) -> Result<()> {
+        super::deliveries::count(self, minute, outcome, reason, n)
+    }
+}
