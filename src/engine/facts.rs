@@ -31,6 +31,16 @@ pub struct StoreFacts {
     pub livemode_config: Option<bool>,
 }
 
+/// The schema version this build writes for the backend `database` names.
+fn expected_schema_version(database: &str) -> i64 {
+    #[cfg(feature = "postgres")]
+    if crate::store::is_postgres_url(database) {
+        return crate::store::postgres::PG_SCHEMA_VERSION;
+    }
+    let _ = database;
+    crate::store::sqlite::SCHEMA_VERSION
+}
+
 impl Engine {
     /// Reads the facts `tollbooth doctor` judges the store by.
     pub fn store_facts(&self, now: i64) -> Result<StoreFacts> {
@@ -40,7 +50,7 @@ impl Engine {
         Ok(StoreFacts {
             now,
             schema_version,
-            schema_version_expected: crate::store::sqlite::SCHEMA_VERSION,
+            schema_version_expected: expected_schema_version(&self.config.database),
             alerts: alerts(&report, &self.config.alerts),
             report,
             livemode,
