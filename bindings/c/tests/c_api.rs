@@ -34,8 +34,14 @@ fn run(cmd: &mut Command) -> String {
 
 /// Compiles `tests/c/<name>` with `compiler` and `flags`, links the static library.
 fn build(name: &str, compiler: &str, flags: &[&str]) -> PathBuf {
+    build_as(name, &name.replace('.', "_"), compiler, flags)
+}
+
+/// [`build`] into the executable `exe_name`, so two tests that build one source in parallel
+/// never write the file the other is running ("Text file busy").
+fn build_as(name: &str, exe_name: &str, compiler: &str, flags: &[&str]) -> PathBuf {
     let root = repo_root();
-    let exe = out_dir().join(name.replace('.', "_"));
+    let exe = out_dir().join(exe_name);
     let version = format!("-DTB_EXPECTED_VERSION=\"{}\"", env!("CARGO_PKG_VERSION"));
     run(Command::new(compiler)
         .args(flags)
@@ -107,7 +113,7 @@ fn smoke_on_postgres() {
     let schema = format!("tb_c_smoke_{}", std::process::id());
     let sep = if url.contains('?') { '&' } else { '?' };
     let db = format!("{url}{sep}schema={schema}");
-    let exe = build("smoke.c", "cc", C_FLAGS);
+    let exe = build_as("smoke.c", "smoke_on_postgres_c", "cc", C_FLAGS);
     let out = execute_with(&exe, &[("TB_DATABASE", &db)]);
     if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
         let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
