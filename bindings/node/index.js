@@ -836,5 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Tollbooth = nativeBinding.Tollbooth
+module.exports.currencyExponent = nativeBinding.currencyExponent
 module.exports.httpStatus = nativeBinding.httpStatus
 module.exports.signTestPayload = nativeBinding.signTestPayload

@@ -378,6 +378,12 @@ test('close() then any call throws CLOSED; close() twice is fine', () => {
     metrics: () => tb.metrics(),
     prometheus: () => tb.prometheus(),
     health: () => tb.health(),
+    events: () => tb.events(),
+    eventDetail: () => tb.eventDetail('evt_x'),
+    deliveries: () => tb.deliveries(),
+    customerTimeline: () => tb.customerTimeline('x'),
+    reprocess: () => tb.reprocess('evt_x'),
+    importEvents: () => tb.importEvents(body),
   };
   const methods = Object.getOwnPropertyNames(Tollbooth.prototype).filter((n) => n !== 'constructor' && n !== 'close');
   assert.deepEqual(methods.sort(), Object.keys(calls).sort(), 'every method is covered');

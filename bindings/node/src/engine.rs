@@ -26,6 +26,13 @@ pub struct Tollbooth {
     engine: Engine,
 }
 
+impl Tollbooth {
+    /// The engine, for the operator methods in `admin.rs`.
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
 fn now_or(now: Option<i64>) -> i64 {
     now.unwrap_or_else(unix_now)
 }

@@ -5,6 +5,7 @@
 //! [`tollbooth::ErrorCode::as_str`], and keeps panics on the Rust side (`catch_unwind` at
 //! every export, plus [`error::guard`] so a panic surfaces as code `PANIC`).
 
+mod admin;
 mod convert;
 mod engine;
 mod error;

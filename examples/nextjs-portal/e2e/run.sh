@@ -28,13 +28,16 @@ export STRIPE_WEBHOOK_SECRET="whsec_e2e$(node -e "process.stdout.write(require('
 export STRIPE_SECRET_KEY="sk_test_e2e$(node -e "process.stdout.write(require('crypto').randomBytes(18).toString('hex'))")"
 export SESSION_SECRET="$(node -e "process.stdout.write(require('crypto').randomBytes(32).toString('hex'))")"
 
+echo "== the tollbooth CLI (for e2e/doctor.e2e.mjs)"
+(cd "$REPO_DIR" && cargo build --quiet --bin tollbooth)
+
 echo "== next build"
 node node_modules/next/dist/bin/next build
 
 echo "== e2e"
 e2e_started=$(date +%s)
 status=0
-node --test --test-reporter=spec e2e/portal.e2e.mjs || status=$?
+node --test --test-reporter=spec e2e/portal.e2e.mjs e2e/admin.e2e.mjs e2e/doctor.e2e.mjs e2e/latency.e2e.mjs || status=$?
 ended=$(date +%s)
 echo "== e2e test: $((ended - e2e_started)) s; whole run (install + build + test): $((ended - started)) s"
 exit $status
