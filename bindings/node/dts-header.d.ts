@@ -10,17 +10,24 @@
  * The `code` of every error tollbooth throws: the strings of the core's one code table
  * (`ErrorCode::as_str()` in Rust, `TB_RESULT_*` in C). Branch on `code`, never on `message`.
  *
- * - `SIGNATURE_*`, `TIMESTAMP_OUT_OF_TOLERANCE`, `PAYLOAD_*`, `EVENT_FIELD_MISSING`,
- *   `LIVEMODE_MISMATCH`: the request is bad; answer HTTP 400 (Stripe will not fix it by retrying).
- * - `STORE_*`: our side failed; answer HTTP 500 so Stripe retries.
- * - `CONFIG_INVALID`, `SECRET_INVALID`: the options passed to `new Tollbooth` are unusable.
+ * `httpStatus(code)` gives the HTTP status a webhook route answers, from the same table:
+ *
+ * - `SIGNATURE_*`, `TIMESTAMP_OUT_OF_TOLERANCE`, `PAYLOAD_TOO_LARGE`: not an authentic delivery;
+ *   400 (Stripe will not fix it by retrying).
+ * - `PAYLOAD_INVALID_JSON`, `EVENT_FIELD_MISSING`, `LIVEMODE_MISMATCH`: from `handleWebhook` an
+ *   authentic delivery is never refused for these; it resolves with outcome `quarantined` and
+ *   the code as `reason`. `applySnapshot` rejects with them.
+ * - `STORE_*`: our side failed; 500 so Stripe retries.
+ * - `CONFIG_INVALID`, `SECRET_INVALID`: the options (or, for `fromEnv`, the named environment
+ *   variable) are unusable; 500.
  * - `JOB_NOT_FOUND`, `LEASE_LOST`: outbox calls on a job the caller no longer owns.
  * - `STRIPE_*`: tollbooth's own calls to the Stripe API failed (key refused, rate limit,
  *   outage, unknown object, bad request, unreadable answer).
  * - `CLOSED`: the instance was closed. `PANIC`: a tollbooth bug, caught before reaching JS.
  *
- * Arguments of the wrong JS type are rejected by the napi layer before tollbooth runs; those
- * errors carry napi's own codes (`InvalidArg`, `StringExpected`, `NumberExpected`, ...).
+ * A webhook body that is not bytes is `INVALID_ARGUMENT`. Other arguments of the wrong JS type
+ * are rejected by the napi layer before tollbooth runs; those errors carry napi's own codes
+ * (`InvalidArg`, `StringExpected`, `NumberExpected`, ...).
  */
 export type TollboothErrorCode =
   | 'PANIC'
@@ -57,11 +64,12 @@ export type TollboothErrorCode =
   | 'STRIPE_RESPONSE_INVALID'
 
 /**
- * What every tollbooth method throws: a plain `Error` with a stable `code`.
+ * What every tollbooth method throws (`...Sync`) or rejects with (Promise forms): a plain
+ * `Error` with a stable `code`.
  * `message` is `"<CODE>: <human detail>"` and never contains a secret, signature or body.
  *
  * ```ts
- * try { tb.handleWebhook(body, sig) } catch (e) {
+ * try { await tb.handleWebhook(body, sig) } catch (e) {
  *   const code = (e as TollboothError).code
  * }
  * ```

@@ -10,17 +10,24 @@
  * The `code` of every error tollbooth throws: the strings of the core's one code table
  * (`ErrorCode::as_str()` in Rust, `TB_RESULT_*` in C). Branch on `code`, never on `message`.
  *
- * - `SIGNATURE_*`, `TIMESTAMP_OUT_OF_TOLERANCE`, `PAYLOAD_*`, `EVENT_FIELD_MISSING`,
- *   `LIVEMODE_MISMATCH`: the request is bad; answer HTTP 400 (Stripe will not fix it by retrying).
- * - `STORE_*`: our side failed; answer HTTP 500 so Stripe retries.
- * - `CONFIG_INVALID`, `SECRET_INVALID`: the options passed to `new Tollbooth` are unusable.
+ * `httpStatus(code)` gives the HTTP status a webhook route answers, from the same table:
+ *
+ * - `SIGNATURE_*`, `TIMESTAMP_OUT_OF_TOLERANCE`, `PAYLOAD_TOO_LARGE`: not an authentic delivery;
+ *   400 (Stripe will not fix it by retrying).
+ * - `PAYLOAD_INVALID_JSON`, `EVENT_FIELD_MISSING`, `LIVEMODE_MISMATCH`: from `handleWebhook` an
+ *   authentic delivery is never refused for these; it resolves with outcome `quarantined` and
+ *   the code as `reason`. `applySnapshot` rejects with them.
+ * - `STORE_*`: our side failed; 500 so Stripe retries.
+ * - `CONFIG_INVALID`, `SECRET_INVALID`: the options (or, for `fromEnv`, the named environment
+ *   variable) are unusable; 500.
  * - `JOB_NOT_FOUND`, `LEASE_LOST`: outbox calls on a job the caller no longer owns.
  * - `STRIPE_*`: tollbooth's own calls to the Stripe API failed (key refused, rate limit,
  *   outage, unknown object, bad request, unreadable answer).
  * - `CLOSED`: the instance was closed. `PANIC`: a tollbooth bug, caught before reaching JS.
  *
- * Arguments of the wrong JS type are rejected by the napi layer before tollbooth runs; those
- * errors carry napi's own codes (`InvalidArg`, `StringExpected`, `NumberExpected`, ...).
+ * A webhook body that is not bytes is `INVALID_ARGUMENT`. Other arguments of the wrong JS type
+ * are rejected by the napi layer before tollbooth runs; those errors carry napi's own codes
+ * (`InvalidArg`, `StringExpected`, `NumberExpected`, ...).
  */
 export type TollboothErrorCode =
   | 'PANIC'
@@ -57,11 +64,12 @@ export type TollboothErrorCode =
   | 'STRIPE_RESPONSE_INVALID'
 
 /**
- * What every tollbooth method throws: a plain `Error` with a stable `code`.
+ * What every tollbooth method throws (`...Sync`) or rejects with (Promise forms): a plain
+ * `Error` with a stable `code`.
  * `message` is `"<CODE>: <human detail>"` and never contains a secret, signature or body.
  *
  * ```ts
- * try { tb.handleWebhook(body, sig) } catch (e) {
+ * try { await tb.handleWebhook(body, sig) } catch (e) {
  *   const code = (e as TollboothError).code
  * }
  * ```
@@ -81,11 +89,14 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * Verifies Stripe webhooks and turns them into billing state and an outbox of jobs, one
- * SQLite transaction per delivery.
+ * database transaction per delivery.
  *
- * Every method is synchronous and fast (microseconds to a millisecond); errors are `Error`s
- * whose `code` is a {@link TollboothErrorCode}. Keep one instance per process (for example on
- * `globalThis` in Next.js); several processes may share one database file.
+ * Every method that touches the store returns a Promise and runs off the JS thread; its
+ * `...Sync` twin (`handleWebhookSync`, ...) runs on the calling thread and suits scripts and
+ * tests. The store is opened on first use (or by `open()`), never by the constructor.
+ * Errors are `Error`s whose `code` is a {@link TollboothErrorCode}, thrown by the `...Sync`
+ * forms and carried by the rejected Promise otherwise. Keep one instance per process (for
+ * example on `globalThis` in Next.js); several processes may share one database.
  */
 export declare class Tollbooth {
   /** Stored events, newest first, optionally filtered (what `tollbooth events` lists). */
@@ -112,88 +123,147 @@ export declare class Tollbooth {
    */
   importEvents(eventsExport: string, nowSeconds?: number | undefined | null): ImportReport
   /**
-   * Opens (creating and migrating) the database and validates the options.
+   * Validates the options; opens nothing. The store (the SQLite file, created with its
+   * directory if missing) is opened by the first call that needs it, or by `open()`.
    *
-   * Throws `CONFIG_INVALID` (no secret, tolerance <= 0, ...), `SECRET_INVALID` (an empty
-   * secret) or a `STORE_*` code.
+   * Throws `CONFIG_INVALID` (no secret, tolerance <= 0, ...) or `SECRET_INVALID` (an empty
+   * secret). A store that cannot be opened is reported by that first call (`STORE_*`).
    */
   constructor(options: TollboothOptions)
+  /**
+   * An instance configured from `process.env`, for apps and workers that share one setup:
+   *
+   * - `STRIPE_WEBHOOK_SECRET` (required): the signing secret; two, comma-separated, while
+   *   rotating;
+   * - `TOLLBOOTH_DB`: the database (default `data/tollbooth.db`, directory created on
+   *   first use);
+   * - `STRIPE_LIVEMODE` = `true` | `false`; unset, the mode of `STRIPE_SECRET_KEY`
+   *   (`sk_live_`/`rk_live_`: live only, `sk_test_`/`rk_test_`: test only), or both when
+   *   that is unset too. Never `NODE_ENV`.
+   *
+   * `options` override the environment. Throws `CONFIG_INVALID` / `SECRET_INVALID` with a
+   * message naming the variable; opens nothing, like the constructor.
+   */
+  static fromEnv(options?: EnvOptions | undefined | null): Tollbooth
+  /**
+   * Opens the store now, on a worker thread, instead of on first use: call it at startup
+   * to fail fast on a bad path. Optional; resolves at once when already open.
+   */
+  open(): Promise<void>
+  /** `open()` on the calling thread. */
+  openSync(): void
   /**
    * Handles one Stripe delivery: verify the signature over the exact raw bytes, parse,
    * dedupe by event id, persist, apply to billing state and enqueue jobs, in one transaction.
    *
-   * Pass the body exactly as received (`Buffer.from(await req.arrayBuffer())`, or the raw
-   * text) — never re-serialized JSON. A `Buffer`/`Uint8Array` is read in place, not copied.
-   * A missing header (`null`/`undefined`) throws `SIGNATURE_HEADER_MISSING`.
+   * Pass the body exactly as received, as bytes: `Buffer.from(await req.arrayBuffer())`
+   * (or the `ArrayBuffer`, a `Uint8Array`, a `DataView`) — never a string or parsed JSON,
+   * which are refused with `INVALID_ARGUMENT`. A missing header (`null`/`undefined`)
+   * rejects with `SIGNATURE_HEADER_MISSING`.
    *
-   * Returning means "answer 200". A thrown error whose code starts with `SIGNATURE_`,
-   * `TIMESTAMP_`, `PAYLOAD_` or `EVENT_` (or is `LIVEMODE_MISMATCH`) means "answer 400";
-   * any other code (`STORE_BUSY`, ...) means "answer 500" so Stripe retries.
+   * Resolving means "answer 200". A code starting with `SIGNATURE_`, `TIMESTAMP_`,
+   * `PAYLOAD_` or `EVENT_` means "answer 400" (the request is bad); any other code
+   * (`STORE_BUSY`, `LIVEMODE_MISMATCH`, ...) means "answer 500" so Stripe retries.
    */
-  handleWebhook(rawBody: Uint8Array | string, signatureHeader?: string | undefined | null, nowSeconds?: number | undefined | null): HandledWebhook
+  handleWebhook(rawBody: Uint8Array | ArrayBuffer | DataView, signatureHeader?: string | undefined | null, nowSeconds?: number | undefined | null): Promise<HandledWebhook>
+  /** `handleWebhook` on the calling thread; reads a `Buffer` in place, without a copy. */
+  handleWebhookSync(rawBody: Uint8Array | ArrayBuffer | DataView, signatureHeader?: string | undefined | null, nowSeconds?: number | undefined | null): HandledWebhook
   /** Access for a Stripe customer (an unknown customer has state `none`). */
-  access(customerId: string, nowSeconds?: number | undefined | null): Access
+  access(customerId: string, nowSeconds?: number | undefined | null): Promise<Access>
+  /** `access` on the calling thread. */
+  accessSync(customerId: string, nowSeconds?: number | undefined | null): Access
   /**
    * Access for an app user, through the customer linked to it by Checkout's
    * `client_reference_id` or the customer's `metadata.user_id` (state `none` when unlinked).
    */
-  accessForUser(userId: string, nowSeconds?: number | undefined | null): Access
+  accessForUser(userId: string, nowSeconds?: number | undefined | null): Promise<Access>
+  /** `accessForUser` on the calling thread. */
+  accessForUserSync(userId: string, nowSeconds?: number | undefined | null): Access
   /** A customer's invoices, newest first. */
-  invoices(customerId: string): Array<Invoice>
+  invoices(customerId: string): Promise<Array<Invoice>>
+  /** `invoices` on the calling thread. */
+  invoicesSync(customerId: string): Array<Invoice>
   /**
    * What the checkout success page may say about a Checkout Session (`pending` when no
    * webhook for it has been processed yet).
    */
-  checkoutStatus(sessionId: string): CheckoutStatus
+  checkoutStatus(sessionId: string): Promise<CheckoutStatus>
+  /** `checkoutStatus` on the calling thread. */
+  checkoutStatusSync(sessionId: string): CheckoutStatus
   /**
    * Applies an object freshly fetched from the Stripe API (a subscription, invoice,
    * customer or checkout session) as the authoritative state at `fetchedAtSeconds`: it
    * replaces the stored row unless that row was written by a newer event. An object is
-   * serialized with `JSON.stringify`; a string or Buffer is used as is.
+   * serialized with `JSON.stringify`; a string or bytes are used as is.
    */
-  applySnapshot(stripeObject: object | string | Buffer | Uint8Array, fetchedAtSeconds?: number | undefined | null): SnapshotApplied
+  applySnapshot(stripeObject: object | string | Uint8Array | ArrayBuffer | DataView, fetchedAtSeconds?: number | undefined | null): Promise<SnapshotApplied>
+  /** `applySnapshot` on the calling thread. */
+  applySnapshotSync(stripeObject: object | string | Uint8Array | ArrayBuffer | DataView, fetchedAtSeconds?: number | undefined | null): SnapshotApplied
   /**
    * Leases up to `limit` due jobs (of `kinds`, or all) for `leaseSeconds`. Run each job's
    * side effect with its `key` as the idempotency key, then `completeJob` or `failJob`
    * with its `leaseToken`.
    */
-  claimJobs(options: ClaimOptions): Array<ClaimedJob>
+  claimJobs(options: ClaimOptions): Promise<Array<ClaimedJob>>
+  /** `claimJobs` on the calling thread. */
+  claimJobsSync(options: ClaimOptions): Array<ClaimedJob>
   /**
-   * Marks a claimed job done. Throws `LEASE_LOST` when the lease expired or another worker
-   * holds the job now, `JOB_NOT_FOUND` for an unknown id.
+   * Marks a claimed job done. Rejects with `LEASE_LOST` when the lease expired or another
+   * worker holds the job now, `JOB_NOT_FOUND` for an unknown id.
    */
-  completeJob(id: number, leaseToken: number, nowSeconds?: number | undefined | null): void
+  completeJob(id: number, leaseToken: number, nowSeconds?: number | undefined | null): Promise<void>
+  /** `completeJob` on the calling thread. */
+  completeJobSync(id: number, leaseToken: number, nowSeconds?: number | undefined | null): void
   /**
    * Records a failed attempt: retry with backoff, or dead-letter after `maxAttempts`.
-   * `whsec_`/`sk_`-style secrets in `message` are redacted before it is stored. Throws
-   * `LEASE_LOST` / `JOB_NOT_FOUND` like `completeJob`.
+   * `whsec_`/`sk_`-style secrets in `message` are redacted before it is stored. Rejects
+   * with `LEASE_LOST` / `JOB_NOT_FOUND` like `completeJob`.
    */
-  failJob(id: number, leaseToken: number, message: string, nowSeconds?: number | undefined | null): FailResult
+  failJob(id: number, leaseToken: number, message: string, nowSeconds?: number | undefined | null): Promise<FailResult>
+  /** `failJob` on the calling thread. */
+  failJobSync(id: number, leaseToken: number, message: string, nowSeconds?: number | undefined | null): FailResult
   /** Jobs, newest first, optionally filtered. */
-  jobs(filter?: JobsFilter | undefined | null): Array<Job>
+  jobs(filter?: JobsFilter | undefined | null): Promise<Array<Job>>
+  /** `jobs` on the calling thread. */
+  jobsSync(filter?: JobsFilter | undefined | null): Array<Job>
   /** Dead-lettered jobs, newest first. */
-  deadJobs(): Array<Job>
-  /** Puts a dead job back in the queue; returns the id of the job that will run. */
-  replayJob(id: number, nowSeconds?: number | undefined | null): number
+  deadJobs(): Promise<Array<Job>>
+  /** `deadJobs` on the calling thread. */
+  deadJobsSync(): Array<Job>
+  /** Puts a dead job back in the queue; resolves to the id of the job that will run. */
+  replayJob(id: number, nowSeconds?: number | undefined | null): Promise<number>
+  /** `replayJob` on the calling thread. */
+  replayJobSync(id: number, nowSeconds?: number | undefined | null): number
   /** A customer by Stripe id, email or app user id (tried in that order), or `null`. */
-  findCustomer(needle: string): Customer | null
+  findCustomer(needle: string): Promise<Customer | null>
+  /** `findCustomer` on the calling thread. */
+  findCustomerSync(needle: string): Customer | null
   /**
    * The metrics report (deliveries, latency, lag, queue depth, failure rate) as an object,
    * with the keys of the core's JSON report (snake_case).
    */
-  metrics(nowSeconds?: number | undefined | null): Record<string, any>
+  metrics(nowSeconds?: number | undefined | null): Promise<Record<string, any>>
+  /** `metrics` on the calling thread. */
+  metricsSync(nowSeconds?: number | undefined | null): Record<string, any>
   /** Prometheus text exposition (format 0.0.4), for a `/metrics` route. */
-  prometheus(nowSeconds?: number | undefined | null): string
+  prometheus(nowSeconds?: number | undefined | null): Promise<string>
+  /** `prometheus` on the calling thread. */
+  prometheusSync(nowSeconds?: number | undefined | null): string
   /**
    * Health: `{ ok, alerts, failure_rate, deliveries_window }` (keys as the core's JSON has
    * them). `ok` is false while an alert fires.
    */
-  health(nowSeconds?: number | undefined | null): { ok: boolean; alerts: any[]; [key: string]: any }
+  health(nowSeconds?: number | undefined | null): Promise<{ ok: boolean; alerts: any[]; [key: string]: any }>
+  /** `health` on the calling thread. */
+  healthSync(nowSeconds?: number | undefined | null): { ok: boolean; alerts: any[]; [key: string]: any }
   /**
-   * Flushes buffered log rows and closes the database. Later calls throw `CLOSED`;
-   * closing twice is a no-op.
+   * Flushes buffered log rows and closes the database. Calls made after `close()` reject
+   * (or throw) `CLOSED` at once, even before the returned Promise settles; closing twice, or
+   * closing an instance that never opened its store, is a no-op.
    */
-  close(): void
+  close(): Promise<void>
+  /** `close` on the calling thread. */
+  closeSync(): void
 }
 
 /** May this customer use the portal, and what should the UI say? */
@@ -340,6 +410,7 @@ export interface EnqueuedJob {
   coalesced: boolean
 }
 
+<<<<<<< HEAD
 /** One stored event with what it caused. */
 export interface EventDetail {
   /** The stored row. */
@@ -368,6 +439,28 @@ export interface EventsFilter {
   until?: number
   /** At most this many (default 100). */
   limit?: number
+=======
+/** Options for `Tollbooth.fromEnv(...)`: any option given here wins over the environment. */
+export interface EnvOptions {
+  /** Instead of `TOLLBOOTH_DB` (default `'data/tollbooth.db'`). */
+  database?: string
+  /** Instead of `STRIPE_WEBHOOK_SECRET`. */
+  webhookSecrets?: Array<string>
+  /** Instead of `STRIPE_LIVEMODE` / the mode of `STRIPE_SECRET_KEY`. */
+  livemode?: boolean
+  /** As in `TollboothOptions`. */
+  toleranceSeconds?: number
+  /** As in `TollboothOptions`. */
+  pastDueGraceSeconds?: number
+  /** As in `TollboothOptions`. */
+  maxAttempts?: number
+  /** As in `TollboothOptions`. */
+  durability?: 'normal' | 'full'
+  /** As in `TollboothOptions`. */
+  busyTimeoutMs?: number
+  /** As in `TollboothOptions`. */
+  maxBodyBytes?: number
+>>>>>>> node
 }
 
 /** What `failJob` did. */
@@ -545,7 +638,7 @@ export interface JobsFilter {
  *
  * `timestampSeconds` defaults to now.
  */
-export declare function signTestPayload(payload: Uint8Array | string, secret: string, timestampSeconds?: number | undefined | null): string
+export declare function signTestPayload(payload: string | Uint8Array | ArrayBuffer | DataView, secret: string, timestampSeconds?: number | undefined | null): string
 
 /** What `applySnapshot` did. */
 export interface SnapshotApplied {
@@ -603,7 +696,11 @@ export interface Subscription {
 
 /** Options for `new Tollbooth(...)`. */
 export interface TollboothOptions {
-  /** SQLite file path, or `':memory:'` for a private in-memory database. */
+  /**
+   * SQLite file path (its directory is created on first use), or `':memory:'` for a
+   * private in-memory database. A relative path is relative to the process's working
+   * directory (the project root under `next start`).
+   */
   database: string
   /** Active webhook signing secrets (`whsec_...`); pass two while rotating. */
   webhookSecrets: Array<string>
@@ -614,7 +711,11 @@ export interface TollboothOptions {
   toleranceSeconds?: number
   /** Access continues this many seconds after a subscription becomes past_due (default 0). */
   pastDueGraceSeconds?: number
-  /** `true`: accept live-mode events only; `false`: test-mode only; unset: both. */
+  /**
+   * `true`: accept live-mode events only; `false`: test-mode only; unset: both. Never
+   * derive it from `NODE_ENV`: a production build receiving test events (staging,
+   * `next start` locally) would refuse every one.
+   */
   livemode?: boolean
   /** Attempts before a job moves to dead-letter (default 25). */
   maxAttempts?: number

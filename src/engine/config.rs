@@ -68,7 +68,9 @@ impl Config {
         })
     }
 
-    pub(super) fn validate(&self) -> Result<()> {
+    /// Checks the settings that need no store (secrets, tolerance, limits). `Engine::open` calls
+    /// it first; a binding that opens lazily calls it up front so bad options fail at once.
+    pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::new(ErrorCode::ConfigInvalid, m));
         if self.webhook_secrets.is_empty() {
             return bad("at least one webhook secret is required");

@@ -15,40 +15,40 @@ async function seeded() {
   await deliver(tb, event('customer.created', customer({ id: cus, email: 'grace@example.com', userId: 'user_grace' }), { created: NOW - 50 }));
   await deliver(tb, event('customer.subscription.updated', subscription({ id: sub, customer: cus, status: 'past_due' }), { created: NOW - 40 }));
   await deliver(tb, failed);
-  assert.equal(thrown(() => tb.handleWebhook(JSON.stringify(failed), 't=1,v1=00', NOW)).code, 'TIMESTAMP_OUT_OF_TOLERANCE');
+  assert.equal(thrown(() => tb.handleWebhookSync(Buffer.from(JSON.stringify(failed)), 't=1,v1=00', NOW)).code, 'TIMESTAMP_OUT_OF_TOLERANCE');
   return { tb, cus, failed };
 }
 
 test('events: newest first, filtered by type, outcome, customer and time', async () => {
   const { tb, cus, failed } = await seeded();
-  const all = await tb.events();
+  const all = await tb.eventsSync();
   assert.deepEqual(all.map((e) => e.type), ['invoice.payment_failed', 'customer.subscription.updated', 'customer.created']);
   assert.equal(all[0].id, failed.id);
   assert.equal(all[0].outcome, 'processed');
   assert.equal(all[0].customerId, cus);
-  assert.equal((await tb.events({ type: 'customer.created' })).length, 1);
-  assert.equal((await tb.events({ customerId: cus, since: NOW - 45 })).length, 2);
-  assert.equal((await tb.events({ until: NOW - 45 })).length, 1);
-  assert.equal((await tb.events({ outcome: 'stale' })).length, 0);
-  assert.equal((await tb.events({ limit: 1 })).length, 1);
-  assert.equal(thrown(() => tb.events({ outcome: 'bogus' })).code, 'INVALID_ARGUMENT');
-  assert.equal(thrown(() => tb.events({ limit: -1 })).code, 'INVALID_ARGUMENT');
+  assert.equal((await tb.eventsSync({ type: 'customer.created' })).length, 1);
+  assert.equal((await tb.eventsSync({ customerId: cus, since: NOW - 45 })).length, 2);
+  assert.equal((await tb.eventsSync({ until: NOW - 45 })).length, 1);
+  assert.equal((await tb.eventsSync({ outcome: 'stale' })).length, 0);
+  assert.equal((await tb.eventsSync({ limit: 1 })).length, 1);
+  assert.equal(thrown(() => tb.eventsSync({ outcome: 'bogus' })).code, 'INVALID_ARGUMENT');
+  assert.equal(thrown(() => tb.eventsSync({ limit: -1 })).code, 'INVALID_ARGUMENT');
 });
 
 test('eventDetail: the row, the jobs it caused and the exact raw body; null when not stored', async () => {
   const { tb, failed } = await seeded();
-  const d = await tb.eventDetail(failed.id);
+  const d = await tb.eventDetailSync(failed.id);
   assert.equal(d.event.type, 'invoice.payment_failed');
   assert.equal(d.livemode, false);
   assert.deepEqual(d.jobs.map((j) => j.kind), ['support.open_ticket']);
   assert.equal(d.jobs[0].eventId, failed.id);
   assert.equal(d.body, JSON.stringify(failed));
-  assert.equal(await tb.eventDetail('evt_not_stored'), null);
+  assert.equal(await tb.eventDetailSync('evt_not_stored'), null);
 });
 
 test('deliveries: every call, refusals with their code', async () => {
   const { tb } = await seeded();
-  const rows = await tb.deliveries(10);
+  const rows = await tb.deliveriesSync(10);
   assert.equal(rows.length, 4);
   assert.equal(rows[0].outcome, 'rejected');
   assert.equal(rows[0].reason, 'TIMESTAMP_OUT_OF_TOLERANCE');
@@ -60,7 +60,7 @@ test('deliveries: every call, refusals with their code', async () => {
 test('customerTimeline: by id, email or user id, with the access decision and its reason', async () => {
   const { tb, cus } = await seeded();
   for (const q of [cus, 'grace@example.com', 'user_grace']) {
-    const t = await tb.customerTimeline(q, NOW);
+    const t = await tb.customerTimelineSync(q, NOW);
     assert.equal(t.customer.id, cus, q);
     assert.equal(t.access.state, 'past_due');
     assert.equal(t.access.hasAccess, false);
@@ -71,15 +71,15 @@ test('customerTimeline: by id, email or user id, with the access decision and it
     const ticket = t.jobs.find((h) => h.job.kind === 'support.open_ticket');
     assert.deepEqual(ticket.attempts, []);
   }
-  assert.equal(await tb.customerTimeline('nobody@example.com'), null);
+  assert.equal(await tb.customerTimelineSync('nobody@example.com'), null);
 });
 
 test('reprocess: a no-op for an applied event; INVALID_ARGUMENT for an unknown one', async () => {
   const { tb, failed } = await seeded();
-  const r = await tb.reprocess(failed.id, NOW);
+  const r = await tb.reprocessSync(failed.id, NOW);
   assert.equal(r.outcome, 'duplicate');
   assert.equal(r.eventId, failed.id);
-  assert.equal(thrown(() => tb.reprocess('evt_missing')).code, 'INVALID_ARGUMENT');
+  assert.equal(thrown(() => tb.reprocessSync('evt_missing')).code, 'INVALID_ARGUMENT');
 });
 
 test('importEvents: oldest first, bad lines reported, twice changes nothing', async () => {
@@ -88,15 +88,15 @@ test('importEvents: oldest first, bad lines reported, twice changes nothing', as
   const older = event('customer.created', customer({ id: cus, email: 'old@example.com' }), { created: NOW - 20 });
   const newer = event('customer.updated', customer({ id: cus, email: 'new@example.com' }), { created: NOW - 10 });
   const text = [JSON.stringify(newer), 'not json', JSON.stringify(older)].join('\n');
-  const r = await tb.importEvents(text, NOW);
+  const r = await tb.importEventsSync(text, NOW);
   assert.equal(r.total, 3);
   assert.equal(r.byOutcome.processed, 2);
   assert.equal(r.byOutcome.rejected, 1);
   assert.equal(r.unit, 'line');
   assert.deepEqual(r.errors.map((e) => [e.at, e.code]), [[2, 'PAYLOAD_INVALID_JSON']]);
-  assert.equal((await tb.findCustomer(cus)).email, 'new@example.com');
-  const again = await tb.importEvents(text, NOW);
+  assert.equal((await tb.findCustomerSync(cus)).email, 'new@example.com');
+  const again = await tb.importEventsSync(text, NOW);
   assert.equal(again.byOutcome.duplicate, 2);
-  assert.equal(thrown(() => tb.importEvents('[1,', NOW)).code, 'PAYLOAD_INVALID_JSON');
+  assert.equal(thrown(() => tb.importEventsSync('[1,', NOW)).code, 'PAYLOAD_INVALID_JSON');
   assertNoSecret([r, again], [SECRET]);
 });

@@ -3,7 +3,7 @@
 // is checked for the webhook secret.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -53,7 +53,7 @@ test('a delivery is processed once, then answered as a duplicate', () => {
   const cus = id('cus');
   const body = JSON.stringify(event('customer.subscription.created', subscription({ customer: cus })));
   const header = sign(body);
-  const first = clean(tb.handleWebhook(Buffer.from(body), header, NOW));
+  const first = clean(tb.handleWebhookSync(Buffer.from(body), header, NOW));
   assert.equal(first.outcome, 'processed');
   assert.equal(first.eventType, 'customer.subscription.created');
   assert.equal(first.customerId, cus);
@@ -63,11 +63,11 @@ test('a delivery is processed once, then answered as a duplicate', () => {
     assert.equal(typeof j.kind, 'string');
     assert.equal(typeof j.key, 'string');
   }
-  const again = clean(tb.handleWebhook(body, header, NOW + 5)); // the same bytes as a string
+  const again = clean(tb.handleWebhookSync(new TextEncoder().encode(body), header, NOW + 5)); // the same bytes, a Uint8Array
   assert.equal(again.outcome, 'duplicate');
   assert.equal(again.eventId, first.eventId);
   assert.deepEqual(again.jobs, []);
-  tb.close();
+  tb.closeSync();
 });
 
 test('an unknown event type is ignored, an older event is stale', () => {
@@ -79,7 +79,7 @@ test('an unknown event type is ignored, an older event is stale', () => {
   assert.equal(deliver(tb, event('customer.subscription.updated', subscription({ id: sub, customer: cus, status: 'past_due' }), { created: NOW - 10 })).outcome, 'processed');
   const old = deliver(tb, event('customer.subscription.updated', subscription({ id: sub, customer: cus, status: 'active' }), { created: NOW - 1000 }));
   assert.equal(old.outcome, 'stale');
-  assert.equal(tb.access(cus, NOW).state, 'past_due', 'a stale event must not move state');
+  assert.equal(tb.accessSync(cus, NOW).state, 'past_due', 'a stale event must not move state');
 });
 
 test('access follows a signed history: active, past_due (with grace), canceled', () => {
@@ -92,12 +92,12 @@ test('access follows a signed history: active, past_due (with grace), canceled',
     deliver(tb, event(status === 'canceled' ? 'customer.subscription.deleted' : 'customer.subscription.updated',
       subscription({ id: sub, customer: cus, status, periodEnd, userId: user, ...extra }), { created }), created + 1);
 
-  const none = clean(tb.access(cus, NOW));
+  const none = clean(tb.accessSync(cus, NOW));
   assert.equal(none.state, 'none');
   assert.equal(none.hasAccess, false);
 
   assert.equal(story('active', NOW - 100).outcome, 'processed');
-  let a = clean(tb.access(cus, NOW));
+  let a = clean(tb.accessSync(cus, NOW));
   assert.equal(a.state, 'active');
   assert.equal(a.hasAccess, true);
   assert.equal(a.customerId, cus);
@@ -107,25 +107,25 @@ test('access follows a signed history: active, past_due (with grace), canceled',
   assert.equal(a.currentPeriodEnd, periodEnd);
   assert.equal(a.cancelAtPeriodEnd, false);
   assert.equal(typeof a.reason, 'string');
-  assert.equal(tb.accessForUser(user, NOW).subscriptionId, sub, 'metadata.user_id links the user');
-  assert.equal(tb.accessForUser('user_nobody', NOW).state, 'none');
+  assert.equal(tb.accessForUserSync(user, NOW).subscriptionId, sub, 'metadata.user_id links the user');
+  assert.equal(tb.accessForUserSync('user_nobody', NOW).state, 'none');
 
   assert.equal(story('active', NOW - 90, { cancelAtPeriodEnd: true }).outcome, 'processed');
-  a = tb.access(cus, NOW);
+  a = tb.accessSync(cus, NOW);
   assert.equal(a.hasAccess, true);
   assert.equal(a.cancelAtPeriodEnd, true);
   assert.equal(a.accessEndsAt, periodEnd);
 
   assert.equal(story('past_due', NOW - 80).outcome, 'processed');
-  a = tb.access(cus, NOW);
+  a = tb.accessSync(cus, NOW);
   assert.equal(a.state, 'past_due');
   assert.equal(a.hasAccess, true, 'inside the grace period');
-  a = tb.access(cus, NOW + 4 * DAY);
+  a = tb.accessSync(cus, NOW + 4 * DAY);
   assert.equal(a.state, 'past_due');
   assert.equal(a.hasAccess, false, 'after the grace period');
 
   assert.equal(story('canceled', NOW - 70).outcome, 'processed');
-  a = tb.access(cus, NOW);
+  a = tb.accessSync(cus, NOW);
   assert.equal(a.state, 'canceled');
   assert.equal(a.hasAccess, false);
 });
@@ -144,7 +144,7 @@ test('invoices are listed newest first with their fields', () => {
     deliver(tb, event(s.status === 'paid' ? 'invoice.paid' : 'invoice.payment_failed', inv));
     return inv.id;
   });
-  const list = clean(tb.invoices(cus));
+  const list = clean(tb.invoicesSync(cus));
   assert.deepEqual(list.map((i) => i.id), [ids[1], ids[2], ids[0]]);
   const open_ = list[0];
   assert.equal(open_.status, 'open');
@@ -159,7 +159,7 @@ test('invoices are listed newest first with their fields', () => {
   assert.equal(typeof open_.number, 'string');
   assert.equal(list[1].amountPaid, 2900);
   assert.equal(list[1].nextPaymentAttempt, null);
-  assert.deepEqual(tb.invoices('cus_nobody'), []);
+  assert.deepEqual(tb.invoicesSync('cus_nobody'), []);
 });
 
 test('checkoutStatus goes from pending to complete, and links the user', () => {
@@ -167,12 +167,12 @@ test('checkoutStatus goes from pending to complete, and links the user', () => {
   const cus = id('cus');
   const user = id('user');
   const session = checkoutSession({ customer: cus, subscription: id('sub'), userId: user });
-  const before = clean(tb.checkoutStatus(session.id));
+  const before = clean(tb.checkoutStatusSync(session.id));
   assert.equal(before.state, 'pending');
   assert.equal(before.customerId, null);
   assert.equal(before.userId, null);
   assert.equal(deliver(tb, event('checkout.session.completed', session)).outcome, 'processed');
-  const after = clean(tb.checkoutStatus(session.id));
+  const after = clean(tb.checkoutStatusSync(session.id));
   assert.equal(after.state, 'complete');
   assert.equal(after.sessionId, session.id);
   assert.equal(after.customerId, cus);
@@ -181,33 +181,33 @@ test('checkoutStatus goes from pending to complete, and links the user', () => {
 
   const unpaid = checkoutSession({ customer: cus, paymentStatus: 'unpaid' });
   deliver(tb, event('checkout.session.completed', unpaid));
-  assert.equal(tb.checkoutStatus(unpaid.id).state, 'payment_pending');
+  assert.equal(tb.checkoutStatusSync(unpaid.id).state, 'payment_pending');
   const expired = checkoutSession({ status: 'expired', paymentStatus: 'unpaid' });
   deliver(tb, event('checkout.session.expired', expired));
-  assert.equal(tb.checkoutStatus(expired.id).state, 'expired');
+  assert.equal(tb.checkoutStatusSync(expired.id).state, 'expired');
 });
 
 test('applySnapshot accepts an object, a string or a Buffer', () => {
   const tb = open();
   const cus = id('cus');
   const sub = subscription({ customer: cus, status: 'active' });
-  const r1 = clean(tb.applySnapshot(sub, NOW));
+  const r1 = clean(tb.applySnapshotSync(sub, NOW));
   assert.equal(r1.changed, true);
   assert.equal(r1.objectType, 'subscription');
   assert.equal(r1.objectId, sub.id);
   assert.equal(r1.customerId, cus);
-  assert.equal(tb.access(cus, NOW).state, 'active');
+  assert.equal(tb.accessSync(cus, NOW).state, 'active');
   const pastDue = { ...sub, status: 'past_due' };
-  assert.equal(tb.applySnapshot(JSON.stringify(pastDue), NOW + 10).changed, true);
-  assert.equal(tb.access(cus, NOW + 10).state, 'past_due');
-  const same = tb.applySnapshot(Buffer.from(JSON.stringify(pastDue)), NOW + 20);
+  assert.equal(tb.applySnapshotSync(JSON.stringify(pastDue), NOW + 10).changed, true);
+  assert.equal(tb.accessSync(cus, NOW + 10).state, 'past_due');
+  const same = tb.applySnapshotSync(Buffer.from(JSON.stringify(pastDue)), NOW + 20);
   assert.equal(same.changed, false);
   // An object goes through JSON.stringify: toJSON is honoured, undefined fields dropped.
   const viaToJson = { toJSON: () => ({ ...sub, status: 'canceled' }), ignored: undefined };
-  assert.equal(tb.applySnapshot(viaToJson, NOW + 30).changed, true);
-  assert.equal(tb.access(cus, NOW + 30).state, 'canceled');
-  expectCode('SNAPSHOT_UNSUPPORTED', () => tb.applySnapshot({ id: 'ch_1', object: 'charge' }, NOW));
-  expectCode('PAYLOAD_INVALID_JSON', () => tb.applySnapshot('{not json', NOW));
+  assert.equal(tb.applySnapshotSync(viaToJson, NOW + 30).changed, true);
+  assert.equal(tb.accessSync(cus, NOW + 30).state, 'canceled');
+  expectCode('SNAPSHOT_UNSUPPORTED', () => tb.applySnapshotSync({ id: 'ch_1', object: 'charge' }, NOW));
+  expectCode('PAYLOAD_INVALID_JSON', () => tb.applySnapshotSync('{not json', NOW));
 });
 
 test('findCustomer by id, email and user id', () => {
@@ -216,14 +216,14 @@ test('findCustomer by id, email and user id', () => {
   const c = customer({ email: 'grace@example.com', name: 'Grace Hopper', userId: user });
   deliver(tb, event('customer.created', c));
   for (const needle of [c.id, 'grace@example.com', user]) {
-    const found = clean(tb.findCustomer(needle));
+    const found = clean(tb.findCustomerSync(needle));
     assert.equal(found.id, c.id, needle);
     assert.equal(found.email, 'grace@example.com');
     assert.equal(found.name, 'Grace Hopper');
     assert.equal(found.userId, user);
     assert.equal(found.deleted, false);
   }
-  assert.equal(tb.findCustomer('nobody@example.com'), null);
+  assert.equal(tb.findCustomerSync('nobody@example.com'), null);
 });
 
 function enqueueOne(tb) {
@@ -236,7 +236,7 @@ function enqueueOne(tb) {
 test('claim, complete, fail with backoff, LEASE_LOST and JOB_NOT_FOUND', () => {
   const tb = open();
   const { cus, jobs } = enqueueOne(tb);
-  const claimed = clean(tb.claimJobs({ limit: 100, leaseSeconds: 60, nowSeconds: NOW }));
+  const claimed = clean(tb.claimJobsSync({ limit: 100, leaseSeconds: 60, nowSeconds: NOW }));
   assert.equal(claimed.length, jobs.length);
   const [job, ...rest] = claimed;
   assert.equal(job.attempt, 1);
@@ -245,63 +245,63 @@ test('claim, complete, fail with backoff, LEASE_LOST and JOB_NOT_FOUND', () => {
   assert.equal(typeof job.leaseToken, 'number');
   assert.equal(typeof job.payload, 'object', 'payload is parsed JSON');
   assert.ok(job.payload !== null);
-  assert.deepEqual(tb.claimJobs({ limit: 10, leaseSeconds: 60, nowSeconds: NOW + 1 }), [], 'leased jobs are not claimed twice');
+  assert.deepEqual(tb.claimJobsSync({ limit: 10, leaseSeconds: 60, nowSeconds: NOW + 1 }), [], 'leased jobs are not claimed twice');
 
-  tb.completeJob(job.id, job.leaseToken, NOW + 1);
-  expectCode('LEASE_LOST', () => tb.completeJob(job.id, job.leaseToken, NOW + 2));
-  expectCode('JOB_NOT_FOUND', () => tb.completeJob(987654, 1, NOW));
-  assert.ok(tb.jobs({ state: 'done' }).some((j) => j.id === job.id));
+  tb.completeJobSync(job.id, job.leaseToken, NOW + 1);
+  expectCode('LEASE_LOST', () => tb.completeJobSync(job.id, job.leaseToken, NOW + 2));
+  expectCode('JOB_NOT_FOUND', () => tb.completeJobSync(987654, 1, NOW));
+  assert.ok(tb.jobsSync({ state: 'done' }).some((j) => j.id === job.id));
 
   for (const other of rest) {
     // A lease that ran out is lost, even with the right token.
-    expectCode('LEASE_LOST', () => tb.completeJob(other.id, other.leaseToken, NOW + 61));
+    expectCode('LEASE_LOST', () => tb.completeJobSync(other.id, other.leaseToken, NOW + 61));
   }
 
   const { jobs: more } = enqueueOne(tb);
-  const [c2] = tb.claimJobs({ kinds: [more[0].kind], limit: 1, leaseSeconds: 30, nowSeconds: NOW + 100 });
+  const [c2] = tb.claimJobsSync({ kinds: [more[0].kind], limit: 1, leaseSeconds: 30, nowSeconds: NOW + 100 });
   assert.equal(c2.kind, more[0].kind);
-  const failed = clean(tb.failJob(c2.id, c2.leaseToken, `CRM said no (key ${SECRET})`, NOW + 101));
+  const failed = clean(tb.failJobSync(c2.id, c2.leaseToken, `CRM said no (key ${SECRET})`, NOW + 101));
   assert.equal(failed.state, 'scheduled');
   assert.ok(failed.nextAttemptAt > NOW + 101);
   assert.equal(failed.supersededBy, null);
-  expectCode('LEASE_LOST', () => tb.failJob(c2.id, c2.leaseToken, 'again', NOW + 102));
-  const listed = clean(tb.jobs({ kind: c2.kind, limit: 50 })).find((j) => j.id === c2.id);
+  expectCode('LEASE_LOST', () => tb.failJobSync(c2.id, c2.leaseToken, 'again', NOW + 102));
+  const listed = clean(tb.jobsSync({ kind: c2.kind, limit: 50 })).find((j) => j.id === c2.id);
   assert.equal(listed.state, 'due');
   assert.equal(listed.attempts, 1);
   assert.ok(listed.lastError.includes('CRM said no'));
   assert.equal(listed.runAt, failed.nextAttemptAt);
-  expectCode('INVALID_ARGUMENT', () => tb.jobs({ state: 'bogus' }));
-  expectCode('INVALID_ARGUMENT', () => tb.claimJobs({ limit: -1, leaseSeconds: 30 }));
+  expectCode('INVALID_ARGUMENT', () => tb.jobsSync({ state: 'bogus' }));
+  expectCode('INVALID_ARGUMENT', () => tb.claimJobsSync({ limit: -1, leaseSeconds: 30 }));
 });
 
 test('a job out of attempts is dead, listed, and replayed', () => {
   const tb = open({ maxAttempts: 1 });
   enqueueOne(tb);
-  const [job] = tb.claimJobs({ limit: 1, leaseSeconds: 30, nowSeconds: NOW });
-  assert.deepEqual(tb.failJob(job.id, job.leaseToken, 'boom', NOW + 1), { state: 'dead', nextAttemptAt: null, supersededBy: null });
-  const dead = clean(tb.deadJobs());
+  const [job] = tb.claimJobsSync({ limit: 1, leaseSeconds: 30, nowSeconds: NOW });
+  assert.deepEqual(tb.failJobSync(job.id, job.leaseToken, 'boom', NOW + 1), { state: 'dead', nextAttemptAt: null, supersededBy: null });
+  const dead = clean(tb.deadJobsSync());
   assert.deepEqual(dead.map((j) => j.id), [job.id]);
   assert.equal(dead[0].state, 'dead');
-  const again = tb.replayJob(job.id, NOW + 2);
+  const again = tb.replayJobSync(job.id, NOW + 2);
   assert.equal(typeof again, 'number');
-  assert.deepEqual(tb.deadJobs(), []);
-  const [retry] = tb.claimJobs({ limit: 10, leaseSeconds: 30, nowSeconds: NOW + 3 }).filter((j) => j.id === again);
+  assert.deepEqual(tb.deadJobsSync(), []);
+  const [retry] = tb.claimJobsSync({ limit: 10, leaseSeconds: 30, nowSeconds: NOW + 3 }).filter((j) => j.id === again);
   assert.ok(retry, 'the replayed job is claimable');
-  expectCode('JOB_NOT_FOUND', () => tb.replayJob(424242, NOW));
+  expectCode('JOB_NOT_FOUND', () => tb.replayJobSync(424242, NOW));
 });
 
 test('metrics, prometheus and health report the deliveries', () => {
   const tb = open();
   enqueueOne(tb);
-  expectCode('SIGNATURE_MISMATCH', () => tb.handleWebhook('{}', `t=${NOW},v1=${'0'.repeat(64)}`, NOW));
-  const m = clean(tb.metrics(NOW));
+  expectCode('SIGNATURE_MISMATCH', () => tb.handleWebhookSync(Buffer.from('{}'), `t=${NOW},v1=${'0'.repeat(64)}`, NOW));
+  const m = clean(tb.metricsSync(NOW));
   assert.equal(typeof m, 'object');
   assert.equal(m.process.deliveries.processed, 1);
   assert.equal(m.process.deliveries.rejected, 1);
-  const text = tb.prometheus(NOW);
+  const text = tb.prometheusSync(NOW);
   assert.match(text, /^# HELP tollbooth_/m);
   assert.match(text, /tollbooth_deliveries_total\{outcome="processed"\} 1/);
-  const h = clean(tb.health(NOW));
+  const h = clean(tb.healthSync(NOW));
   assert.equal(typeof h.ok, 'boolean');
   assert.ok(Array.isArray(h.alerts));
 });
@@ -310,28 +310,28 @@ test('every rejection has its code', () => {
   const tb = open({ maxBodyBytes: 4096 });
   const good = JSON.stringify(event('customer.subscription.created', subscription({ customer: id('cus') })));
   const h = sign(good);
-  expectCode('SIGNATURE_HEADER_MISSING', () => tb.handleWebhook(good, null, NOW));
-  expectCode('SIGNATURE_HEADER_MISSING', () => tb.handleWebhook(good, undefined, NOW));
-  expectCode('SIGNATURE_HEADER_MISSING', () => tb.handleWebhook(good, '', NOW));
-  expectCode('SIGNATURE_HEADER_INVALID', () => tb.handleWebhook(good, 'v1=abc', NOW));
-  expectCode('SIGNATURE_HEADER_INVALID', () => tb.handleWebhook(good, `t=${NOW},t=${NOW},v1=00`, NOW));
-  expectCode('SIGNATURE_MISMATCH', () => tb.handleWebhook(good, sign(good, 'whsec_wrong'), NOW));
-  expectCode('SIGNATURE_MISMATCH', () => tb.handleWebhook(good + ' ', h, NOW));
-  expectCode('TIMESTAMP_OUT_OF_TOLERANCE', () => tb.handleWebhook(good, h, NOW + 301));
-  expectCode('TIMESTAMP_OUT_OF_TOLERANCE', () => tb.handleWebhook(good, h, NOW - 301));
+  expectCode('SIGNATURE_HEADER_MISSING', () => tb.handleWebhookSync(Buffer.from(good), null, NOW));
+  expectCode('SIGNATURE_HEADER_MISSING', () => tb.handleWebhookSync(Buffer.from(good), undefined, NOW));
+  expectCode('SIGNATURE_HEADER_MISSING', () => tb.handleWebhookSync(Buffer.from(good), '', NOW));
+  expectCode('SIGNATURE_HEADER_INVALID', () => tb.handleWebhookSync(Buffer.from(good), 'v1=abc', NOW));
+  expectCode('SIGNATURE_HEADER_INVALID', () => tb.handleWebhookSync(Buffer.from(good), `t=${NOW},t=${NOW},v1=00`, NOW));
+  expectCode('SIGNATURE_MISMATCH', () => tb.handleWebhookSync(Buffer.from(good), sign(good, 'whsec_wrong'), NOW));
+  expectCode('SIGNATURE_MISMATCH', () => tb.handleWebhookSync(Buffer.from(good + ' '), h, NOW));
+  expectCode('TIMESTAMP_OUT_OF_TOLERANCE', () => tb.handleWebhookSync(Buffer.from(good), h, NOW + 301));
+  expectCode('TIMESTAMP_OUT_OF_TOLERANCE', () => tb.handleWebhookSync(Buffer.from(good), h, NOW - 301));
   const big = JSON.stringify({ ...JSON.parse(good), pad: 'x'.repeat(5000) });
-  expectCode('PAYLOAD_TOO_LARGE', () => tb.handleWebhook(big, sign(big), NOW));
+  expectCode('PAYLOAD_TOO_LARGE', () => tb.handleWebhookSync(Buffer.from(big), sign(big), NOW));
   // The sender's fault never reaches the store: the good body still processes afterwards.
-  assert.equal(tb.handleWebhook(good, h, NOW).outcome, 'processed');
+  assert.equal(tb.handleWebhookSync(Buffer.from(good), h, NOW).outcome, 'processed');
   // Authentic but unusable: kept in quarantine with its reason and acknowledged, never a 4xx
   // that Stripe would retry for days.
   const quarantined = (r, reason) => assert.deepEqual([r.outcome, r.reason, r.jobs], ['quarantined', reason, []]);
-  quarantined(tb.handleWebhook('not json', sign('not json'), NOW), 'PAYLOAD_INVALID_JSON');
-  assert.equal(tb.handleWebhook('not json', sign('not json'), NOW).outcome, 'duplicate');
+  quarantined(tb.handleWebhookSync(Buffer.from('not json'), sign('not json'), NOW), 'PAYLOAD_INVALID_JSON');
+  assert.equal(tb.handleWebhookSync(Buffer.from('not json'), sign('not json'), NOW).outcome, 'duplicate');
   const noCustomer = JSON.stringify(event('customer.subscription.updated', { ...subscription({}), customer: 42 }));
-  quarantined(tb.handleWebhook(noCustomer, sign(noCustomer), NOW), 'EVENT_FIELD_MISSING');
+  quarantined(tb.handleWebhookSync(Buffer.from(noCustomer), sign(noCustomer), NOW), 'EVENT_FIELD_MISSING');
   const live = new Tollbooth({ database: ':memory:', webhookSecrets: [SECRET], livemode: true });
-  quarantined(live.handleWebhook(good, h, NOW), 'LIVEMODE_MISMATCH');
+  quarantined(live.handleWebhookSync(Buffer.from(good), h, NOW), 'LIVEMODE_MISMATCH');
   // One table decides the HTTP status in every face.
   assert.deepEqual(
     ['SIGNATURE_MISMATCH', 'PAYLOAD_TOO_LARGE', 'SECRET_INVALID', 'STORE_BUSY', undefined].map((c) => httpStatus(c)),
@@ -339,7 +339,7 @@ test('every rejection has its code', () => {
   );
 });
 
-test('bad options are CONFIG_INVALID / SECRET_INVALID / STORE_OPEN_FAILED', () => {
+test('bad options are CONFIG_INVALID / SECRET_INVALID at once; the store opens on first use', () => {
   const base = { database: ':memory:', webhookSecrets: [SECRET] };
   expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, webhookSecrets: [] }));
   expectCode('SECRET_INVALID', () => new Tollbooth({ ...base, webhookSecrets: [SECRET, ''] }));
@@ -349,47 +349,79 @@ test('bad options are CONFIG_INVALID / SECRET_INVALID / STORE_OPEN_FAILED', () =
   expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, maxAttempts: -1 }));
   expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, durability: 'fast' }));
   expectCode('CONFIG_INVALID', () => new Tollbooth({ ...base, maxBodyBytes: 0 }));
-  expectCode('STORE_OPEN_FAILED', () => new Tollbooth({ ...base, database: '/nonexistent-dir/x/tollbooth.db' }));
+  // A directory that cannot be created (a path under a regular file): the constructor opens
+  // nothing, so the first call reports it, naming the directory.
+  const tb = new Tollbooth({ ...base, database: '/dev/null/tollbooth-data/x.db' });
+  const e = expectCode('STORE_OPEN_FAILED', () => tb.accessSync('cus_x', NOW));
+  assert.match(e.message, /database directory '\/dev\/null\/tollbooth-data'/);
+  // A failed open is not remembered: the next call tries again (and fails the same way here).
+  expectCode('STORE_OPEN_FAILED', () => tb.openSync());
   // Wrong JS types are refused by napi before tollbooth runs (napi's own codes).
-  const e = thrown(() => new Tollbooth({ ...base, webhookSecrets: 'whsec_not_an_array' }));
-  assert.ok(e instanceof Error);
-  assertNoSecret(e, ['whsec_not_an_array']);
+  const w = thrown(() => new Tollbooth({ ...base, webhookSecrets: 'whsec_not_an_array' }));
+  assert.ok(w instanceof Error);
+  assertNoSecret(w, ['whsec_not_an_array']);
 });
 
-test('close() then any call throws CLOSED; close() twice is fine', () => {
+test('the constructor creates nothing; the first call creates the directory and the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollbooth-node-'));
+  try {
+    const database = join(dir, 'nested', 'data', 'tollbooth.db');
+    const tb = new Tollbooth({ database, webhookSecrets: [SECRET] });
+    assert.equal(existsSync(join(dir, 'nested')), false, 'new Tollbooth touched the disk');
+    tb.closeSync(); // closing an instance that never opened opens nothing either
+    assert.equal(existsSync(join(dir, 'nested')), false);
+    const tb2 = new Tollbooth({ database, webhookSecrets: [SECRET] });
+    assert.equal(tb2.accessSync('cus_x', NOW).state, 'none');
+    assert.ok(existsSync(database), 'the first call opened (and created) the database');
+    tb2.closeSync();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('after close, every method throws (Sync) or rejects (Promise) with CLOSED; close twice is fine', async () => {
   const tb = open();
-  const body = JSON.stringify(event('customer.created', customer()));
-  tb.close();
-  tb.close();
-  const calls = {
-    handleWebhook: () => tb.handleWebhook(body, sign(body), NOW),
-    access: () => tb.access('cus_x', NOW),
-    accessForUser: () => tb.accessForUser('u', NOW),
-    invoices: () => tb.invoices('cus_x'),
-    checkoutStatus: () => tb.checkoutStatus('cs_x'),
-    applySnapshot: () => tb.applySnapshot(customer(), NOW),
-    claimJobs: () => tb.claimJobs({ limit: 1, leaseSeconds: 1 }),
-    completeJob: () => tb.completeJob(1, 1),
-    failJob: () => tb.failJob(1, 1, 'x'),
-    jobs: () => tb.jobs(),
-    deadJobs: () => tb.deadJobs(),
-    replayJob: () => tb.replayJob(1),
-    findCustomer: () => tb.findCustomer('x'),
-    metrics: () => tb.metrics(),
-    prometheus: () => tb.prometheus(),
-    health: () => tb.health(),
-    events: () => tb.events(),
-    eventDetail: () => tb.eventDetail('evt_x'),
-    deliveries: () => tb.deliveries(),
-    customerTimeline: () => tb.customerTimeline('x'),
-    reprocess: () => tb.reprocess('evt_x'),
-    importEvents: () => tb.importEvents(body),
+  const body = Buffer.from(JSON.stringify(event('customer.created', customer())));
+  tb.accessSync('cus_x', NOW); // opened
+  await tb.close();
+  tb.closeSync();
+  await tb.close();
+  const args = {
+    open: [],
+    handleWebhook: [body, sign(body), NOW],
+    access: ['cus_x', NOW],
+    accessForUser: ['u', NOW],
+    invoices: ['cus_x'],
+    checkoutStatus: ['cs_x'],
+    applySnapshot: [customer(), NOW],
+    claimJobs: [{ limit: 1, leaseSeconds: 1 }],
+    completeJob: [1, 1],
+    failJob: [1, 1, 'x'],
+    jobs: [],
+    deadJobs: [],
+    replayJob: [1],
+    findCustomer: ['x'],
+    metrics: [],
+    prometheus: [],
+    health: [],
+    events: [],
+    eventDetail: ['evt_x'],
+    deliveries: [],
+    customerTimeline: ['x'],
+    reprocess: ['evt_x'],
+    importEvents: [body.toString()],
   };
-  const methods = Object.getOwnPropertyNames(Tollbooth.prototype).filter((n) => n !== 'constructor' && n !== 'close');
-  assert.deepEqual(methods.sort(), Object.keys(calls).sort(), 'every method is covered');
-  for (const [name, call] of Object.entries(calls)) {
-    const e = expectCode('CLOSED', call);
-    assert.ok(e, name);
+  const methods = Object.getOwnPropertyNames(Tollbooth.prototype).filter((n) => n !== 'constructor');
+  const expected = [...Object.keys(args), 'close'].flatMap((m) => [m, `${m}Sync`]);
+  assert.deepEqual(methods.sort(), expected.sort(), 'every method has both forms and is covered');
+  for (const [name, a] of Object.entries(args)) {
+    expectCode('CLOSED', () => tb[`${name}Sync`](...a));
+    const p = tb[name](...a);
+    assert.ok(p instanceof Promise, `${name} returns a Promise`);
+    const e = await p.then(() => assert.fail(`${name} resolved after close`), (err) => err);
+    assert.ok(e instanceof Error, name);
+    assert.equal(e.code, 'CLOSED', `${name}: ${e.message}`);
+    assert.ok(e.message.startsWith('CLOSED: '));
   }
 });
 
@@ -400,12 +432,12 @@ test('a file database survives close and reopen (durability full)', () => {
     const cus = id('cus');
     const body = JSON.stringify(event('customer.subscription.created', subscription({ customer: cus })));
     const a = new Tollbooth({ database, webhookSecrets: [SECRET], durability: 'full' });
-    assert.equal(a.handleWebhook(body, sign(body), NOW).outcome, 'processed');
-    a.close();
+    assert.equal(a.handleWebhookSync(Buffer.from(body), sign(body), NOW).outcome, 'processed');
+    a.closeSync();
     const b = new Tollbooth({ database, webhookSecrets: ['whsec_rotated_new', SECRET] });
-    assert.equal(b.handleWebhook(body, sign(body), NOW).outcome, 'duplicate');
-    assert.equal(b.access(cus, NOW).state, 'active');
-    b.close();
+    assert.equal(b.handleWebhookSync(Buffer.from(body), sign(body), NOW).outcome, 'duplicate');
+    assert.equal(b.accessSync(cus, NOW).state, 'active');
+    b.closeSync();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -415,6 +447,6 @@ test('nowSeconds defaults to the clock', () => {
   const tb = open();
   const body = JSON.stringify(event('customer.created', customer()));
   const now = Math.floor(Date.now() / 1000);
-  assert.equal(tb.handleWebhook(body, sign(body, SECRET, now)).outcome, 'processed');
-  expectCode('TIMESTAMP_OUT_OF_TOLERANCE', () => tb.handleWebhook(body, sign(body, SECRET, now - 3600)));
+  assert.equal(tb.handleWebhookSync(Buffer.from(body), sign(body, SECRET, now)).outcome, 'processed');
+  expectCode('TIMESTAMP_OUT_OF_TOLERANCE', () => tb.handleWebhookSync(Buffer.from(body), sign(body, SECRET, now - 3600)));
 });

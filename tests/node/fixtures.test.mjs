@@ -39,7 +39,7 @@ test('every shared Stripe event is handled byte for byte', { skip: !dir && 'shar
     const header = sign(bytes, SECRET, NOW);
     let first;
     try {
-      first = tb.handleWebhook(bytes, header, NOW);
+      first = tb.handleWebhookSync(bytes, header, NOW);
     } catch (e) {
       assert.ok(e instanceof Error, `${name}: threw a non-Error`);
       assert.ok(known.has(e.code), `${name}: unknown code ${e.code}`);
@@ -65,29 +65,37 @@ test('every shared Stripe event is handled byte for byte', { skip: !dir && 'shar
     assertNoSecret(first);
     tally[first.outcome] = (tally[first.outcome] ?? 0) + 1;
     // Stripe delivers at least once: the same bytes again change nothing.
-    const again = tb.handleWebhook(bytes, header, NOW + 1);
+    const again = tb.handleWebhookSync(bytes, header, NOW + 1);
     assert.equal(again.outcome, 'duplicate', `${name}: redelivery`);
     assert.deepEqual(again.jobs, [], `${name}: a duplicate enqueues nothing`);
-    tb.close();
+    tb.closeSync();
   }
   console.log(`# corpus: ${files.length} files: ${JSON.stringify(tally)}`);
   assert.ok((tally.processed ?? 0) > 0, 'some events must move state');
 });
 
-test('a string body equals its UTF-8 Buffer for every shared event', { skip: !dir && 'shared fixtures absent' }, () => {
-  const a = open();
-  const b = open();
+test('every shared event gives the same answer as a Buffer (Sync) and as an offset Uint8Array, ArrayBuffer or DataView (Promise)', { skip: !dir && 'shared fixtures absent' }, async () => {
+  const engines = [open(), open(), open(), open()];
+  const verdict = (h) => ({ outcome: h.outcome, jobs: h.jobs.map((j) => j.kind) });
+  const failure = (e) => ({ code: e.code });
   for (const file of jsonFiles(dir)) {
     const bytes = readFileSync(file);
     const header = sign(bytes, SECRET, NOW);
-    const run = (tb, body) => {
-      try {
-        const h = tb.handleWebhook(body, header, NOW);
-        return { outcome: h.outcome, jobs: h.jobs.map((j) => j.kind) };
-      } catch (e) {
-        return { code: e.code };
-      }
-    };
-    assert.deepEqual(run(a, bytes.toString('utf8')), run(b, bytes), relative(dir, file));
+    // The same bytes inside a larger buffer, so a view's offset and length must be honoured.
+    const padded = new Uint8Array(bytes.length + 16);
+    padded.set(bytes, 8);
+    const view = padded.subarray(8, 8 + bytes.length);
+    const own = padded.slice(8, 8 + bytes.length).buffer;
+    const dataView = new DataView(padded.buffer, 8, bytes.length);
+    const answers = [];
+    try {
+      answers.push(verdict(engines[0].handleWebhookSync(bytes, header, NOW)));
+    } catch (e) {
+      answers.push(failure(e));
+    }
+    for (const [tb, body] of [[engines[1], view], [engines[2], own], [engines[3], dataView]]) {
+      answers.push(await tb.handleWebhook(body, header, NOW).then(verdict, failure));
+    }
+    for (const a of answers.slice(1)) assert.deepEqual(a, answers[0], relative(dir, file));
   }
 });

@@ -49,10 +49,33 @@ export function hmacHex(body, secret, t) {
   return mac.digest('hex');
 }
 
-/** Signs and delivers `body` (string, Buffer or an object to serialize) at `now`. */
+/** The bytes of `body` (string, Buffer or an object to serialize), as a route hands them over. */
+export function bytesOf(body) {
+  if (Buffer.isBuffer(body)) return body;
+  return Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+}
+
+/** Signs and delivers `body` at `now` on the calling thread (`handleWebhookSync`). */
 export function deliver(tb, body, now = NOW, secret = SECRET) {
-  const raw = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  const raw = bytesOf(body);
+  return tb.handleWebhookSync(raw, sign(raw, secret, now), now);
+}
+
+/** Signs and delivers `body` at `now` through the Promise form (`handleWebhook`). */
+export function deliverAsync(tb, body, now = NOW, secret = SECRET) {
+  const raw = bytesOf(body);
   return tb.handleWebhook(raw, sign(raw, secret, now), now);
+}
+
+/** Awaits `promise`, expecting a rejection; returns the reason. */
+export async function rejected(promise) {
+  if (!(promise instanceof Promise)) throw new Error('expected a Promise');
+  try {
+    await promise;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection, got a value');
 }
 
 /** Runs `fn`, expecting a throw; returns the error. */

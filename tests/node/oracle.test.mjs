@@ -3,7 +3,7 @@
 // A deterministic set of generated deliveries (valid, tampered, truncated, re-timestamped,
 // rotated, wrong secret, malformed, whitespace, uppercase hex, duplicate t=, ...) goes through
 // both `stripe.webhooks.constructEvent(body, header, secret, 300, undefined, nowMs)` and
-// `tb.handleWebhook(body, header, now)`. Each side's verdict is one of
+// `tb.handleWebhookSync(bytes, header, now)`. Each side's verdict is one of
 //   accepted     — stripe returned an event / tollbooth returned an outcome
 //   rejected     — the signature check failed (StripeSignatureVerificationError / a verify code)
 //   unparseable  — the signature verified but the body is not usable (SyntaxError from
@@ -176,13 +176,15 @@ function engineFor(secrets) {
 
 function tbVerdict(body, header, secrets, now) {
   try {
+    // tollbooth takes bytes only: a string body is what `Buffer.from(text)` would hand over.
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     // A fresh store for bodies that may be quarantined: in a shared one, a second case with the
     // same bytes would be a duplicate of the quarantined first.
     const tb = /** @type {any} */ (engineFor(secrets));
     const probe = new Tollbooth({ database: ':memory:', webhookSecrets: secrets, toleranceSeconds: TOLERANCE });
-    let h = probe.handleWebhook(body, header, now);
-    probe.close();
-    if (h.outcome !== 'quarantined') h = tb.handleWebhook(body, header, now);
+    let h = probe.handleWebhookSync(bytes, header, now);
+    probe.closeSync();
+    if (h.outcome !== 'quarantined') h = tb.handleWebhookSync(bytes, header, now);
     assertNoSecret(h, ALL_SECRETS);
     // Authentic but unusable: kept in quarantine (acknowledged, so Stripe stops retrying).
     if (h.outcome === 'quarantined') {
@@ -224,7 +226,7 @@ function randomEvent() {
   return text;
 }
 
-/** The body as the app would hand it over: a string or a Buffer. */
+/** The body as the app would hand it over: a string (to stripe-node; tollbooth gets its UTF-8) or a Buffer. */
 function asInput(text) {
   return r.next() < 0.5 ? text : Buffer.from(text, 'utf8');
 }

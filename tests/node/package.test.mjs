@@ -33,21 +33,25 @@ const secret = 'whsec_consumer';
 const tb = new Tollbooth({ database: ':memory:', webhookSecrets: [secret] });
 const body = JSON.stringify({ id: 'evt_c1', object: 'event', type: 'customer.created', created: 1767225500,
   livemode: false, data: { object: { id: 'cus_c1', object: 'customer', email: 'c@example.com' } } });
-const out = [tb.handleWebhook(body, signTestPayload(body, secret, 1767225600), 1767225600).outcome];
-try { tb.handleWebhook(body, 't=1,v1=00', 1767225600) } catch (e) { out.push(e.code) }
-console.log(out.join(' '));
+const raw = Buffer.from(body);
+tb.handleWebhook(raw, signTestPayload(body, secret, 1767225600), 1767225600).then(async (r) => {
+  const out = [r.outcome];
+  await tb.handleWebhook(raw, 't=1,v1=00', 1767225600).catch((e) => out.push(e.code));
+  try { tb.handleWebhookSync(raw, 't=1,v1=00', 1767225600) } catch (e) { out.push(e.code) }
+  console.log(out.join(' '));
+});
 `;
 
 test('CommonJS: require("tollbooth")', () => {
   const out = runInConsumer('main.cjs', PROGRAM("const { Tollbooth, signTestPayload } = require('tollbooth');"));
-  assert.equal(out, 'processed TIMESTAMP_OUT_OF_TOLERANCE');
+  assert.equal(out, 'processed TIMESTAMP_OUT_OF_TOLERANCE TIMESTAMP_OUT_OF_TOLERANCE');
 });
 
 test('ESM: import { Tollbooth } from "tollbooth" (named and default)', () => {
   const named = runInConsumer('main.mjs', PROGRAM("import { Tollbooth, signTestPayload } from 'tollbooth';"));
-  assert.equal(named, 'processed TIMESTAMP_OUT_OF_TOLERANCE');
+  assert.equal(named, 'processed TIMESTAMP_OUT_OF_TOLERANCE TIMESTAMP_OUT_OF_TOLERANCE');
   const dflt = runInConsumer('main.mjs', PROGRAM("import tollbooth from 'tollbooth'; const { Tollbooth, signTestPayload } = tollbooth;"));
-  assert.equal(dflt, 'processed TIMESTAMP_OUT_OF_TOLERANCE');
+  assert.equal(dflt, 'processed TIMESTAMP_OUT_OF_TOLERANCE TIMESTAMP_OUT_OF_TOLERANCE');
 });
 
 test('index.d.ts keeps the generated banner and types code as the core code table', () => {
@@ -74,20 +78,35 @@ test('every export and member in index.d.ts has a doc comment', () => {
   assert.deepEqual(undocumented, []);
 });
 
-test('a panic inside tollbooth becomes an Error with code PANIC, and the process goes on', () => {
-  // The hook is not exported by index.js/index.d.ts; it exists only on the native module.
-  const binding = readFileSync(join(PACKAGE_DIR, 'index.js'), 'utf8');
-  assert.ok(!binding.includes('__panicForTest'), 'the test hook must not be part of the API');
+test('the package exports exactly Tollbooth, currencyExponent, httpStatus and signTestPayload: no test hook', () => {
   const native = execFileSync(process.execPath, ['-e', `
     const fs = require('fs');
     const file = fs.readdirSync(${JSON.stringify(PACKAGE_DIR)}).find((f) => f.endsWith('.node'));
     const native = require(${JSON.stringify(PACKAGE_DIR)} + '/' + file);
-    let code;
-    try { native.__panicForTest() } catch (e) { code = e instanceof Error && e.code }
-    const tb = new native.Tollbooth({ database: ':memory:', webhookSecrets: ['whsec_p'] });
-    console.log(code, tb.access('cus_1', 1).state);
-  `], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  assert.equal(native, 'PANIC none');
+    const pkg = require(${JSON.stringify(PACKAGE_DIR)});
+    const api = (o) => Object.keys(o).filter((k) => !k.startsWith('__napi')).sort(); // the loader's own marker
+    console.log(JSON.stringify([api(native), api(pkg)]));
+  `], { encoding: 'utf8' }).trim();
+  assert.deepEqual(JSON.parse(native), [['Tollbooth', 'currencyExponent', 'httpStatus', 'signTestPayload'], ['Tollbooth', 'currencyExponent', 'httpStatus', 'signTestPayload']]);
+  assert.ok(!/__panic|ForTest/i.test(DTS), 'no test hook in index.d.ts');
+});
+
+test('a panic inside tollbooth becomes an Error with code PANIC, on the JS thread and on a worker, and the process goes on', () => {
+  // TOLLBOOTH_NODE_TEST_PANICS=n makes the next n engine calls panic inside the catch_unwind
+  // boundary (read once from the environment; nothing in the API). Without the boundary the
+  // Sync call would abort the process and the Promise call would abort it from a libuv thread.
+  const out = execFileSync(process.execPath, ['-e', `
+    const { Tollbooth } = require(${JSON.stringify(PACKAGE_DIR)});
+    const tb = new Tollbooth({ database: ':memory:', webhookSecrets: ['whsec_p'] });
+    const codes = [];
+    try { tb.accessSync('cus_1', 1) } catch (e) { codes.push(e instanceof Error && e.code) }
+    tb.access('cus_1', 1).catch((e) => e instanceof Error && e.code).then(async (c) => {
+      codes.push(c);
+      codes.push((await tb.access('cus_1', 1)).state, tb.accessSync('cus_1', 1).state);
+      console.log(codes.join(' '));
+    });
+  `], { encoding: 'utf8', env: { ...process.env, TOLLBOOTH_NODE_TEST_PANICS: '2' }, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  assert.equal(out, 'PANIC PANIC none none');
 });
 
 test('signTestPayload matches stripe-node and defaults the timestamp to now', async () => {
@@ -105,21 +124,48 @@ test('signTestPayload matches stripe-node and defaults the timestamp to now', as
   assert.equal(sign('{}', SECRET, NOW), signTestPayload(Buffer.from('{}'), SECRET, NOW));
 });
 
-test('npm pack ships index.js, index.d.ts, the .node binary and the README, nothing else', () => {
+test('npm pack ships index.js, index.d.ts, a stripped .node binary and the README, nothing else; the README states its size', () => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: PACKAGE_DIR, encoding: 'utf8' });
-  const files = JSON.parse(out)[0].files.map((f) => f.path).sort();
+  const [packed] = JSON.parse(out);
+  const files = packed.files.map((f) => f.path).sort();
   assert.deepEqual(
     files.filter((f) => !f.endsWith('.node')),
     ['README.md', 'index.d.ts', 'index.js', 'package.json'],
   );
-  assert.equal(files.filter((f) => f.endsWith('.node')).length, 1);
+  const binaries = files.filter((f) => f.endsWith('.node'));
+  assert.deepEqual(binaries, ['tollbooth.linux-x64-gnu.node']);
+  // Stripped (napi build --release --strip, as .ci/run builds it): no symbol table, no DWARF.
+  const sections = execFileSync('readelf', ['-S', '-W', join(PACKAGE_DIR, binaries[0])], { encoding: 'utf8' });
+  assert.doesNotMatch(sections, /\.symtab|\.debug_/, 'the .node is not stripped: build with --release --strip');
+  // The figures the package README gives a user (MB, one decimal) are this build's, within 10 %
+  // (the binary grows a little with most core changes; update the README when this fails).
+  const readme = readFileSync(join(PACKAGE_DIR, 'README.md'), 'utf8');
+  const m = /([\d.]+) MB packed, ([\d.]+) MB installed/.exec(readme);
+  assert.ok(m, 'the package README states the tarball size');
+  assert.ok(Math.abs(Number(m[1]) / (packed.size / 1e6) - 1) <= 0.1, `packed: README says ${m[1]} MB, npm pack says ${(packed.size / 1e6).toFixed(2)} MB`);
+  assert.ok(Math.abs(Number(m[2]) / (packed.unpackedSize / 1e6) - 1) <= 0.1, `installed: README says ${m[2]} MB, npm pack says ${(packed.unpackedSize / 1e6).toFixed(2)} MB`);
+  for (const f of files) assert.ok(readme.includes(`\`${f}\``), `the README lists ${f}`);
+});
+
+test('package.json: platforms npm can refuse up front, repository, engines, license', () => {
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8'));
+  assert.deepEqual([pkg.os, pkg.cpu, pkg.libc], [['linux'], ['x64'], ['glibc']]);
+  assert.deepEqual(pkg.napi.targets, ['x86_64-unknown-linux-gnu'], 'os/cpu/libc must follow the targets shipped');
+  assert.match(pkg.repository?.url ?? '', /^git\+https:\/\//);
+  assert.equal(pkg.repository.directory, 'bindings/node');
+  const cloneUrl = pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+  const readme = readFileSync(join(PACKAGE_DIR, 'README.md'), 'utf8');
+  assert.ok(readme.includes(`git clone ${cloneUrl} `), 'the build-from-source steps clone the repository package.json names');
+  assert.match(pkg.engines?.node ?? '', /^>= ?\d+/);
+  assert.equal(pkg.license, 'MIT OR Apache-2.0');
+  assert.ok(pkg.files.includes('*.node'));
 });
 
 test('a Buffer body is read as bytes, not as text', () => {
   // Latin-1 bytes that are not UTF-8: as a Buffer they are hashed as is.
   const tb = open();
   const raw = Buffer.from('{"id":"evt_latin1","object":"event","type":"x","created":1,"data":{"object":{"name":"\xe9"}}}', 'latin1');
-  const h = tb.handleWebhook(raw, sign(raw), NOW);
+  const h = tb.handleWebhookSync(raw, sign(raw), NOW);
   // The signature over the raw bytes verifies; the bytes are not UTF-8: kept in quarantine.
   assert.deepEqual([h.outcome, h.reason], ['quarantined', 'PAYLOAD_INVALID_JSON']);
 });

@@ -127,6 +127,21 @@ function templates(label) {
   });
 }
 
+/** `measure` for the Promise form: one call in flight at a time, awaited. */
+async function measureAsync(n, call) {
+  const times = new Float64Array(n);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const s = process.hrtime.bigint();
+    await call(i);
+    times[i] = Number(process.hrtime.bigint() - s);
+  }
+  const total = Number(process.hrtime.bigint() - t0);
+  times.sort();
+  const pct = (p) => times[Math.min(n - 1, Math.round((p / 100) * (n - 1)))] / 1000;
+  return { perSec: (n / total) * 1e9, p50: pct(50), p99: pct(99), n };
+}
+
 function measure(n, call) {
   const times = new Float64Array(n);
   const t0 = process.hrtime.bigint();
@@ -169,9 +184,11 @@ for (const label of SIZES) {
       durability,
     });
     let d = deliveries(warm);
-    for (const { body, header } of d) tb.handleWebhook(body, header, now);
+    for (const { body, header } of d) tb.handleWebhookSync(body, header, now);
     d = deliveries(n);
-    add(durability, 'unique', 'tollbooth handleWebhook', measure(n, (i) => tb.handleWebhook(d[i].body, d[i].header, now)));
+    add(durability, 'unique', 'tollbooth handleWebhookSync', measure(n, (i) => tb.handleWebhookSync(d[i].body, d[i].header, now)));
+    d = deliveries(n);
+    add(durability, 'unique', 'tollbooth await handleWebhook', await measureAsync(n, (i) => tb.handleWebhook(d[i].body, d[i].header, now)));
 
     let handle = null;
     if (baseline) {
@@ -190,9 +207,10 @@ for (const label of SIZES) {
 
     // Duplicates: the first delivery of this size again and again.
     const [dup] = deliveries(1);
-    tb.handleWebhook(dup.body, dup.header, now);
-    for (let i = 0; i < warm; i++) tb.handleWebhook(dup.body, dup.header, now);
-    add(durability, 'duplicate', 'tollbooth handleWebhook', measure(n, () => tb.handleWebhook(dup.body, dup.header, now)));
+    tb.handleWebhookSync(dup.body, dup.header, now);
+    for (let i = 0; i < warm; i++) tb.handleWebhookSync(dup.body, dup.header, now);
+    add(durability, 'duplicate', 'tollbooth handleWebhookSync', measure(n, () => tb.handleWebhookSync(dup.body, dup.header, now)));
+    add(durability, 'duplicate', 'tollbooth await handleWebhook', await measureAsync(n, () => tb.handleWebhook(dup.body, dup.header, now)));
     if (handle) {
       handle(dup.body, dup.header);
       for (let i = 0; i < warm; i++) handle(dup.body, dup.header);
@@ -202,7 +220,7 @@ for (const label of SIZES) {
       for (let i = 0; i < warm; i++) stripe.webhooks.constructEvent(dup.body, dup.header, SECRET);
       add('-', 'duplicate', 'stripe constructEvent only', measure(n, () => stripe.webhooks.constructEvent(dup.body, dup.header, SECRET)));
     }
-    tb.close?.();
+    tb.closeSync();
   }
 }
 fs.rmSync(tmp, { recursive: true, force: true });

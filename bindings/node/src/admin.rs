@@ -8,9 +8,13 @@ use std::collections::HashMap;
 use napi_derive::napi;
 use tollbooth::ErrorCode;
 
+use napi::bindgen_prelude::AsyncTask;
+use tollbooth::Error;
+
 use crate::convert::{Access, Customer, HandledWebhook, Invoice, Job, to_u32};
-use crate::engine::Tollbooth;
-use crate::error::{Result, guard, invalid};
+use crate::engine::{Tollbooth, on_engine, or_failed};
+use crate::error::{Result, to_napi};
+use crate::task::{Call, Work};
 
 fn now_or(now: Option<i64>) -> i64 {
     now.unwrap_or_else(tollbooth::unix_now)
@@ -36,11 +40,11 @@ pub struct EventsFilter {
 }
 
 impl EventsFilter {
-    fn to_core(&self) -> Result<tollbooth::event::EventFilter> {
+    fn to_core(&self) -> tollbooth::Result<tollbooth::event::EventFilter> {
         if let Some(o) = self.outcome.as_deref()
             && !["processed", "ignored", "stale", "quarantined"].contains(&o)
         {
-            return Err(invalid(
+            return Err(Error::new(
                 ErrorCode::InvalidArgument,
                 "outcome must be one of processed, ignored, stale, quarantined",
             ));
@@ -236,7 +240,7 @@ pub struct ImportReport {
     pub unit: String,
 }
 
-fn timeline(t: tollbooth::engine::CustomerTimeline) -> Result<CustomerTimeline> {
+fn timeline(t: tollbooth::engine::CustomerTimeline) -> tollbooth::Result<CustomerTimeline> {
     let jobs = t
         .jobs
         .into_iter()
@@ -257,7 +261,7 @@ fn timeline(t: tollbooth::engine::CustomerTimeline) -> Result<CustomerTimeline> 
                     .collect(),
             })
         })
-        .collect::<Result<_>>()?;
+        .collect::<tollbooth::Result<_>>()?;
     Ok(CustomerTimeline {
         customer: t.customer.into(),
         access: t.access.into(),
@@ -281,23 +285,43 @@ fn timeline(t: tollbooth::engine::CustomerTimeline) -> Result<CustomerTimeline> 
     })
 }
 
-#[napi]
-impl Tollbooth {
-    /// Stored events, newest first, optionally filtered (what `tollbooth events` lists).
-    #[napi(catch_unwind)]
-    pub fn events(&self, filter: Option<EventsFilter>) -> Result<Vec<StoredEvent>> {
-        let filter = match &filter {
-            Some(f) => f.to_core()?,
-            None => tollbooth::event::EventFilter::default(),
-        };
-        let rows = guard(|| self.engine().events(&filter))?;
-        Ok(rows.into_iter().map(Into::into).collect())
+fn report(r: tollbooth::import::ImportReport) -> ImportReport {
+    ImportReport {
+        total: r.total as i64,
+        by_outcome: r
+            .by_outcome
+            .into_iter()
+            .map(|(k, v)| (k, v as i64))
+            .collect(),
+        jobs_written: r.jobs_written as i64,
+        errors: r
+            .errors
+            .into_iter()
+            .map(|e| ImportError {
+                at: e.at as i64,
+                code: e.code.to_owned(),
+                message: e.message,
+            })
+            .collect(),
+        unit: r.unit.to_owned(),
     }
+}
 
-    /// One stored event: its row, the jobs it caused and its raw body; `null` when not stored.
-    #[napi(catch_unwind)]
-    pub fn event_detail(&self, event_id: String) -> Result<Option<EventDetail>> {
-        let Some(d) = guard(|| self.engine().event_detail(&event_id))? else {
+// The work of each method, shared by its Promise and Sync forms (see engine.rs).
+
+fn events(filter: Option<EventsFilter>) -> tollbooth::Result<Work<Vec<StoredEvent>>> {
+    let filter = match &filter {
+        Some(f) => f.to_core()?,
+        None => tollbooth::event::EventFilter::default(),
+    };
+    Ok(on_engine(move |e| {
+        Ok(e.events(&filter)?.into_iter().map(Into::into).collect())
+    }))
+}
+
+fn event_detail(event_id: String) -> Work<Option<EventDetail>> {
+    on_engine(move |e| {
+        let Some(d) = e.event_detail(&event_id)? else {
             return Ok(None);
         };
         Ok(Some(EventDetail {
@@ -308,76 +332,134 @@ impl Tollbooth {
                 .jobs
                 .into_iter()
                 .map(Job::from_core)
-                .collect::<Result<_>>()?,
+                .collect::<tollbooth::Result<_>>()?,
             body: d.body,
         }))
+    })
+}
+
+fn deliveries(limit: Option<i64>) -> tollbooth::Result<Work<Vec<DeliveryRow>>> {
+    let limit = to_u32("limit", limit.unwrap_or(50))?;
+    Ok(on_engine(move |e| {
+        Ok(e.recent_deliveries(limit)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }))
+}
+
+fn customer_timeline(query: String, now: i64) -> Work<Option<CustomerTimeline>> {
+    on_engine(move |e| e.customer_timeline(&query, now)?.map(timeline).transpose())
+}
+
+fn reprocess(event_id: String, now: i64) -> Work<HandledWebhook> {
+    on_engine(move |e| e.reprocess(&event_id, now).map(Into::into))
+}
+
+fn import_events(text: String, now: i64) -> Work<ImportReport> {
+    on_engine(move |e| e.import_export(&text, now, |_, _| {}).map(report))
+}
+
+#[napi]
+impl Tollbooth {
+    /// Stored events, newest first, optionally filtered (what `tollbooth events` lists).
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<StoredEvent>>")]
+    pub fn events(&self, filter: Option<EventsFilter>) -> AsyncTask<Call<Vec<StoredEvent>>> {
+        self.later(or_failed(events(filter)))
+    }
+
+    /// `events` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn events_sync(&self, filter: Option<EventsFilter>) -> Result<Vec<StoredEvent>> {
+        self.now(events(filter).map_err(to_napi)?)
+    }
+
+    /// One stored event: its row, the jobs it caused and its raw body; `null` when not stored.
+    #[napi(catch_unwind, ts_return_type = "Promise<EventDetail | null>")]
+    pub fn event_detail(&self, event_id: String) -> AsyncTask<Call<Option<EventDetail>>> {
+        self.later(event_detail(event_id))
+    }
+
+    /// `eventDetail` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn event_detail_sync(&self, event_id: String) -> Result<Option<EventDetail>> {
+        self.now(event_detail(event_id))
     }
 
     /// The newest delivery-log rows (accepted and refused), newest first (default 50).
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<DeliveryRow>>")]
+    pub fn deliveries(&self, limit: Option<i64>) -> AsyncTask<Call<Vec<DeliveryRow>>> {
+        self.later(or_failed(deliveries(limit)))
+    }
+
+    /// `deliveries` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn deliveries(&self, limit: Option<i64>) -> Result<Vec<DeliveryRow>> {
-        let limit = to_u32("limit", limit.unwrap_or(50))?;
-        let rows = guard(|| self.engine().recent_deliveries(limit))?;
-        Ok(rows.into_iter().map(Into::into).collect())
+    pub fn deliveries_sync(&self, limit: Option<i64>) -> Result<Vec<DeliveryRow>> {
+        self.now(deliveries(limit).map_err(to_napi)?)
     }
 
     /// One customer's timeline, found by Stripe customer id, email or app user id; `null`
     /// when nothing is stored about it (what `tollbooth customer` shows).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, ts_return_type = "Promise<CustomerTimeline | null>")]
     pub fn customer_timeline(
         &self,
         query: String,
         now_seconds: Option<i64>,
+    ) -> AsyncTask<Call<Option<CustomerTimeline>>> {
+        self.later(customer_timeline(query, now_or(now_seconds)))
+    }
+
+    /// `customerTimeline` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn customer_timeline_sync(
+        &self,
+        query: String,
+        now_seconds: Option<i64>,
     ) -> Result<Option<CustomerTimeline>> {
-        match guard(|| self.engine().customer_timeline(&query, now_or(now_seconds)))? {
-            Some(t) => timeline(t).map(Some),
-            None => Ok(None),
-        }
+        self.now(customer_timeline(query, now_or(now_seconds)))
     }
 
     /// Re-applies a stored event through the same rules (no signature: it was verified when
     /// stored). `outcome: 'duplicate'` means it was already fully applied and nothing changed.
-    /// Throws `INVALID_ARGUMENT` for an event that is not stored.
+    /// Rejects with `INVALID_ARGUMENT` for an event that is not stored.
+    #[napi(catch_unwind, ts_return_type = "Promise<HandledWebhook>")]
+    pub fn reprocess(
+        &self,
+        event_id: String,
+        now_seconds: Option<i64>,
+    ) -> AsyncTask<Call<HandledWebhook>> {
+        self.later(reprocess(event_id, now_or(now_seconds)))
+    }
+
+    /// `reprocess` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn reprocess(&self, event_id: String, now_seconds: Option<i64>) -> Result<HandledWebhook> {
-        guard(|| {
-            self.engine()
-                .reprocess(&event_id, now_or(now_seconds))
-                .map(Into::into)
-        })
+    pub fn reprocess_sync(
+        &self,
+        event_id: String,
+        now_seconds: Option<i64>,
+    ) -> Result<HandledWebhook> {
+        self.now(reprocess(event_id, now_or(now_seconds)))
     }
 
     /// Imports a Stripe events export (JSON lines, a JSON array, or a `GET /v1/events` list
     /// object) oldest first, through the same dedupe and state rules as webhooks, without
     /// signatures: the export is trusted operator input. Importing twice changes nothing.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, ts_return_type = "Promise<ImportReport>")]
     pub fn import_events(
         &self,
         events_export: String,
         now_seconds: Option<i64>,
+    ) -> AsyncTask<Call<ImportReport>> {
+        self.later(import_events(events_export, now_or(now_seconds)))
+    }
+
+    /// `importEvents` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn import_events_sync(
+        &self,
+        events_export: String,
+        now_seconds: Option<i64>,
     ) -> Result<ImportReport> {
-        let r = guard(|| {
-            self.engine()
-                .import_export(&events_export, now_or(now_seconds), |_, _| {})
-        })?;
-        Ok(ImportReport {
-            total: r.total as i64,
-            by_outcome: r
-                .by_outcome
-                .into_iter()
-                .map(|(k, v)| (k, v as i64))
-                .collect(),
-            jobs_written: r.jobs_written as i64,
-            errors: r
-                .errors
-                .into_iter()
-                .map(|e| ImportError {
-                    at: e.at as i64,
-                    code: e.code.to_owned(),
-                    message: e.message,
-                })
-                .collect(),
-            unit: r.unit.to_owned(),
-        })
+        self.now(import_events(events_export, now_or(now_seconds)))
     }
 }

@@ -5,33 +5,7 @@ use napi_derive::napi;
 use serde_json::Value;
 use tollbooth::ErrorCode;
 
-use crate::error::{Result, invalid};
-
-/// Options for `new Tollbooth(...)`.
-#[napi(object)]
-pub struct TollboothOptions {
-    /// SQLite file path, or `':memory:'` for a private in-memory database.
-    pub database: String,
-    /// Active webhook signing secrets (`whsec_...`); pass two while rotating.
-    pub webhook_secrets: Vec<String>,
-    /// Largest allowed `|now - t|` of a signature, seconds (default 300). Also rejects
-    /// timestamps this far in the future.
-    pub tolerance_seconds: Option<i64>,
-    /// Access continues this many seconds after a subscription becomes past_due (default 0).
-    pub past_due_grace_seconds: Option<i64>,
-    /// `true`: accept live-mode events only; `false`: test-mode only; unset: both.
-    pub livemode: Option<bool>,
-    /// Attempts before a job moves to dead-letter (default 25).
-    pub max_attempts: Option<i64>,
-    /// `'normal'` (default; a commit survives a process crash) or `'full'` (fsync per commit,
-    /// survives power loss).
-    #[napi(ts_type = "'normal' | 'full'")]
-    pub durability: Option<String>,
-    /// How long to wait for another process's write lock before `STORE_BUSY`, ms (default 5000).
-    pub busy_timeout_ms: Option<i64>,
-    /// Largest webhook body accepted, bytes (default 1 MiB); larger gives `PAYLOAD_TOO_LARGE`.
-    pub max_body_bytes: Option<i64>,
-}
+use tollbooth::{Error, Result};
 
 /// A job written (or refreshed) by a delivery or snapshot.
 #[napi(object, use_nullable = true)]
@@ -352,7 +326,7 @@ impl JobsFilter {
         let state = match self.state.as_deref() {
             None => None,
             Some(s) => Some(tollbooth::JobState::parse(s).map_err(|_| {
-                invalid(
+                Error::new(
                     ErrorCode::InvalidArgument,
                     "state must be one of due, leased, done, dead, superseded",
                 )
@@ -450,7 +424,7 @@ impl From<tollbooth::billing::CustomerRow> for Customer {
 /// Parses JSON the core produced (job payloads, reports).
 pub fn parse_json(what: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
-        invalid(
+        Error::new(
             ErrorCode::StoreCorrupt,
             format!("{what} is not valid JSON ({e})"),
         )
@@ -464,7 +438,7 @@ fn parse_payload(id: i64, text: &str) -> Result<Value> {
 /// A JS number that must fit a `u32` (JS would otherwise wrap negatives silently).
 pub fn to_u32(name: &str, v: i64) -> Result<u32> {
     u32::try_from(v).map_err(|_| {
-        invalid(
+        Error::new(
             ErrorCode::InvalidArgument,
             format!("{name} must be between 0 and {}", u32::MAX),
         )

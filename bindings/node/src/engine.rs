@@ -1,295 +1,677 @@
-//! The `Tollbooth` class: one engine (one SQLite database) per instance.
+//! The `Tollbooth` class: one engine (one database) per instance, opened on first use.
+//!
+//! Every method that touches the store comes twice: `x(...)` returns a Promise and runs on a
+//! libuv worker thread ([`crate::task`]); `xSync(...)` runs on the calling thread (Node's `fs`
+//! naming). Creating an instance only validates the options: the store is opened by the first
+//! call that needs it — on a worker thread for the Promise forms — so a constructor never
+//! waits on a disk or a network, and `next build` (which evaluates route modules) never
+//! opens a store.
 
-use std::time::Duration;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use napi::bindgen_prelude::JsObjectValue;
-use napi::bindgen_prelude::{Either, Either3, Object};
-use napi::{Env, JSON};
+use napi::Env;
+use napi::bindgen_prelude::{AsyncTask, JsObjectValue, Object, ToNapiValue, Unknown};
+use napi::{JSON, ValueType};
 use napi_derive::napi;
 use serde_json::Value;
-use tollbooth::{Config, Durability, Engine, ErrorCode, unix_now};
+use tollbooth::{Config, Engine, ErrorCode, unix_now};
 
+use crate::body::{self, Also};
 use crate::convert::{
     Access, CheckoutStatus, ClaimOptions, ClaimedJob, Customer, FailResult, HandledWebhook,
-    Invoice, Job, JobsFilter, SnapshotApplied, TollboothOptions, parse_json, to_u32,
+    Invoice, Job, JobsFilter, SnapshotApplied, parse_json, to_u32,
 };
-use crate::error::{Result, guard, invalid};
+use crate::error::{Result, guard, to_napi};
+use crate::options::{self, EnvOptions, TollboothOptions};
+use crate::task::{Call, Work};
 
-/// Verifies Stripe webhooks and turns them into billing state and an outbox of jobs, one
-/// SQLite transaction per delivery.
-///
-/// Every method is synchronous and fast (microseconds to a millisecond); errors are `Error`s
-/// whose `code` is a {@link TollboothErrorCode}. Keep one instance per process (for example on
-/// `globalThis` in Next.js); several processes may share one database file.
-#[napi]
-pub struct Tollbooth {
-    engine: Engine,
+/// Where an instance's engine is in its life.
+enum State {
+    /// Options validated; the store opens on first use.
+    NotOpened,
+    Open(Arc<Engine>),
+    Closed,
 }
 
-impl Tollbooth {
-    /// The engine, for the operator methods in `admin.rs`.
-    pub(crate) fn engine(&self) -> &Engine {
-        &self.engine
+/// What an instance and its in-flight calls share.
+pub struct Shared {
+    config: Config,
+    /// Held only for moments (never across an open), so `close()` on the JS thread never waits
+    /// for a slow open on a worker.
+    state: Mutex<State>,
+    /// Serializes opening: concurrent first calls wait here for one open.
+    opening: Mutex<()>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Opening and closing cannot leave the state half-changed, so a poisoned lock is fine.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The engine if it is open, `None` if not yet, `CLOSED` after `close()`.
+    fn current(&self) -> tollbooth::Result<Option<Arc<Engine>>> {
+        match &*self.lock() {
+            State::Open(engine) => Ok(Some(Arc::clone(engine))),
+            State::NotOpened => Ok(None),
+            State::Closed => Err(closed()),
+        }
+    }
+
+    /// The engine, opened now if this is the first use. Concurrent first calls wait for one
+    /// open; a failed open is not remembered, so the next call tries again (a database that
+    /// was briefly unreachable does not poison the instance). An instance closed while it
+    /// was opening closes what was opened.
+    fn engine(&self) -> tollbooth::Result<Arc<Engine>> {
+        if let Some(engine) = self.current()? {
+            return Ok(engine);
+        }
+        let _one_opener = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(engine) = self.current()? {
+            return Ok(engine);
+        }
+        create_directory(&self.config.database)?;
+        let engine = Arc::new(Engine::open(self.config.clone())?);
+        let mut state = self.lock();
+        if let State::Closed = *state {
+            drop(state);
+            engine.close()?;
+            return Err(closed());
+        }
+        *state = State::Open(Arc::clone(&engine));
+        Ok(engine)
+    }
+
+    /// Runs `f` against the engine (opening it first if needed).
+    pub fn run<T>(&self, f: impl FnOnce(&Engine) -> tollbooth::Result<T>) -> tollbooth::Result<T> {
+        crate::error::test_panic_point();
+        f(self.engine()?.as_ref())
+    }
+
+    /// Marks the instance closed at once (later calls fail with `CLOSED`) and hands back the
+    /// engine to flush and close, if one was opened.
+    fn begin_close(&self) -> Option<Arc<Engine>> {
+        match std::mem::replace(&mut *self.lock(), State::Closed) {
+            State::Open(engine) => Some(engine),
+            State::NotOpened | State::Closed => None,
+        }
+    }
+}
+
+/// Creates the directory of a SQLite file path, so `data/tollbooth.db` works in a fresh app.
+/// URLs (`postgres://...`, `file:` URIs) and `:memory:` are left alone.
+fn create_directory(database: &str) -> tollbooth::Result<()> {
+    if database == ":memory:" || database.contains("://") || database.starts_with("file:") {
+        return Ok(());
+    }
+    match Path::new(database).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            tollbooth::Error::new(
+                ErrorCode::StoreOpenFailed,
+                format!(
+                    "could not create the database directory '{}' ({e}); create it, or \
+                         point the database option (TOLLBOOTH_DB) somewhere writable",
+                    dir.display()
+                ),
+            )
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn closed() -> tollbooth::Error {
+    tollbooth::Error::new(ErrorCode::Closed, "the engine is closed")
 }
 
 fn now_or(now: Option<i64>) -> i64 {
     now.unwrap_or_else(unix_now)
 }
 
-fn config(o: &TollboothOptions) -> tollbooth::Result<Config> {
-    let bad = |m: &str| tollbooth::Error::new(ErrorCode::ConfigInvalid, m);
-    let secrets: Vec<&str> = o.webhook_secrets.iter().map(String::as_str).collect();
-    let mut c = Config::new(o.database.clone(), &secrets)?;
-    if let Some(t) = o.tolerance_seconds {
-        c.verify.tolerance_secs = t;
+/// Boxes engine work for either thread.
+pub(crate) fn on_engine<T: 'static>(
+    f: impl FnOnce(&Engine) -> tollbooth::Result<T> + Send + 'static,
+) -> Work<T> {
+    Box::new(move |shared: &Shared| shared.run(f))
+}
+
+/// Verifies Stripe webhooks and turns them into billing state and an outbox of jobs, one
+/// database transaction per delivery.
+///
+/// Every method that touches the store returns a Promise and runs off the JS thread; its
+/// `...Sync` twin (`handleWebhookSync`, ...) runs on the calling thread and suits scripts and
+/// tests. The store is opened on first use (or by `open()`), never by the constructor.
+/// Errors are `Error`s whose `code` is a {@link TollboothErrorCode}, thrown by the `...Sync`
+/// forms and carried by the rejected Promise otherwise. Keep one instance per process (for
+/// example on `globalThis` in Next.js); several processes may share one database.
+#[napi]
+pub struct Tollbooth {
+    shared: Arc<Shared>,
+}
+
+impl Tollbooth {
+    fn with_config(config: Config) -> Self {
+        Tollbooth {
+            shared: Arc::new(Shared {
+                config,
+                state: Mutex::new(State::NotOpened),
+                opening: Mutex::new(()),
+            }),
+        }
     }
-    if let Some(g) = o.past_due_grace_seconds {
-        c.past_due_grace_secs = g;
+
+    /// The Promise form: `work` runs on a libuv worker thread.
+    pub(crate) fn later<T: ToNapiValue + Send + 'static>(&self, work: Work<T>) -> AsyncTask<Call<T>> {
+        AsyncTask::new(Call::new(Arc::clone(&self.shared), work))
     }
-    c.livemode = o.livemode;
-    if let Some(m) = o.max_attempts {
-        c.max_attempts = u32::try_from(m).map_err(|_| bad("maxAttempts is out of range"))?;
+
+    /// The `...Sync` form: `work` runs here, on the JS thread.
+    pub(crate) fn now<T>(&self, work: Work<T>) -> Result<T> {
+        guard(|| work(&self.shared))
     }
-    if let Some(ms) = o.busy_timeout_ms {
-        let ms = u64::try_from(ms).map_err(|_| bad("busyTimeoutMs must not be negative"))?;
-        c.sqlite.busy_timeout = Duration::from_millis(ms);
-    }
-    if let Some(b) = o.max_body_bytes {
-        c.verify.max_body_bytes =
-            usize::try_from(b).map_err(|_| bad("maxBodyBytes must not be negative"))?;
-    }
-    c.sqlite.durability = match o.durability.as_deref() {
-        None | Some("normal") => Durability::Normal,
-        Some("full") => Durability::Full,
-        Some(_) => return Err(bad("durability must be 'normal' or 'full'")),
+}
+
+// The work of each method, shared by its Promise and Sync forms. Arguments are owned (a body
+// is copied out of JS memory) so the work can move to a worker thread; the clock is read when
+// the method is called, not when a worker gets to it.
+
+fn handle_webhook(body: Vec<u8>, header: Option<String>, now: i64) -> Work<HandledWebhook> {
+    on_engine(move |e| {
+        e.handle_webhook_at(&body, header.as_deref().unwrap_or(""), now)
+            .map(Into::into)
+    })
+}
+
+fn access(customer_id: String, now: i64) -> Work<Access> {
+    on_engine(move |e| e.access(&customer_id, now).map(Into::into))
+}
+
+fn access_for_user(user_id: String, now: i64) -> Work<Access> {
+    on_engine(move |e| e.access_for_user(&user_id, now).map(Into::into))
+}
+
+fn invoices(customer_id: String) -> Work<Vec<Invoice>> {
+    on_engine(move |e| {
+        Ok(e.invoices(&customer_id)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    })
+}
+
+fn checkout_status(session_id: String) -> Work<CheckoutStatus> {
+    on_engine(move |e| e.checkout_status(&session_id).map(Into::into))
+}
+
+fn apply_snapshot(json: Vec<u8>, fetched_at: i64) -> Work<SnapshotApplied> {
+    on_engine(move |e| e.apply_snapshot(&json, fetched_at).map(Into::into))
+}
+
+fn claim_jobs(options: ClaimOptions) -> tollbooth::Result<Work<Vec<ClaimedJob>>> {
+    let limit = to_u32("limit", options.limit)?;
+    let kinds: Vec<String> = options.kinds.unwrap_or_default();
+    let now = now_or(options.now_seconds);
+    let lease = options.lease_seconds;
+    Ok(on_engine(move |e| {
+        let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+        let claimed = e.claim(&kinds, limit, lease, now)?;
+        claimed.into_iter().map(ClaimedJob::from_core).collect()
+    }))
+}
+
+fn complete_job(id: i64, lease_token: i64, now: i64) -> Work<()> {
+    on_engine(move |e| e.complete(id, lease_token, now))
+}
+
+fn fail_job(id: i64, lease_token: i64, message: String, now: i64) -> Work<FailResult> {
+    on_engine(move |e| e.fail(id, lease_token, &message, now).map(Into::into))
+}
+
+fn jobs(filter: Option<JobsFilter>) -> tollbooth::Result<Work<Vec<Job>>> {
+    let filter = match &filter {
+        Some(f) => f.to_core()?,
+        None => tollbooth::JobFilter::default(),
     };
-    Ok(c)
+    Ok(on_engine(move |e| {
+        e.jobs(&filter)?.into_iter().map(Job::from_core).collect()
+    }))
+}
+
+fn dead_jobs() -> Work<Vec<Job>> {
+    on_engine(|e| e.dead_jobs()?.into_iter().map(Job::from_core).collect())
+}
+
+fn replay_job(id: i64, now: i64) -> Work<i64> {
+    on_engine(move |e| e.replay(id, now))
+}
+
+fn find_customer(needle: String) -> Work<Option<Customer>> {
+    on_engine(move |e| Ok(e.find_customer(&needle)?.map(Into::into)))
+}
+
+fn metrics(now: i64) -> Work<Value> {
+    on_engine(move |e| parse_json("the metrics report", &e.metrics_json(now)?))
+}
+
+fn prometheus(now: i64) -> Work<String> {
+    on_engine(move |e| e.prometheus(now))
+}
+
+fn health(now: i64) -> Work<Value> {
+    on_engine(move |e| parse_json("the health report", &e.health_json(now)?))
+}
+
+fn open() -> Work<()> {
+    Box::new(|shared: &Shared| shared.engine().map(drop))
+}
+
+fn close(shared: &Shared) -> Work<()> {
+    let engine = shared.begin_close();
+    Box::new(move |_: &Shared| engine.map_or(Ok(()), |e| e.close()))
+}
+
+/// The body of `handleWebhook`, copied out of JS memory (bytes only; see [`body`]).
+fn webhook_body(env: &Env, raw_body: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
+    body::webhook_body(env, raw_body).map(body::Bytes::into_vec)
+}
+
+/// Work that only reports `e`: a Promise form rejects (rather than throws) for a bad argument
+/// tollbooth itself checks, like Node's `fs.promises`.
+fn failed<T: 'static>(e: tollbooth::Error) -> Work<T> {
+    Box::new(move |_: &Shared| Err(e))
+}
+
+/// The work, or work that reports why there is none.
+pub(crate) fn or_failed<T: 'static>(work: tollbooth::Result<Work<T>>) -> Work<T> {
+    work.unwrap_or_else(failed)
+}
+
+/// The JSON of `applySnapshot`: bytes or a string as is, an object through `JSON.stringify`.
+fn snapshot_json(env: &Env, value: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
+    let bad = |m: String| tollbooth::Error::new(ErrorCode::InvalidArgument, m);
+    if let Some(b) = body::bytes(env, value, "stripeObject", Also::Text)? {
+        return Ok(b.into_vec());
+    }
+    match value.get_type() {
+        Ok(ValueType::Object) => {
+            // SAFETY: the value is an object, checked just above.
+            let obj: Object = unsafe { value.cast() }.map_err(|e| bad(e.reason.clone()))?;
+            let json: JSON = env
+                .get_global()
+                .and_then(|g| g.get_named_property_unchecked("JSON"))
+                .map_err(|e| bad(e.reason.clone()))?;
+            let text = json.stringify(obj).map_err(|e| {
+                bad(format!(
+                    "the object could not be serialized with JSON.stringify: {e}"
+                ))
+            })?;
+            Ok(text.into_bytes())
+        }
+        _ => Err(bad(
+            "stripeObject must be an object fetched from the Stripe API, its JSON text, or \
+             those bytes"
+                .to_owned(),
+        )),
+    }
 }
 
 #[napi]
 impl Tollbooth {
-    /// Opens (creating and migrating) the database and validates the options.
+    /// Validates the options; opens nothing. The store (the SQLite file, created with its
+    /// directory if missing) is opened by the first call that needs it, or by `open()`.
     ///
-    /// Throws `CONFIG_INVALID` (no secret, tolerance <= 0, ...), `SECRET_INVALID` (an empty
-    /// secret) or a `STORE_*` code.
+    /// Throws `CONFIG_INVALID` (no secret, tolerance <= 0, ...) or `SECRET_INVALID` (an empty
+    /// secret). A store that cannot be opened is reported by that first call (`STORE_*`).
     #[napi(constructor, catch_unwind)]
     pub fn new(options: TollboothOptions) -> Result<Self> {
+        guard(|| Ok(Tollbooth::with_config(options::config(&options)?)))
+    }
+
+    /// An instance configured from `process.env`, for apps and workers that share one setup:
+    ///
+    /// - `STRIPE_WEBHOOK_SECRET` (required): the signing secret; two, comma-separated, while
+    ///   rotating;
+    /// - `TOLLBOOTH_DB`: the database (default `data/tollbooth.db`, directory created on
+    ///   first use);
+    /// - `STRIPE_LIVEMODE` = `true` | `false`; unset, the mode of `STRIPE_SECRET_KEY`
+    ///   (`sk_live_`/`rk_live_`: live only, `sk_test_`/`rk_test_`: test only), or both when
+    ///   that is unset too. Never `NODE_ENV`.
+    ///
+    /// `options` override the environment. Throws `CONFIG_INVALID` / `SECRET_INVALID` with a
+    /// message naming the variable; opens nothing, like the constructor.
+    #[napi(factory, catch_unwind)]
+    pub fn from_env(env: Env, options: Option<EnvOptions>) -> Result<Self> {
         guard(|| {
-            Ok(Tollbooth {
-                engine: Engine::open(config(&options)?)?,
-            })
+            Ok(Tollbooth::with_config(options::from_env(
+                &env,
+                options.as_ref(),
+            )?))
         })
+    }
+
+    /// Opens the store now, on a worker thread, instead of on first use: call it at startup
+    /// to fail fast on a bad path. Optional; resolves at once when already open.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn open(&self) -> AsyncTask<Call<()>> {
+        self.later(open())
+    }
+
+    /// `open()` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn open_sync(&self) -> Result<()> {
+        self.now(open())
     }
 
     /// Handles one Stripe delivery: verify the signature over the exact raw bytes, parse,
     /// dedupe by event id, persist, apply to billing state and enqueue jobs, in one transaction.
     ///
-    /// Pass the body exactly as received (`Buffer.from(await req.arrayBuffer())`, or the raw
-    /// text) — never re-serialized JSON. A `Buffer`/`Uint8Array` is read in place, not copied.
-    /// A missing header (`null`/`undefined`) throws `SIGNATURE_HEADER_MISSING`.
+    /// Pass the body exactly as received, as bytes: `Buffer.from(await req.arrayBuffer())`
+    /// (or the `ArrayBuffer`, a `Uint8Array`, a `DataView`) — never a string or parsed JSON,
+    /// which are refused with `INVALID_ARGUMENT`. A missing header (`null`/`undefined`)
+    /// rejects with `SIGNATURE_HEADER_MISSING`.
     ///
-    /// Returning means "answer 200". A thrown error whose code starts with `SIGNATURE_`,
-    /// `TIMESTAMP_`, `PAYLOAD_` or `EVENT_` (or is `LIVEMODE_MISMATCH`) means "answer 400";
-    /// any other code (`STORE_BUSY`, ...) means "answer 500" so Stripe retries.
-    #[napi(catch_unwind)]
+    /// Resolving means "answer 200". A code starting with `SIGNATURE_`, `TIMESTAMP_`,
+    /// `PAYLOAD_` or `EVENT_` means "answer 400" (the request is bad); any other code
+    /// (`STORE_BUSY`, `LIVEMODE_MISMATCH`, ...) means "answer 500" so Stripe retries.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "rawBody: Uint8Array | ArrayBuffer | DataView, signatureHeader?: string | undefined | null, nowSeconds?: number | undefined | null",
+        ts_return_type = "Promise<HandledWebhook>"
+    )]
     pub fn handle_webhook(
         &self,
-        raw_body: Either<&[u8], String>,
+        env: Env,
+        raw_body: Unknown<'_>,
+        signature_header: Option<String>,
+        now_seconds: Option<i64>,
+    ) -> AsyncTask<Call<HandledWebhook>> {
+        let now = now_or(now_seconds);
+        let work = webhook_body(&env, &raw_body).map(|b| handle_webhook(b, signature_header, now));
+        self.later(or_failed(work))
+    }
+
+    /// `handleWebhook` on the calling thread; reads a `Buffer` in place, without a copy.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "rawBody: Uint8Array | ArrayBuffer | DataView, signatureHeader?: string | undefined | null, nowSeconds?: number | undefined | null"
+    )]
+    pub fn handle_webhook_sync(
+        &self,
+        env: Env,
+        raw_body: Unknown<'_>,
         signature_header: Option<String>,
         now_seconds: Option<i64>,
     ) -> Result<HandledWebhook> {
-        let body: &[u8] = match &raw_body {
-            Either::A(bytes) => bytes,
-            Either::B(text) => text.as_bytes(),
-        };
+        let body = body::webhook_body(&env, &raw_body).map_err(to_napi)?;
         let header = signature_header.as_deref().unwrap_or("");
+        let now = now_or(now_seconds);
         guard(|| {
-            self.engine
-                .handle_webhook_at(body, header, now_or(now_seconds))
-                .map(Into::into)
+            self.shared.run(|e| {
+                e.handle_webhook_at(body.as_slice(), header, now)
+                    .map(Into::into)
+            })
         })
     }
 
     /// Access for a Stripe customer (an unknown customer has state `none`).
+    #[napi(catch_unwind, ts_return_type = "Promise<Access>")]
+    pub fn access(&self, customer_id: String, now_seconds: Option<i64>) -> AsyncTask<Call<Access>> {
+        self.later(access(customer_id, now_or(now_seconds)))
+    }
+
+    /// `access` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn access(&self, customer_id: String, now_seconds: Option<i64>) -> Result<Access> {
-        guard(|| {
-            self.engine
-                .access(&customer_id, now_or(now_seconds))
-                .map(Into::into)
-        })
+    pub fn access_sync(&self, customer_id: String, now_seconds: Option<i64>) -> Result<Access> {
+        self.now(access(customer_id, now_or(now_seconds)))
     }
 
     /// Access for an app user, through the customer linked to it by Checkout's
     /// `client_reference_id` or the customer's `metadata.user_id` (state `none` when unlinked).
+    #[napi(catch_unwind, ts_return_type = "Promise<Access>")]
+    pub fn access_for_user(
+        &self,
+        user_id: String,
+        now_seconds: Option<i64>,
+    ) -> AsyncTask<Call<Access>> {
+        self.later(access_for_user(user_id, now_or(now_seconds)))
+    }
+
+    /// `accessForUser` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn access_for_user(&self, user_id: String, now_seconds: Option<i64>) -> Result<Access> {
-        guard(|| {
-            self.engine
-                .access_for_user(&user_id, now_or(now_seconds))
-                .map(Into::into)
-        })
+    pub fn access_for_user_sync(
+        &self,
+        user_id: String,
+        now_seconds: Option<i64>,
+    ) -> Result<Access> {
+        self.now(access_for_user(user_id, now_or(now_seconds)))
     }
 
     /// A customer's invoices, newest first.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<Invoice>>")]
+    pub fn invoices(&self, customer_id: String) -> AsyncTask<Call<Vec<Invoice>>> {
+        self.later(invoices(customer_id))
+    }
+
+    /// `invoices` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn invoices(&self, customer_id: String) -> Result<Vec<Invoice>> {
-        guard(|| {
-            let list = self.engine.invoices(&customer_id)?;
-            Ok(list.into_iter().map(Into::into).collect())
-        })
+    pub fn invoices_sync(&self, customer_id: String) -> Result<Vec<Invoice>> {
+        self.now(invoices(customer_id))
     }
 
     /// What the checkout success page may say about a Checkout Session (`pending` when no
     /// webhook for it has been processed yet).
+    #[napi(catch_unwind, ts_return_type = "Promise<CheckoutStatus>")]
+    pub fn checkout_status(&self, session_id: String) -> AsyncTask<Call<CheckoutStatus>> {
+        self.later(checkout_status(session_id))
+    }
+
+    /// `checkoutStatus` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn checkout_status(&self, session_id: String) -> Result<CheckoutStatus> {
-        guard(|| self.engine.checkout_status(&session_id).map(Into::into))
+    pub fn checkout_status_sync(&self, session_id: String) -> Result<CheckoutStatus> {
+        self.now(checkout_status(session_id))
     }
 
     /// Applies an object freshly fetched from the Stripe API (a subscription, invoice,
     /// customer or checkout session) as the authoritative state at `fetchedAtSeconds`: it
     /// replaces the stored row unless that row was written by a newer event. An object is
-    /// serialized with `JSON.stringify`; a string or Buffer is used as is.
-    #[napi(catch_unwind)]
+    /// serialized with `JSON.stringify`; a string or bytes are used as is.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "stripeObject: object | string | Uint8Array | ArrayBuffer | DataView, fetchedAtSeconds?: number | undefined | null",
+        ts_return_type = "Promise<SnapshotApplied>"
+    )]
     pub fn apply_snapshot(
         &self,
         env: Env,
-        #[napi(ts_arg_type = "object | string | Buffer | Uint8Array")] stripe_object: Either3<
-            &[u8],
-            String,
-            Object,
-        >,
+        stripe_object: Unknown<'_>,
+        fetched_at_seconds: Option<i64>,
+    ) -> AsyncTask<Call<SnapshotApplied>> {
+        let at = now_or(fetched_at_seconds);
+        let work = snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at));
+        self.later(or_failed(work))
+    }
+
+    /// `applySnapshot` on the calling thread.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "stripeObject: object | string | Uint8Array | ArrayBuffer | DataView, fetchedAtSeconds?: number | undefined | null"
+    )]
+    pub fn apply_snapshot_sync(
+        &self,
+        env: Env,
+        stripe_object: Unknown<'_>,
         fetched_at_seconds: Option<i64>,
     ) -> Result<SnapshotApplied> {
-        let text;
-        let json: &[u8] = match &stripe_object {
-            Either3::A(bytes) => bytes,
-            Either3::B(s) => s.as_bytes(),
-            Either3::C(obj) => {
-                text = stringify(&env, obj)?;
-                text.as_bytes()
-            }
-        };
-        guard(|| {
-            self.engine
-                .apply_snapshot(json, now_or(fetched_at_seconds))
-                .map(Into::into)
-        })
+        let json = snapshot_json(&env, &stripe_object).map_err(to_napi)?;
+        self.now(apply_snapshot(json, now_or(fetched_at_seconds)))
     }
 
     /// Leases up to `limit` due jobs (of `kinds`, or all) for `leaseSeconds`. Run each job's
     /// side effect with its `key` as the idempotency key, then `completeJob` or `failJob`
     /// with its `leaseToken`.
-    #[napi(catch_unwind)]
-    pub fn claim_jobs(&self, options: ClaimOptions) -> Result<Vec<ClaimedJob>> {
-        let limit = to_u32("limit", options.limit)?;
-        let kinds: Vec<&str> = options.kinds.iter().flatten().map(String::as_str).collect();
-        let now = now_or(options.now_seconds);
-        let claimed = guard(|| self.engine.claim(&kinds, limit, options.lease_seconds, now))?;
-        claimed.into_iter().map(ClaimedJob::from_core).collect()
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<ClaimedJob>>")]
+    pub fn claim_jobs(&self, options: ClaimOptions) -> AsyncTask<Call<Vec<ClaimedJob>>> {
+        self.later(or_failed(claim_jobs(options)))
     }
 
-    /// Marks a claimed job done. Throws `LEASE_LOST` when the lease expired or another worker
-    /// holds the job now, `JOB_NOT_FOUND` for an unknown id.
+    /// `claimJobs` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn complete_job(&self, id: i64, lease_token: i64, now_seconds: Option<i64>) -> Result<()> {
-        guard(|| self.engine.complete(id, lease_token, now_or(now_seconds)))
+    pub fn claim_jobs_sync(&self, options: ClaimOptions) -> Result<Vec<ClaimedJob>> {
+        self.now(claim_jobs(options).map_err(to_napi)?)
+    }
+
+    /// Marks a claimed job done. Rejects with `LEASE_LOST` when the lease expired or another
+    /// worker holds the job now, `JOB_NOT_FOUND` for an unknown id.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn complete_job(
+        &self,
+        id: i64,
+        lease_token: i64,
+        now_seconds: Option<i64>,
+    ) -> AsyncTask<Call<()>> {
+        self.later(complete_job(id, lease_token, now_or(now_seconds)))
+    }
+
+    /// `completeJob` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn complete_job_sync(
+        &self,
+        id: i64,
+        lease_token: i64,
+        now_seconds: Option<i64>,
+    ) -> Result<()> {
+        self.now(complete_job(id, lease_token, now_or(now_seconds)))
     }
 
     /// Records a failed attempt: retry with backoff, or dead-letter after `maxAttempts`.
-    /// `whsec_`/`sk_`-style secrets in `message` are redacted before it is stored. Throws
-    /// `LEASE_LOST` / `JOB_NOT_FOUND` like `completeJob`.
-    #[napi(catch_unwind)]
+    /// `whsec_`/`sk_`-style secrets in `message` are redacted before it is stored. Rejects
+    /// with `LEASE_LOST` / `JOB_NOT_FOUND` like `completeJob`.
+    #[napi(catch_unwind, ts_return_type = "Promise<FailResult>")]
     pub fn fail_job(
         &self,
         id: i64,
         lease_token: i64,
         message: String,
         now_seconds: Option<i64>,
+    ) -> AsyncTask<Call<FailResult>> {
+        self.later(fail_job(id, lease_token, message, now_or(now_seconds)))
+    }
+
+    /// `failJob` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn fail_job_sync(
+        &self,
+        id: i64,
+        lease_token: i64,
+        message: String,
+        now_seconds: Option<i64>,
     ) -> Result<FailResult> {
-        guard(|| {
-            self.engine
-                .fail(id, lease_token, &message, now_or(now_seconds))
-                .map(Into::into)
-        })
+        self.now(fail_job(id, lease_token, message, now_or(now_seconds)))
     }
 
     /// Jobs, newest first, optionally filtered.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<Job>>")]
+    pub fn jobs(&self, filter: Option<JobsFilter>) -> AsyncTask<Call<Vec<Job>>> {
+        self.later(or_failed(jobs(filter)))
+    }
+
+    /// `jobs` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn jobs(&self, filter: Option<JobsFilter>) -> Result<Vec<Job>> {
-        let filter = match &filter {
-            Some(f) => f.to_core()?,
-            None => tollbooth::JobFilter::default(),
-        };
-        let jobs = guard(|| self.engine.jobs(&filter))?;
-        jobs.into_iter().map(Job::from_core).collect()
+    pub fn jobs_sync(&self, filter: Option<JobsFilter>) -> Result<Vec<Job>> {
+        self.now(jobs(filter).map_err(to_napi)?)
     }
 
     /// Dead-lettered jobs, newest first.
-    #[napi(catch_unwind)]
-    pub fn dead_jobs(&self) -> Result<Vec<Job>> {
-        let jobs = guard(|| self.engine.dead_jobs())?;
-        jobs.into_iter().map(Job::from_core).collect()
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<Job>>")]
+    pub fn dead_jobs(&self) -> AsyncTask<Call<Vec<Job>>> {
+        self.later(dead_jobs())
     }
 
-    /// Puts a dead job back in the queue; returns the id of the job that will run.
+    /// `deadJobs` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn replay_job(&self, id: i64, now_seconds: Option<i64>) -> Result<i64> {
-        guard(|| self.engine.replay(id, now_or(now_seconds)))
+    pub fn dead_jobs_sync(&self) -> Result<Vec<Job>> {
+        self.now(dead_jobs())
+    }
+
+    /// Puts a dead job back in the queue; resolves to the id of the job that will run.
+    #[napi(catch_unwind, ts_return_type = "Promise<number>")]
+    pub fn replay_job(&self, id: i64, now_seconds: Option<i64>) -> AsyncTask<Call<i64>> {
+        self.later(replay_job(id, now_or(now_seconds)))
+    }
+
+    /// `replayJob` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn replay_job_sync(&self, id: i64, now_seconds: Option<i64>) -> Result<i64> {
+        self.now(replay_job(id, now_or(now_seconds)))
     }
 
     /// A customer by Stripe id, email or app user id (tried in that order), or `null`.
+    #[napi(catch_unwind, ts_return_type = "Promise<Customer | null>")]
+    pub fn find_customer(&self, needle: String) -> AsyncTask<Call<Option<Customer>>> {
+        self.later(find_customer(needle))
+    }
+
+    /// `findCustomer` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn find_customer(&self, needle: String) -> Result<Option<Customer>> {
-        guard(|| Ok(self.engine.find_customer(&needle)?.map(Into::into)))
+    pub fn find_customer_sync(&self, needle: String) -> Result<Option<Customer>> {
+        self.now(find_customer(needle))
     }
 
     /// The metrics report (deliveries, latency, lag, queue depth, failure rate) as an object,
     /// with the keys of the core's JSON report (snake_case).
+    #[napi(catch_unwind, ts_return_type = "Promise<Record<string, any>>")]
+    pub fn metrics(&self, now_seconds: Option<i64>) -> AsyncTask<Call<Value>> {
+        self.later(metrics(now_or(now_seconds)))
+    }
+
+    /// `metrics` on the calling thread.
     #[napi(catch_unwind, ts_return_type = "Record<string, any>")]
-    pub fn metrics(&self, now_seconds: Option<i64>) -> Result<Value> {
-        let text = guard(|| self.engine.metrics_json(now_or(now_seconds)))?;
-        parse_json("the metrics report", &text)
+    pub fn metrics_sync(&self, now_seconds: Option<i64>) -> Result<Value> {
+        self.now(metrics(now_or(now_seconds)))
     }
 
     /// Prometheus text exposition (format 0.0.4), for a `/metrics` route.
+    #[napi(catch_unwind, ts_return_type = "Promise<string>")]
+    pub fn prometheus(&self, now_seconds: Option<i64>) -> AsyncTask<Call<String>> {
+        self.later(prometheus(now_or(now_seconds)))
+    }
+
+    /// `prometheus` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn prometheus(&self, now_seconds: Option<i64>) -> Result<String> {
-        guard(|| self.engine.prometheus(now_or(now_seconds)))
+    pub fn prometheus_sync(&self, now_seconds: Option<i64>) -> Result<String> {
+        self.now(prometheus(now_or(now_seconds)))
     }
 
     /// Health: `{ ok, alerts, failure_rate, deliveries_window }` (keys as the core's JSON has
     /// them). `ok` is false while an alert fires.
     #[napi(
         catch_unwind,
+        ts_return_type = "Promise<{ ok: boolean; alerts: any[]; [key: string]: any }>"
+    )]
+    pub fn health(&self, now_seconds: Option<i64>) -> AsyncTask<Call<Value>> {
+        self.later(health(now_or(now_seconds)))
+    }
+
+    /// `health` on the calling thread.
+    #[napi(
+        catch_unwind,
         ts_return_type = "{ ok: boolean; alerts: any[]; [key: string]: any }"
     )]
-    pub fn health(&self, now_seconds: Option<i64>) -> Result<Value> {
-        let text = guard(|| self.engine.health_json(now_or(now_seconds)))?;
-        parse_json("the health report", &text)
+    pub fn health_sync(&self, now_seconds: Option<i64>) -> Result<Value> {
+        self.now(health(now_or(now_seconds)))
     }
 
-    /// Flushes buffered log rows and closes the database. Later calls throw `CLOSED`;
-    /// closing twice is a no-op.
+    /// Flushes buffered log rows and closes the database. Calls made after `close()` reject
+    /// (or throw) `CLOSED` at once, even before the returned Promise settles; closing twice, or
+    /// closing an instance that never opened its store, is a no-op.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn close(&self) -> AsyncTask<Call<()>> {
+        self.later(close(&self.shared))
+    }
+
+    /// `close` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn close(&self) -> Result<()> {
-        guard(|| self.engine.close())
+    pub fn close_sync(&self) -> Result<()> {
+        self.now(close(&self.shared))
     }
-}
-
-/// `JSON.stringify(obj)` with JS semantics (toJSON, undefined fields dropped, ...).
-fn stringify(env: &Env, obj: &Object) -> Result<String> {
-    let fail = |e: napi::Error| {
-        invalid(
-            ErrorCode::InvalidArgument,
-            format!("the object could not be serialized with JSON.stringify: {e}"),
-        )
-    };
-    let json: JSON = env
-        .get_global()
-        .and_then(|g| g.get_named_property_unchecked("JSON"))
-        .map_err(fail)?;
-    json.stringify(obj).map_err(fail)
 }

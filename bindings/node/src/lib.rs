@@ -1,17 +1,23 @@
 //! `tollbooth` for Node.js: a thin napi-rs face over the tollbooth core.
 //!
 //! The binding has no logic of its own. It converts arguments, reads the clock when the
-//! caller passes no `now`, maps every core error to a JS `Error` whose `code` is the core's
+//! caller passes no `now`, runs the Promise forms of the methods on libuv worker threads
+//! ([`task`]), maps every core error to a JS `Error` whose `code` is the core's
 //! [`tollbooth::ErrorCode::as_str`], and keeps panics on the Rust side (`catch_unwind` at
-//! every export, plus [`error::guard`] so a panic surfaces as code `PANIC`).
+//! every export and around every worker task, so a panic surfaces as code `PANIC`).
 
 mod admin;
+mod body;
 mod convert;
 mod engine;
 mod error;
+mod options;
+mod task;
 
-use napi::bindgen_prelude::Either;
+use napi::Env;
+use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
+use tollbooth::ErrorCode;
 
 pub use engine::Tollbooth;
 
@@ -20,18 +26,30 @@ pub use engine::Tollbooth;
 /// Like stripe-node's `webhooks.generateTestHeaderString`. Test-only: never sign real traffic.
 ///
 /// `timestampSeconds` defaults to now.
-#[napi(catch_unwind)]
+#[napi(
+    catch_unwind,
+    ts_args_type = "payload: string | Uint8Array | ArrayBuffer | DataView, secret: string, timestampSeconds?: number | undefined | null"
+)]
 pub fn sign_test_payload(
-    payload: Either<&[u8], String>,
+    env: Env,
+    payload: Unknown<'_>,
     secret: String,
     timestamp_seconds: Option<i64>,
 ) -> error::Result<String> {
-    let body: &[u8] = match &payload {
-        Either::A(bytes) => bytes,
-        Either::B(text) => text.as_bytes(),
-    };
     let t = timestamp_seconds.unwrap_or_else(tollbooth::unix_now);
-    error::guard(|| Ok(tollbooth::verify::sign_for_test(body, &secret, t)))
+    error::guard(|| {
+        let body = body::bytes(&env, &payload, "payload", body::Also::Text)?.ok_or_else(|| {
+            tollbooth::Error::new(
+                ErrorCode::InvalidArgument,
+                "payload must be a string, Buffer, Uint8Array, ArrayBuffer or DataView",
+            )
+        })?;
+        Ok(tollbooth::verify::sign_for_test(
+            body.as_slice(),
+            &secret,
+            t,
+        ))
+    })
 }
 
 /// The HTTP status a webhook route answers for an error `code` (the `code` of a thrown
@@ -51,12 +69,4 @@ pub fn http_status(code: Option<String>) -> u32 {
 #[napi(catch_unwind)]
 pub fn currency_exponent(currency: String) -> u32 {
     tollbooth::billing::money::exponent(&currency)
-}
-
-/// Test hook, not part of the API (absent from index.d.ts and index.js): panics inside the
-/// boundary so tests can prove a panic becomes an `Error` with code `PANIC` instead of
-/// crossing into JS. Reach it only through the `.node` file.
-#[napi(js_name = "__panicForTest", skip_typescript, catch_unwind)]
-pub fn panic_for_test() -> error::Result<()> {
-    error::guard(|| panic!("deliberate panic from the test hook"))
 }

@@ -117,16 +117,23 @@ export async function waitUntil(what, fn, { timeoutMs = 30_000, intervalMs = 250
  * Starts stubs, `next start` and (unless `worker: false`) the worker on fresh ports and a
  * fresh database in `workDir`. Returns URLs, env and a `stopAll()`.
  */
-export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 1, worker = true, extraEnv = {} }) {
+/**
+ * Starts the stubs, `instances` servers (`next start`, each on its own port, all on one
+ * database) and the worker. `database` defaults to a fresh SQLite file in `workDir`; any
+ * database string tollbooth accepts works (E2E_DATABASE in run.sh).
+ */
+export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 1, worker = true, extraEnv = {}, instances = 1, database }) {
   if (!existsSync(join(APP_DIR, '.next', 'BUILD_ID'))) {
     throw new Error('no production build: run `node node_modules/next/dist/bin/next build` first (e2e/run.sh does)');
   }
-  const [appPort, crmPort, helpdeskPort] = [await freePort(), await freePort(), await freePort()];
+  const [crmPort, helpdeskPort] = [await freePort(), await freePort()];
+  const appPorts = [];
+  for (let i = 0; i < instances; i++) appPorts.push(await freePort());
   const logDir = join(workDir, 'logs');
   const env = {
     ...secrets,
     NODE_ENV: 'production',
-    DATABASE_PATH: join(workDir, 'tollbooth.db'),
+    TOLLBOOTH_DB: database ?? join(workDir, 'tollbooth.db'),
     CRM_PORT: String(crmPort),
     HELPDESK_PORT: String(helpdeskPort),
     CRM_URL: `http://127.0.0.1:${crmPort}`,
@@ -142,9 +149,16 @@ export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 
   procs.stubs = start('stubs', ['stubs/services.mjs'], { env, logDir });
   await waitForHttp(`${env.HELPDESK_URL}/_stats`, { child: procs.stubs });
   await waitForHttp(`${env.CRM_URL}/_stats`, { child: procs.stubs });
-  procs.next = start('next', [NEXT_BIN, 'start', '-H', '127.0.0.1', '-p', String(appPort)], { env, logDir });
-  const baseUrl = `http://127.0.0.1:${appPort}`;
-  await waitForHttp(`${baseUrl}/api/health`, { child: procs.next, timeoutMs: 60_000 });
+  const baseUrls = [];
+  for (const [i, port] of appPorts.entries()) {
+    const name = i === 0 ? 'next' : `next${i + 1}`;
+    procs[name] = start(name, [NEXT_BIN, 'start', '-H', '127.0.0.1', '-p', String(port)], { env, logDir });
+    baseUrls.push(`http://127.0.0.1:${port}`);
+  }
+  for (const [i, url] of baseUrls.entries()) {
+    await waitForHttp(`${url}/api/health`, { child: procs[i === 0 ? 'next' : `next${i + 1}`], timeoutMs: 60_000 });
+  }
+  const baseUrl = baseUrls[0];
   const startWorker = () => {
     procs.worker = start('worker', ['worker/worker.mjs'], { env, logDir });
     return procs.worker;
@@ -152,6 +166,7 @@ export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 
   if (worker) startWorker();
   return {
     baseUrl,
+    baseUrls,
     env,
     logDir,
     procs,

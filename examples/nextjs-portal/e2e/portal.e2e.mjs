@@ -49,9 +49,13 @@ function shuffle(xs) {
   return a;
 }
 
-/** POSTs one raw event body to the webhook route as Stripe would (fresh signature per attempt). */
+let deliveries = 0;
+/**
+ * POSTs one raw event body to the webhook route as Stripe would (fresh signature per attempt).
+ * With several servers (E2E_INSTANCES), deliveries go to each in turn, as a load balancer would.
+ */
 async function post(raw, header = signTestPayload(raw, secrets.STRIPE_WEBHOOK_SECRET)) {
-  const url = `${stack.baseUrl}/api/webhooks/stripe`;
+  const url = `${stack.baseUrls[deliveries++ % stack.baseUrls.length]}/api/webhooks/stripe`;
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': header, 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
@@ -127,7 +131,7 @@ const getJson = async (url) => (await fetch(url, { signal: AbortSignal.timeout(5
 async function drained(timeoutMs) {
   return waitUntil(
     'the worker to drain the outbox',
-    () => (probe.metrics().queue ?? []).every((q) => q.due === 0 && q.leased === 0),
+    () => (probe.metricsSync().queue ?? []).every((q) => q.due === 0 && q.leased === 0),
     { timeoutMs, intervalMs: 500 },
   );
 }
@@ -135,8 +139,16 @@ async function drained(timeoutMs) {
 before(async () => {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
-  stack = await startStack({ workDir, secrets, faultRate: FAULT_RATE, faultSeed: FAULT_SEED });
-  probe = new Tollbooth({ database: stack.env.DATABASE_PATH, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
+  stack = await startStack({
+    workDir,
+    secrets,
+    faultRate: FAULT_RATE,
+    faultSeed: FAULT_SEED,
+    instances: Number(process.env.E2E_INSTANCES ?? 1),
+    database: process.env.E2E_DATABASE || undefined,
+  });
+  console.log(`# ${stack.baseUrls.length} server(s) on one database; deliveries alternate between them`);
+  probe = new Tollbooth({ database: stack.env.TOLLBOOTH_DB, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
   browser = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -162,7 +174,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close().catch(() => {});
-  probe?.close();
+  probe?.closeSync();
   await stack?.stopAll();
   if (process.env.E2E_KEEP_WORKDIR) console.log(`# work dir kept: ${workDir}`);
   else rmSync(workDir, { recursive: true, force: true });
@@ -327,9 +339,9 @@ test('client portal: pay, fail, recover, cancel — with the worker, the stubs a
     const dp = S.sid('dp');
     await deliver([S.event('charge.dispute.created', S.dispute({ id: dp, charge: S.sid('ch'), customer: cus }), base + 3000)]);
     // Make it a dead letter: claim it with a max-attempts-1 engine and fail it.
-    const [job] = probe.claimJobs({ kinds: ['support.open_ticket'], limit: 5, leaseSeconds: 30 }).filter((j) => j.key === `dispute:${dp}`);
+    const [job] = probe.claimJobsSync({ kinds: ['support.open_ticket'], limit: 5, leaseSeconds: 30 }).filter((j) => j.key === `dispute:${dp}`);
     assert.ok(job, 'the dispute job is due');
-    assert.equal(probe.failJob(job.id, job.leaseToken, 'helpdesk rejected the ticket (e2e)').state, 'dead');
+    assert.equal(probe.failJobSync(job.id, job.leaseToken, 'helpdesk rejected the ticket (e2e)').state, 'dead');
 
     await logout();
     await login(ADMIN);

@@ -6,17 +6,14 @@
 // upserts instead of duplicating), then completes the job, or fails it so tollbooth retries it
 // with backoff (and dead-letters it after maxAttempts, for an operator to replay from /admin).
 //
-// Env: DATABASE_PATH, STRIPE_WEBHOOK_SECRET (the engine wants one; the worker verifies nothing),
+// Env: TOLLBOOTH_DB, STRIPE_WEBHOOK_SECRET (the engine wants one; the worker verifies nothing),
 // CRM_URL, HELPDESK_URL, WORKER_BATCH (10), WORKER_LEASE_S (60), WORKER_POLL_MS (250),
 // CALL_TIMEOUT_MS (1500), WORKER_MAX_ATTEMPTS (tollbooth's default), STRIPE_SECRET_KEY and
 // STRIPE_API_BASE (only for stripe.reconcile).
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Tollbooth } from 'tollbooth';
 
 const env = process.env;
-const DATABASE = resolve(env.DATABASE_PATH ?? 'data/tollbooth.db');
 const CRM_URL = env.CRM_URL ?? 'http://127.0.0.1:4010';
 const HELPDESK_URL = env.HELPDESK_URL ?? 'http://127.0.0.1:4020';
 const BATCH = Number(env.WORKER_BATCH ?? 10);
@@ -24,12 +21,10 @@ const LEASE_S = Number(env.WORKER_LEASE_S ?? 60);
 const POLL_MS = Number(env.WORKER_POLL_MS ?? 250);
 const CALL_TIMEOUT_MS = Number(env.CALL_TIMEOUT_MS ?? 1500);
 
-mkdirSync(dirname(DATABASE), { recursive: true });
-const tb = new Tollbooth({
-  database: DATABASE,
-  webhookSecrets: (env.STRIPE_WEBHOOK_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-  ...(env.WORKER_MAX_ATTEMPTS ? { maxAttempts: Number(env.WORKER_MAX_ATTEMPTS) } : {}),
-});
+// The same configuration as the server (Tollbooth.fromEnv: TOLLBOOTH_DB, STRIPE_WEBHOOK_SECRET,
+// ...); opening the store now, off the event loop, makes a bad path fail at start, not at the first job.
+const tb = Tollbooth.fromEnv(env.WORKER_MAX_ATTEMPTS ? { maxAttempts: Number(env.WORKER_MAX_ATTEMPTS) } : {});
+await tb.open();
 
 const log = (fields) => console.log(JSON.stringify({ t: new Date().toISOString(), ...fields }));
 
@@ -119,9 +114,8 @@ const handlers = {
     const prefix = `invoice:${inv.id}:`;
     // tollbooth orders jobs per customer within a kind only: an "open" for this invoice may still
     // be pending (e.g. waiting for a retry). Close after it, never before.
-    const pendingOpen = tb
-      .jobs({ kind: 'support.open_ticket', customerId: job.customerId ?? undefined, limit: 500 })
-      .some((j) => j.key.startsWith(prefix) && (j.state === 'due' || j.state === 'leased'));
+    const opens = await tb.jobs({ kind: 'support.open_ticket', customerId: job.customerId ?? undefined, limit: 500 });
+    const pendingOpen = opens.some((j) => j.key.startsWith(prefix) && (j.state === 'due' || j.state === 'leased'));
     if (pendingOpen) throw new CallError(`waiting for the open_ticket jobs of invoice ${inv.id}`);
     const { tickets } = await call('GET', `${HELPDESK_URL}/tickets?reference=${path(`invoice:${inv.id}`)}&status=open`, job);
     for (const t of tickets) {
@@ -157,7 +151,7 @@ const handlers = {
       throw new CallError(`Stripe API: ${err?.name ?? 'network error'}`);
     }
     if (!res.ok) throw new CallError(`Stripe API: HTTP ${res.status}`);
-    tb.applySnapshot(await res.text(), Math.floor(Date.now() / 1000));
+    await tb.applySnapshot(await res.text(), Math.floor(Date.now() / 1000));
   },
 };
 
@@ -167,7 +161,7 @@ async function runJob(job) {
   try {
     if (!handler) throw new CallError(`no handler for job kind ${job.kind}`);
     await handler(job);
-    tb.completeJob(job.id, job.leaseToken);
+    await tb.completeJob(job.id, job.leaseToken);
     log({ job: job.id, kind: job.kind, key: job.key, attempt: job.attempt, result: 'done', ms: Date.now() - started });
   } catch (err) {
     if (err?.code === 'LEASE_LOST' || err?.code === 'JOB_NOT_FOUND') {
@@ -176,7 +170,7 @@ async function runJob(job) {
     }
     const message = err instanceof CallError ? err.message : `unexpected: ${err?.code ?? err?.message ?? err}`;
     try {
-      const r = tb.failJob(job.id, job.leaseToken, message);
+      const r = await tb.failJob(job.id, job.leaseToken, message);
       log({ job: job.id, kind: job.kind, key: job.key, attempt: job.attempt, result: r.state, error: message, nextAttemptAt: r.nextAttemptAt });
     } catch (e) {
       log({ job: job.id, kind: job.kind, result: 'fail_not_recorded', error: String(e?.code ?? e) });
@@ -206,16 +200,16 @@ const stop = () => {
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
-log({ msg: 'worker started', database: DATABASE, crm: CRM_URL, helpdesk: HELPDESK_URL });
+log({ msg: 'worker started', database: env.TOLLBOOTH_DB ?? 'data/tollbooth.db', crm: CRM_URL, helpdesk: HELPDESK_URL });
 while (!stopping) {
   let jobs = [];
   try {
-    jobs = tb.claimJobs({ limit: BATCH, leaseSeconds: LEASE_S });
+    jobs = await tb.claimJobs({ limit: BATCH, leaseSeconds: LEASE_S });
   } catch (err) {
     log({ msg: 'claim failed', code: err?.code ?? String(err) });
   }
   if (jobs.length) await runBatch(jobs);
   else await sleep(POLL_MS);
 }
-tb.close();
+await tb.close();
 log({ msg: 'worker stopped' });

@@ -2,7 +2,7 @@
 
 import { revalidatePath } from 'next/cache';
 import { requireAdmin } from '@/lib/session';
-import { errorCode, tollbooth } from '@/lib/tollbooth';
+import { tollbooth } from '@/lib/tollbooth';
 
 export interface ReplayState {
   message: string | null;
@@ -14,10 +14,10 @@ export async function replayJob(_prev: ReplayState, form: FormData): Promise<Rep
   const id = Number(form.get('id'));
   if (!Number.isSafeInteger(id) || id <= 0) return { message: 'Invalid job id.' };
   try {
-    const newId = tollbooth().replayJob(id);
+    const newId = await tollbooth().replayJob(id);
     revalidatePath('/admin');
     return { message: `Job ${id} replayed as job ${newId}.` };
   } catch (err) {
-    return { message: `Replay failed: ${errorCode(err) ?? 'error'}` };
+    return { message: `Replay failed: ${(err as { code?: string }).code ?? 'error'}` };
   }
 }

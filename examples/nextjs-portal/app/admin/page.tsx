@@ -20,11 +20,8 @@ interface QueueRow {
 export default async function Admin() {
   await requireAdmin();
   const tb = tollbooth();
-  const metrics = tb.metrics();
-  const health = tb.health();
+  const [metrics, health, dead, recent] = await Promise.all([tb.metrics(), tb.health(), tb.deadJobs(), tb.jobs({ limit: 15 })]);
   const queue = (metrics.queue ?? []) as QueueRow[];
-  const dead = tb.deadJobs();
-  const recent = tb.jobs({ limit: 15 });
   const failureRate = Number(metrics.failure_rate ?? 0);
   const latency = (metrics.latency ?? {}) as { p50_us?: number; p95_us?: number; p99_us?: number };
 

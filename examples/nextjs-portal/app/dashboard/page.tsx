@@ -25,9 +25,9 @@ function subscribeUrl(userId: string, email: string): string | null {
 export default async function Dashboard() {
   const user = await requireUser('/dashboard');
   const tb = tollbooth();
-  const access = tb.accessForUser(user.id);
+  const access = await tb.accessForUser(user.id);
   const openInvoice = access.customerId
-    ? tb.invoices(access.customerId).find((i) => i.status === 'open' && i.hostedInvoiceUrl)
+    ? (await tb.invoices(access.customerId)).find((i) => i.status === 'open' && i.hostedInvoiceUrl)
     : undefined;
 
   let tone: 'ok' | 'warn' | 'bad' | 'info' = 'info';

@@ -9,8 +9,8 @@ const TONE: Record<string, string> = { paid: 'ok', open: 'warn', uncollectible: 
 export default async function Invoices() {
   const user = await requireUser('/invoices');
   const tb = tollbooth();
-  const { customerId } = tb.accessForUser(user.id);
-  const invoices = customerId ? tb.invoices(customerId) : [];
+  const { customerId } = await tb.accessForUser(user.id);
+  const invoices = customerId ? await tb.invoices(customerId) : [];
   return (
     <>
       <h1>Billing</h1>

@@ -6,7 +6,7 @@ export const dynamic = 'force-dynamic';
 
 export default async function Support() {
   const user = await requireUser('/support');
-  const { customerId } = tollbooth().accessForUser(user.id);
+  const { customerId } = await tollbooth().accessForUser(user.id);
   const tickets = customerId ? await ticketsFor(customerId) : [];
   return (
     <>

@@ -1,12 +1,11 @@
+import { connection } from 'next/server';
 import { tollbooth } from '@/lib/tollbooth';
-
-export const runtime = 'nodejs';
-export const dynamic = 'force-dynamic';
 
 /**
  * The firing alerts as JSON: `{ ok, alerts, failure_rate, ... }`. Always 200 while the process
  * and its store answer (alerts are for the on-call, not a reason to pull the instance).
  */
-export function GET() {
-  return Response.json(tollbooth().health(), { headers: { 'cache-control': 'no-store' } });
+export async function GET() {
+  await connection(); // answered at request time, never prerendered at build
+  return Response.json(await tollbooth().health(), { headers: { 'cache-control': 'no-store' } });
 }

@@ -21,7 +21,7 @@ export default async function CheckoutSuccess({
       </section>
     );
   }
-  const status = tollbooth().checkoutStatus(sessionId);
+  const status = await tollbooth().checkoutStatus(sessionId);
   // A session that belongs to someone else looks like one we have not heard of.
   const state = status.userId && status.userId !== user.id ? 'pending' : status.state;
 

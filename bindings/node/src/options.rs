@@ -1,0 +1,211 @@
+//! Options: `new Tollbooth({...})` and `Tollbooth.fromEnv({...})`, turned into a core
+//! [`Config`] and validated at once (no store is touched here).
+
+use std::time::Duration;
+
+use napi::Env;
+use napi::bindgen_prelude::{JsObjectValue, Object};
+use napi_derive::napi;
+use tollbooth::{Config, Durability, Error, ErrorCode, Result};
+
+/// Options for `new Tollbooth(...)`.
+#[napi(object)]
+pub struct TollboothOptions {
+    /// SQLite file path (its directory is created on first use), or `':memory:'` for a
+    /// private in-memory database. A relative path is relative to the process's working
+    /// directory (the project root under `next start`).
+    pub database: String,
+    /// Active webhook signing secrets (`whsec_...`); pass two while rotating.
+    pub webhook_secrets: Vec<String>,
+    /// Largest allowed `|now - t|` of a signature, seconds (default 300). Also rejects
+    /// timestamps this far in the future.
+    pub tolerance_seconds: Option<i64>,
+    /// Access continues this many seconds after a subscription becomes past_due (default 0).
+    pub past_due_grace_seconds: Option<i64>,
+    /// `true`: accept live-mode events only; `false`: test-mode only; unset: both. Never
+    /// derive it from `NODE_ENV`: a production build receiving test events (staging,
+    /// `next start` locally) would refuse every one.
+    pub livemode: Option<bool>,
+    /// Attempts before a job moves to dead-letter (default 25).
+    pub max_attempts: Option<i64>,
+    /// `'normal'` (default; a commit survives a process crash) or `'full'` (fsync per commit,
+    /// survives power loss).
+    #[napi(ts_type = "'normal' | 'full'")]
+    pub durability: Option<String>,
+    /// How long to wait for another process's write lock before `STORE_BUSY`, ms (default 5000).
+    pub busy_timeout_ms: Option<i64>,
+    /// Largest webhook body accepted, bytes (default 1 MiB); larger gives `PAYLOAD_TOO_LARGE`.
+    pub max_body_bytes: Option<i64>,
+}
+
+/// Options for `Tollbooth.fromEnv(...)`: any option given here wins over the environment.
+#[napi(object)]
+pub struct EnvOptions {
+    /// Instead of `TOLLBOOTH_DB` (default `'data/tollbooth.db'`).
+    pub database: Option<String>,
+    /// Instead of `STRIPE_WEBHOOK_SECRET`.
+    pub webhook_secrets: Option<Vec<String>>,
+    /// Instead of `STRIPE_LIVEMODE` / the mode of `STRIPE_SECRET_KEY`.
+    pub livemode: Option<bool>,
+    /// As in `TollboothOptions`.
+    pub tolerance_seconds: Option<i64>,
+    /// As in `TollboothOptions`.
+    pub past_due_grace_seconds: Option<i64>,
+    /// As in `TollboothOptions`.
+    pub max_attempts: Option<i64>,
+    /// As in `TollboothOptions`.
+    #[napi(ts_type = "'normal' | 'full'")]
+    pub durability: Option<String>,
+    /// As in `TollboothOptions`.
+    pub busy_timeout_ms: Option<i64>,
+    /// As in `TollboothOptions`.
+    pub max_body_bytes: Option<i64>,
+}
+
+/// The tuning knobs both option objects share.
+struct Tuning<'a> {
+    tolerance_seconds: Option<i64>,
+    past_due_grace_seconds: Option<i64>,
+    max_attempts: Option<i64>,
+    durability: Option<&'a str>,
+    busy_timeout_ms: Option<i64>,
+    max_body_bytes: Option<i64>,
+}
+
+fn bad(m: impl Into<String>) -> Error {
+    Error::new(ErrorCode::ConfigInvalid, m)
+}
+
+impl Tuning<'_> {
+    fn apply(&self, c: &mut Config) -> Result<()> {
+        if let Some(t) = self.tolerance_seconds {
+            c.verify.tolerance_secs = t;
+        }
+        if let Some(g) = self.past_due_grace_seconds {
+            c.past_due_grace_secs = g;
+        }
+        if let Some(m) = self.max_attempts {
+            c.max_attempts = u32::try_from(m).map_err(|_| bad("maxAttempts is out of range"))?;
+        }
+        if let Some(ms) = self.busy_timeout_ms {
+            let ms = u64::try_from(ms).map_err(|_| bad("busyTimeoutMs must not be negative"))?;
+            c.sqlite.busy_timeout = Duration::from_millis(ms);
+        }
+        if let Some(b) = self.max_body_bytes {
+            c.verify.max_body_bytes =
+                usize::try_from(b).map_err(|_| bad("maxBodyBytes must not be negative"))?;
+        }
+        c.sqlite.durability = match self.durability {
+            None | Some("normal") => Durability::Normal,
+            Some("full") => Durability::Full,
+            Some(_) => return Err(bad("durability must be 'normal' or 'full'")),
+        };
+        c.validate()
+    }
+}
+
+/// The configuration of `new Tollbooth(options)`, validated.
+pub fn config(o: &TollboothOptions) -> Result<Config> {
+    let secrets: Vec<&str> = o.webhook_secrets.iter().map(String::as_str).collect();
+    let mut c = Config::new(o.database.clone(), &secrets)?;
+    c.livemode = o.livemode;
+    Tuning {
+        tolerance_seconds: o.tolerance_seconds,
+        past_due_grace_seconds: o.past_due_grace_seconds,
+        max_attempts: o.max_attempts,
+        durability: o.durability.as_deref(),
+        busy_timeout_ms: o.busy_timeout_ms,
+        max_body_bytes: o.max_body_bytes,
+    }
+    .apply(&mut c)?;
+    Ok(c)
+}
+
+/// The default database of `fromEnv`: a file under the app's `data/` folder.
+pub const DEFAULT_DATABASE: &str = "data/tollbooth.db";
+
+/// The configuration of `Tollbooth.fromEnv(options)`, validated. Reads `process.env` (what
+/// Next.js fills from `.env*` files), so every missing or malformed variable is reported by
+/// name with a stable code.
+pub fn from_env(env: &Env, o: Option<&EnvOptions>) -> Result<Config> {
+    let var = |name: &str| -> Result<Option<String>> {
+        process_env(env, name).map_err(|e| {
+            bad(format!(
+                "could not read process.env.{name}: {}",
+                e.reason.as_str()
+            ))
+        })
+    };
+    let database = match o.and_then(|o| o.database.clone()) {
+        Some(d) => d,
+        None => var("TOLLBOOTH_DB")?.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+    };
+    let secrets: Vec<String> = match o.and_then(|o| o.webhook_secrets.clone()) {
+        Some(s) => s,
+        None => {
+            let Some(list) = var("STRIPE_WEBHOOK_SECRET")? else {
+                return Err(bad(
+                    "STRIPE_WEBHOOK_SECRET is not set: set it to the webhook endpoint's signing \
+                     secret (whsec_..., from the Stripe dashboard or `stripe listen`); while \
+                     rotating, list both, comma-separated",
+                ));
+            };
+            list.split(',').map(|s| s.trim().to_owned()).collect()
+        }
+    };
+    let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let mut c = Config::new(database, &refs)
+        .map_err(|e| Error::new(e.code(), format!("STRIPE_WEBHOOK_SECRET: {}", e.message())))?;
+    c.livemode = match o.and_then(|o| o.livemode) {
+        Some(l) => Some(l),
+        None => livemode_from_env(var("STRIPE_LIVEMODE")?, var("STRIPE_SECRET_KEY")?)?,
+    };
+    let tuning = o.map(|o| Tuning {
+        tolerance_seconds: o.tolerance_seconds,
+        past_due_grace_seconds: o.past_due_grace_seconds,
+        max_attempts: o.max_attempts,
+        durability: o.durability.as_deref(),
+        busy_timeout_ms: o.busy_timeout_ms,
+        max_body_bytes: o.max_body_bytes,
+    });
+    match tuning {
+        Some(t) => t.apply(&mut c)?,
+        None => c.validate()?,
+    }
+    Ok(c)
+}
+
+/// `STRIPE_LIVEMODE=true|false` decides; otherwise the mode of the Stripe API key the app
+/// already has (`sk_live_`/`rk_live_` → live only, `sk_test_`/`rk_test_` → test only);
+/// otherwise both modes are accepted. Never `NODE_ENV`. The key itself is only looked at for
+/// its prefix and never appears in a message.
+fn livemode_from_env(explicit: Option<String>, key: Option<String>) -> Result<Option<bool>> {
+    if let Some(v) = explicit {
+        return match v.as_str() {
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            _ => Err(bad(
+                "STRIPE_LIVEMODE must be 'true' (live events only) or 'false' (test events \
+                 only); leave it unset to follow STRIPE_SECRET_KEY's mode",
+            )),
+        };
+    }
+    let key = key.unwrap_or_default();
+    Ok(
+        if key.starts_with("sk_live_") || key.starts_with("rk_live_") {
+            Some(true)
+        } else if key.starts_with("sk_test_") || key.starts_with("rk_test_") {
+            Some(false)
+        } else {
+            None
+        },
+    )
+}
+
+/// `process.env[name]`, trimmed; an empty value counts as unset.
+fn process_env(env: &Env, name: &str) -> napi::Result<Option<String>> {
+    let process: Object = env.get_global()?.get_named_property("process")?;
+    let vars: Object = process.get_named_property("env")?;
+    let value: Option<String> = vars.get_named_property(name)?;
+    Ok(value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+}
