@@ -235,6 +235,10 @@ enum tb_outcome
    upgrade.
    */
   TB_OUTCOME_QUARANTINED = 4,
+  /*
+   A signed `tollbooth doctor` probe: verified and recognised, nothing stored or changed.
+   */
+  TB_OUTCOME_PROBE = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -133,6 +133,31 @@ impl DeliveryCounts {
     }
 }
 
+/// The newest authentic delivery times from a bounded scan of the delivery log (for the
+/// `deliveries_stopped` alert).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthenticTimes {
+    /// `at` of each authentic delivery (every outcome but `rejected`: its signature verified),
+    /// newest first.
+    pub times: Vec<i64>,
+    /// The scan stopped at its row limit: older history exists that was not read.
+    pub truncated: bool,
+}
+
+impl AuthenticTimes {
+    /// From delivery-log rows read newest first with a row limit of `scan`.
+    pub fn from_rows(rows: &[Delivery], scan: u32) -> AuthenticTimes {
+        AuthenticTimes {
+            times: rows
+                .iter()
+                .filter(|d| d.outcome != DeliveryOutcome::Rejected)
+                .map(|d| d.at)
+                .collect(),
+            truncated: rows.len() >= scan as usize,
+        }
+    }
+}
+
 /// Requests that were not authentic deliveries, counted instead of logged one by one, so a
 /// flood of junk costs a counter increment per request and about one small write a second,
 /// never a row per request. The first rejection of each code in each minute is kept whole as

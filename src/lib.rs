@@ -36,8 +36,10 @@ pub mod deliveries;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod import;
 pub mod metrics;
 pub mod outbox;
+pub mod probe;
 pub mod retention;
 pub mod store;
 #[cfg(feature = "stripe-api")]

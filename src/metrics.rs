@@ -236,6 +236,17 @@ pub fn prometheus_text(
     ));
     header(
         &mut o,
+        "tollbooth_last_authentic_delivery_age_seconds",
+        "gauge",
+        "Seconds since the newest authentic (signature-verified) delivery, all processes.",
+    );
+    if let Some(s) = r.activity.silent_secs {
+        o.push_str(&format!(
+            "tollbooth_last_authentic_delivery_age_seconds {s}\n"
+        ));
+    }
+    header(
+        &mut o,
         "tollbooth_crm_sync_failures_window",
         "gauge",
         "Failed CRM sync attempts in the alert window.",

@@ -356,3 +356,87 @@ fn prometheus_text_parses_and_matches_the_report_on(b: &Backend) {
     assert_eq!(json["dead_jobs"], 1);
     assert!(json["latency"]["p99_us"].as_u64().is_some());
 }
+
+/// One authentic delivery (a fresh event) every `every` seconds over `[from, to]`; `rejected`
+/// adds an unsigned one beside each.
+fn steady_traffic(e: &Engine, from: i64, to: i64, every: i64, rejected: bool) {
+    let mut t = from;
+    while t <= to {
+        let body = event(
+            &format!("evt_s{t}"),
+            "customer.updated",
+            t - 1,
+            customer(&format!("cus_s{t}"), "s@example.com"),
+        );
+        e.handle_webhook_at(&body, &sign_for_test(&body, SECRET, t), t)
+            .unwrap();
+        if rejected {
+            let _ = e.handle_webhook_at(&body, "t=1,v1=00", t);
+        }
+        t += every;
+    }
+}
+
+const HOUR: i64 = 3600;
+
+#[test]
+fn deliveries_stopped_fires_only_after_regular_traffic_goes_silent() {
+    for b in backends() {
+        let e = engine_with(&b, AlertThresholds::default(), 25);
+        let last = T0 + 3 * 24 * HOUR;
+        steady_traffic(&e, T0, last, HOUR, false);
+        assert!(!alert_names(&e, last + 6 * HOUR).contains(&"deliveries_stopped"));
+        let h = e.health(last + 6 * HOUR + 1).unwrap();
+        let a = h
+            .alerts
+            .iter()
+            .find(|a| a.name == "deliveries_stopped")
+            .unwrap_or_else(|| panic!("{h:?}"));
+        assert_eq!(a.severity, "critical");
+        assert!(a.message.contains("tollbooth doctor"), "{}", a.message);
+        let text = e.prometheus(last + 7 * HOUR).unwrap();
+        let s = parse_prometheus(&text);
+        assert_eq!(
+            s["tollbooth_alert_firing{alert=\"deliveries_stopped\",kind=\"\"}"],
+            1.0
+        );
+        assert_eq!(
+            s["tollbooth_last_authentic_delivery_age_seconds"],
+            (7 * HOUR) as f64
+        );
+        // One authentic delivery ends it.
+        steady_traffic(&e, last + 8 * HOUR, last + 8 * HOUR, 1, false);
+        assert!(!alert_names(&e, last + 8 * HOUR + 60).contains(&"deliveries_stopped"));
+    }
+}
+
+#[test]
+fn deliveries_stopped_ignores_rejections_and_sparse_or_new_stores() {
+    for b in backends() {
+        // Rejected (unsigned) requests keep arriving, but no authentic delivery does: it fires.
+        let e = engine_with(&b, AlertThresholds::default(), 25);
+        let last = T0 + 2 * 24 * HOUR;
+        steady_traffic(&e, T0, last, HOUR, true);
+        for i in 1..=10 {
+            let _ = e.handle_webhook_at(b"{}", "t=1,v1=00", last + i * HOUR);
+        }
+        assert!(alert_names(&e, last + 10 * HOUR).contains(&"deliveries_stopped"));
+        // A store with a few deliveries a day: silence is normal there.
+        let sparse = engine_with(&b, AlertThresholds::default(), 25);
+        steady_traffic(&sparse, T0, T0 + 6 * 24 * HOUR, 20 * HOUR, false);
+        assert!(!alert_names(&sparse, T0 + 9 * 24 * HOUR).contains(&"deliveries_stopped"));
+        // A new store with half a day of history.
+        let new = engine_with(&b, AlertThresholds::default(), 25);
+        steady_traffic(&new, T0, T0 + 12 * HOUR, 600, false);
+        assert!(!alert_names(&new, T0 + 5 * 24 * HOUR).contains(&"deliveries_stopped"));
+        // The window is configurable.
+        let t = AlertThresholds {
+            silence_secs: HOUR,
+            ..AlertThresholds::default()
+        };
+        let quick = engine_with(&b, t, 25);
+        steady_traffic(&quick, T0, T0 + 12 * HOUR, 600, false);
+        assert!(!alert_names(&quick, T0 + 13 * HOUR).contains(&"deliveries_stopped"));
+        assert!(alert_names(&quick, T0 + 13 * HOUR + 1).contains(&"deliveries_stopped"));
+    }
+}

@@ -99,6 +99,29 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * example on `globalThis` in Next.js); several processes may share one database.
  */
 export declare class Tollbooth {
+  /** Stored events, newest first, optionally filtered (what `tollbooth events` lists). */
+  events(filter?: EventsFilter | undefined | null): Array<StoredEvent>
+  /** One stored event: its row, the jobs it caused and its raw body; `null` when not stored. */
+  eventDetail(eventId: string): EventDetail | null
+  /** The newest delivery-log rows (accepted and refused), newest first (default 50). */
+  deliveries(limit?: number | undefined | null): Array<DeliveryRow>
+  /**
+   * One customer's timeline, found by Stripe customer id, email or app user id; `null`
+   * when nothing is stored about it (what `tollbooth customer` shows).
+   */
+  customerTimeline(query: string, nowSeconds?: number | undefined | null): CustomerTimeline | null
+  /**
+   * Re-applies a stored event through the same rules (no signature: it was verified when
+   * stored). `outcome: 'duplicate'` means it was already fully applied and nothing changed.
+   * Throws `INVALID_ARGUMENT` for an event that is not stored.
+   */
+  reprocess(eventId: string, nowSeconds?: number | undefined | null): HandledWebhook
+  /**
+   * Imports a Stripe events export (JSON lines, a JSON array, or a `GET /v1/events` list
+   * object) oldest first, through the same dedupe and state rules as webhooks, without
+   * signatures: the export is trusted operator input. Importing twice changes nothing.
+   */
+  importEvents(eventsExport: string, nowSeconds?: number | undefined | null): ImportReport
   /**
    * Validates the options; opens nothing. The store (the SQLite file, created with its
    * directory if missing) is opened by the first call that needs it, or by `open()`.
@@ -339,6 +362,42 @@ export interface Customer {
   deleted: boolean
 }
 
+/** One customer's timeline: what `tollbooth customer` shows. */
+export interface CustomerTimeline {
+  /** The customer. */
+  customer: Customer
+  /** The access decision now, with the reason the UI can show. */
+  access: Access
+  /** Subscriptions, by id. */
+  subscriptions: Array<Subscription>
+  /** Events concerning the customer, oldest first. */
+  events: Array<StoredEvent>
+  /** Invoices, newest first. */
+  invoices: Array<Invoice>
+  /** Jobs, newest first, with their attempts. */
+  jobs: Array<JobHistory>
+}
+
+/** One delivery-log row: every `handleWebhook` call, accepted or not. */
+export interface DeliveryRow {
+  /** When it arrived, unix seconds. */
+  at: number
+  /** What happened. */
+  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined' | 'rejected' | 'failed'
+  /** The error code of a rejected or failed delivery. */
+  reason: string | null
+  /** The event id, once verified and parsed. */
+  eventId: string | null
+  /** The event type, once known. */
+  eventType: string | null
+  /** Body size, bytes. */
+  bodyBytes: number
+  /** Time in the engine, microseconds. */
+  latencyUs: number
+  /** How late Stripe delivered it (`at - created`), seconds. */
+  lagS: number | null
+}
+
 /** A job written (or refreshed) by a delivery or snapshot. */
 export interface EnqueuedJob {
   /** Job id. */
@@ -351,6 +410,36 @@ export interface EnqueuedJob {
   coalesced: boolean
 }
 
+<<<<<<< HEAD
+/** One stored event with what it caused. */
+export interface EventDetail {
+  /** The stored row. */
+  event: StoredEvent
+  /** `event.livemode`. */
+  livemode: boolean
+  /** `event.api_version`. */
+  apiVersion: string | null
+  /** Jobs it enqueued (or last refreshed), newest first. */
+  jobs: Array<Job>
+  /** The exact raw body Stripe signed. Show it to operators only. */
+  body: string
+}
+
+/** Filter for `events`. Times are unix seconds on the event's `created`. */
+export interface EventsFilter {
+  /** Only this event type, e.g. `'invoice.paid'`. */
+  type?: string
+  /** Only this outcome. */
+  outcome?: 'processed' | 'ignored' | 'stale' | 'quarantined'
+  /** Only this Stripe customer. */
+  customerId?: string
+  /** `created >= since`. */
+  since?: number
+  /** `created < until`. */
+  until?: number
+  /** At most this many (default 100). */
+  limit?: number
+=======
 /** Options for `Tollbooth.fromEnv(...)`: any option given here wins over the environment. */
 export interface EnvOptions {
   /** Instead of `TOLLBOOTH_DB` (default `'data/tollbooth.db'`). */
@@ -371,6 +460,7 @@ export interface EnvOptions {
   busyTimeoutMs?: number
   /** As in `TollboothOptions`. */
   maxBodyBytes?: number
+>>>>>>> node
 }
 
 /** What `failJob` did. */
@@ -392,9 +482,10 @@ export interface HandledWebhook {
    * `processed`: new event, state and jobs written; `duplicate`: already stored, nothing
    * done; `ignored`: stored, its type moves no state; `stale`: stored, but older than the
    * state it would have written; `quarantined`: authentic but not readable (or of the other
-   * livemode), stored raw with `reason` for `reprocess` after an upgrade.
+   * livemode), stored raw with `reason` for `reprocess` after an upgrade; `probe`: a signed
+   * `tollbooth doctor` probe, nothing stored.
    */
-  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined'
+  outcome: 'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined' | 'probe'
   /** Stripe event id (`evt_...`). */
   eventId: string
   /** Stripe event type, e.g. `'customer.subscription.updated'`. */
@@ -419,6 +510,30 @@ export interface HandledWebhook {
  * table as Rust's `ErrorCode::http_status` and C's `tb_result_http_status`.
  */
 export declare function httpStatus(code?: string | undefined | null): number
+
+/** An event an import could not apply. */
+export interface ImportError {
+  /** Its line or element number (see `unit`). */
+  at: number
+  /** The error code. */
+  code: string
+  /** What was wrong (never the body). */
+  message: string
+}
+
+/** What `importEvents` did. */
+export interface ImportReport {
+  /** Events read. */
+  total: number
+  /** Events per outcome (`processed`, `duplicate`, `ignored`, `stale`, `rejected`). */
+  byOutcome: Record<string, number>
+  /** Jobs written. */
+  jobsWritten: number
+  /** The first 50 rejected events. */
+  errors: Array<ImportError>
+  /** What an error's `at` counts: `'line'` or `'element'`. */
+  unit: string
+}
 
 /** An invoice as the portal lists it. */
 export interface Invoice {
@@ -482,6 +597,28 @@ export interface Job {
   payload: Record<string, any>
 }
 
+/** One attempt of a job. */
+export interface JobAttempt {
+  /** 1 for the first (counted over the job's whole history, replays included). */
+  attempt: number
+  /** Unix seconds. */
+  startedAt: number
+  /** Unix seconds, once finished. */
+  finishedAt: number | null
+  /** `completed`, `failed`, `lease_expired` or `replayed`; null while running. */
+  outcome: string | null
+  /** The failure message (secrets redacted). */
+  error: string | null
+}
+
+/** A job with its attempts. */
+export interface JobHistory {
+  /** The job. */
+  job: Job
+  /** Its attempts, oldest first. */
+  attempts: Array<JobAttempt>
+}
+
 /** Filter for `jobs`. */
 export interface JobsFilter {
   /** Only this kind. */
@@ -515,6 +652,46 @@ export interface SnapshotApplied {
   customerId: string | null
   /** Jobs written (a CRM sync when the customer's state changed). */
   jobs: Array<EnqueuedJob>
+}
+
+/** A stored event (without its body). */
+export interface StoredEvent {
+  /** `evt_...`. */
+  id: string
+  /** Event type. */
+  type: string
+  /** `event.created`, unix seconds. */
+  created: number
+  /** What storing it did. */
+  outcome: 'processed' | 'ignored' | 'stale' | 'quarantined'
+  /** For a quarantined event, the code that stopped it (e.g. `EVENT_FIELD_MISSING`). */
+  errorCode: string | null
+  /** The customer it concerns. */
+  customerId: string | null
+  /** `data.object.id`. */
+  objectId: string | null
+  /** When it arrived, unix seconds. */
+  receivedAt: number
+}
+
+/** A subscription as stored. */
+export interface Subscription {
+  /** `sub_...`. */
+  id: string
+  /** Stripe status. */
+  status: string
+  /** The first item's price. */
+  priceId: string | null
+  /** The first item's product. */
+  productId: string | null
+  /** Unix seconds. */
+  currentPeriodEnd: number | null
+  /** Cancels when the period ends. */
+  cancelAtPeriodEnd: boolean
+  /** Unix seconds. */
+  canceledAt: number | null
+  /** Unix seconds. */
+  trialEnd: number | null
 }
 
 /** Options for `new Tollbooth(...)`. */

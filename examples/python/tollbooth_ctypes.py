@@ -35,7 +35,7 @@ RESULT_NAMES = {
     600: "STRIPE_AUTH", 601: "STRIPE_RATE_LIMITED", 602: "STRIPE_UNAVAILABLE", 603: "STRIPE_NOT_FOUND",
     604: "STRIPE_REQUEST_INVALID", 605: "STRIPE_RESPONSE_INVALID",
 }
-OUTCOMES = ["processed", "duplicate", "ignored", "stale", "quarantined"]
+OUTCOMES = ["processed", "duplicate", "ignored", "stale", "quarantined", "probe"]
 ACCESS_STATES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused", "canceled", "none"]
 CHECKOUT_STATES = ["pending", "complete", "payment_pending", "payment_failed", "expired"]
 FAIL_STATES = ["scheduled", "dead", "superseded"]

@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::event::{self, Event, EventKind, Salvaged};
 use crate::outbox::EnqueuedJob;
 use crate::store::{NewEvent, StoreTx, write_with};
-use crate::verify;
+use crate::{probe, verify};
 
 /// One delivery in flight.
 struct Intake<'b> {
@@ -169,11 +169,19 @@ impl Engine {
             .restore(batch);
     }
 
-    /// Parse, then ingest, or quarantine what does not parse.
+    /// Parse, then ingest, or quarantine what does not parse. A probe is answered here,
+    /// before the livemode guard and before anything is written or counted.
     fn ingest_authentic(&self, intake: &Intake<'_>) -> Result<Handled> {
-        match event::parse_event(intake.body).and_then(|e| self.check_livemode(e)) {
-            Ok(event) => self.ingest_event(intake, &event),
-            Err(e) => self.quarantine(intake, e.code()),
+        match event::parse_event(intake.body) {
+            Ok(ev) if probe::is_probe(&ev) => {
+                let mut h = self.handled(&ev, Outcome::Probe, None, Vec::new());
+                h.secret_index = intake.secret_index;
+                Ok(h)
+            }
+            parsed => match parsed.and_then(|e| self.check_livemode(e)) {
+                Ok(event) => self.ingest_event(intake, &event),
+                Err(e) => self.quarantine(intake, e.code()),
+            },
         }
     }
 

@@ -15,17 +15,25 @@
 
 mod apply;
 mod config;
+mod detail;
+mod facts;
 mod fault;
 mod ingest;
 mod jobs;
 mod observe;
 mod queries;
+mod silence;
 mod stripe_state;
+mod timeline;
 
 pub use config::Config;
+pub use detail::EventDetail;
+pub use facts::{LIVEMODE_SAMPLE, StoreFacts};
 pub use fault::FaultPoint;
 
 pub use observe::{Alert, AlertThresholds, Health, LatencySummary, MetricsReport, alerts};
+pub use silence::{DeliveryActivity, HISTORY_SCAN_ROWS, SilenceRule, activity, deliveries_stopped};
+pub use timeline::{CustomerTimeline, JobHistory, TIMELINE_LIMIT};
 
 use std::sync::atomic::AtomicI64;
 use std::sync::{Mutex, RwLock};
@@ -57,6 +65,9 @@ pub enum Outcome {
     /// the code that stopped it, acknowledged so Stripe does not retry it for days, and
     /// replayed by [`Engine::reprocess`] after an upgrade. Raises `quarantined_events`.
     Quarantined,
+    /// A signed `tollbooth doctor` probe (see [`crate::probe`]): verified and recognised,
+    /// nothing stored or changed.
+    Probe,
 }
 
 impl Outcome {
@@ -68,6 +79,7 @@ impl Outcome {
             Outcome::Ignored => "ignored",
             Outcome::Stale => "stale",
             Outcome::Quarantined => "quarantined",
+            Outcome::Probe => "probe",
         }
     }
 
@@ -75,7 +87,8 @@ impl Outcome {
         match self {
             Outcome::Processed => DeliveryOutcome::Processed,
             Outcome::Duplicate => DeliveryOutcome::Duplicate,
-            Outcome::Ignored => DeliveryOutcome::Ignored,
+            // A probe is answered before anything is logged; never reached for one.
+            Outcome::Ignored | Outcome::Probe => DeliveryOutcome::Ignored,
             Outcome::Stale => DeliveryOutcome::Stale,
             Outcome::Quarantined => DeliveryOutcome::Quarantined,
         }

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::Engine;
+use super::silence::{self, DeliveryActivity, SilenceRule};
 use crate::deliveries::{DeliveryCounts, DeliveryOutcome};
 use crate::error::{Error, ErrorCode, Result};
 use crate::metrics::{self, Counters, LATENCY_BUCKETS_US};
@@ -36,6 +37,28 @@ pub struct AlertThresholds {
     pub crm_failures: u64,
     /// Expired leases of one kind in the window that fire `leases_expiring` (default 3).
     pub lease_expiries: u64,
+    /// No authentic delivery for longer than this fires `deliveries_stopped`, when the
+    /// history says deliveries were regular (default 21600 s, 6 h: Stripe retries for three
+    /// days, so there is time to fix the route and let the retries land).
+    pub silence_secs: i64,
+    /// How far back `deliveries_stopped` looks for regular deliveries (default 7 days).
+    pub silence_history_secs: i64,
+    /// Share of the history's silence-long periods that must have had a delivery (default 0.9).
+    pub silence_regular_share: f64,
+    /// Fewest silence-long periods of history before the alert can fire (default 4).
+    pub silence_min_periods: u32,
+}
+
+impl AlertThresholds {
+    /// The `deliveries_stopped` rule these thresholds describe.
+    pub fn silence_rule(&self) -> SilenceRule {
+        SilenceRule {
+            silence_secs: self.silence_secs,
+            history_secs: self.silence_history_secs,
+            regular_share: self.silence_regular_share,
+            min_periods: self.silence_min_periods,
+        }
+    }
 }
 
 impl Default for AlertThresholds {
@@ -49,6 +72,10 @@ impl Default for AlertThresholds {
             backlog_depth: 100,
             crm_failures: 5,
             lease_expiries: 3,
+            silence_secs: 6 * 3600,
+            silence_history_secs: 7 * 86_400,
+            silence_regular_share: 0.9,
+            silence_min_periods: 4,
         }
     }
 }
@@ -92,14 +119,16 @@ pub struct MetricsReport {
     pub dead_jobs: u64,
     /// Stored events waiting in quarantine (authentic, not yet readable).
     pub quarantined_events: u64,
+    /// When authentic deliveries last arrived and whether they were regular before.
+    pub activity: DeliveryActivity,
 }
 
 /// A firing alert.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
-    /// Stable name (`webhook_failure_rate`, `queue_backlog_growing`, `dead_letter`,
-    /// `queue_stalled`, `crm_sync_failing`, `quarantined_events`, `unauthenticated_requests`,
-    /// `leases_expiring`).
+    /// Stable name (`webhook_failure_rate`, `deliveries_stopped`, `queue_backlog_growing`,
+    /// `dead_letter`, `queue_stalled`, `crm_sync_failing`, `quarantined_events`,
+    /// `unauthenticated_requests`, `leases_expiring`).
     pub name: &'static str,
     /// `critical` or `warning`.
     pub severity: &'static str,
@@ -135,6 +164,27 @@ pub fn alerts(r: &MetricsReport, t: &AlertThresholds) -> Vec<Alert> {
                 r.failure_rate * 100.0,
                 r.window_secs / 60,
                 t.failure_rate * 100.0
+            ),
+            kind: None,
+        });
+    }
+    let a = &r.activity;
+    if let (true, Some(last), Some(silent)) = (
+        silence::deliveries_stopped(a, &t.silence_rule()),
+        a.last_authentic_at,
+        a.silent_secs,
+    ) {
+        out.push(Alert {
+            name: "deliveries_stopped",
+            severity: "critical",
+            message: format!(
+                "no authentic webhook delivery for {} (last at unix {last}); before that, deliveries \
+                 arrived in {} of {} {}-period(s). Run `tollbooth doctor --url <your webhook URL>`, \
+                 then catch up on what was missed",
+                span(silent),
+                a.active_periods,
+                a.history_periods,
+                span(t.silence_secs)
             ),
             kind: None,
         });
@@ -222,6 +272,19 @@ pub fn alerts(r: &MetricsReport, t: &AlertThresholds) -> Vec<Alert> {
     out
 }
 
+/// `45 s`, `12 min`, `7 h`, `3 d`.
+fn span(secs: i64) -> String {
+    if secs < 120 {
+        format!("{secs} s")
+    } else if secs < 7200 {
+        format!("{} min", secs / 60)
+    } else if secs < 172_800 {
+        format!("{} h", secs / 3600)
+    } else {
+        format!("{} d", secs / 86_400)
+    }
+}
+
 fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))
 }
@@ -233,14 +296,21 @@ impl Engine {
         let window_secs = self.config.alerts.window_secs;
         let since = now - window_secs;
         let _ = self.flush_rejections(now);
-        let (window, queue, quarantined_events) = self.with_store(|s| {
+        let (window, queue, quarantined_events, times) = self.with_store(|s| {
             s.flush_deliveries()?;
             Ok((
                 s.delivery_counts(since)?,
                 s.queue_stats(now, since)?,
                 s.quarantined_count()?,
+                s.authentic_delivery_times(silence::HISTORY_SCAN_ROWS)?,
             ))
         })?;
+        let activity = silence::activity(
+            now,
+            &times.times,
+            times.truncated,
+            &self.config.alerts.silence_rule(),
+        );
         let process = self.metrics.snapshot();
         let unauthenticated = window.count(DeliveryOutcome::Rejected);
         let authentic = window.total - unauthenticated;
@@ -272,6 +342,7 @@ impl Engine {
             quarantined_events,
             queue,
             window,
+            activity,
         })
     }
 

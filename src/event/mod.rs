@@ -20,7 +20,7 @@ pub use records::{
     SubscriptionRecord,
 };
 pub use salvage::{Salvaged, salvage};
-pub use stored::{EventFilter, EventRow};
+pub use stored::{EventFilter, EventRow, LivemodeCounts};
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -39,3 +39,12 @@ pub struct EventFilter {
     /// At most this many (default 100).
     pub limit: Option<u32>,
 }
+
+/// Live and test events among the newest stored events (`tollbooth doctor`'s livemode check).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LivemodeCounts {
+    /// Live-mode events.
+    pub live: u64,
+    /// Test-mode events.
+    pub test: u64,
+}

@@ -23,9 +23,9 @@ pub mod sqlite;
 pub use sqlite::{Durability, SqliteOptions};
 
 use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView, Watermark};
-use crate::deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
+use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::Result;
-use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord};
+use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
 use crate::outbox::{
     ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
     NewJob,
@@ -204,6 +204,20 @@ pub trait Store: Send + Sync {
     fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>>;
     /// The schema version the database is at.
     fn schema_version(&self) -> Result<i64>;
+    /// The authentic delivery times among the newest `scan` delivery-log rows. The default
+    /// reads them through [`Store::recent_deliveries`]; a backend may read only the two columns.
+    fn authentic_delivery_times(&self, scan: u32) -> Result<AuthenticTimes> {
+        Ok(AuthenticTimes::from_rows(
+            &self.recent_deliveries(scan)?,
+            scan,
+        ))
+    }
+    /// Live and test events among the newest `limit` stored events; `None` when the backend
+    /// does not count them.
+    fn livemode_counts(&self, limit: u32) -> Result<Option<LivemodeCounts>> {
+        let _ = limit;
+        Ok(None)
+    }
 
     // --- Bulk copy between stores ([`copy`]) --------------------------------------------
 

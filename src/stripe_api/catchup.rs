@@ -158,6 +158,8 @@ pub fn catch_up(
                     Outcome::Ignored => rep.ignored += 1,
                     Outcome::Stale => rep.stale += 1,
                     Outcome::Quarantined => rep.quarantined += 1,
+                    // A probe is never in Stripe's event list; nothing was stored.
+                    Outcome::Probe => rep.ignored += 1,
                 },
                 Err(e) if e.code().is_client_error() => rep.rejected += 1,
                 Err(e) => return Err(e),

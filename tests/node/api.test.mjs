@@ -405,6 +405,12 @@ eachStore('after close, every method throws (Sync) or rejects (Promise) with CLO
     metrics: [],
     prometheus: [],
     health: [],
+    events: [],
+    eventDetail: ['evt_x'],
+    deliveries: [],
+    customerTimeline: ['x'],
+    reprocess: ['evt_x'],
+    importEvents: [body.toString()],
   };
   const methods = Object.getOwnPropertyNames(Tollbooth.prototype).filter((n) => n !== 'constructor');
   const expected = [...Object.keys(args), 'close'].flatMap((m) => [m, `${m}Sync`]);

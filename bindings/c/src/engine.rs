@@ -155,6 +155,8 @@ pub enum tb_outcome {
     /// (`tb_handled.reason`) and acknowledged; replayed by `tb_engine_reprocess` after an
     /// upgrade.
     Quarantined = 4,
+    /// A signed `tollbooth doctor` probe: verified and recognised, nothing stored or changed.
+    Probe = 5,
 }
 
 impl From<Outcome> for tb_outcome {
@@ -165,6 +167,7 @@ impl From<Outcome> for tb_outcome {
             Outcome::Ignored => tb_outcome::Ignored,
             Outcome::Stale => tb_outcome::Stale,
             Outcome::Quarantined => tb_outcome::Quarantined,
+            Outcome::Probe => tb_outcome::Probe,
         }
     }
 }

@@ -37,8 +37,9 @@ pub struct HandledWebhook {
     /// `processed`: new event, state and jobs written; `duplicate`: already stored, nothing
     /// done; `ignored`: stored, its type moves no state; `stale`: stored, but older than the
     /// state it would have written; `quarantined`: authentic but not readable (or of the other
-    /// livemode), stored raw with `reason` for `reprocess` after an upgrade.
-    #[napi(ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined'")]
+    /// livemode), stored raw with `reason` for `reprocess` after an upgrade; `probe`: a signed
+    /// `tollbooth doctor` probe, nothing stored.
+    #[napi(ts_type = "'processed' | 'duplicate' | 'ignored' | 'stale' | 'quarantined' | 'probe'")]
     pub outcome: String,
     /// Stripe event id (`evt_...`).
     pub event_id: String,

@@ -129,7 +129,7 @@ fn now_or(now: Option<i64>) -> i64 {
 }
 
 /// Boxes engine work for either thread.
-fn on_engine<T: 'static>(
+pub(crate) fn on_engine<T: 'static>(
     f: impl FnOnce(&Engine) -> tollbooth::Result<T> + Send + 'static,
 ) -> Work<T> {
     Box::new(move |shared: &Shared| shared.run(f))
@@ -161,12 +161,12 @@ impl Tollbooth {
     }
 
     /// The Promise form: `work` runs on a libuv worker thread.
-    fn later<T: ToNapiValue + Send + 'static>(&self, work: Work<T>) -> AsyncTask<Call<T>> {
+    pub(crate) fn later<T: ToNapiValue + Send + 'static>(&self, work: Work<T>) -> AsyncTask<Call<T>> {
         AsyncTask::new(Call::new(Arc::clone(&self.shared), work))
     }
 
     /// The `...Sync` form: `work` runs here, on the JS thread.
-    fn now<T>(&self, work: Work<T>) -> Result<T> {
+    pub(crate) fn now<T>(&self, work: Work<T>) -> Result<T> {
         guard(|| work(&self.shared))
     }
 }
@@ -282,7 +282,7 @@ fn failed<T: 'static>(e: tollbooth::Error) -> Work<T> {
 }
 
 /// The work, or work that reports why there is none.
-fn or_failed<T: 'static>(work: tollbooth::Result<Work<T>>) -> Work<T> {
+pub(crate) fn or_failed<T: 'static>(work: tollbooth::Result<Work<T>>) -> Work<T> {
     work.unwrap_or_else(failed)
 }
 

@@ -6,6 +6,7 @@
 //! [`tollbooth::ErrorCode::as_str`], and keeps panics on the Rust side (`catch_unwind` at
 //! every export and around every worker task, so a panic surfaces as code `PANIC`).
 
+mod admin;
 mod body;
 mod convert;
 mod engine;

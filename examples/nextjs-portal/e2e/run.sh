@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the portal's browser e2e from a clean checkout: Debian Chromium (installed if missing),
-# the tollbooth addon, the example's dependencies, one production build, then the test twice:
-# on SQLite (one `next start`; E2E_INSTANCES=2 for two on one file) and on PostgreSQL (two
-# `next start` on one database, through .ci/postgres.sh, which installs and starts a throwaway
-# server when none answers at TOLLBOOTH_TEST_POSTGRES).
+# the tollbooth addon, the example's dependencies, one production build, then the tests in two
+# modes: on SQLite, every e2e file (one `next start`; E2E_INSTANCES=2 for two on one file), and
+# on PostgreSQL, the portal e2e with two `next start` on one database, through .ci/postgres.sh
+# (which installs and starts a throwaway server when none answers at TOLLBOOTH_TEST_POSTGRES).
 # Usage: bash examples/nextjs-portal/e2e/run.sh   (from anywhere; needs root for apt-get)
 set -euo pipefail
 started=$(date +%s)
@@ -31,6 +31,9 @@ export STRIPE_WEBHOOK_SECRET="whsec_e2e$(node -e "process.stdout.write(require('
 export STRIPE_SECRET_KEY="sk_test_e2e$(node -e "process.stdout.write(require('crypto').randomBytes(18).toString('hex'))")"
 export SESSION_SECRET="$(node -e "process.stdout.write(require('crypto').randomBytes(32).toString('hex'))")"
 
+echo "== the tollbooth CLI (for e2e/doctor.e2e.mjs)"
+(cd "$REPO_DIR" && cargo build --quiet --bin tollbooth)
+
 echo "== next build"
 node node_modules/next/dist/bin/next build
 
@@ -38,7 +41,7 @@ node node_modules/next/dist/bin/next build
 status=0
 echo "== e2e 1/2: SQLite (TOLLBOOTH_DB), ${E2E_INSTANCES:-1} server(s)"
 t0=$(date +%s)
-node --test --test-reporter=spec e2e/portal.e2e.mjs || status=$?
+node --test --test-reporter=spec e2e/portal.e2e.mjs e2e/admin.e2e.mjs e2e/doctor.e2e.mjs e2e/latency.e2e.mjs || status=$?
 t1=$(date +%s)
 echo "== e2e SQLite: $((t1 - t0)) s"
 # Two `next start` instances on one PostgreSQL database (DATABASE_URL with a fresh schema), as

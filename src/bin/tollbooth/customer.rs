@@ -1,74 +1,29 @@
 //! `customer <id | email | user id>`: one customer's timeline.
 
-use serde_json::json;
-use tollbooth::Engine;
-use tollbooth::JobFilter;
-use {tollbooth::billing::CustomerRow, tollbooth::event::EventFilter};
-
 use crate::output::{Table, date, money, opt, time};
 use crate::{App, EXIT_OK, Res, fail};
 
 pub fn run(app: &App, who: &str) -> Res<u8> {
     let engine = app.engine()?;
     let out = &app.out;
-    let customer = match engine.find_customer(who)? {
-        Some(c) => c,
-        // Known only from its subscriptions or events (no customer.* event seen yet).
-        None if known_elsewhere(&engine, who)? => CustomerRow {
-            id: who.to_owned(),
-            email: None,
-            name: None,
-            user_id: None,
-            deleted: false,
-        },
-        None => {
-            return Err(fail(format!(
-                "no customer matches {who:?} (tried Stripe customer id, email and user id)"
-            )));
-        }
+    let Some(tl) = engine.customer_timeline(who, app.now)? else {
+        return Err(fail(format!(
+            "no customer matches {who:?} (tried Stripe customer id, email and user id)"
+        )));
     };
-    let cid = customer.id.clone();
-    let access = engine.access(&cid, app.now)?;
-    let subscriptions = engine.subscriptions(&cid)?;
-    let mut events = engine.events(&EventFilter {
-        customer_id: Some(cid.clone()),
-        limit: Some(10_000),
-        ..EventFilter::default()
-    })?;
-    events.reverse(); // oldest first: a timeline
-    let invoices = engine.invoices(&cid)?;
-    let jobs = engine.jobs(&JobFilter {
-        customer_id: Some(cid.clone()),
-        limit: Some(1000),
-        ..JobFilter::default()
-    })?;
-    let mut job_rows = Vec::with_capacity(jobs.len());
-    for j in &jobs {
-        job_rows.push((j, engine.job_attempts(j.id)?));
-    }
-
     if out.json {
-        let jobs_json: Vec<_> = job_rows
-            .iter()
-            .map(|(j, a)| json!({ "job": j, "attempts": a }))
-            .collect();
-        let subs: Vec<_> = subscriptions.iter().map(|s| &s.record).collect();
-        out.json(&json!({
-            "customer": customer,
-            "access": access,
-            "subscriptions": subs,
-            "events": events,
-            "invoices": invoices,
-            "jobs": jobs_json,
-        }));
+        out.json(&tl);
         return Ok(EXIT_OK);
     }
+    let (customer, access, cid) = (&tl.customer, &tl.access, &tl.customer.id);
+    let (events, invoices) = (&tl.events, &tl.invoices);
+    let job_rows: Vec<_> = tl.jobs.iter().map(|h| (&h.job, &h.attempts)).collect();
 
     out.line(format!(
         "{} {}  {} {}",
         out.bold(customer.name.as_deref().unwrap_or("(no name)")),
         opt(customer.email.as_deref()),
-        out.dim(&cid),
+        out.dim(cid),
         out.dim(&format!("user {}", opt(customer.user_id.as_deref())))
     ));
     if customer.deleted {
@@ -85,8 +40,7 @@ pub fn run(app: &App, who: &str) -> Res<u8> {
         },
         access.reason
     ));
-    for s in &subscriptions {
-        let r = &s.record;
+    for r in &tl.subscriptions {
         out.line(format!(
             "  {} {} {} period ends {}{}",
             out.dim(&r.id),
@@ -102,7 +56,7 @@ pub fn run(app: &App, who: &str) -> Res<u8> {
     }
     out.heading("Events");
     let mut t = Table::new(&["created", "type", "outcome", "object", "event"]);
-    for e in &events {
+    for e in events {
         t.row(vec![
             time(e.created),
             e.event_type.clone(),
@@ -113,7 +67,7 @@ pub fn run(app: &App, who: &str) -> Res<u8> {
     }
     out.table(&t, "no events");
     out.heading("Invoices");
-    out.table(&invoice_table(app, &invoices), "no invoices");
+    out.table(&invoice_table(app, invoices), "no invoices");
     out.heading("Jobs");
     let mut t = Table::new(&["id", "kind", "key", "state", "attempts", "last error"]);
     for (j, attempts) in &job_rows {
@@ -128,18 +82,6 @@ pub fn run(app: &App, who: &str) -> Res<u8> {
     }
     out.table(&t, "no jobs");
     Ok(EXIT_OK)
-}
-
-fn known_elsewhere(engine: &Engine, id: &str) -> Res<bool> {
-    if !engine.subscriptions(id)?.is_empty() {
-        return Ok(true);
-    }
-    let events = engine.events(&EventFilter {
-        customer_id: Some(id.to_owned()),
-        limit: Some(1),
-        ..EventFilter::default()
-    })?;
-    Ok(!events.is_empty())
 }
 
 /// `✗✗✓` style attempt history.

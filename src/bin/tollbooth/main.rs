@@ -3,6 +3,7 @@
 mod copy;
 mod customer;
 mod demo;
+mod doctor;
 mod events;
 mod import;
 mod jobs;
@@ -43,6 +44,7 @@ Exit codes:
   1  error (the message says what; with --json also {\"error\": {...}} on stdout)
   2  usage error (bad arguments)
   3  health alerts are firing (status, health)
+  4  doctor found a problem (a FAIL line)
 
 Start with `tollbooth demo`: a whole customer history on a throwaway database.";
 
@@ -102,7 +104,7 @@ enum Cmd {
         #[arg(long = "type", value_name = "TYPE")]
         event_type: Option<String>,
         /// Only this outcome
-        #[arg(long, value_parser = ["processed", "ignored", "stale"])]
+        #[arg(long, value_parser = ["processed", "ignored", "stale", "quarantined"])]
         outcome: Option<String>,
         /// Created at or after (unix seconds)
         #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
@@ -273,6 +275,22 @@ enum Cmd {
         #[arg(long, conflicts_with_all = ["max", "per", "burst"], requires = "kind")]
         remove: bool,
     },
+    /// Check a deployed webhook route (--url) and the store (--db): what is wrong and what to
+    /// change (exit 4 when a check fails)
+    Doctor {
+        /// The deployed webhook route, e.g. https://app.example.com/api/webhooks/stripe
+        #[arg(long)]
+        url: Option<String>,
+        /// Per-request time limit, seconds
+        #[arg(long, default_value_t = 15, value_name = "SECS")]
+        timeout: u64,
+        /// An unsigned POST answered slower than this is a warning, milliseconds
+        #[arg(long, default_value_t = 1000, value_name = "MS")]
+        fast_ms: u64,
+        /// ... and slower than this a failure
+        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        slow_ms: u64,
+    },
 }
 
 /// What to sign: a file's exact bytes or a built-in scenario.
@@ -408,7 +426,10 @@ fn main() -> ExitCode {
         now_given: cli.now,
         out,
     };
-    match run(&app, cli.cmd, demo_db) {
+    // doctor checks the store when one was named (flag or env), or the default file exists.
+    let db_named = db_on_cli || std::env::var_os("TOLLBOOTH_DB").is_some_and(|v| !v.is_empty());
+    let store_named = db_named || app.db.exists();
+    match run(&app, cli.cmd, demo_db, store_named) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = e
@@ -426,7 +447,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>) -> Res<u8> {
+fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<u8> {
     match cmd {
         Cmd::Demo { keep } => demo::run(app, demo_db, keep),
         Cmd::Status => status::status(app),
@@ -523,5 +544,19 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>) -> Res<u8> {
             burst,
             remove,
         } => stripe::throttle_cmd(app, kind, max, per, burst, remove),
+        Cmd::Doctor {
+            url,
+            timeout,
+            fast_ms,
+            slow_ms,
+        } => doctor::run(
+            app,
+            doctor::Args {
+                url,
+                store: store_named,
+                timeout: std::time::Duration::from_secs(timeout.max(1)),
+                limits: doctor::Limits { fast_ms, slow_ms },
+            },
+        ),
     }
 }

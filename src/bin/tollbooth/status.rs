@@ -43,6 +43,7 @@ pub fn status(app: &App) -> Res<u8> {
         "deliveries_window": report.window.total,
         "queue": report.queue,
         "dead_jobs": report.dead_jobs,
+        "activity": report.activity,
         "recent_deliveries": recent,
         "last_event_created": last_event,
         "sync_cursors": cursors,
@@ -76,6 +77,23 @@ pub fn status(app: &App) -> Res<u8> {
         out.line(format!("    {n} × {reason}"));
     }
     stripe_lines(out, now, last_event, &cursors);
+    let a = &report.activity;
+    out.line(match (a.last_authentic_at, a.silent_secs) {
+        (Some(at), Some(silent)) => format!(
+            "  last authentic delivery {} ago ({}){}",
+            age(silent),
+            time(at),
+            if a.regular {
+                format!(
+                    "; regular before: {} of {} periods had deliveries",
+                    a.active_periods, a.history_periods
+                )
+            } else {
+                String::new()
+            }
+        ),
+        _ => "  no authentic delivery yet".to_owned(),
+    });
     out.heading("Queue");
     let mut t = Table::new(&[
         "kind",

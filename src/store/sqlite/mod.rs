@@ -4,6 +4,7 @@
 //! processes never deadlock upgrading a read lock) with a busy timeout; WAL lets readers run
 //! beside the writer. Several processes may open one database file.
 
+mod activity;
 mod checkpointer;
 mod copy;
 mod deliveries;
@@ -26,9 +27,9 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use super::copy::{Cell, Table};
 use super::{Store, StoreTx};
 use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
-use crate::deliveries::{Delivery, DeliveryCounts};
+use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts};
 use crate::error::{Error, ErrorCode, Result};
-use crate::event::{EventFilter, EventRow, InvoiceRecord};
+use crate::event::{EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
 use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats};
 use crate::retention::{Cutoffs, Pruned};
 use crate::sync_state::{CatalogEntry, SyncCursor};
@@ -461,6 +462,12 @@ impl Store for SqliteStore {
     }
     fn schema_version(&self) -> Result<i64> {
         self.db(|db| db.schema_version())
+    }
+    fn authentic_delivery_times(&self, scan: u32) -> Result<AuthenticTimes> {
+        self.db(|db| db.authentic_delivery_times(scan))
+    }
+    fn livemode_counts(&self, limit: u32) -> Result<Option<LivemodeCounts>> {
+        self.db(|db| db.livemode_counts(limit)).map(Some)
     }
     fn checkpoint(&self) -> Result<(i64, i64)> {
         self.db(|db| db.checkpoint())

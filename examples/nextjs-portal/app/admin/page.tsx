@@ -1,6 +1,7 @@
 import { dateTime } from '@/lib/format';
 import { requireAdmin } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
+import { AdminNav } from './AdminNav';
 import { ReplayButton } from './ReplayButton';
 
 export const dynamic = 'force-dynamic';
@@ -27,6 +28,7 @@ export default async function Admin() {
   return (
     <>
       <h1>Operations</h1>
+      <AdminNav current="/admin" />
       <div className="grid" style={{ marginBottom: 18 }}>
         <div className="stat">
           <div className="l">Webhook failure rate (15 min)</div>

@@ -1,0 +1,28 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import { requireAdmin } from '@/lib/session';
+import { errorCode, tollbooth } from '@/lib/tollbooth';
+
+export interface ReprocessState {
+  message: string | null;
+}
+
+/** Re-applies a stored event through the same rules (admins only, checked here again). */
+export async function reprocessEvent(_prev: ReprocessState, form: FormData): Promise<ReprocessState> {
+  await requireAdmin();
+  const id = String(form.get('id') ?? '');
+  if (!/^evt_[A-Za-z0-9_]{1,200}$/.test(id)) return { message: 'Invalid event id.' };
+  try {
+    const r = await tollbooth().reprocess(id);
+    revalidatePath(`/admin/events/${id}`);
+    return {
+      message:
+        r.outcome === 'duplicate'
+          ? 'Already fully applied: nothing changed.'
+          : `Reprocessed: state updated, ${r.jobs.length} job(s) written.`,
+    };
+  } catch (err) {
+    return { message: `Reprocess failed: ${errorCode(err) ?? 'error'}` };
+  }
+}
