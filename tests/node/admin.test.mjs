@@ -1,14 +1,13 @@
 // The operator API (what the CLI has): events with filters, one event's detail, the delivery
 // log, a customer's timeline with the access decision and its reason, reprocess, and importing
-// an export. Results are awaited, so the same tests hold for Promise forms.
+// an export. Results are awaited, so the same tests hold for Promise forms. Each runs on SQLite
+// and on PostgreSQL (`eachStore`).
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { NOW, SECRET, assertNoSecret, customer, deliver, eachStore, event, id, invoice, subscription, thrown } from './helpers.mjs';
 
-import { NOW, SECRET, assertNoSecret, customer, deliver, event, id, invoice, open, subscription, thrown } from './helpers.mjs';
-
-async function seeded() {
-  const tb = open();
+async function seeded(store) {
+  const tb = store.open();
   const cus = id('cus');
   const sub = id('sub');
   const failed = event('invoice.payment_failed', invoice({ customer: cus, subscription: sub, status: 'open', attemptCount: 1 }), { created: NOW - 30 });
@@ -19,8 +18,8 @@ async function seeded() {
   return { tb, cus, failed };
 }
 
-test('events: newest first, filtered by type, outcome, customer and time', async () => {
-  const { tb, cus, failed } = await seeded();
+eachStore('events: newest first, filtered by type, outcome, customer and time', async (store) => {
+  const { tb, cus, failed } = await seeded(store);
   const all = await tb.eventsSync();
   assert.deepEqual(all.map((e) => e.type), ['invoice.payment_failed', 'customer.subscription.updated', 'customer.created']);
   assert.equal(all[0].id, failed.id);
@@ -35,8 +34,8 @@ test('events: newest first, filtered by type, outcome, customer and time', async
   assert.equal(thrown(() => tb.eventsSync({ limit: -1 })).code, 'INVALID_ARGUMENT');
 });
 
-test('eventDetail: the row, the jobs it caused and the exact raw body; null when not stored', async () => {
-  const { tb, failed } = await seeded();
+eachStore('eventDetail: the row, the jobs it caused and the exact raw body; null when not stored', async (store) => {
+  const { tb, failed } = await seeded(store);
   const d = await tb.eventDetailSync(failed.id);
   assert.equal(d.event.type, 'invoice.payment_failed');
   assert.equal(d.livemode, false);
@@ -46,8 +45,8 @@ test('eventDetail: the row, the jobs it caused and the exact raw body; null when
   assert.equal(await tb.eventDetailSync('evt_not_stored'), null);
 });
 
-test('deliveries: every call, refusals with their code', async () => {
-  const { tb } = await seeded();
+eachStore('deliveries: every call, refusals with their code', async (store) => {
+  const { tb } = await seeded(store);
   const rows = await tb.deliveriesSync(10);
   assert.equal(rows.length, 4);
   assert.equal(rows[0].outcome, 'rejected');
@@ -57,8 +56,8 @@ test('deliveries: every call, refusals with their code', async () => {
   assertNoSecret(rows);
 });
 
-test('customerTimeline: by id, email or user id, with the access decision and its reason', async () => {
-  const { tb, cus } = await seeded();
+eachStore('customerTimeline: by id, email or user id, with the access decision and its reason', async (store) => {
+  const { tb, cus } = await seeded(store);
   for (const q of [cus, 'grace@example.com', 'user_grace']) {
     const t = await tb.customerTimelineSync(q, NOW);
     assert.equal(t.customer.id, cus, q);
@@ -74,16 +73,16 @@ test('customerTimeline: by id, email or user id, with the access decision and it
   assert.equal(await tb.customerTimelineSync('nobody@example.com'), null);
 });
 
-test('reprocess: a no-op for an applied event; INVALID_ARGUMENT for an unknown one', async () => {
-  const { tb, failed } = await seeded();
+eachStore('reprocess: a no-op for an applied event; INVALID_ARGUMENT for an unknown one', async (store) => {
+  const { tb, failed } = await seeded(store);
   const r = await tb.reprocessSync(failed.id, NOW);
   assert.equal(r.outcome, 'duplicate');
   assert.equal(r.eventId, failed.id);
   assert.equal(thrown(() => tb.reprocessSync('evt_missing')).code, 'INVALID_ARGUMENT');
 });
 
-test('importEvents: oldest first, bad lines reported, twice changes nothing', async () => {
-  const tb = open();
+eachStore('importEvents: oldest first, bad lines reported, twice changes nothing', async (store) => {
+  const tb = store.open();
   const cus = id('cus');
   const older = event('customer.created', customer({ id: cus, email: 'old@example.com' }), { created: NOW - 20 });
   const newer = event('customer.updated', customer({ id: cus, email: 'new@example.com' }), { created: NOW - 10 });
