@@ -2,7 +2,7 @@
 
 import { revalidatePath } from 'next/cache';
 import { requireAdmin } from '@/lib/session';
-import { errorCode, tollbooth } from '@/lib/tollbooth';
+import { tollbooth } from '@/lib/tollbooth';
 
 export interface ReprocessState {
   message: string | null;
@@ -23,6 +23,8 @@ export async function reprocessEvent(_prev: ReprocessState, form: FormData): Pro
           : `Reprocessed: state updated, ${r.jobs.length} job(s) written.`,
     };
   } catch (err) {
-    return { message: `Reprocess failed: ${errorCode(err) ?? 'error'}` };
+    // tollbooth's rejections carry a stable `code` (never a secret); anything else is 'error'.
+    const code = (err as { code?: unknown } | null)?.code;
+    return { message: `Reprocess failed: ${typeof code === 'string' ? code : 'error'}` };
   }
 }
