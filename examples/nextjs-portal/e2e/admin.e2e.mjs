@@ -88,7 +88,7 @@ test('admin: events, event detail and reprocess, deliveries, customer timeline, 
   // A refused delivery, for the delivery log.
   assert.equal((await post(JSON.stringify(failed), signTestPayload(JSON.stringify(failed), 'whsec_not_the_right_secret_0000'))).status, 400);
   // A dead letter: claim the dispute ticket with a one-attempt engine and fail it.
-  const ops = new Tollbooth({ database: stack.env.DATABASE_PATH, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
+  const ops = new Tollbooth({ database: stack.database, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET], maxAttempts: 1 });
   const claimed = await ops.claimJobs({ kinds: ['support.open_ticket'], limit: 10, leaseSeconds: 30 });
   const dispute = claimed.find((j) => j.key === `dispute:${dp}`);
   assert.ok(dispute, 'the dispute job is due');

@@ -55,9 +55,9 @@ test('tollbooth doctor: the example route passes every check; the probe changes 
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signTestPayload(raw, secrets.STRIPE_WEBHOOK_SECRET) }, body: raw });
   assert.equal(res.status, 200);
 
-  const reader = new Tollbooth({ database: stack.env.DATABASE_PATH, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET] });
+  const reader = new Tollbooth({ database: stack.database, webhookSecrets: [secrets.STRIPE_WEBHOOK_SECRET] });
   const before = await reader.metrics();
-  const { code, json, stdout } = await doctor(['--url', url, '--db', stack.env.DATABASE_PATH], { STRIPE_WEBHOOK_SECRET: secrets.STRIPE_WEBHOOK_SECRET });
+  const { code, json, stdout } = await doctor(['--url', url, '--db', stack.database], { STRIPE_WEBHOOK_SECRET: secrets.STRIPE_WEBHOOK_SECRET });
   const route = byName(json.route);
   t.diagnostic(json.route.map((c) => `${c.status} ${c.name}: ${c.summary}`).join('\n'));
   t.diagnostic(json.store.map((c) => `${c.status} ${c.name}: ${c.summary}`).join('\n'));
