@@ -100,28 +100,40 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class Tollbooth {
   /** Stored events, newest first, optionally filtered (what `tollbooth events` lists). */
-  events(filter?: EventsFilter | undefined | null): Array<StoredEvent>
+  events(filter?: EventsFilter | undefined | null): Promise<Array<StoredEvent>>
+  /** `events` on the calling thread. */
+  eventsSync(filter?: EventsFilter | undefined | null): Array<StoredEvent>
   /** One stored event: its row, the jobs it caused and its raw body; `null` when not stored. */
-  eventDetail(eventId: string): EventDetail | null
+  eventDetail(eventId: string): Promise<EventDetail | null>
+  /** `eventDetail` on the calling thread. */
+  eventDetailSync(eventId: string): EventDetail | null
   /** The newest delivery-log rows (accepted and refused), newest first (default 50). */
-  deliveries(limit?: number | undefined | null): Array<DeliveryRow>
+  deliveries(limit?: number | undefined | null): Promise<Array<DeliveryRow>>
+  /** `deliveries` on the calling thread. */
+  deliveriesSync(limit?: number | undefined | null): Array<DeliveryRow>
   /**
    * One customer's timeline, found by Stripe customer id, email or app user id; `null`
    * when nothing is stored about it (what `tollbooth customer` shows).
    */
-  customerTimeline(query: string, nowSeconds?: number | undefined | null): CustomerTimeline | null
+  customerTimeline(query: string, nowSeconds?: number | undefined | null): Promise<CustomerTimeline | null>
+  /** `customerTimeline` on the calling thread. */
+  customerTimelineSync(query: string, nowSeconds?: number | undefined | null): CustomerTimeline | null
   /**
    * Re-applies a stored event through the same rules (no signature: it was verified when
    * stored). `outcome: 'duplicate'` means it was already fully applied and nothing changed.
-   * Throws `INVALID_ARGUMENT` for an event that is not stored.
+   * Rejects with `INVALID_ARGUMENT` for an event that is not stored.
    */
-  reprocess(eventId: string, nowSeconds?: number | undefined | null): HandledWebhook
+  reprocess(eventId: string, nowSeconds?: number | undefined | null): Promise<HandledWebhook>
+  /** `reprocess` on the calling thread. */
+  reprocessSync(eventId: string, nowSeconds?: number | undefined | null): HandledWebhook
   /**
    * Imports a Stripe events export (JSON lines, a JSON array, or a `GET /v1/events` list
    * object) oldest first, through the same dedupe and state rules as webhooks, without
    * signatures: the export is trusted operator input. Importing twice changes nothing.
    */
-  importEvents(eventsExport: string, nowSeconds?: number | undefined | null): ImportReport
+  importEvents(eventsExport: string, nowSeconds?: number | undefined | null): Promise<ImportReport>
+  /** `importEvents` on the calling thread. */
+  importEventsSync(eventsExport: string, nowSeconds?: number | undefined | null): ImportReport
   /**
    * Validates the options; opens nothing. The store (the SQLite file, created with its
    * directory if missing) is opened by the first call that needs it, or by `open()`.
@@ -410,7 +422,28 @@ export interface EnqueuedJob {
   coalesced: boolean
 }
 
-<<<<<<< HEAD
+/** Options for `Tollbooth.fromEnv(...)`: any option given here wins over the environment. */
+export interface EnvOptions {
+  /** Instead of `TOLLBOOTH_DB` (default `'data/tollbooth.db'`). */
+  database?: string
+  /** Instead of `STRIPE_WEBHOOK_SECRET`. */
+  webhookSecrets?: Array<string>
+  /** Instead of `STRIPE_LIVEMODE` / the mode of `STRIPE_SECRET_KEY`. */
+  livemode?: boolean
+  /** As in `TollboothOptions`. */
+  toleranceSeconds?: number
+  /** As in `TollboothOptions`. */
+  pastDueGraceSeconds?: number
+  /** As in `TollboothOptions`. */
+  maxAttempts?: number
+  /** As in `TollboothOptions`. */
+  durability?: 'normal' | 'full'
+  /** As in `TollboothOptions`. */
+  busyTimeoutMs?: number
+  /** As in `TollboothOptions`. */
+  maxBodyBytes?: number
+}
+
 /** One stored event with what it caused. */
 export interface EventDetail {
   /** The stored row. */
@@ -439,28 +472,6 @@ export interface EventsFilter {
   until?: number
   /** At most this many (default 100). */
   limit?: number
-=======
-/** Options for `Tollbooth.fromEnv(...)`: any option given here wins over the environment. */
-export interface EnvOptions {
-  /** Instead of `TOLLBOOTH_DB` (default `'data/tollbooth.db'`). */
-  database?: string
-  /** Instead of `STRIPE_WEBHOOK_SECRET`. */
-  webhookSecrets?: Array<string>
-  /** Instead of `STRIPE_LIVEMODE` / the mode of `STRIPE_SECRET_KEY`. */
-  livemode?: boolean
-  /** As in `TollboothOptions`. */
-  toleranceSeconds?: number
-  /** As in `TollboothOptions`. */
-  pastDueGraceSeconds?: number
-  /** As in `TollboothOptions`. */
-  maxAttempts?: number
-  /** As in `TollboothOptions`. */
-  durability?: 'normal' | 'full'
-  /** As in `TollboothOptions`. */
-  busyTimeoutMs?: number
-  /** As in `TollboothOptions`. */
-  maxBodyBytes?: number
->>>>>>> node
 }
 
 /** What `failJob` did. */
