@@ -161,7 +161,10 @@ impl Tollbooth {
     }
 
     /// The Promise form: `work` runs on a libuv worker thread.
-    pub(crate) fn later<T: ToNapiValue + Send + 'static>(&self, work: Work<T>) -> AsyncTask<Call<T>> {
+    pub(crate) fn later<T: ToNapiValue + Send + 'static>(
+        &self,
+        work: Work<T>,
+    ) -> AsyncTask<Call<T>> {
         AsyncTask::new(Call::new(Arc::clone(&self.shared), work))
     }
 
