@@ -242,6 +242,10 @@ fn stripe_reconcile_from_c() {
     let mut cmd = if std::env::var_os("VALGRIND").is_some_and(|v| v == "1") {
         let mut c = Command::new("valgrind");
         c.args(["--leak-check=full", "--error-exitcode=1"])
+            .arg(format!(
+                "--suppressions={}",
+                repo_root().join("tests/c/valgrind.supp").display()
+            ))
             .arg(&exe);
         c
     } else {
