@@ -195,6 +195,36 @@ pub struct KindStats {
     pub lease_expired_job: Option<i64>,
 }
 
+/// An attempt that ended without completing: a worker's `fail`, or a lease that expired.
+/// Each store closes it with its own SQL and moves the job as [`after_failure`] decides.
+#[derive(Debug, Clone, Copy)]
+pub struct EndedAttempt<'a> {
+    /// The job.
+    pub id: i64,
+    /// The attempt's number (its lease token).
+    pub attempt: i64,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    /// Whether the job is coalesced (a newer due twin may retire it).
+    pub coalesce: bool,
+    /// Its kind.
+    pub kind: &'a str,
+    /// Its key.
+    pub key: &'a str,
+    /// `failed` or `lease_expired`.
+    pub outcome: &'a str,
+    /// The error recorded on the attempt and the job.
+    pub error: &'a str,
+}
+
+/// Most expired leases a claim ends (each is a few small writes); the rest wait for the
+/// next claim.
+pub const EXPIRED_PER_CLAIM: u32 = 100;
+
+/// The error recorded for an attempt whose lease ran out.
+pub const LEASE_EXPIRED_ERROR: &str =
+    "the lease expired before the worker completed or failed the job (worker crashed or hung?)";
+
 /// Longest stored job error, in characters.
 pub const MAX_ERROR_CHARS: usize = 1000;
 

@@ -13,8 +13,8 @@ use super::PgStore;
 use super::tx::{BOOL, INT8, PgTx, TEXT};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
-    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, NewJob,
-    ThrottleGate, after_failure,
+    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
+    JobFilter, JobState, LEASE_EXPIRED_ERROR, NewJob, ThrottleGate, after_failure,
 };
 
 pub(super) fn enqueue(
@@ -135,27 +135,12 @@ fn coalesced_twin(tx: &mut PgTx<'_>, kind: &str, key: &str) -> Result<Option<i64
     }
 }
 
-/// An attempt that ended without completing: a worker's `fail`, or a lease that expired.
-struct Ended<'a> {
-    id: i64,
-    /// The attempt's number (its lease token).
-    attempt: i64,
-    /// Attempts so far, this one included.
-    attempts: i64,
-    coalesce: bool,
-    kind: &'a str,
-    key: &'a str,
-    /// `failed` or `lease_expired`.
-    outcome: &'a str,
-    error: &'a str,
-}
-
 /// Closes the attempt row and moves the job as [`after_failure`] decides (the same rule as
 /// the SQLite store: retry with backoff, dead-letter at `max_attempts`, or retire it for a
 /// newer due twin).
 fn end_attempt(
     tx: &mut PgTx<'_>,
-    e: &Ended<'_>,
+    e: &EndedAttempt<'_>,
     retry_after_secs: Option<i64>,
     max_attempts: u32,
     now: i64,
@@ -192,20 +177,13 @@ fn end_attempt(
     Ok(outcome)
 }
 
-/// Most expired leases ended per claim; the rest wait for the next claim.
-const EXPIRED_PER_CLAIM: i64 = 100;
-
-/// The error recorded for an attempt whose lease ran out.
-const LEASE_EXPIRED_ERROR: &str =
-    "the lease expired before the worker completed or failed the job (worker crashed or hung?)";
-
 /// Ends every lease that ran out by `now` as a failed attempt (`lease_expired`), as the SQLite
 /// store does: the job retries with backoff or is dead-lettered at `max_attempts`.
 fn expire_leases(tx: &mut PgTx<'_>, max_attempts: u32, now: i64) -> Result<()> {
     let rows = tx.rows(
         "SELECT id, coalesce(lease_token, 0), attempts, \"coalesce\", kind, key FROM jobs \
          WHERE state = 'leased' AND lease_until <= $1 ORDER BY lease_until, id LIMIT $2",
-        &[(&now, INT8), (&EXPIRED_PER_CLAIM, INT8)],
+        &[(&now, INT8), (&i64::from(EXPIRED_PER_CLAIM), INT8)],
     )?;
     let mut expired = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -221,7 +199,7 @@ fn expire_leases(tx: &mut PgTx<'_>, max_attempts: u32, now: i64) -> Result<()> {
     for (id, attempt, attempts, coalesce, kind, key) in expired {
         end_attempt(
             tx,
-            &Ended {
+            &EndedAttempt {
                 id,
                 attempt,
                 attempts,
@@ -443,7 +421,7 @@ impl PgStore {
             let key: String = tx.get(&r, 3)?;
             end_attempt(
                 tx,
-                &Ended {
+                &EndedAttempt {
                     id,
                     attempt: lease_token,
                     attempts,

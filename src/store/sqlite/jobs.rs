@@ -14,8 +14,8 @@ use super::SqliteDb;
 use super::throttle;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
-    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobState, NewJob,
-    ThrottleGate, after_failure,
+    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
+    JobFilter, JobState, LEASE_EXPIRED_ERROR, NewJob, ThrottleGate, after_failure,
 };
 
 pub(super) fn enqueue(
@@ -121,27 +121,12 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
-/// An attempt that ended without completing: a worker's `fail`, or a lease that expired.
-struct Ended<'a> {
-    id: i64,
-    /// The attempt's number (its lease token).
-    attempt: i64,
-    /// Attempts so far, this one included.
-    attempts: i64,
-    coalesce: bool,
-    kind: &'a str,
-    key: &'a str,
-    /// `failed` or `lease_expired`.
-    outcome: &'a str,
-    error: &'a str,
-}
-
 /// Closes the attempt row and moves the job as [`after_failure`] decides: retry with
 /// backoff (or after the downstream's `retry_after_secs`), dead-letter at `max_attempts`, or
 /// retire it for a newer due twin.
 fn end_attempt(
     conn: &Connection,
-    e: &Ended<'_>,
+    e: &EndedAttempt<'_>,
     retry_after_secs: Option<i64>,
     max_attempts: u32,
     now: i64,
@@ -168,10 +153,6 @@ fn end_attempt(
     Ok(outcome)
 }
 
-/// Most expired leases ended per claim (each is a few small writes); the rest wait for the
-/// next claim.
-const EXPIRED_PER_CLAIM: u32 = 100;
-
 /// Ends every lease that ran out by `now` as a failed attempt (`lease_expired`): the worker
 /// died or hung. The job retries with backoff, or is dead-lettered at `max_attempts`, so a job
 /// that kills its workers cannot be handed out forever nor hold up its customer's queue.
@@ -195,7 +176,7 @@ fn expire_leases(conn: &Connection, max_attempts: u32, now: i64) -> Result<()> {
     for (id, attempt, attempts, coalesce, kind, key) in expired {
         end_attempt(
             conn,
-            &Ended {
+            &EndedAttempt {
                 id,
                 attempt,
                 attempts,
@@ -212,10 +193,6 @@ fn expire_leases(conn: &Connection, max_attempts: u32, now: i64) -> Result<()> {
     }
     Ok(())
 }
-
-/// The error recorded for an attempt whose lease ran out.
-const LEASE_EXPIRED_ERROR: &str =
-    "the lease expired before the worker completed or failed the job (worker crashed or hung?)";
 
 /// The current lease state of a job, for telling `LEASE_LOST` from `JOB_NOT_FOUND`.
 fn lease_error(conn: &Connection, id: i64) -> Error {
@@ -433,7 +410,7 @@ impl SqliteDb {
             };
             end_attempt(
                 conn,
-                &Ended {
+                &EndedAttempt {
                     id,
                     attempt: lease_token,
                     attempts,
