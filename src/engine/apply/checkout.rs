@@ -1,8 +1,8 @@
 //! A Checkout Session: its state row, and the customer and user link it reveals before the
 //! customer's own events arrive.
 
-use super::{Plan, Write};
-use crate::billing::{CheckoutRow, Watermark, checkout_state, decide};
+use super::{Plan, Write, purchase};
+use crate::billing::{CheckoutRow, PurchaseRecord, Watermark, checkout_state, decide};
 use crate::error::Result;
 use crate::event::{CheckoutRecord, CustomerRecord, EventKind};
 use crate::store::StoreTx;
@@ -22,6 +22,8 @@ pub(super) fn plan(
             name: None,
             amount_total: None,
             currency: None,
+            payment_intent: None,
+            line_items: Vec::new(),
             ..rec.clone()
         },
         state: checkout_state(rec, kind),
@@ -41,7 +43,33 @@ pub(super) fn plan(
         plan.link = rec.user_id.clone().map(|uid| (cid.clone(), uid));
         plan.crm = true;
     }
+    if rec.mode.as_deref() == Some("payment") {
+        purchase::merge(tx, &mut plan, &bought(rec, wm))?;
+    }
     Ok(plan)
+}
+
+/// A payment-mode session is a one-time purchase: keyed by its PaymentIntent (the key the
+/// PaymentIntent and charge events share), or by the session when nothing was charged.
+/// Paid once the session is complete and its payment settled.
+fn bought(rec: &CheckoutRecord, wm: &Watermark) -> PurchaseRecord {
+    let paid = rec.status.as_deref() == Some("complete")
+        && matches!(
+            rec.payment_status.as_deref(),
+            Some("paid" | "no_payment_required")
+        );
+    PurchaseRecord {
+        id: rec.payment_intent.clone().unwrap_or_else(|| rec.id.clone()),
+        customer_id: rec.customer_id.clone(),
+        user_id: rec.user_id.clone(),
+        checkout_session_id: Some(rec.id.clone()),
+        items: rec.line_items.clone(),
+        amount: rec.amount_total.unwrap_or(0),
+        currency: rec.currency.clone().unwrap_or_default(),
+        purchase: true,
+        paid_at: paid.then_some(wm.created),
+        ..PurchaseRecord::default()
+    }
 }
 
 /// The customer is known from the session before customer.created arrives: a provisional

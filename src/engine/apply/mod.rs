@@ -7,19 +7,24 @@
 //! and the jobs it causes. Only [`apply_object`] writes, so a new object type is one new
 //! module and one match arm, and its rules can be read (and tested) without the writes.
 
+mod catalog;
 mod charge;
 mod checkout;
 mod customer;
 mod dispute;
+mod entitlements;
 mod invoice;
+mod payment_intent;
+mod purchase;
 mod subscription;
 
 use serde_json::json;
 
 use super::fault::{FaultPoint, Faults};
-use crate::billing::{CheckoutRow, Decision, SubscriptionView, Watermark};
+use crate::billing::{CheckoutRow, Decision, PurchaseRecord, SubscriptionView, Watermark};
 use crate::error::Result;
-use crate::event::{CustomerRecord, EventKind, InvoiceRecord, Object};
+use crate::event::{CustomerRecord, EntitlementsRecord, EventKind, InvoiceRecord, Object};
+use crate::sync_state::CatalogEntry;
 use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
 use crate::store::StoreTx;
@@ -79,6 +84,12 @@ pub(super) enum Write {
     Invoice(InvoiceRecord),
     /// A Checkout Session.
     Checkout(CheckoutRow),
+    /// A one-time payment's merged facts.
+    Purchase(PurchaseRecord),
+    /// A customer's entitlement summary.
+    Entitlements(EntitlementsRecord),
+    /// A product or price (the store keeps the newest; counts as a change when written).
+    Catalog(CatalogEntry),
 }
 
 impl Plan {
@@ -133,8 +144,11 @@ pub(crate) fn apply_object(
         Object::Subscription(rec) => subscription::plan(tx, rec, kind, wm)?,
         Object::Invoice(rec) => invoice::plan(tx, rec, kind, wm)?,
         Object::CheckoutSession(rec) => checkout::plan(tx, rec, kind, wm)?,
-        Object::Charge(rec) => charge::plan(rec, kind),
+        Object::Charge(rec) => charge::plan(tx, rec, kind, wm)?,
         Object::Dispute(rec) => dispute::plan(rec, kind),
+        Object::PaymentIntent(rec) => payment_intent::plan(tx, rec, kind, wm)?,
+        Object::Entitlements(rec) => entitlements::plan(tx, rec, wm)?,
+        Object::Catalog(entry) => catalog::plan(entry, wm),
         Object::Other { .. } => Plan::ignored(),
     };
     let mut out = Applied {
@@ -166,7 +180,7 @@ pub(crate) fn apply_object(
 }
 
 /// Writes one planned row; true when the write itself is a change not already counted by
-/// the row's decision (a provisional customer).
+/// the row's decision (a provisional customer, a catalog entry).
 fn execute(tx: &mut dyn StoreTx, write: &Write, wm: &Watermark) -> Result<bool> {
     match write {
         Write::Customer(rec) => tx.put_customer(rec, wm)?,
@@ -182,6 +196,9 @@ fn execute(tx: &mut dyn StoreTx, write: &Write, wm: &Watermark) -> Result<bool> 
         Write::Subscription(view) => tx.put_subscription(view, wm)?,
         Write::Invoice(rec) => tx.put_invoice(rec, wm)?,
         Write::Checkout(row) => tx.put_checkout(row, wm)?,
+        Write::Purchase(p) => tx.put_purchase(p)?,
+        Write::Entitlements(rec) => tx.put_entitlements(rec, wm)?,
+        Write::Catalog(entry) => return tx.put_catalog_entry(entry),
     }
     Ok(false)
 }
@@ -213,7 +230,7 @@ fn crm_job(tx: &mut dyn StoreTx, customer_id: &str) -> Result<NewJob> {
         .iter()
         .map(|v| {
             json!({
-                "id": v.record.id, "status": v.record.status, "price_id": v.record.price_id,
+                "id": v.record.id, "status": v.record.status, "items": v.record.items, "price_id": v.record.price_id,
                 "product_id": v.record.product_id, "current_period_end": v.record.current_period_end,
                 "cancel_at_period_end": v.record.cancel_at_period_end,
             })
