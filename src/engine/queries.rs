@@ -73,14 +73,15 @@ impl Engine {
     /// user id. Unknown: empty.
     pub fn features(&self, needle: &str) -> Result<Vec<String>> {
         self.with_store(|s| {
+            // A customer id wins; a summary can arrive before the customer's own events.
             let customer = match s.customer(needle)? {
-                Some(c) => Some(c.id),
-                None => s.customer_for_user(needle)?.map(|c| c.id),
+                Some(c) => c.id,
+                None => match s.customer_for_user(needle)? {
+                    Some(c) => c.id,
+                    None => needle.to_owned(),
+                },
             };
-            match customer {
-                Some(c) => s.features(&c),
-                None => Ok(Vec::new()),
-            }
+            s.features(&customer)
         })
     }
 
