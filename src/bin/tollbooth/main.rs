@@ -36,6 +36,8 @@ pub fn fail(msg: impl Into<String>) -> Box<dyn std::error::Error> {
 /// Exit codes scripts can rely on.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
+/// Bad arguments (clap exits with the same code for its own).
+pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_ALERTS: u8 = 3;
 
 const AFTER_HELP: &str = "\
@@ -68,6 +70,15 @@ struct Cli {
         value_name = "WHSEC"
     )]
     secret: Option<String>,
+    /// One-time purchases that grant access: price or product ids (or *), each optionally
+    /// =SECONDS of access from the payment (default: forever), comma-separated
+    #[arg(
+        long,
+        global = true,
+        env = "TOLLBOOTH_PURCHASE_GRANTS",
+        value_name = "ID[=SECS],..."
+    )]
+    purchase_grants: Option<String>,
     /// Machine-readable JSON on stdout
     #[arg(long, global = true)]
     json: bool,
@@ -97,6 +108,14 @@ enum Cmd {
     Customer {
         /// Stripe customer id, email or app user id
         who: String,
+    },
+    /// A customer's active Stripe Entitlements (feature lookup keys), or whether it has one
+    Features {
+        /// Stripe customer id or app user id
+        who: String,
+        /// Answer whether this feature is active (prints yes or no)
+        #[arg(long, value_name = "LOOKUP_KEY")]
+        has: Option<String>,
     },
     /// Stored events, newest first
     Events {
@@ -322,6 +341,8 @@ pub struct App {
     pub now: i64,
     /// `--now`, when given (the Stripe commands stamp snapshots with it).
     pub now_given: Option<i64>,
+    /// `--purchase-grants` / `TOLLBOOTH_PURCHASE_GRANTS`, parsed.
+    pub purchase_grants: Vec<tollbooth::PurchaseGrant>,
     pub out: Out,
 }
 
@@ -344,7 +365,8 @@ impl App {
 
     /// Opens (creating if needed) the database.
     pub fn engine_create(&self) -> Res<Engine> {
-        let config = Config::new(self.db.to_string_lossy(), &[NO_VERIFY_SECRET])?;
+        let mut config = Config::new(self.db.to_string_lossy(), &[NO_VERIFY_SECRET])?;
+        config.purchase_grants = self.purchase_grants.clone();
         Ok(Engine::open(config)?)
     }
 
@@ -424,6 +446,15 @@ fn main() -> ExitCode {
         secret: cli.secret,
         now: cli.now.unwrap_or_else(tollbooth::unix_now),
         now_given: cli.now,
+        purchase_grants: match tollbooth::PurchaseGrant::parse_list(
+            cli.purchase_grants.as_deref().unwrap_or(""),
+        ) {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("error: --purchase-grants: {}", e.message());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
         out,
     };
     // doctor checks the store when one was named (flag or env), or the default file exists.
@@ -452,6 +483,7 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
         Cmd::Demo { keep } => demo::run(app, demo_db, keep),
         Cmd::Status => status::status(app),
         Cmd::Customer { who } => customer::run(app, &who),
+        Cmd::Features { who, has } => customer::features(app, &who, has.as_deref()),
         Cmd::Events {
             event_type,
             outcome,
