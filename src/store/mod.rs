@@ -383,7 +383,10 @@ pub trait StoreTx {
     /// Writes a purchase row (the caller has merged it with the stored one).
     fn put_purchase(&mut self, p: &PurchaseRecord) -> Result<()>;
     /// A customer's entitlement summary with its watermark.
-    fn entitlements(&mut self, customer_id: &str) -> Result<Option<(EntitlementsRecord, Watermark)>>;
+    fn entitlements(
+        &mut self,
+        customer_id: &str,
+    ) -> Result<Option<(EntitlementsRecord, Watermark)>>;
     /// Writes a customer's entitlement summary.
     fn put_entitlements(&mut self, rec: &EntitlementsRecord, wm: &Watermark) -> Result<()>;
     /// Writes a catalog entry unless the stored one is as new and the same; true when written.

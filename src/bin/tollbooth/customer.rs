@@ -45,7 +45,10 @@ pub fn run(app: &App, who: &str) -> Res<u8> {
     let names = plan_names(&engine)?;
     subscription_lines(app, &tl.subscriptions, &names);
     out.heading("Purchases");
-    out.table(&purchase_table(app, &tl.purchases, &names), "no one-time purchases");
+    out.table(
+        &purchase_table(app, &tl.purchases, &names),
+        "no one-time purchases",
+    );
     out.heading("Features");
     out.line(if tl.features.is_empty() {
         "  none (no active Stripe Entitlements)".to_owned()

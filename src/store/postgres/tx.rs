@@ -12,10 +12,10 @@ use crate::error::{Error, Result};
 use crate::event::{
     CheckoutRecord, CustomerRecord, EntitlementsRecord, InvoiceRecord, SubscriptionRecord,
 };
-use crate::sync_state::CatalogEntry;
 use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
 use crate::store::{NewEvent, StoreTx};
+use crate::sync_state::CatalogEntry;
 
 /// Parameter types, short.
 pub(super) const TEXT: Type = Type::TEXT;
@@ -210,7 +210,10 @@ impl StoreTx for PgTx<'_> {
         self.write_purchase(p)
     }
 
-    fn entitlements(&mut self, customer_id: &str) -> Result<Option<(EntitlementsRecord, Watermark)>> {
+    fn entitlements(
+        &mut self,
+        customer_id: &str,
+    ) -> Result<Option<(EntitlementsRecord, Watermark)>> {
         self.entitlements_of(customer_id)
     }
 
