@@ -79,6 +79,15 @@ struct Cli {
         allow_negative_numbers = true
     )]
     now: Option<i64>,
+    /// The wait budget: the longest a command waits for a busy SQLite store [default: 2000]
+    #[arg(
+        long,
+        global = true,
+        env = "TOLLBOOTH_BUSY_TIMEOUT_MS",
+        value_name = "MS",
+        value_parser = clap::value_parser!(u32).range(0..=i64::from(i32::MAX))
+    )]
+    busy_timeout_ms: Option<u32>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -322,6 +331,8 @@ pub struct App {
     pub now: i64,
     /// `--now`, when given (the Stripe commands stamp snapshots with it).
     pub now_given: Option<i64>,
+    /// `--busy-timeout-ms`, when given.
+    pub busy_timeout_ms: Option<u32>,
     pub out: Out,
 }
 
@@ -344,7 +355,10 @@ impl App {
 
     /// Opens (creating if needed) the database.
     pub fn engine_create(&self) -> Res<Engine> {
-        let config = Config::new(self.db.to_string_lossy(), &[NO_VERIFY_SECRET])?;
+        let mut config = Config::new(self.db.to_string_lossy(), &[NO_VERIFY_SECRET])?;
+        if let Some(ms) = self.busy_timeout_ms {
+            config.sqlite.busy_timeout = std::time::Duration::from_millis(ms.into());
+        }
         Ok(Engine::open(config)?)
     }
 
@@ -424,6 +438,7 @@ fn main() -> ExitCode {
         secret: cli.secret,
         now: cli.now.unwrap_or_else(tollbooth::unix_now),
         now_given: cli.now,
+        busy_timeout_ms: cli.busy_timeout_ms,
         out,
     };
     // doctor checks the store when one was named (flag or env), or the default file exists.

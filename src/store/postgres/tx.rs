@@ -95,10 +95,6 @@ impl<'c> PgTx<'c> {
         }
     }
 
-    pub(super) fn insert_delivery(&mut self, d: &Delivery) -> Result<()> {
-        super::deliveries::insert(self, d)
-    }
-
     fn watermark(&mut self, r: &Row, i: usize) -> Result<Watermark> {
         Ok(Watermark {
             event_id: self.get(r, i)?,
