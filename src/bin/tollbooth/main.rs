@@ -168,6 +168,9 @@ enum Cmd {
     Import {
         /// The export file (trusted input: no signatures are checked)
         file: PathBuf,
+        /// Import an export of the other Stripe mode than the store's (refused otherwise)
+        #[arg(long)]
+        allow_livemode_mismatch: bool,
     },
     /// Drop history older than the given ages; never billing state, unfinished jobs or
     /// quarantined events
@@ -513,7 +516,16 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
             event_id: Some(id), ..
         } => jobs::reprocess(app, &id),
         Cmd::Reprocess { .. } => jobs::reprocess_quarantined(app),
-        Cmd::Import { file } => import::run(app, &file),
+        Cmd::Import {
+            file,
+            allow_livemode_mismatch,
+        } => import::run(
+            app,
+            &file,
+            tollbooth::import::ImportOptions {
+                allow_livemode_mismatch,
+            },
+        ),
         Cmd::Copy { from, to } => copy::run(app, &from, &to),
         Cmd::Prune {
             body_days,
