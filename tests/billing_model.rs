@@ -98,7 +98,10 @@ fn every_version_normalizes_items_purchases_entitlements_and_catalog_alike() {
         let Object::PaymentIntent(pi) = ev("payment_intent.succeeded").object else {
             panic!("{v}: payment intent expected");
         };
-        assert_eq!((pi.amount, pi.status.as_deref()), (19_900, Some("succeeded")));
+        assert_eq!(
+            (pi.amount, pi.status.as_deref()),
+            (19_900, Some("succeeded"))
+        );
         assert_eq!(pi.invoice_id, None);
         let Object::Charge(ch) = ev("charge.refunded").object else {
             panic!("{v}: charge expected");
@@ -139,8 +142,15 @@ fn a_lifetime_purchase_grants_access_until_a_full_refund_revokes_it() {
             assert!(a.reason.starts_with("lifetime access"), "{}", a.reason);
             let p = e.purchases("cus_Tb2Buyer").unwrap();
             assert_eq!(p.len(), 1);
-            assert_eq!(p[0].checkout_session_id.as_deref(), Some("cs_test_Tb2Lifetime"));
-            assert_eq!(p[0].paid_at, Some(T0 + 300), "the earliest paid fact (the intent)");
+            assert_eq!(
+                p[0].checkout_session_id.as_deref(),
+                Some("cs_test_Tb2Lifetime")
+            );
+            assert_eq!(
+                p[0].paid_at,
+                Some(T0 + 300),
+                "the earliest paid fact (the intent)"
+            );
             assert_eq!((p[0].amount, p[0].currency.as_str()), (19_900, "usd"));
             // The full refund revokes, and says so; one revocation job.
             deliver_at(&e, &fixture(v, "charge.refunded"));
@@ -233,8 +243,16 @@ fn items_entitlements_and_catalog_are_kept_per_customer() {
             assert_eq!(
                 names,
                 [
-                    ("price_Tb2Lifetime".into(), Some("Lifetime".into()), T0 + 200),
-                    ("prod_Tb2Lifetime".into(), Some("Lifetime deal".into()), T0 + 100)
+                    (
+                        "price_Tb2Lifetime".into(),
+                        Some("Lifetime".into()),
+                        T0 + 200
+                    ),
+                    (
+                        "prod_Tb2Lifetime".into(),
+                        Some("Lifetime deal".into()),
+                        T0 + 100
+                    )
                 ]
             );
         }
@@ -251,10 +269,18 @@ fn an_older_entitlement_summary_never_replaces_a_newer_one() {
         // An older summary (one feature fewer, earlier `created`, another event id).
         let older = text
             .replace("0007\"", "0099\"")
-            .replace(&format!("\"created\": {}", T0 + 700), &format!("\"created\": {}", T0 + 650))
+            .replace(
+                &format!("\"created\": {}", T0 + 700),
+                &format!("\"created\": {}", T0 + 650),
+            )
             .replace("\"lookup_key\": \"audit_log\"", "\"lookup_key\": \"sso\"");
         assert_eq!(deliver_at(&e, &newer), Outcome::Processed);
-        assert_eq!(deliver_at(&e, older.as_bytes()), Outcome::Stale, "{}", b.name);
+        assert_eq!(
+            deliver_at(&e, older.as_bytes()),
+            Outcome::Stale,
+            "{}",
+            b.name
+        );
         assert_eq!(e.features("cus_Tb2Buyer").unwrap(), ["audit_log", "sso"]);
     }
 }

@@ -279,7 +279,10 @@ fn evaluate_purchase(p: &PurchaseRecord, grant: &PurchaseGrant, paid: i64, now: 
             AccessState::Active,
             true,
             None,
-            format!("lifetime access (one-time purchase on {})", format_date(paid)),
+            format!(
+                "lifetime access (one-time purchase on {})",
+                format_date(paid)
+            ),
         ),
         (None, Some(e)) if now < e => (
             AccessState::Active,
@@ -494,7 +497,10 @@ mod purchase_tests {
         assert!(life.has_access);
         assert_eq!(life.access_ends_at, None);
         assert_eq!(life.purchase_id.as_deref(), Some("pi_price_life"));
-        assert_eq!(life.reason, "lifetime access (one-time purchase on 1970-01-01)");
+        assert_eq!(
+            life.reason,
+            "lifetime access (one-time purchase on 1970-01-01)"
+        );
         let pass = [bought("price_pass", 100)];
         let during = evaluate_purchases(&g, &pass, 1_099).unwrap();
         assert!(during.has_access);

@@ -16,8 +16,8 @@ mod salvage;
 mod stored;
 
 pub use records::{
-    ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, EntitlementsRecord,
-    InvoiceRecord, Object, PaymentIntentRecord, SubscriptionItem, SubscriptionRecord,
+    ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, EntitlementsRecord, InvoiceRecord,
+    Object, PaymentIntentRecord, SubscriptionItem, SubscriptionRecord,
 };
 pub use salvage::{Salvaged, salvage};
 pub use stored::{EventFilter, EventRow, LivemodeCounts};

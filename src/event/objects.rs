@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::loose::{Cx, Loose};
 use super::{
-    ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, EntitlementsRecord,
-    InvoiceRecord, Object, PaymentIntentRecord, SubscriptionItem, SubscriptionRecord,
+    ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, EntitlementsRecord, InvoiceRecord,
+    Object, PaymentIntentRecord, SubscriptionItem, SubscriptionRecord,
 };
 use crate::error::Result;
 
@@ -189,7 +189,10 @@ impl Item {
             id: self.id.string(cx, &format!("{at}.id"))?.unwrap_or_default(),
             price_id,
             product_id,
-            quantity: self.quantity.int(cx, &format!("{at}.quantity"))?.unwrap_or(1),
+            quantity: self
+                .quantity
+                .int(cx, &format!("{at}.quantity"))?
+                .unwrap_or(1),
         })
     }
 }
@@ -410,7 +413,11 @@ impl RawObject {
     /// `line_items.data[]` when the session was fetched expanded, else one line from the
     /// host's `metadata.price_id` / `metadata.product_id` (webhooks carry no line items).
     fn checkout_lines(&mut self, cx: Cx) -> Result<Vec<SubscriptionItem>> {
-        let lines = self.line_items.take().and_then(|l| l.data).unwrap_or_default();
+        let lines = self
+            .line_items
+            .take()
+            .and_then(|l| l.data)
+            .unwrap_or_default();
         if !lines.is_empty() {
             return lines
                 .into_iter()

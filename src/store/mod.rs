@@ -88,7 +88,14 @@ pub trait Store: Send + Sync {
     /// Runs `f` in one write transaction and commits when it returns `Ok`; rolls back
     /// otherwise. Buffered delivery-log rows are written in the same transaction. A backend
     /// may run `f` again after a transient conflict, so `f` must only act through `tx`.
+    /// Waits at most the store's wait budget for the write lock (`STORE_BUSY` /
+    /// `STORE_TIMEOUT` after it).
     fn write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()>;
+
+    /// [`Store::write`] that never waits: `STORE_BUSY` at once when another call or process
+    /// holds the write lock. For log-only writes (the rejection tally), which are kept in
+    /// memory and tried again later rather than make a request wait.
+    fn try_write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()>;
 
     /// Whether an event id is stored: a plain read, no write lock (the duplicate fast path).
     fn event_exists(&self, id: &str) -> Result<bool>;
@@ -97,12 +104,22 @@ pub trait Store: Send + Sync {
     fn log_delivery_now(&self, d: &Delivery) -> Result<()>;
 
     /// Buffers a delivery-log row to be written with the next write transaction (group
-    /// commit), so answering a duplicate needs no write of its own. Never fails; returns how
-    /// many of the oldest buffered rows were dropped because the store kept refusing writes.
+    /// commit), so answering a duplicate needs no write of its own; when the buffer is due
+    /// it is flushed with [`Store::try_write`]'s rule (never waiting). Never fails; returns
+    /// how many of the oldest buffered rows were folded into counts (see
+    /// [`crate::deliveries::DeliveryBuffer`]) because the store kept refusing writes.
     fn buffer_delivery(&self, d: Delivery, now: i64) -> usize;
 
-    /// Writes buffered delivery-log rows now.
+    /// Writes buffered delivery-log rows now (waiting at most the budget).
     fn flush_deliveries(&self) -> Result<()>;
+
+    /// Writes buffered delivery-log rows now if the write lock is free (`STORE_BUSY` at once
+    /// otherwise; the rows stay buffered).
+    fn try_flush_deliveries(&self) -> Result<()>;
+
+    /// Buffered delivery-log rows whose detail was dropped (counts kept) since the store was
+    /// opened, for the metrics.
+    fn delivery_rows_folded(&self) -> u64;
 
     // --- Portal and operator reads ------------------------------------------------------
 
@@ -383,7 +400,10 @@ pub trait StoreTx {
     /// Writes a purchase row (the caller has merged it with the stored one).
     fn put_purchase(&mut self, p: &PurchaseRecord) -> Result<()>;
     /// A customer's entitlement summary with its watermark.
-    fn entitlements(&mut self, customer_id: &str) -> Result<Option<(EntitlementsRecord, Watermark)>>;
+    fn entitlements(
+        &mut self,
+        customer_id: &str,
+    ) -> Result<Option<(EntitlementsRecord, Watermark)>>;
     /// Writes a customer's entitlement summary.
     fn put_entitlements(&mut self, rec: &EntitlementsRecord, wm: &Watermark) -> Result<()>;
     /// Writes a catalog entry unless the stored one is as new and the same; true when written.

@@ -8,11 +8,7 @@ use crate::event::EntitlementsRecord;
 use crate::store::StoreTx;
 
 /// Written when newer than the stored summary.
-pub(super) fn plan(
-    tx: &mut dyn StoreTx,
-    rec: &EntitlementsRecord,
-    wm: &Watermark,
-) -> Result<Plan> {
+pub(super) fn plan(tx: &mut dyn StoreTx, rec: &EntitlementsRecord, wm: &Watermark) -> Result<Plan> {
     let current = tx.entitlements(&rec.customer_id)?;
     let d = decide(current.as_ref().map(|(r, w)| (r, w)), rec, wm);
     let mut plan = Plan::default();

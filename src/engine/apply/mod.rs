@@ -24,10 +24,10 @@ use super::fault::{FaultPoint, Faults};
 use crate::billing::{CheckoutRow, Decision, PurchaseRecord, SubscriptionView, Watermark};
 use crate::error::Result;
 use crate::event::{CustomerRecord, EntitlementsRecord, EventKind, InvoiceRecord, Object};
-use crate::sync_state::CatalogEntry;
 use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
 use crate::store::StoreTx;
+use crate::sync_state::CatalogEntry;
 
 /// What applying one object did.
 #[derive(Debug, Default)]

@@ -12,10 +12,10 @@ use crate::error::{Error, Result};
 use crate::event::{
     CheckoutRecord, CustomerRecord, EntitlementsRecord, InvoiceRecord, SubscriptionRecord,
 };
-use crate::sync_state::CatalogEntry;
 use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
 use crate::store::{NewEvent, StoreTx};
+use crate::sync_state::CatalogEntry;
 
 /// Parameter types, short.
 pub(super) const TEXT: Type = Type::TEXT;
@@ -96,10 +96,6 @@ impl<'c> PgTx<'c> {
             Some(r) => self.get(&r, 0),
             None => Ok(0),
         }
-    }
-
-    pub(super) fn insert_delivery(&mut self, d: &Delivery) -> Result<()> {
-        super::deliveries::insert(self, d)
     }
 
     /// A JSON column, decoded (`STORE_CORRUPT` when it does not decode).
@@ -210,7 +206,10 @@ impl StoreTx for PgTx<'_> {
         self.write_purchase(p)
     }
 
-    fn entitlements(&mut self, customer_id: &str) -> Result<Option<(EntitlementsRecord, Watermark)>> {
+    fn entitlements(
+        &mut self,
+        customer_id: &str,
+    ) -> Result<Option<(EntitlementsRecord, Watermark)>> {
         self.entitlements_of(customer_id)
     }
 

@@ -10,10 +10,10 @@ use crate::error::Result;
 use crate::event::{
     CheckoutRecord, CustomerRecord, EntitlementsRecord, InvoiceRecord, SubscriptionRecord,
 };
-use crate::sync_state::CatalogEntry;
 use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
 use crate::store::{NewEvent, StoreTx};
+use crate::sync_state::CatalogEntry;
 
 /// Columns `wm_event, wm_created, wm_snapshot` starting at `i`.
 fn watermark(r: &Row<'_>, i: usize) -> rusqlite::Result<Watermark> {
@@ -29,7 +29,10 @@ pub(crate) const SUBSCRIPTION_COLS: &str = "id, customer_id, status, price_id, p
      items";
 
 /// A JSON column, decoded; text that does not decode fails the row (never an empty value).
-pub(crate) fn json_col<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(
+    r: &Row<'_>,
+    i: usize,
+) -> rusqlite::Result<T> {
     let text: String = r.get(i)?;
     serde_json::from_str(&text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
@@ -336,7 +339,10 @@ impl StoreTx for SqliteTx<'_> {
         super::billing_model::put_purchase(&self.tx, p)
     }
 
-    fn entitlements(&mut self, customer_id: &str) -> Result<Option<(EntitlementsRecord, Watermark)>> {
+    fn entitlements(
+        &mut self,
+        customer_id: &str,
+    ) -> Result<Option<(EntitlementsRecord, Watermark)>> {
         super::billing_model::entitlements(&self.tx, customer_id)
     }
 
