@@ -126,6 +126,7 @@ fn an_older_schema_is_upgraded_in_place_keeping_its_rows() {
         "SET search_path TO {0}; DROP INDEX events_quarantined; ALTER TABLE events DROP COLUMN error_code; \
          DROP TABLE delivery_stats; ALTER TABLE deliveries DROP COLUMN secret_index; \
          DROP TABLE stripe_sync_cursors, stripe_catalog, job_throttles, job_throttle_claims; \
+         DROP TABLE purchases, customer_features; ALTER TABLE subscriptions DROP COLUMN items; \
          DELETE FROM schema_migrations WHERE version > 1",
         s.name
     ));
