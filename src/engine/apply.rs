@@ -211,7 +211,7 @@ pub(crate) fn apply_object(
             pending.push(crm_job(tx, &cid)?);
         }
     }
-    faults.check(FaultPoint::AfterApply)?;
+    faults.check(FaultPoint::AfterApply, &wm.event_id)?;
     for job in &pending {
         if let Some(j) = tx.enqueue(job, (!wm.snapshot).then_some(wm.event_id.as_str()), now)? {
             out.jobs.push(j);
