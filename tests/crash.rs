@@ -161,13 +161,22 @@ fn sigkill_mid_batch(b: &Backend) {
                 "child exited before READY"
             );
         }
-        std::thread::sleep(Duration::from_micros(rng.below(60_000)));
+        // Kill after a random number of acknowledgements (and a random few microseconds),
+        // so the kill lands inside a batch of a run that is under way on any machine.
+        let mut seen = Vec::new();
+        for _ in 0..rng.below(40) {
+            line.clear();
+            if out.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            seen.push(line.trim().to_owned());
+        }
+        std::thread::sleep(Duration::from_micros(rng.below(5_000)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         // Everything the child printed before it died: the deliveries it acknowledged.
         let mut acked = Vec::new();
-        for l in out.lines() {
-            let l = l.unwrap();
+        for l in seen.into_iter().chain(out.lines().map(Result::unwrap)) {
             let mut f = l.split_whitespace();
             if f.next() == Some("ACK") {
                 acked.push(f.next().unwrap().to_owned());
@@ -215,8 +224,9 @@ fn child_ingests_in_batches_until_killed() {
     let events = many_histories(CUSTOMERS);
     let mut order: Vec<usize> = (0..events.len()).collect();
     Rng(seed).shuffle(&mut order);
-    println!("\nREADY");
-    std::io::stdout().flush().unwrap();
+    // The first delivery of each thread queues behind a hold: the first transaction after
+    // READY holds eight deliveries, whatever the machine's speed.
+    let hold = e.hold_commits();
     std::thread::scope(|s| {
         for t in 0..8 {
             let (e, events, order) = (&e, &events, &order);
@@ -231,6 +241,12 @@ fn child_ingests_in_batches_until_killed() {
                 }
             });
         }
+        while e.queued_commits() < 8 {
+            std::thread::yield_now();
+        }
+        println!("\nREADY");
+        std::io::stdout().flush().unwrap();
+        drop(hold);
     });
 }
 
