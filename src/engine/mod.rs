@@ -5,7 +5,9 @@
 //!   1 verify   2 parse   3 dedupe   4 persist   5 apply   6 enqueue   7 commit
 //! ```
 //! Steps 3–6 are one store write transaction: a crash leaves nothing or everything, and a
-//! redelivery after a crash is processed normally. Rejections (1–2, and the livemode guard)
+//! redelivery after a crash is processed normally. Deliveries in flight at the same time share
+//! that transaction (group commit, [`commit`]), each in its own savepoint, so a failure still
+//! touches only its own delivery and each caller is answered once its delivery is durable. Rejections (1–2, and the livemode guard)
 //! are written to the delivery log at once; duplicates are answered from a read and their log
 //! row is group-committed with the next write.
 //!
