@@ -170,7 +170,7 @@ pub(crate) fn apply_object(
             plan.jobs.push(crm_job(tx, &cid)?);
         }
     }
-    faults.check(FaultPoint::AfterApply)?;
+    faults.check(FaultPoint::AfterApply, &wm.event_id)?;
     for job in &plan.jobs {
         if let Some(j) = tx.enqueue(job, (!wm.snapshot).then_some(wm.event_id.as_str()), now)? {
             out.jobs.push(j);

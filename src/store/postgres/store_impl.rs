@@ -24,8 +24,17 @@ impl Store for PgStore {
     fn buffer_delivery(&self, d: Delivery, now: i64) -> usize {
         PgStore::buffer_delivery(self, d, now)
     }
+    fn try_write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
+        PgStore::try_write(self, |tx| f(tx))
+    }
     fn flush_deliveries(&self) -> Result<()> {
         PgStore::flush_deliveries(self)
+    }
+    fn try_flush_deliveries(&self) -> Result<()> {
+        PgStore::try_flush_deliveries(self)
+    }
+    fn delivery_rows_folded(&self) -> u64 {
+        self.pending().folded()
     }
     fn customer(&self, id: &str) -> Result<Option<CustomerRow>> {
         PgStore::customer(self, id)
@@ -176,6 +185,9 @@ impl Store for PgStore {
     }
     fn schema_version(&self) -> Result<i64> {
         PgStore::schema_version(self)
+    }
+    fn livemode_counts(&self, limit: u32) -> Result<Option<crate::event::LivemodeCounts>> {
+        PgStore::livemode_counts(self, limit).map(Some)
     }
     fn close(&self) -> Result<()> {
         PgStore::close(self)
