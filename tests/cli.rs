@@ -86,16 +86,27 @@ fn demo_tells_the_story_with_engine_figures() {
         log.iter()
             .any(|l| l["ok"] == false && l["kind"] == "crm.sync_customer")
     );
-    // The access story: past_due after the failure, canceled at the end.
-    let states: Vec<&str> = v["steps"]
-        .as_array()
-        .unwrap()
+    // The access story: past_due after the failure, canceled at the period's end, then the
+    // one-time lifetime deal decides.
+    let steps = v["steps"].as_array().unwrap();
+    let states: Vec<&str> = steps
         .iter()
         .map(|s| s["access"]["state"].as_str().unwrap())
         .collect();
     assert_eq!(
         states,
-        ["active", "past_due", "active", "active", "canceled"]
+        ["active", "past_due", "active", "active", "canceled", "active"]
+    );
+    let lifetime = &steps[5]["access"];
+    assert_eq!(lifetime["has_access"], true);
+    assert_eq!(lifetime["purchase_id"], "pi_AdaLifetime");
+    assert_eq!(lifetime["subscription_id"], Value::Null);
+    assert!(
+        lifetime["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("lifetime access (one-time purchase on"),
+        "{lifetime}"
     );
 
     // The kept database agrees with what the demo reported.
