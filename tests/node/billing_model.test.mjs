@@ -80,6 +80,10 @@ eachStore('seats, features and plan names: every item, hasFeature and the timeli
     ],
   );
   assert.equal(t.purchases.length, 1);
+  const products = await tb.catalog('product');
+  assert.deepEqual(products.map((c) => [c.id, c.name]), [['prod_Tb2Lifetime', 'Lifetime deal']]);
+  const [price] = tb.catalogSync('price');
+  assert.deepEqual([price.id, price.productId, price.unitAmount, price.currency], ['price_Tb2Lifetime', 'prod_Tb2Lifetime', 19900, 'usd']);
   // No grant configured: the purchase is shown but grants nothing; the subscription decides.
   assert.equal(t.access.subscriptionId, 'sub_Tb2Team');
   assert.equal(t.access.purchaseId, null);

@@ -122,6 +122,43 @@ impl From<tollbooth::Access> for Access {
     }
 }
 
+/// A product or price of the catalog (from `product.*` / `price.*` events and `sync`).
+#[napi(object, use_nullable = true)]
+pub struct CatalogEntry {
+    /// `prod_...` or `price_...`.
+    pub id: String,
+    /// `product` or `price`.
+    #[napi(ts_type = "'product' | 'price'")]
+    pub object: String,
+    /// Whether it can be bought.
+    pub active: Option<bool>,
+    /// The product's name, or the price's nickname.
+    pub name: Option<String>,
+    /// A price's product.
+    pub product_id: Option<String>,
+    /// A price's amount, minor units.
+    pub unit_amount: Option<i64>,
+    /// A price's currency.
+    pub currency: Option<String>,
+    /// A recurring price's interval (`month`, `year`, ...).
+    pub recurring_interval: Option<String>,
+}
+
+impl From<tollbooth::CatalogEntry> for CatalogEntry {
+    fn from(c: tollbooth::CatalogEntry) -> Self {
+        CatalogEntry {
+            id: c.id,
+            object: c.object,
+            active: c.active,
+            name: c.name,
+            product_id: c.product_id,
+            unit_amount: c.unit_amount,
+            currency: c.currency,
+            recurring_interval: c.recurring_interval,
+        }
+    }
+}
+
 /// One subscription item or bought line: what and how many (seats).
 #[napi(object, use_nullable = true)]
 pub struct Item {

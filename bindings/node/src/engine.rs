@@ -19,8 +19,8 @@ use tollbooth::{Config, Engine, ErrorCode, unix_now};
 
 use crate::body::{self, Also};
 use crate::convert::{
-    Access, CheckoutStatus, ClaimOptions, ClaimedJob, Customer, FailResult, HandledWebhook,
-    Invoice, Job, JobsFilter, Purchase, SnapshotApplied, parse_json, to_u32,
+    Access, CatalogEntry, CheckoutStatus, ClaimOptions, ClaimedJob, Customer, FailResult,
+    HandledWebhook, Invoice, Job, JobsFilter, Purchase, SnapshotApplied, parse_json, to_u32,
 };
 use crate::error::{Result, guard, to_napi};
 use crate::options::{self, EnvOptions, TollboothOptions};
@@ -196,6 +196,15 @@ fn access_for_user(user_id: String, now: i64) -> Work<Access> {
 fn purchases(customer_id: String) -> Work<Vec<Purchase>> {
     on_engine(move |e| {
         Ok(e.purchases(&customer_id)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    })
+}
+
+fn catalog(object: Option<String>) -> Work<Vec<CatalogEntry>> {
+    on_engine(move |e| {
+        Ok(e.catalog(object.as_deref())?
             .into_iter()
             .map(Into::into)
             .collect())
@@ -478,6 +487,25 @@ impl Tollbooth {
     #[napi(catch_unwind)]
     pub fn purchases_sync(&self, customer_id: String) -> Result<Vec<Purchase>> {
         self.now(purchases(customer_id))
+    }
+
+    /// Products and prices by id (`object`: only `'product'` or only `'price'`), so a page
+    /// can show plan names.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<CatalogEntry>>")]
+    pub fn catalog(
+        &self,
+        #[napi(ts_arg_type = "'product' | 'price'")] object: Option<String>,
+    ) -> AsyncTask<Call<Vec<CatalogEntry>>> {
+        self.later(catalog(object))
+    }
+
+    /// `catalog` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn catalog_sync(
+        &self,
+        #[napi(ts_arg_type = "'product' | 'price'")] object: Option<String>,
+    ) -> Result<Vec<CatalogEntry>> {
+        self.now(catalog(object))
     }
 
     /// The active Stripe Entitlements (feature lookup keys, sorted) of a Stripe customer or
