@@ -319,8 +319,8 @@ fn cancellation(s: &mut Story<'_>, t3: i64, t1: i64) -> Res<i64> {
     Ok(t4)
 }
 
-/// Chapter 6: Ada comes back for the one-time lifetime deal, as a guest checkout (its
-/// PaymentIntent arrives first): the purchase, not a subscription, now decides access.
+/// Chapter 6: Ada comes back for the one-time lifetime deal (its PaymentIntent's event
+/// arrives first): the purchase, not a subscription, now decides access.
 fn lifetime_purchase(s: &mut Story<'_>, t5: i64) -> Res<()> {
     let c = s.ctx.clone();
     s.step(6, "Ada buys the lifetime deal (one-time, $199)", t5);

@@ -209,16 +209,14 @@ impl Ctx {
         inv
     }
 
-    /// The lifetime deal a customer buys once: a payment-mode Checkout Session as a guest
-    /// (`customer_creation: if_required`, so no customer object), the price in its metadata
-    /// because webhooks carry no line items.
+    /// The lifetime deal a returning customer buys once: a payment-mode Checkout Session for
+    /// the existing customer, the price in its metadata because webhooks carry no line items.
     pub fn lifetime_checkout(&self, created: i64) -> Value {
         json!({
             "id": format!("cs_test_{}Lifetime", self.tag),
             "object": "checkout.session",
             "client_reference_id": self.user,
-            "customer": null,
-            "customer_creation": "if_required",
+            "customer": self.customer,
             "customer_details": { "email": self.email, "name": self.name },
             "mode": "payment",
             "status": "complete",
@@ -232,7 +230,7 @@ impl Ctx {
         })
     }
 
-    /// The lifetime deal's PaymentIntent (a guest's: no customer).
+    /// The lifetime deal's PaymentIntent.
     pub fn lifetime_payment_intent(&self, created: i64) -> Value {
         json!({
             "id": format!("pi_{}Lifetime", self.tag),
@@ -240,7 +238,7 @@ impl Ctx {
             "amount": LIFETIME_AMOUNT,
             "amount_received": LIFETIME_AMOUNT,
             "currency": "usd",
-            "customer": null,
+            "customer": self.customer,
             "status": "succeeded",
             "created": created,
             "metadata": {},
