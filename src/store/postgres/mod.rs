@@ -130,17 +130,11 @@ impl PgStore {
         loop {
             let mut conn = self.pool.get()?;
             if let Err(e) = conn.client().batch_execute(begin) {
-                let kind = errors::kind(&e);
-                if kind == errors::Kind::Broken {
-                    conn.mark_broken();
-                    // Nothing ran yet, so another connection is always safe to try.
-                    if retry.again(&conn, &e) {
-                        continue;
-                    }
-                } else if conn.client().batch_execute("ROLLBACK").is_err() {
-                    conn.mark_broken();
+                // Nothing ran yet, so another connection is always safe to try.
+                match first_failed(&mut conn, &e, &mut retry) {
+                    None => continue,
+                    Some(err) => return Err(err),
                 }
-                return Err(errors::map(&e));
             }
             let mut tx = PgTx::new(conn.client());
             let out = f(&mut tx);
@@ -247,17 +241,11 @@ impl PgStore {
                 }
                 Err(e) => e,
             };
-            if errors::kind(&e) == errors::Kind::Broken {
-                conn.mark_broken();
-                // A read has no effect: another connection is always safe to try.
-                if retry.again(&conn, &e) {
-                    continue;
-                }
-            } else if conn.client().batch_execute("ROLLBACK").is_err() {
-                // A failed statement left the transaction open and aborted.
-                conn.mark_broken();
+            // A read has no effect: another connection is always safe to try.
+            match first_failed(&mut conn, &e, &mut retry) {
+                None => continue,
+                Some(err) => return Err(err),
             }
-            return Err(errors::map(&e));
         }
     }
 
@@ -335,6 +323,25 @@ impl StaleRetry {
         }
         false
     }
+}
+
+/// After a call's first batch of statements failed on `conn`: `None` to try another
+/// connection ([`StaleRetry`]), else the error to return, with the connection dropped (broken)
+/// or its aborted transaction rolled back.
+fn first_failed(
+    conn: &mut pool::Conn<'_>,
+    e: &postgres::Error,
+    retry: &mut StaleRetry,
+) -> Option<crate::error::Error> {
+    if errors::kind(e) == errors::Kind::Broken {
+        conn.mark_broken();
+        if retry.again(conn, e) {
+            return None;
+        }
+    } else if conn.client().batch_execute("ROLLBACK").is_err() {
+        conn.mark_broken();
+    }
+    Some(errors::map(e))
 }
 
 /// `s` as an SQL string literal: an escape string (`E'...'`), so it reads the same whatever
