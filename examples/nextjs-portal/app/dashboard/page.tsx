@@ -197,7 +197,7 @@ export default async function Dashboard() {
       title = access.state === 'unpaid' ? 'Unpaid' : access.state === 'paused' ? 'Paused' : 'Incomplete';
       body = (
         <p>
-          {access.reason}. <Link href="/invoices">Open billing</Link> to settle it.
+          {access.reason}. <Link prefetch={false} href="/invoices">Open billing</Link> to settle it.
         </p>
       );
       break;
