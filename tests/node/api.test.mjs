@@ -74,7 +74,7 @@ eachStore('a delivery is processed once, then answered as a duplicate', (store) 
 eachStore('an unknown event type is ignored, an older event is stale', (store) => {
   const tb = store.open();
   const cus = id('cus');
-  const ignored = deliver(tb, event('charge.succeeded', { id: id('ch'), object: 'charge', customer: cus, amount: 100 }));
+  const ignored = deliver(tb, event('charge.captured', { id: id('ch'), object: 'charge', customer: cus, amount: 100 }));
   assert.equal(ignored.outcome, 'ignored');
   const sub = id('sub');
   assert.equal(deliver(tb, event('customer.subscription.updated', subscription({ id: sub, customer: cus, status: 'past_due' }), { created: NOW - 10 })).outcome, 'processed');
@@ -393,6 +393,10 @@ eachStore('after close, every method throws (Sync) or rejects (Promise) with CLO
     access: ['cus_x', NOW],
     accessForUser: ['u', NOW],
     invoices: ['cus_x'],
+    purchases: ['cus_x'],
+    features: ['cus_x'],
+    hasFeature: ['cus_x', 'sso'],
+    catalog: [],
     checkoutStatus: ['cs_x'],
     applySnapshot: [customer(), NOW],
     claimJobs: [{ limit: 1, leaseSeconds: 1 }],
