@@ -20,21 +20,21 @@ use crate::store::{NewEvent, StoreTx, write_with};
 use crate::{probe, verify};
 
 /// One delivery in flight.
-struct Intake<'b> {
-    body: &'b [u8],
-    now: i64,
+pub(super) struct Intake<'b> {
+    pub(super) body: &'b [u8],
+    pub(super) now: i64,
     started: Instant,
     /// Which configured secret verified it (`None`: trusted input, no signature).
-    secret_index: Option<u32>,
+    pub(super) secret_index: Option<u32>,
 }
 
 /// The envelope facts a log row names: id, type, and `created` when it is known (a salvaged
 /// envelope may have none).
-type Named<'a> = Option<(&'a str, &'a str, Option<i64>)>;
+pub(super) type Named<'a> = Option<(&'a str, &'a str, Option<i64>)>;
 
 impl Intake<'_> {
     /// The delivery-log row for this delivery.
-    fn row(
+    pub(super) fn row(
         &self,
         outcome: DeliveryOutcome,
         reason: Option<ErrorCode>,
@@ -152,7 +152,7 @@ impl Engine {
     }
 
     /// The pending rejection tally, if any.
-    fn take_rejections(&self, now: i64) -> Option<RejectionBatch> {
+    pub(super) fn take_rejections(&self, now: i64) -> Option<RejectionBatch> {
         let batch = self
             .rejections
             .lock()
@@ -162,7 +162,7 @@ impl Engine {
     }
 
     /// Puts back a batch whose transaction did not commit.
-    fn restore_rejections(&self, batch: RejectionBatch) {
+    pub(super) fn restore_rejections(&self, batch: RejectionBatch) {
         self.rejections
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -178,6 +178,10 @@ impl Engine {
                 h.secret_index = intake.secret_index;
                 Ok(h)
             }
+            Err(_) if event::is_thin(intake.body) => match event::parse_thin(intake.body) {
+                Ok(thin) => self.ingest_thin(intake, &thin),
+                Err(te) => self.quarantine(intake, te.code()),
+            },
             parsed => match parsed.and_then(|e| self.check_livemode(e)) {
                 Ok(event) => self.ingest_event(intake, &event),
                 Err(e) => self.quarantine(intake, e.code()),
@@ -209,7 +213,7 @@ impl Engine {
 
     /// Counts a committed (or answered) delivery, or logs the store failure for the next
     /// successful write and returns it.
-    fn finish<T>(
+    pub(super) fn finish<T>(
         &self,
         intake: &Intake<'_>,
         named: Named<'_>,
@@ -232,7 +236,7 @@ impl Engine {
 
     /// Stores an authentic body that does not normalize, raw, under the id it salvages and
     /// with `code`; a redelivery of it is a duplicate.
-    fn quarantine(&self, intake: &Intake<'_>, code: ErrorCode) -> Result<Handled> {
+    pub(super) fn quarantine(&self, intake: &Intake<'_>, code: ErrorCode) -> Result<Handled> {
         let found = event::salvage(intake.body);
         let answer = |outcome| Handled {
             outcome,
@@ -377,7 +381,7 @@ impl Engine {
 }
 
 /// Logs a rejection batch's samples and adds its counts.
-fn write_rejections(tx: &mut dyn StoreTx, batch: &RejectionBatch) -> Result<()> {
+pub(super) fn write_rejections(tx: &mut dyn StoreTx, batch: &RejectionBatch) -> Result<()> {
     for d in &batch.samples {
         tx.log_delivery(d)?;
     }

@@ -24,6 +24,7 @@ mod observe;
 mod queries;
 mod silence;
 mod stripe_state;
+mod thin;
 mod timeline;
 
 pub use config::Config;

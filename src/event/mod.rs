@@ -14,6 +14,7 @@ mod objects;
 mod records;
 mod salvage;
 mod stored;
+mod thin;
 
 pub use records::{
     ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, InvoiceRecord, Object,
@@ -21,6 +22,7 @@ pub use records::{
 };
 pub use salvage::{Salvaged, salvage};
 pub use stored::{EventFilter, EventRow, LivemodeCounts};
+pub use thin::{RelatedObject, THIN_OBJECT, ThinEvent, is_thin, parse_thin};
 
 use std::fmt;
 use std::marker::PhantomData;

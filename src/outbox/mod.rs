@@ -27,6 +27,8 @@ pub mod kinds {
     pub const PORTAL_ACCESS_REVOKED: &str = "portal.access_revoked";
     /// Refetch an object from the Stripe API and hand it to `apply_snapshot`.
     pub const STRIPE_RECONCILE: &str = "stripe.reconcile";
+    /// Fetch the full event a thin event (v2 notification) announced and ingest it.
+    pub const STRIPE_FETCH_EVENT: &str = "stripe.fetch_event";
     /// Every kind the engine enqueues.
     pub const ALL: &[&str] = &[
         CRM_SYNC_CUSTOMER,
@@ -34,6 +36,7 @@ pub mod kinds {
         SUPPORT_CLOSE_TICKET,
         PORTAL_ACCESS_REVOKED,
         STRIPE_RECONCILE,
+        STRIPE_FETCH_EVENT,
     ];
 }
 
@@ -165,6 +168,27 @@ impl NewJob {
             object_id.to_owned(),
             customer_id,
             true,
+            body,
+        )
+    }
+
+    /// `stripe.fetch_event` for one thin event, keyed by its id: everything the worker needs to
+    /// fetch the full event (`GET /v2/core/events/{id}` with the event's context, then the
+    /// snapshot event it names) without reading the stored body.
+    pub fn fetch_event(thin: &crate::event::ThinEvent) -> NewJob {
+        let body = json!({
+            "event_id": thin.id,
+            "event_type": thin.event_type,
+            "created": thin.created,
+            "livemode": thin.livemode,
+            "account": thin.context,
+            "related_object": thin.related_object,
+        });
+        NewJob::new(
+            kinds::STRIPE_FETCH_EVENT,
+            thin.id.clone(),
+            None,
+            false,
             body,
         )
     }

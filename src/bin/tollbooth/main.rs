@@ -258,6 +258,18 @@ enum Cmd {
         #[command(flatten)]
         stripe: stripe::StripeArgs,
     },
+    /// Work off due Stripe jobs: stripe.reconcile (fetch the object) and stripe.fetch_event (fetch
+    /// the full event a thin event announced), with each job's Stripe-Account
+    WorkStripe {
+        /// Jobs per claim
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Lease per claim, seconds
+        #[arg(long, default_value_t = 120)]
+        lease: i64,
+        #[command(flatten)]
+        stripe: stripe::StripeArgs,
+    },
     /// Pace claims of a job kind (e.g. crm.sync_customer: --max 100 --per 10); no args: list
     Throttle {
         /// The job kind
@@ -536,7 +548,12 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
             limit,
             lease,
             stripe,
-        } => stripe::reconcile_cmd(app, limit, lease, &stripe),
+        } => stripe::reconcile_cmd(app, limit, lease, &stripe, false),
+        Cmd::WorkStripe {
+            limit,
+            lease,
+            stripe,
+        } => stripe::reconcile_cmd(app, limit, lease, &stripe, true),
         Cmd::Throttle {
             kind,
             max,
