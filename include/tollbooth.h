@@ -1169,6 +1169,23 @@ tb_result tb_engine_handle_webhook(const struct tb_engine *engine,
                                    struct tb_handled **handled_out);
 
 /*
+ Ingests one raw Stripe event the host trusts without a signature: an event fetched from the
+ Stripe API (`GET /v1/events/{id}`, the full event behind a thin notification), a backfill
+ from an export, or an event from an intake where no signature exists (Amazon EventBridge).
+ Everything `tb_engine_handle_webhook` does after verifying, with the same size limit.
+
+ `body`: the event JSON (NULL with length 0 is an empty body); as for a verified delivery, a
+ body that does not normalize is stored and answered as quarantined, and a thin event
+ becomes a `stripe.fetch_event` job. `now`: unix seconds, or `TB_NOW`. On `TB_RESULT_OK` `*handled_out` receives a
+ new `tb_handled` that the caller owns and must release with `tb_handled_free`.
+ */
+tb_result tb_engine_ingest_trusted(const struct tb_engine *engine,
+                                   const uint8_t *body,
+                                   size_t body_len,
+                                   int64_t now,
+                                   struct tb_handled **handled_out);
+
+/*
  Frees a `tb_snapshot`. NULL is a no-op. Its strings and jobs must not be used afterwards.
  */
 void tb_snapshot_free(struct tb_snapshot *snapshot);
@@ -1396,6 +1413,22 @@ tb_result tb_stripe_reconcile(const struct tb_engine *engine,
                               uint32_t limit,
                               int64_t lease_secs,
                               struct tb_reconcile_report *report_out);
+
+/*
+ `tb_stripe_reconcile` for every Stripe job kind: `stripe.reconcile` and the
+ `stripe.fetch_event` jobs thin events enqueue (the full event is fetched from
+ `/v2/core/events/{id}` with the event's context as `Stripe-Context`, then the v1 snapshot
+ event it names with `Stripe-Account`, and ingested as if delivered). Same arguments,
+ report and errors; the report counts jobs of both kinds.
+ */
+tb_result tb_stripe_work(const struct tb_engine *engine,
+                         const uint8_t *api_key,
+                         size_t api_key_len,
+                         const uint8_t *base_url,
+                         size_t base_url_len,
+                         uint32_t limit,
+                         int64_t lease_secs,
+                         struct tb_reconcile_report *report_out);
 
 /*
  `tb_engine_job_fail` with the downstream service's "retry after N seconds" (e.g. a CRM's

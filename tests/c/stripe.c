@@ -1,11 +1,12 @@
-/* The stripe.reconcile worker from C against the loopback Stripe stub that the Rust driver
+/* The Stripe jobs worker from C against the loopback Stripe stub that the Rust driver
  * (bindings/c/tests/c_api.rs, `stripe_reconcile_from_c`) starts: argv[1] the database,
- * argv[2] the stub's base URL, argv[3] the API key. The database holds one due
- * stripe.reconcile job and one crm.sync_customer job. */
+ * argv[2] the stub's base URL, argv[3] the API key, argv[4] a thin event (v2 notification)
+ * about sub_c2, which the stub serves. The database holds one due stripe.reconcile job and
+ * one crm.sync_customer job. */
 #include "common.h"
 
 int main(int argc, char **argv) {
-  CHECK(argc == 4);
+  CHECK(argc == 5);
   const char *db = argv[1], *base = argv[2], *key = argv[3];
   tb_config *config = NULL;
   tb_engine *engine = NULL;
@@ -32,6 +33,19 @@ int main(int argc, char **argv) {
   CHECK(r.claimed == 1 && r.completed == 1 && r.changed == 1 && r.failed == 0);
   CHECK_OK(tb_stripe_reconcile(engine, S(key), S(base), 10, 60, &r));
   CHECK(r.claimed == 0);
+
+  /* A thin event through the trusted path (as from EventBridge): stored, one fetch job. */
+  tb_handled *h = NULL;
+  CHECK_OK(tb_engine_ingest_trusted(engine, S(argv[4]), T0 + 50, &h));
+  CHECK(h->outcome == TB_OUTCOME_PROCESSED);
+  CHECK(h->jobs_len == 1 && str_eq(h->jobs[0].kind, "stripe.fetch_event"));
+  CHECK(str_eq(h->jobs[0].key, "evt_test_c_thin"));
+  tb_handled_free(h);
+  /* tb_stripe_reconcile leaves it; tb_stripe_work fetches the event, then sub_c2. */
+  CHECK_OK(tb_stripe_reconcile(engine, S(key), S(base), 10, 60, &r));
+  CHECK(r.claimed == 0);
+  CHECK_OK(tb_stripe_work(engine, S(key), S(base), 10, 60, &r));
+  CHECK(r.claimed == 1 && r.completed == 1 && r.changed == 1 && r.failed == 0);
 
   /* A CRM answered 429 with Retry-After: 90. */
   tb_job_batch *batch = NULL;
