@@ -290,7 +290,7 @@ pub(crate) fn or_failed<T: 'static>(work: tollbooth::Result<Work<T>>) -> Work<T>
 }
 
 /// The JSON of `applySnapshot`: bytes or a string as is, an object through `JSON.stringify`.
-fn snapshot_json(env: &Env, value: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
+pub(crate) fn snapshot_json(env: &Env, value: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
     let bad = |m: String| tollbooth::Error::new(ErrorCode::InvalidArgument, m);
     if let Some(b) = body::bytes(env, value, "stripeObject", Also::Text)? {
         return Ok(b.into_vec());

@@ -12,6 +12,7 @@ mod convert;
 mod engine;
 mod error;
 mod options;
+mod stripe;
 mod task;
 
 use napi::Env;
