@@ -204,7 +204,7 @@ pub(crate) fn apply_object(
             }
             _ => out.ignored = true,
         },
-        Object::Other { .. } => out.ignored = true,
+        Object::Refund(_) | Object::Other { .. } => out.ignored = true,
     }
     if crm {
         if let Some(cid) = out.customer_id.clone() {

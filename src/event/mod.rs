@@ -18,7 +18,7 @@ mod thin;
 
 pub use records::{
     ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, InvoiceRecord, Object,
-    SubscriptionRecord,
+    RefundRecord, SubscriptionRecord,
 };
 pub use salvage::{Salvaged, salvage};
 pub use stored::{EventFilter, EventRow, LivemodeCounts};
@@ -81,6 +81,18 @@ pub enum EventKind {
     ChargeRefunded,
     /// `charge.dispute.created`.
     ChargeDisputeCreated,
+    /// `charge.dispute.updated`: evidence or status changed; noted on the dispute's ticket.
+    ChargeDisputeUpdated,
+    /// `charge.dispute.closed`: won, lost or warning_closed; closes the dispute's ticket.
+    ChargeDisputeClosed,
+    /// `refund.created`: one refund (partial or full) of a charge.
+    RefundCreated,
+    /// `refund.updated`: a refund's status changed (e.g. it failed).
+    RefundUpdated,
+    /// `charge.refund.updated`: the older name of `refund.updated`.
+    ChargeRefundUpdated,
+    /// `invoice.payment_action_required`: the payment needs the customer (3-D Secure / SCA).
+    InvoicePaymentActionRequired,
     /// Any other type string, kept verbatim.
     Other(String),
 }
@@ -145,6 +157,15 @@ const KNOWN: &[(&str, EventKind)] = &[
     ),
     ("charge.refunded", EventKind::ChargeRefunded),
     ("charge.dispute.created", EventKind::ChargeDisputeCreated),
+    ("charge.dispute.updated", EventKind::ChargeDisputeUpdated),
+    ("charge.dispute.closed", EventKind::ChargeDisputeClosed),
+    ("refund.created", EventKind::RefundCreated),
+    ("refund.updated", EventKind::RefundUpdated),
+    ("charge.refund.updated", EventKind::ChargeRefundUpdated),
+    (
+        "invoice.payment_action_required",
+        EventKind::InvoicePaymentActionRequired,
+    ),
 ];
 
 impl EventKind {
@@ -192,9 +213,13 @@ impl EventKind {
             | K::InvoicePaymentFailed
             | K::InvoiceFinalized
             | K::InvoiceVoided
-            | K::InvoiceMarkedUncollectible => ObjType::Invoice,
+            | K::InvoiceMarkedUncollectible
+            | K::InvoicePaymentActionRequired => ObjType::Invoice,
             K::ChargeRefunded => ObjType::Charge,
-            K::ChargeDisputeCreated => ObjType::Dispute,
+            K::ChargeDisputeCreated | K::ChargeDisputeUpdated | K::ChargeDisputeClosed => {
+                ObjType::Dispute
+            }
+            K::RefundCreated | K::RefundUpdated | K::ChargeRefundUpdated => ObjType::Refund,
             K::Other(_) => return None,
         })
     }

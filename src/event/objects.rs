@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::loose::{Cx, Loose};
 use super::{
     ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, InvoiceRecord, Object,
-    SubscriptionRecord,
+    RefundRecord, SubscriptionRecord,
 };
 use crate::error::Result;
 
@@ -29,6 +29,19 @@ pub(crate) struct Item {
     price: Loose,
     plan: Loose,
     current_period_end: Loose,
+}
+
+/// A refund embedded in a charge's `refunds.data` (API versions before 2022-11-15).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RefundItem {
+    id: Loose,
+    amount: Loose,
+    currency: Loose,
+    reason: Loose,
+    status: Loose,
+    charge: Loose,
+    payment_intent: Loose,
 }
 
 /// An invoice line: the basil `parent` link or the legacy `subscription` field.
@@ -86,6 +99,7 @@ pub(crate) struct RawObject {
     refunded: Loose,
     charge: Loose,
     reason: Loose,
+    refunds: Option<List<RefundItem>>,
 }
 
 /// The object types we normalize.
@@ -97,6 +111,7 @@ pub(crate) enum ObjType {
     CheckoutSession,
     Charge,
     Dispute,
+    Refund,
 }
 
 impl ObjType {
@@ -109,6 +124,7 @@ impl ObjType {
             ObjType::CheckoutSession => "checkout.session",
             ObjType::Charge => "charge",
             ObjType::Dispute => "dispute",
+            ObjType::Refund => "refund",
         }
     }
     /// The types `apply_snapshot` accepts.
@@ -189,6 +205,7 @@ impl RawObject {
             ObjType::CheckoutSession => Object::CheckoutSession(self.checkout_record(cx)?),
             ObjType::Charge => Object::Charge(self.charge_record(cx)?),
             ObjType::Dispute => Object::Dispute(self.dispute_record(cx)?),
+            ObjType::Refund => Object::Refund(self.refund_record(cx)?),
         })
     }
 
@@ -347,8 +364,24 @@ impl RawObject {
     }
 
     fn charge_record(mut self, cx: Cx) -> Result<ChargeRecord> {
+        let id = self.id(cx)?;
+        let embedded = self.refunds.take().and_then(|l| l.data).unwrap_or_default();
+        let mut refunds = Vec::with_capacity(embedded.len());
+        for r in embedded {
+            let name = |f: &str| format!("refunds.data[].{f}");
+            refunds.push(RefundRecord {
+                id: cx.need(r.id.string(cx, &name("id"))?, &name("id"))?,
+                charge_id: r.charge.id(cx, &name("charge"))?.or_else(|| Some(id.clone())),
+                payment_intent: r.payment_intent.id(cx, &name("payment_intent"))?,
+                amount: r.amount.int(cx, &name("amount"))?.unwrap_or(0),
+                currency: r.currency.string(cx, &name("currency"))?.unwrap_or_default(),
+                reason: r.reason.string(cx, &name("reason"))?,
+                status: r.status.string(cx, &name("status"))?,
+            });
+        }
         Ok(ChargeRecord {
-            id: self.id(cx)?,
+            id,
+            refunds,
             customer_id: self.customer.id(cx, "customer")?,
             amount: self.amount.int(cx, "amount")?.unwrap_or(0),
             amount_refunded: self
@@ -359,6 +392,18 @@ impl RawObject {
             invoice_id: self.invoice.id(cx, "invoice")?,
             payment_intent: self.payment_intent.id(cx, "payment_intent")?,
             refunded: self.refunded.flag(cx, "refunded")?,
+        })
+    }
+
+    fn refund_record(mut self, cx: Cx) -> Result<RefundRecord> {
+        Ok(RefundRecord {
+            id: self.id(cx)?,
+            charge_id: self.charge.id(cx, "charge")?,
+            payment_intent: self.payment_intent.id(cx, "payment_intent")?,
+            amount: self.amount.int(cx, "amount")?.unwrap_or(0),
+            currency: self.currency.string(cx, "currency")?.unwrap_or_default(),
+            reason: self.reason.string(cx, "reason")?,
+            status: self.status.string(cx, "status")?,
         })
     }
 

@@ -22,7 +22,7 @@ pub mod sqlite;
 
 pub use sqlite::{Durability, SqliteOptions};
 
-use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView, Watermark};
+use crate::billing::{CheckoutRow, CustomerRow, PaymentAction, SubscriptionView, Watermark};
 use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::Result;
 use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
@@ -121,6 +121,9 @@ pub trait Store: Send + Sync {
     fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>>;
     /// How many stored events are quarantined.
     fn quarantined_count(&self) -> Result<u64>;
+    /// A customer's pending payment actions (SCA): invoices asked for one and still open,
+    /// newest first.
+    fn payment_actions(&self, customer_id: &str) -> Result<Vec<PaymentAction>>;
 
     // --- Job queue ----------------------------------------------------------------------
 
@@ -386,6 +389,8 @@ pub trait StoreTx {
         reason: &str,
         n: u64,
     ) -> Result<()>;
+    /// The payment lookups and pending actions of this transaction ([`PaymentsTx`]).
+    fn payments(&mut self) -> &mut dyn PaymentsTx;
     /// Records that a stored (quarantined) event has now been applied: its new outcome and
     /// customer, and no error code.
     fn mark_event_applied(
@@ -395,3 +400,27 @@ pub trait StoreTx {
         customer_id: Option<&str>,
     ) -> Result<()>;
 }
+
+/// Payment lookups and pending customer actions, inside the ingest transaction: which customer
+/// a charge or PaymentIntent belongs to (disputes and refunds name only those), the ticket jobs
+/// still waiting to learn it, and invoices whose payment needs the customer (SCA).
+pub trait PaymentsTx {
+    /// The customer a charge or PaymentIntent (`ch_...`, `pi_...`) belongs to, if learned.
+    fn payment_ref(&mut self, id: &str) -> Result<Option<String>>;
+    /// Learns that `id` belongs to `customer_id` (the first answer stays); returns whether it
+    /// was new.
+    fn put_payment_ref(&mut self, id: &str, customer_id: &str, created: i64) -> Result<bool>;
+    /// Remembers that due job `job_id` waits for the customer of `ref_id`.
+    fn note_orphan_job(&mut self, ref_id: &str, job_id: i64) -> Result<()>;
+    /// Gives the due jobs waiting for `ref_id` their customer (the job's `customer_id` and the
+    /// payload's top-level `"customer_id":null`); returns how many.
+    fn adopt_orphan_jobs(&mut self, ref_id: &str, customer_id: &str) -> Result<u64>;
+    /// Records that invoice `invoice_id`'s payment needs the customer; returns whether it was
+    /// new.
+    fn put_payment_action(&mut self, invoice_id: &str, customer_id: &str, created: i64)
+    -> Result<bool>;
+}
+
+/// The payload text an orphan job carries until its customer is known, and what replaces it:
+/// one rule for both backends' SQL (`replace(payload, NULL_CUSTOMER, ...)`).
+pub const NULL_CUSTOMER: &str = r#""customer_id":null"#;

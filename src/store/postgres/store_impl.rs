@@ -54,6 +54,9 @@ impl Store for PgStore {
     fn quarantined_count(&self) -> Result<u64> {
         PgStore::quarantined_count(self)
     }
+    fn payment_actions(&self, customer_id: &str) -> Result<Vec<crate::billing::PaymentAction>> {
+        PgStore::payment_actions(self, customer_id)
+    }
     fn prune(&self, cutoffs: &Cutoffs, batch: u32) -> Result<Pruned> {
         PgStore::prune(self, cutoffs, batch)
     }

@@ -185,6 +185,10 @@ pub(super) const INVOICE_COLS: &str = "id, customer_id, subscription_id, number,
 pub(super) const CHECKOUT_COLS: &str = "id, customer_id, user_id, mode, status, payment_status, state, subscription_id, wm_event, wm_created, wm_snapshot";
 
 impl StoreTx for PgTx<'_> {
+    fn payments(&mut self) -> &mut dyn crate::store::PaymentsTx {
+        self
+    }
+
     fn event_exists(&mut self, id: &str) -> Result<bool> {
         Ok(self
             .row("SELECT 1 FROM events WHERE id = $1", &[(&id, TEXT)])?

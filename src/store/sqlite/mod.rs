@@ -9,6 +9,7 @@ mod checkpointer;
 mod copy;
 mod deliveries;
 mod jobs;
+mod payments;
 mod prune;
 mod queries;
 mod rows;
@@ -44,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_secret_index.sql"),
     include_str!("migrations/0007_delivery_stats.sql"),
     include_str!("migrations/0008_stripe_api.sql"),
+    include_str!("migrations/0009_payments.sql"),
 ];
 
 /// Most delivery-log rows kept in memory while the store refuses writes.
@@ -375,6 +377,9 @@ impl Store for SqliteStore {
     }
     fn quarantined_count(&self) -> Result<u64> {
         self.db(|db| db.quarantined_count())
+    }
+    fn payment_actions(&self, customer_id: &str) -> Result<Vec<crate::billing::PaymentAction>> {
+        self.db(|db| db.payment_actions(customer_id))
     }
     fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
         self.db(|db| db.jobs(filter))

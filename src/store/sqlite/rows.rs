@@ -98,6 +98,10 @@ pub(crate) fn checkout_row(r: &Row<'_>) -> rusqlite::Result<(CheckoutRow, Waterm
 }
 
 impl StoreTx for SqliteTx<'_> {
+    fn payments(&mut self) -> &mut dyn crate::store::PaymentsTx {
+        self
+    }
+
     fn event_exists(&mut self, id: &str) -> Result<bool> {
         let mut st = self
             .tx
