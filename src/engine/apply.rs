@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::fault::{FaultPoint, Faults};
+use super::payments;
 use crate::billing::{CheckoutRow, Decision, SubscriptionView, Watermark, checkout_state, decide};
 use crate::error::Result;
 use crate::event::{CheckoutRecord, CustomerRecord, EventKind, Object};
@@ -99,6 +100,9 @@ pub(crate) fn apply_object(
                 out.changed |= tx.link_user(&rec.customer_id, uid, wm.created)?;
             }
             crm = out.changed;
+            if kind == Some(&EventKind::SubscriptionTrialWillEnd) {
+                pending.push(NewJob::trial_will_end(&view.record));
+            }
             if kind == Some(&EventKind::SubscriptionDeleted) {
                 pending.push(NewJob::access_revoked(
                     &rec.customer_id,
@@ -122,6 +126,11 @@ pub(crate) fn apply_object(
                 Some(&rec.customer_id),
             );
             match kind {
+                Some(EventKind::InvoicePaymentActionRequired) => {
+                    tx.payments()
+                        .put_payment_action(&rec.id, &rec.customer_id, wm.created)?;
+                    pending.push(NewJob::payment_action_required(&rec.customer_id, rec));
+                }
                 Some(EventKind::InvoicePaymentFailed) => {
                     pending.push(NewJob::payment_failed_ticket(
                         &rec.customer_id,
@@ -187,24 +196,21 @@ pub(crate) fn apply_object(
             }
             crm = out.changed && rec.customer_id.is_some();
         }
-        Object::Charge(rec) => match kind {
-            Some(EventKind::ChargeRefunded) => {
-                pending.push(NewJob::money_ticket(
-                    "refund",
-                    &rec.id,
-                    rec.customer_id.as_deref(),
-                    rec,
-                ));
-            }
-            _ => out.ignored = true,
-        },
-        Object::Dispute(rec) => match kind {
-            Some(EventKind::ChargeDisputeCreated) => {
-                pending.push(NewJob::money_ticket("dispute", &rec.id, None, rec));
-            }
-            _ => out.ignored = true,
-        },
-        Object::Refund(_) | Object::Other { .. } => out.ignored = true,
+        Object::Charge(rec) => {
+            let t = payments::charge(tx, rec, kind, wm, now)?;
+            out.jobs.extend(t.jobs);
+        }
+        Object::Dispute(rec) => {
+            let t = payments::dispute(tx, rec, kind, wm, now)?;
+            out.customer_id = t.customer_id;
+            out.jobs.extend(t.jobs);
+        }
+        Object::Refund(rec) => {
+            let t = payments::refund(tx, rec, wm, now)?;
+            out.customer_id = t.customer_id;
+            out.jobs.extend(t.jobs);
+        }
+        Object::Other { .. } => out.ignored = true,
     }
     if crm {
         if let Some(cid) = out.customer_id.clone() {

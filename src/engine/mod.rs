@@ -21,6 +21,7 @@ mod fault;
 mod ingest;
 mod jobs;
 mod observe;
+mod payments;
 mod queries;
 mod silence;
 mod stripe_state;

@@ -77,6 +77,8 @@ pub enum EventKind {
     InvoiceVoided,
     /// `invoice.marked_uncollectible`.
     InvoiceMarkedUncollectible,
+    /// `charge.succeeded`: teaches which customer a charge and its PaymentIntent belong to.
+    ChargeSucceeded,
     /// `charge.refunded`.
     ChargeRefunded,
     /// `charge.dispute.created`.
@@ -155,6 +157,7 @@ const KNOWN: &[(&str, EventKind)] = &[
         "invoice.marked_uncollectible",
         EventKind::InvoiceMarkedUncollectible,
     ),
+    ("charge.succeeded", EventKind::ChargeSucceeded),
     ("charge.refunded", EventKind::ChargeRefunded),
     ("charge.dispute.created", EventKind::ChargeDisputeCreated),
     ("charge.dispute.updated", EventKind::ChargeDisputeUpdated),
@@ -215,7 +218,7 @@ impl EventKind {
             | K::InvoiceVoided
             | K::InvoiceMarkedUncollectible
             | K::InvoicePaymentActionRequired => ObjType::Invoice,
-            K::ChargeRefunded => ObjType::Charge,
+            K::ChargeSucceeded | K::ChargeRefunded => ObjType::Charge,
             K::ChargeDisputeCreated | K::ChargeDisputeUpdated | K::ChargeDisputeClosed => {
                 ObjType::Dispute
             }

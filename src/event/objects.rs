@@ -371,10 +371,16 @@ impl RawObject {
             let name = |f: &str| format!("refunds.data[].{f}");
             refunds.push(RefundRecord {
                 id: cx.need(r.id.string(cx, &name("id"))?, &name("id"))?,
-                charge_id: r.charge.id(cx, &name("charge"))?.or_else(|| Some(id.clone())),
+                charge_id: r
+                    .charge
+                    .id(cx, &name("charge"))?
+                    .or_else(|| Some(id.clone())),
                 payment_intent: r.payment_intent.id(cx, &name("payment_intent"))?,
                 amount: r.amount.int(cx, &name("amount"))?.unwrap_or(0),
-                currency: r.currency.string(cx, &name("currency"))?.unwrap_or_default(),
+                currency: r
+                    .currency
+                    .string(cx, &name("currency"))?
+                    .unwrap_or_default(),
                 reason: r.reason.string(cx, &name("reason"))?,
                 status: r.status.string(cx, &name("status"))?,
             });

@@ -417,8 +417,12 @@ pub trait PaymentsTx {
     fn adopt_orphan_jobs(&mut self, ref_id: &str, customer_id: &str) -> Result<u64>;
     /// Records that invoice `invoice_id`'s payment needs the customer; returns whether it was
     /// new.
-    fn put_payment_action(&mut self, invoice_id: &str, customer_id: &str, created: i64)
-    -> Result<bool>;
+    fn put_payment_action(
+        &mut self,
+        invoice_id: &str,
+        customer_id: &str,
+        created: i64,
+    ) -> Result<bool>;
 }
 
 /// The payload text an orphan job carries until its customer is known, and what replaces it:

@@ -144,7 +144,10 @@ impl Tollbooth {
     /// backoff (Stripe's own Retry-After honoured). Calls the Stripe API: run it from a
     /// worker, in a loop until `claimed` is 0.
     #[napi(catch_unwind, ts_return_type = "Promise<StripeJobsReport>")]
-    pub fn work_stripe_jobs(&self, options: StripeWorkOptions) -> AsyncTask<Call<StripeJobsReport>> {
+    pub fn work_stripe_jobs(
+        &self,
+        options: StripeWorkOptions,
+    ) -> AsyncTask<Call<StripeJobsReport>> {
         self.later(or_failed(work(options)))
     }
 

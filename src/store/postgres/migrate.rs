@@ -25,7 +25,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0004_stripe_api",
         include_str!("migrations/0004_stripe_api.sql"),
     ),
-    ("0005_payments", include_str!("migrations/0005_payments.sql")),
+    (
+        "0005_payments",
+        include_str!("migrations/0005_payments.sql"),
+    ),
 ];
 
 /// Migrations may rewrite large tables: their transaction gets a longer statement timeout
