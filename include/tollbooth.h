@@ -288,6 +288,11 @@ enum tb_access_state
    No subscription known (unknown customer included).
    */
   TB_ACCESS_STATE_NONE = 7,
+  /*
+   The payment needs the customer to authenticate it (3-D Secure / SCA); see
+   `tb_access.payment_action_url`.
+   */
+  TB_ACCESS_STATE_ACTION_REQUIRED = 8,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -525,6 +530,19 @@ typedef struct tb_access {
    When access ends (or ended), unix seconds.
    */
   int64_t access_ends_at;
+  /*
+   Whether `trial_end` is set.
+   */
+  bool has_trial_end;
+  /*
+   The deciding subscription's trial end, unix seconds.
+   */
+  int64_t trial_end;
+  /*
+   For `TB_ACCESS_STATE_ACTION_REQUIRED`: the hosted invoice page where the customer
+   confirms the payment; `{NULL, 0}` otherwise.
+   */
+  struct tb_str payment_action_url;
 } tb_access;
 
 /*

@@ -41,7 +41,8 @@ impl Engine {
         Ok(match access::evaluate(&policy, &subs, now) {
             Some(mut a) => {
                 a.user_id = user_id;
-                a
+                let actions = s.payment_actions(customer_id)?;
+                access::with_payment_actions(a, &actions)
             }
             None => access::no_access(Some(customer_id.to_owned()), user_id),
         })

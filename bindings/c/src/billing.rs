@@ -29,6 +29,9 @@ pub enum tb_access_state {
     Canceled = 6,
     /// No subscription known (unknown customer included).
     None = 7,
+    /// The payment needs the customer to authenticate it (3-D Secure / SCA); see
+    /// `tb_access.payment_action_url`.
+    ActionRequired = 8,
 }
 
 fn access_state(s: AccessState) -> tb_access_state {
@@ -41,6 +44,7 @@ fn access_state(s: AccessState) -> tb_access_state {
         AccessState::Paused => tb_access_state::Paused,
         AccessState::Canceled => tb_access_state::Canceled,
         AccessState::None => tb_access_state::None,
+        AccessState::ActionRequired => tb_access_state::ActionRequired,
     }
 }
 
@@ -77,6 +81,13 @@ pub struct tb_access {
     pub has_access_ends_at: bool,
     /// When access ends (or ended), unix seconds.
     pub access_ends_at: i64,
+    /// Whether `trial_end` is set.
+    pub has_trial_end: bool,
+    /// The deciding subscription's trial end, unix seconds.
+    pub trial_end: i64,
+    /// For `TB_ACCESS_STATE_ACTION_REQUIRED`: the hosted invoice page where the customer
+    /// confirms the payment; `{NULL, 0}` otherwise.
+    pub payment_action_url: tb_str,
 }
 
 fn new_access(a: Access) -> *mut tb_access {
@@ -94,6 +105,9 @@ fn new_access(a: Access) -> *mut tb_access {
         cancel_at_period_end: a.cancel_at_period_end,
         has_access_ends_at: a.access_ends_at.is_some(),
         access_ends_at: a.access_ends_at.unwrap_or(0),
+        has_trial_end: a.trial_end.is_some(),
+        trial_end: a.trial_end.unwrap_or(0),
+        payment_action_url: tb_str::opt(a.payment_action_url.as_ref()),
     };
     into_raw_view(Owned { view, _keep: a })
 }
