@@ -1053,7 +1053,8 @@ tb_result tb_engine_invoices(const struct tb_engine *engine,
  Creates a configuration with defaults for the SQLite database at `path` (UTF-8, not
  NUL-terminated; `":memory:"` for a private in-memory database) and no webhook secret yet.
 
- Defaults: tolerance 300 s, body limit 1 MiB, past-due grace 0, `TB_LIVEMODE_ANY`,
+ Defaults: tolerance 300 s, body limit 1 MiB, past-due grace 0, `TB_LIVEMODE_ANY`, wait
+ budget 2 s,
  max attempts as `tollbooth::outbox::DEFAULT_MAX_ATTEMPTS` (25). On `TB_RESULT_OK` `*config_out` receives a new config that the caller owns
  and must release with `tb_config_free`.
  */
@@ -1104,6 +1105,14 @@ tb_result tb_config_set_livemode(struct tb_config *config, uint32_t livemode);
  least 1 (checked by `tb_engine_open`).
  */
 tb_result tb_config_set_max_attempts(struct tb_config *config, uint32_t attempts);
+
+/*
+ Sets the wait budget in milliseconds (default 2000): the longest any call waits for the
+ store (other threads' calls and another process's write lock together) before
+ `TB_RESULT_STORE_BUSY`. Log-only writes (rejections, duplicates) never wait. At most
+ 2147483647; a larger value is `TB_RESULT_CONFIG_INVALID` from `tb_engine_open`.
+ */
+tb_result tb_config_set_busy_timeout_ms(struct tb_config *config, uint64_t ms);
 
 /*
  Writes the detail of the last failure of a call that took this config (`tb_config_*`

@@ -243,6 +243,111 @@ impl RejectionTally {
     }
 }
 
+/// At most this many delivery-log rows wait in memory for a write; beyond it the oldest
+/// rows keep only their counts (see [`DeliveryBuffer`]).
+pub const MAX_BUFFERED_DELIVERIES: usize = 10_000;
+/// A buffer asks to be flushed when it holds this many rows...
+pub const BUFFER_FLUSH_ROWS: usize = 256;
+/// ...or when its oldest row is this old (seconds).
+pub const BUFFER_FLUSH_SECS: i64 = 1;
+
+/// Delivery-log rows that only need logging (duplicates, a failed write's own row), held in
+/// memory and written with the next write transaction (group commit), so that answering
+/// them never waits for the write lock. Shared by every store.
+///
+/// Bounded and never silently lossy: beyond [`MAX_BUFFERED_DELIVERIES`] rows (a store that
+/// keeps refusing writes) the oldest rows are folded into per-minute counts, which are
+/// written to the stats with the next write, so metrics and health stay exact; only the
+/// rows' detail is lost, and [`DeliveryBuffer::folded`] counts how many.
+#[derive(Debug, Default)]
+pub struct DeliveryBuffer {
+    rows: Vec<Delivery>,
+    /// `(minute, outcome, reason)` -> rows folded into counts, not yet written.
+    counts: std::collections::BTreeMap<(i64, DeliveryOutcome, &'static str), u64>,
+    /// Rows folded into counts since the buffer was made (a monotonic counter).
+    folded: u64,
+}
+
+/// What a [`DeliveryBuffer`] hands to a write transaction.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BufferedLog {
+    /// Rows to log whole.
+    pub rows: Vec<Delivery>,
+    /// `(minute, outcome, reason, count)` of rows that were folded into counts.
+    pub counts: Vec<(i64, DeliveryOutcome, &'static str, u64)>,
+}
+
+impl BufferedLog {
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.counts.is_empty()
+    }
+}
+
+impl DeliveryBuffer {
+    /// Adds a row; returns whether the buffer should be flushed now (it is large, or its
+    /// oldest row is older than [`BUFFER_FLUSH_SECS`] at `now`).
+    pub fn push(&mut self, d: Delivery, now: i64) -> bool {
+        self.rows.push(d);
+        self.fold_excess();
+        let oldest = self.rows.first().map_or(now, |d| d.at);
+        self.rows.len() >= BUFFER_FLUSH_ROWS || now.saturating_sub(oldest) >= BUFFER_FLUSH_SECS
+    }
+
+    /// Folds the oldest rows beyond [`MAX_BUFFERED_DELIVERIES`] into counts.
+    fn fold_excess(&mut self) {
+        let excess = self.rows.len().saturating_sub(MAX_BUFFERED_DELIVERIES);
+        for d in self.rows.drain(..excess) {
+            let key = (d.at.div_euclid(60), d.outcome, d.reason.unwrap_or(""));
+            *self.counts.entry(key).or_default() += 1;
+            self.folded += 1;
+        }
+    }
+
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.counts.is_empty()
+    }
+
+    /// Rows whose detail was dropped (their counts were kept), since the buffer was made.
+    pub fn folded(&self) -> u64 {
+        self.folded
+    }
+
+    /// Takes everything waiting, for a write transaction.
+    pub fn take(&mut self) -> BufferedLog {
+        BufferedLog {
+            rows: std::mem::take(&mut self.rows),
+            counts: std::mem::take(&mut self.counts)
+                .into_iter()
+                .map(|((m, o, r), n)| (m, o, r, n))
+                .collect(),
+        }
+    }
+
+    /// Puts back what a transaction that did not commit took, in front of anything buffered
+    /// meanwhile (then folds the excess, oldest first).
+    pub fn restore(&mut self, log: BufferedLog) {
+        let newer = std::mem::replace(&mut self.rows, log.rows);
+        self.rows.extend(newer);
+        for (m, o, r, n) in log.counts {
+            *self.counts.entry((m, o, r)).or_default() += n;
+        }
+        self.fold_excess();
+    }
+}
+
+/// Writes a [`BufferedLog`] in `tx`: the rows, then the folded counts.
+pub fn write_buffered(tx: &mut dyn crate::store::StoreTx, log: &BufferedLog) -> Result<()> {
+    for d in &log.rows {
+        tx.log_delivery(d)?;
+    }
+    for (minute, outcome, reason, n) in &log.counts {
+        tx.count_deliveries(*minute, *outcome, reason, *n)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,5 +404,59 @@ mod tests {
         let b = t.take(63);
         assert_eq!(b.samples.len(), 1);
         assert_eq!(b.counts, vec![(1, "SIGNATURE_MISMATCH", 2)]);
+    }
+
+    fn duplicate(at: i64) -> Delivery {
+        Delivery {
+            outcome: DeliveryOutcome::Duplicate,
+            reason: None,
+            ..rejected(at, "")
+        }
+    }
+
+    #[test]
+    fn a_buffer_asks_for_a_flush_when_large_or_a_second_old() {
+        let mut b = DeliveryBuffer::default();
+        assert!(!b.push(duplicate(100), 100));
+        assert!(b.push(duplicate(100), 101), "a second old");
+        let mut b = DeliveryBuffer::default();
+        let due: Vec<bool> = (0..BUFFER_FLUSH_ROWS)
+            .map(|_| b.push(duplicate(5), 5))
+            .collect();
+        assert_eq!(due.iter().filter(|d| **d).count(), 1, "only at the bound");
+        assert!(due[BUFFER_FLUSH_ROWS - 1]);
+    }
+
+    #[test]
+    fn an_overfull_buffer_folds_its_oldest_rows_into_counts_never_losing_one() {
+        let mut b = DeliveryBuffer::default();
+        let n = MAX_BUFFERED_DELIVERIES + 2_500;
+        for i in 0..n {
+            b.push(duplicate(i as i64 / 100), 0);
+        }
+        assert_eq!(b.folded(), 2_500);
+        let log = b.take();
+        assert_eq!(log.rows.len(), MAX_BUFFERED_DELIVERIES, "bounded");
+        let counted: u64 = log.counts.iter().map(|c| c.3).sum();
+        assert_eq!(
+            log.rows.len() as u64 + counted,
+            n as u64,
+            "every row still counts"
+        );
+        assert!(log.counts.iter().all(|c| c.1 == DeliveryOutcome::Duplicate));
+        assert_eq!(log.counts[0].0, 0, "oldest minute first");
+        assert!(b.is_empty());
+        // A write that failed puts everything back, ahead of newer rows; still bounded.
+        b.push(duplicate(999), 999);
+        b.restore(log);
+        assert_eq!(b.rows.len(), MAX_BUFFERED_DELIVERIES);
+        assert_eq!(
+            b.rows.last().map(|d| d.at),
+            Some(999),
+            "the newest row kept whole"
+        );
+        let again = b.take();
+        let counted: u64 = again.counts.iter().map(|c| c.3).sum();
+        assert_eq!(again.rows.len() as u64 + counted, n as u64 + 1);
     }
 }

@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::event::LivemodeCounts;
 
 /// Most per-event errors an [`ImportReport`] lists.
 pub const MAX_REPORTED_ERRORS: usize = 50;
@@ -28,6 +29,18 @@ pub struct ExportEvent<'a> {
     pub bytes: &'a [u8],
     /// `created`, or `i64::MIN` when missing (the engine rejects it; sorted first).
     pub created: i64,
+    /// `livemode`, when the event has it.
+    pub livemode: Option<bool>,
+}
+
+/// How an import treats an export of the other Stripe mode than the store's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Import an export even though it holds events of the other mode than the store (the
+    /// configured `livemode`, else the mode of the newest stored events). Off by default: a
+    /// test-mode export must not grant access in a live store. A configured `livemode` still
+    /// quarantines each event of the other mode, as it does for webhooks.
+    pub allow_livemode_mismatch: bool,
 }
 
 /// An event that could not be imported.
@@ -77,6 +90,7 @@ struct ListObject<'a> {
 #[derive(Deserialize)]
 struct Created {
     created: Option<i64>,
+    livemode: Option<bool>,
 }
 
 fn invalid(msg: String) -> Error {
@@ -127,6 +141,7 @@ pub fn parse_export(text: &str) -> Result<Export<'_>> {
                 pos,
                 bytes: s.as_bytes(),
                 created: c.created.unwrap_or(i64::MIN),
+                livemode: c.livemode,
             }),
             Err(e) => errors.push(ImportError {
                 at: pos,
@@ -144,13 +159,61 @@ pub fn parse_export(text: &str) -> Result<Export<'_>> {
     })
 }
 
+/// The mode an export must be in for this store: the configured one, else the one every
+/// sampled stored event is in (`None`: an empty or mixed store, or a backend that does not
+/// count).
+fn store_mode(configured: Option<bool>, stored: Option<LivemodeCounts>) -> Option<bool> {
+    configured.or(match stored {
+        Some(LivemodeCounts { live, test: 0 }) if live > 0 => Some(true),
+        Some(LivemodeCounts { live: 0, test }) if test > 0 => Some(false),
+        _ => None,
+    })
+}
+
+fn mode_name(live: bool) -> &'static str {
+    if live { "live" } else { "test" }
+}
+
+/// The livemode guard for a whole export: `LIVEMODE_MISMATCH` when it holds events of the
+/// other mode than `mode`. The message has counts only, never an event.
+fn check_export_mode(events: &[ExportEvent<'_>], mode: Option<bool>) -> Result<()> {
+    let Some(live) = mode else {
+        return Ok(());
+    };
+    let other = events.iter().filter(|e| e.livemode == Some(!live)).count();
+    if other == 0 {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::LivemodeMismatch,
+        format!(
+            "the export holds {other} {}-mode event(s) and this store is {}-mode; nothing was \
+             imported (override: allow_livemode_mismatch / --allow-livemode-mismatch)",
+            mode_name(!live),
+            mode_name(live)
+        ),
+    ))
+}
+
 impl Engine {
-    /// Imports a Stripe events export (see the module docs) at `now`; `progress` is called
-    /// after each event with the number done and the total.
+    /// Imports a Stripe events export (see the module docs) at `now` under the livemode
+    /// guard (see [`ImportOptions`]); `progress` is called after each event with the
+    /// number done and the total.
     pub fn import_export(
         &self,
         text: &str,
         now: i64,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<ImportReport> {
+        self.import_export_with(text, now, ImportOptions::default(), progress)
+    }
+
+    /// [`Engine::import_export`] with options.
+    pub fn import_export_with(
+        &self,
+        text: &str,
+        now: i64,
+        opts: ImportOptions,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<ImportReport> {
         let Export {
@@ -158,6 +221,10 @@ impl Engine {
             mut errors,
             unit,
         } = parse_export(text)?;
+        if !opts.allow_livemode_mismatch {
+            let stored = self.livemode_sample()?;
+            check_export_mode(&events, store_mode(self.config().livemode, stored))?;
+        }
         let mut by_outcome: BTreeMap<String, u64> = BTreeMap::new();
         let mut jobs_written = 0u64;
         for (i, ev) in events.iter().enumerate() {
@@ -213,6 +280,28 @@ mod tests {
         let text = format!(r#"{{"object":"list","data":[{x},{y}]}}"#);
         let e = parse_export(&text).unwrap();
         assert_eq!(e.events[0].bytes, y.as_bytes());
+    }
+
+    #[test]
+    fn an_export_of_the_other_mode_is_refused_whole() {
+        let text = "{\"id\":\"evt_1\",\"created\":1,\"livemode\":false}\n\
+                    {\"id\":\"evt_2\",\"created\":2,\"livemode\":true}\n";
+        let e = parse_export(text).unwrap();
+        let live_store = Some(LivemodeCounts { live: 3, test: 0 });
+        let err = check_export_mode(&e.events, store_mode(None, live_store)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::LivemodeMismatch);
+        assert!(err.message().contains("1 test-mode event"), "{err}");
+        assert!(!err.message().contains("evt_1"), "{err}");
+        // The configured mode wins over what is stored; an empty or mixed store guards nothing.
+        assert!(check_export_mode(&e.events, store_mode(Some(false), live_store)).is_err());
+        assert_eq!(
+            store_mode(None, Some(LivemodeCounts { live: 2, test: 1 })),
+            None
+        );
+        assert_eq!(store_mode(None, Some(LivemodeCounts::default())), None);
+        assert_eq!(store_mode(None, None), None);
+        let live_only = parse_export("{\"created\":1,\"livemode\":true}").unwrap();
+        assert!(check_export_mode(&live_only.events, Some(true)).is_ok());
     }
 
     #[test]

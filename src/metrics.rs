@@ -71,6 +71,9 @@ pub struct Counters {
     pub latency_us: Histogram,
     /// `received - event.created` for accepted events, seconds.
     pub lag_s: Histogram,
+    /// Buffered delivery-log rows (duplicates, failed writes) kept only as counts because the
+    /// store stayed busy past the buffer's bound (read from the store at report time).
+    pub log_rows_folded: u64,
 }
 
 /// The engine's in-process metrics.
@@ -138,163 +141,16 @@ fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram, bounds: &[
     ));
 }
 
-/// Renders a report as Prometheus text exposition (version 0.0.4).
+/// Renders a report as Prometheus text exposition (version 0.0.4): this process's counters,
+/// the window's figures (all processes), the queue, the firing alerts.
 pub fn prometheus_text(
     r: &crate::engine::MetricsReport,
     firing: &[crate::engine::Alert],
 ) -> String {
     let mut o = String::with_capacity(4096);
-    header(
-        &mut o,
-        "tollbooth_deliveries_total",
-        "counter",
-        "Webhook deliveries handled by this process, by outcome.",
-    );
-    for outcome in DeliveryOutcome::ALL {
-        let n = r
-            .process
-            .deliveries
-            .get(outcome.as_str())
-            .copied()
-            .unwrap_or(0);
-        o.push_str(&format!(
-            "tollbooth_deliveries_total{{outcome=\"{}\"}} {n}\n",
-            outcome.as_str()
-        ));
-    }
-    header(
-        &mut o,
-        "tollbooth_rejections_total",
-        "counter",
-        "Rejected or failed deliveries by this process, by error code.",
-    );
-    for (reason, n) in &r.process.rejections {
-        o.push_str(&format!(
-            "tollbooth_rejections_total{{reason=\"{}\"}} {n}\n",
-            label(reason)
-        ));
-    }
-    header(
-        &mut o,
-        "tollbooth_verified_deliveries_total",
-        "counter",
-        "Deliveries by this process verified by each configured secret (its index), for rotation.",
-    );
-    for (i, n) in &r.process.verified_by_secret {
-        o.push_str(&format!(
-            "tollbooth_verified_deliveries_total{{secret_index=\"{i}\"}} {n}\n"
-        ));
-    }
-    histogram(
-        &mut o,
-        "tollbooth_handler_latency_seconds",
-        "Time spent in handle_webhook.",
-        &r.process.latency_us,
-        LATENCY_BUCKETS_US,
-        1e6,
-    );
-    histogram(
-        &mut o,
-        "tollbooth_event_lag_seconds",
-        "Delay from event.created to processing.",
-        &r.process.lag_s,
-        LAG_BUCKETS_S,
-        1.0,
-    );
-    header(
-        &mut o,
-        "tollbooth_window_deliveries",
-        "gauge",
-        "Deliveries in the alert window (all processes), by outcome.",
-    );
-    for outcome in DeliveryOutcome::ALL {
-        o.push_str(&format!(
-            "tollbooth_window_deliveries{{outcome=\"{}\"}} {}\n",
-            outcome.as_str(),
-            r.window.count(outcome)
-        ));
-    }
-    header(
-        &mut o,
-        "tollbooth_quarantined_events",
-        "gauge",
-        "Authentic events stored but not yet readable (all processes); reprocess after an upgrade.",
-    );
-    o.push_str(&format!(
-        "tollbooth_quarantined_events {}\n",
-        r.quarantined_events
-    ));
-    header(
-        &mut o,
-        "tollbooth_webhook_failure_rate",
-        "gauge",
-        "Share of deliveries rejected or failed in the alert window.",
-    );
-    o.push_str(&format!(
-        "tollbooth_webhook_failure_rate {}\n",
-        r.failure_rate
-    ));
-    header(
-        &mut o,
-        "tollbooth_last_authentic_delivery_age_seconds",
-        "gauge",
-        "Seconds since the newest authentic (signature-verified) delivery, all processes.",
-    );
-    if let Some(s) = r.activity.silent_secs {
-        o.push_str(&format!(
-            "tollbooth_last_authentic_delivery_age_seconds {s}\n"
-        ));
-    }
-    header(
-        &mut o,
-        "tollbooth_crm_sync_failures_window",
-        "gauge",
-        "Failed CRM sync attempts in the alert window.",
-    );
-    o.push_str(&format!(
-        "tollbooth_crm_sync_failures_window {}\n",
-        r.crm_sync_failures_window
-    ));
-    header(&mut o, "tollbooth_jobs", "gauge", "Jobs by kind and state.");
-    for k in &r.queue {
-        for (state, n) in [
-            ("due", k.due),
-            ("leased", k.leased),
-            ("done", k.done),
-            ("dead", k.dead),
-        ] {
-            o.push_str(&format!(
-                "tollbooth_jobs{{kind=\"{}\",state=\"{state}\"}} {n}\n",
-                label(&k.kind)
-            ));
-        }
-    }
-    header(
-        &mut o,
-        "tollbooth_job_failed_attempts_total",
-        "counter",
-        "Failed job attempts, by kind.",
-    );
-    for k in &r.queue {
-        o.push_str(&format!(
-            "tollbooth_job_failed_attempts_total{{kind=\"{}\"}} {}\n",
-            label(&k.kind),
-            k.failed_attempts
-        ));
-    }
-    header(
-        &mut o,
-        "tollbooth_queue_oldest_due_age_seconds",
-        "gauge",
-        "Age of the oldest job due now, by kind.",
-    );
-    for k in &r.queue {
-        o.push_str(&format!(
-            "tollbooth_queue_oldest_due_age_seconds{{kind=\"{}\"}} {}\n",
-            label(&k.kind),
-            k.oldest_due_age_s.unwrap_or(0)
-        ));
-    }
+    process_counters(&mut o, &r.process);
+    window_gauges(&mut o, r);
+    queue_figures(&mut o, &r.queue);
     header(
         &mut o,
         "tollbooth_alert_firing",
@@ -309,4 +165,165 @@ pub fn prometheus_text(
         ));
     }
     o
+}
+
+/// A metric with one sample and no labels.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    header(out, name, kind, help);
+    out.push_str(&format!("{name} {value}\n"));
+}
+
+/// This process's counters and histograms since the engine opened.
+fn process_counters(o: &mut String, c: &Counters) {
+    header(
+        o,
+        "tollbooth_deliveries_total",
+        "counter",
+        "Webhook deliveries handled by this process, by outcome.",
+    );
+    for outcome in DeliveryOutcome::ALL {
+        let n = c.deliveries.get(outcome.as_str()).copied().unwrap_or(0);
+        o.push_str(&format!(
+            "tollbooth_deliveries_total{{outcome=\"{}\"}} {n}\n",
+            outcome.as_str()
+        ));
+    }
+    header(
+        o,
+        "tollbooth_rejections_total",
+        "counter",
+        "Rejected or failed deliveries by this process, by error code.",
+    );
+    for (reason, n) in &c.rejections {
+        o.push_str(&format!(
+            "tollbooth_rejections_total{{reason=\"{}\"}} {n}\n",
+            label(reason)
+        ));
+    }
+    header(
+        o,
+        "tollbooth_verified_deliveries_total",
+        "counter",
+        "Deliveries by this process verified by each configured secret (its index), for rotation.",
+    );
+    for (i, n) in &c.verified_by_secret {
+        o.push_str(&format!(
+            "tollbooth_verified_deliveries_total{{secret_index=\"{i}\"}} {n}\n"
+        ));
+    }
+    single(
+        o,
+        "tollbooth_delivery_log_rows_folded_total",
+        "counter",
+        "Buffered delivery-log rows kept only as counts because the store stayed busy.",
+        c.log_rows_folded,
+    );
+    histogram(
+        o,
+        "tollbooth_handler_latency_seconds",
+        "Time spent in handle_webhook.",
+        &c.latency_us,
+        LATENCY_BUCKETS_US,
+        1e6,
+    );
+    histogram(
+        o,
+        "tollbooth_event_lag_seconds",
+        "Delay from event.created to processing.",
+        &c.lag_s,
+        LAG_BUCKETS_S,
+        1.0,
+    );
+}
+
+/// Figures of the alert window and the store, from every process.
+fn window_gauges(o: &mut String, r: &crate::engine::MetricsReport) {
+    header(
+        o,
+        "tollbooth_window_deliveries",
+        "gauge",
+        "Deliveries in the alert window (all processes), by outcome.",
+    );
+    for outcome in DeliveryOutcome::ALL {
+        o.push_str(&format!(
+            "tollbooth_window_deliveries{{outcome=\"{}\"}} {}\n",
+            outcome.as_str(),
+            r.window.count(outcome)
+        ));
+    }
+    single(
+        o,
+        "tollbooth_quarantined_events",
+        "gauge",
+        "Authentic events stored but not yet readable (all processes); reprocess after an upgrade.",
+        r.quarantined_events,
+    );
+    single(
+        o,
+        "tollbooth_webhook_failure_rate",
+        "gauge",
+        "Share of deliveries rejected or failed in the alert window.",
+        r.failure_rate,
+    );
+    let name = "tollbooth_last_authentic_delivery_age_seconds";
+    header(
+        o,
+        name,
+        "gauge",
+        "Seconds since the newest authentic (signature-verified) delivery, all processes.",
+    );
+    if let Some(s) = r.activity.silent_secs {
+        o.push_str(&format!("{name} {s}\n"));
+    }
+    single(
+        o,
+        "tollbooth_crm_sync_failures_window",
+        "gauge",
+        "Failed CRM sync attempts in the alert window.",
+        r.crm_sync_failures_window,
+    );
+}
+
+/// Jobs by kind and state, failed attempts and the oldest due job's age.
+fn queue_figures(o: &mut String, queue: &[crate::outbox::KindStats]) {
+    header(o, "tollbooth_jobs", "gauge", "Jobs by kind and state.");
+    for k in queue {
+        for (state, n) in [
+            ("due", k.due),
+            ("leased", k.leased),
+            ("done", k.done),
+            ("dead", k.dead),
+        ] {
+            o.push_str(&format!(
+                "tollbooth_jobs{{kind=\"{}\",state=\"{state}\"}} {n}\n",
+                label(&k.kind)
+            ));
+        }
+    }
+    header(
+        o,
+        "tollbooth_job_failed_attempts_total",
+        "counter",
+        "Failed job attempts, by kind.",
+    );
+    for k in queue {
+        o.push_str(&format!(
+            "tollbooth_job_failed_attempts_total{{kind=\"{}\"}} {}\n",
+            label(&k.kind),
+            k.failed_attempts
+        ));
+    }
+    header(
+        o,
+        "tollbooth_queue_oldest_due_age_seconds",
+        "gauge",
+        "Age of the oldest job due now, by kind.",
+    );
+    for k in queue {
+        o.push_str(&format!(
+            "tollbooth_queue_oldest_due_age_seconds{{kind=\"{}\"}} {}\n",
+            label(&k.kind),
+            k.oldest_due_age_s.unwrap_or(0)
+        ));
+    }
 }

@@ -416,6 +416,49 @@ fn import_keeps_exact_bytes_and_reports_bad_lines() {
     assert_eq!(stored, spaced.as_bytes());
 }
 
+/// Issue 13, finding 10: a test-mode export into a live store is refused whole, with a
+/// stable code, unless the operator says otherwise.
+#[test]
+fn import_refuses_an_export_of_the_other_mode_without_the_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_arg(dir.path(), "live.db");
+    let live = dir.path().join("live.jsonl");
+    let live_event = sub_event("evt_live", "cus_live", "active", NOW - 100)
+        .replace("\"livemode\":false", "\"livemode\":true");
+    std::fs::write(&live, live_event + "\n").unwrap();
+    assert_eq!(import(&db, &live)["by_outcome"]["processed"], 1);
+
+    let test = dir.path().join("test.jsonl");
+    std::fs::write(
+        &test,
+        sub_event("evt_test", "cus_test", "active", NOW - 50) + "\n",
+    )
+    .unwrap();
+    let refused = json_of(&["--db", &db, "import", &test.to_string_lossy()], 1);
+    assert_eq!(refused["error"]["code"], "LIVEMODE_MISMATCH", "{refused:#}");
+    let msg = refused["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("--allow-livemode-mismatch"), "{msg}");
+    assert!(!msg.contains("evt_test"), "{msg}");
+    let engine = Engine::open(Config::new(&db, &[SECRET]).unwrap()).unwrap();
+    assert!(
+        engine.event_body("evt_test").unwrap().is_none(),
+        "nothing imported"
+    );
+    drop(engine);
+
+    let forced = json_of(
+        &[
+            "--db",
+            &db,
+            "import",
+            "--allow-livemode-mismatch",
+            &test.to_string_lossy(),
+        ],
+        0,
+    );
+    assert_eq!(forced["by_outcome"]["processed"], 1);
+}
+
 fn verifies(body: &[u8], header: &str, at: i64) -> bool {
     let opts = VerifyOptions::default();
     verify(body, header, &[Secret::new(SECRET).unwrap()], at, &opts).is_ok()

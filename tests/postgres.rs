@@ -287,6 +287,48 @@ fn a_statement_past_the_timeout_is_store_timeout() {
     assert_eq!(waiter.recent_deliveries(10).unwrap().len(), 1);
 }
 
+#[test]
+fn log_only_writes_never_wait_for_the_writer_lock() {
+    let Some(s) = schema(DIRECT, "nowait") else {
+        return;
+    };
+    let holder = PgStore::open(&s.url).unwrap();
+    // A statement timeout far longer than the test: a write that waited would hang it.
+    let waiter = PgStore::open(&pg::with_param(&s.url, "statement_timeout", "60000")).unwrap();
+    let held = Arc::new(Barrier::new(2));
+    let release = Arc::new(Barrier::new(2));
+    let h = {
+        let (held, release) = (held.clone(), release.clone());
+        thread::spawn(move || {
+            holder
+                .write(|_| {
+                    held.wait();
+                    release.wait();
+                    Ok(())
+                })
+                .unwrap();
+        })
+    };
+    held.wait();
+    let e = waiter.try_write(|_| Ok(())).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::StoreBusy, "{e}");
+    // Due rows (a second old) try to flush, find the lock taken and stay buffered.
+    waiter.buffer_delivery(delivery(100, DeliveryOutcome::Duplicate), 100);
+    assert_eq!(
+        waiter.buffer_delivery(delivery(101, DeliveryOutcome::Duplicate), 101),
+        0
+    );
+    release.wait();
+    h.join().unwrap();
+    assert!(waiter.recent_deliveries(10).unwrap().is_empty());
+    waiter.flush_deliveries().unwrap();
+    assert_eq!(
+        waiter.recent_deliveries(10).unwrap().len(),
+        2,
+        "nothing lost"
+    );
+}
+
 fn delivery(at: i64, outcome: DeliveryOutcome) -> Delivery {
     Delivery {
         at,
@@ -338,6 +380,20 @@ fn rows_round_trip(url: &str) {
             status: "active".into(),
             price_id: Some("price_pro".into()),
             product_id: None,
+            items: vec![
+                tollbooth::event::SubscriptionItem {
+                    id: "si_1".into(),
+                    price_id: Some("price_pro".into()),
+                    product_id: Some("prod_pro".into()),
+                    quantity: 5,
+                },
+                tollbooth::event::SubscriptionItem {
+                    id: "si_2".into(),
+                    price_id: Some("price_seat".into()),
+                    product_id: None,
+                    quantity: 1,
+                },
+            ],
             current_period_end: Some(1_702_000_000),
             cancel_at_period_end: true,
             cancel_at: None,

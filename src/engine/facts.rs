@@ -42,11 +42,17 @@ fn expected_schema_version(database: &str) -> i64 {
 }
 
 impl Engine {
+    /// Live and test events among the newest [`LIVEMODE_SAMPLE`] stored events (`None`: the
+    /// backend does not count them): the store's mode, for doctor and the import guard.
+    pub(crate) fn livemode_sample(&self) -> Result<Option<LivemodeCounts>> {
+        self.with_store(|s| s.livemode_counts(LIVEMODE_SAMPLE))
+    }
+
     /// Reads the facts `tollbooth doctor` judges the store by.
     pub fn store_facts(&self, now: i64) -> Result<StoreFacts> {
         let report = self.metrics(now)?;
-        let (schema_version, livemode) =
-            self.with_store(|s| Ok((s.schema_version()?, s.livemode_counts(LIVEMODE_SAMPLE)?)))?;
+        let schema_version = self.with_store(|s| s.schema_version())?;
+        let livemode = self.livemode_sample()?;
         Ok(StoreFacts {
             now,
             schema_version,

@@ -16,7 +16,7 @@ use crate::deliveries::{Delivery, DeliveryOutcome, RejectionBatch};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{self, Event, EventKind, Salvaged};
 use crate::outbox::EnqueuedJob;
-use crate::store::{NewEvent, StoreTx, write_with};
+use crate::store::{NewEvent, Store, StoreTx, write_with};
 use crate::{probe, verify};
 
 /// One delivery in flight.
@@ -132,19 +132,33 @@ impl Engine {
             tally.due(intake.now)
         };
         if due {
-            // Best effort: a failed write keeps the counts for the next one, and the caller
-            // still gets the real error.
-            let _ = self.flush_rejections(intake.now);
+            // Best effort and never waiting for the write lock: a busy store keeps the
+            // counts (bounded) for the next write, and the caller still gets the real error.
+            let _ = self.try_flush_rejections(intake.now);
         }
         e
     }
 
-    /// Writes the pending rejection tally in one small transaction.
+    /// Writes the pending rejection tally in one small transaction, waiting at most the
+    /// store's wait budget (for `close` and the operator's exact counts).
     pub(super) fn flush_rejections(&self, now: i64) -> Result<()> {
+        self.write_rejections_with(now, |s, f| s.write(f))
+    }
+
+    /// Writes the pending rejection tally if the write lock is free now; keeps it otherwise.
+    pub(super) fn try_flush_rejections(&self, now: i64) -> Result<()> {
+        self.write_rejections_with(now, |s, f| s.try_write(f))
+    }
+
+    fn write_rejections_with(
+        &self,
+        now: i64,
+        write: impl FnOnce(&dyn Store, &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()>,
+    ) -> Result<()> {
         let Some(batch) = self.take_rejections(now) else {
             return Ok(());
         };
-        let written = self.with_store(|s| write_with(s, |tx| write_rejections(tx, &batch)));
+        let written = self.with_store(|s| write(s, &mut |tx| write_rejections(tx, &batch)));
         if written.is_err() {
             self.restore_rejections(batch);
         }

@@ -21,7 +21,6 @@ mod fault;
 mod ingest;
 mod jobs;
 mod observe;
-mod payments;
 mod queries;
 mod silence;
 mod stripe_state;

@@ -295,14 +295,17 @@ impl Engine {
     pub fn metrics(&self, now: i64) -> Result<MetricsReport> {
         let window_secs = self.config.alerts.window_secs;
         let since = now - window_secs;
-        let _ = self.flush_rejections(now);
-        let (window, queue, quarantined_events, times) = self.with_store(|s| {
-            s.flush_deliveries()?;
+        // Never waits for the write lock: a busy store answers from the counts written so
+        // far (at most a second or two behind).
+        let _ = self.try_flush_rejections(now);
+        let (window, queue, quarantined_events, times, folded) = self.with_store(|s| {
+            let _ = s.try_flush_deliveries();
             Ok((
                 s.delivery_counts(since)?,
                 s.queue_stats(now, since)?,
                 s.quarantined_count()?,
                 s.authentic_delivery_times(silence::HISTORY_SCAN_ROWS)?,
+                s.delivery_rows_folded(),
             ))
         })?;
         let activity = silence::activity(
@@ -311,7 +314,8 @@ impl Engine {
             times.truncated,
             &self.config.alerts.silence_rule(),
         );
-        let process = self.metrics.snapshot();
+        let mut process = self.metrics.snapshot();
+        process.log_rows_folded = folded;
         let unauthenticated = window.count(DeliveryOutcome::Rejected);
         let authentic = window.total - unauthenticated;
         let errors = window.count(DeliveryOutcome::Failed);

@@ -16,16 +16,21 @@
 //! mutex, writes serialized by `BEGIN IMMEDIATE`; a network database: a pool).
 
 pub mod copy;
+mod json_cols;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
 
 pub use sqlite::{Durability, SqliteOptions};
 
-use crate::billing::{CheckoutRow, CustomerRow, PaymentAction, SubscriptionView, Watermark};
+use crate::billing::{
+    CheckoutRow, CustomerRow, PaymentAction, PurchaseRecord, SubscriptionView, Watermark,
+};
 use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::Result;
-use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
+use crate::event::{
+    CustomerRecord, EntitlementsRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts,
+};
 use crate::outbox::{
     ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
     NewJob,
@@ -85,7 +90,14 @@ pub trait Store: Send + Sync {
     /// Runs `f` in one write transaction and commits when it returns `Ok`; rolls back
     /// otherwise. Buffered delivery-log rows are written in the same transaction. A backend
     /// may run `f` again after a transient conflict, so `f` must only act through `tx`.
+    /// Waits at most the store's wait budget for the write lock (`STORE_BUSY` /
+    /// `STORE_TIMEOUT` after it).
     fn write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()>;
+
+    /// [`Store::write`] that never waits: `STORE_BUSY` at once when another call or process
+    /// holds the write lock. For log-only writes (the rejection tally), which are kept in
+    /// memory and tried again later rather than make a request wait.
+    fn try_write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()>;
 
     /// Whether an event id is stored: a plain read, no write lock (the duplicate fast path).
     fn event_exists(&self, id: &str) -> Result<bool>;
@@ -94,12 +106,22 @@ pub trait Store: Send + Sync {
     fn log_delivery_now(&self, d: &Delivery) -> Result<()>;
 
     /// Buffers a delivery-log row to be written with the next write transaction (group
-    /// commit), so answering a duplicate needs no write of its own. Never fails; returns how
-    /// many of the oldest buffered rows were dropped because the store kept refusing writes.
+    /// commit), so answering a duplicate needs no write of its own; when the buffer is due
+    /// it is flushed with [`Store::try_write`]'s rule (never waiting). Never fails; returns
+    /// how many of the oldest buffered rows were folded into counts (see
+    /// [`crate::deliveries::DeliveryBuffer`]) because the store kept refusing writes.
     fn buffer_delivery(&self, d: Delivery, now: i64) -> usize;
 
-    /// Writes buffered delivery-log rows now.
+    /// Writes buffered delivery-log rows now (waiting at most the budget).
     fn flush_deliveries(&self) -> Result<()>;
+
+    /// Writes buffered delivery-log rows now if the write lock is free (`STORE_BUSY` at once
+    /// otherwise; the rows stay buffered).
+    fn try_flush_deliveries(&self) -> Result<()>;
+
+    /// Buffered delivery-log rows whose detail was dropped (counts kept) since the store was
+    /// opened, for the metrics.
+    fn delivery_rows_folded(&self) -> u64;
 
     // --- Portal and operator reads ------------------------------------------------------
 
@@ -115,6 +137,14 @@ pub trait Store: Send + Sync {
     fn invoices(&self, customer_id: &str) -> Result<Vec<InvoiceRecord>>;
     /// A checkout session.
     fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>>;
+    /// The one-time purchases (rows known to be purchases) of a customer or an app user.
+    fn purchases(
+        &self,
+        customer_id: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<Vec<PurchaseRecord>>;
+    /// A customer's active Stripe Entitlements (feature lookup keys, sorted).
+    fn features(&self, customer_id: &str) -> Result<Vec<String>>;
     /// Stored events (without bodies), newest first.
     fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>>;
     /// The exact bytes of a stored event.
@@ -370,6 +400,19 @@ pub trait StoreTx {
     fn put_checkout(&mut self, row: &CheckoutRow, wm: &Watermark) -> Result<()>;
     /// The app user linked to a customer.
     fn customer_user(&mut self, customer_id: &str) -> Result<Option<String>>;
+    /// A payment's purchase row.
+    fn purchase(&mut self, id: &str) -> Result<Option<PurchaseRecord>>;
+    /// Writes a purchase row (the caller has merged it with the stored one).
+    fn put_purchase(&mut self, p: &PurchaseRecord) -> Result<()>;
+    /// A customer's entitlement summary with its watermark.
+    fn entitlements(
+        &mut self,
+        customer_id: &str,
+    ) -> Result<Option<(EntitlementsRecord, Watermark)>>;
+    /// Writes a customer's entitlement summary.
+    fn put_entitlements(&mut self, rec: &EntitlementsRecord, wm: &Watermark) -> Result<()>;
+    /// Writes a catalog entry unless the stored one is as new and the same; true when written.
+    fn put_catalog_entry(&mut self, e: &CatalogEntry) -> Result<bool>;
     /// Enqueues a job; `None` when its key already exists (once-jobs) — coalesced jobs update
     /// the due row's payload and return it.
     fn enqueue(

@@ -46,7 +46,8 @@ impl tb_config {
 /// Creates a configuration with defaults for the SQLite database at `path` (UTF-8, not
 /// NUL-terminated; `":memory:"` for a private in-memory database) and no webhook secret yet.
 ///
-/// Defaults: tolerance 300 s, body limit 1 MiB, past-due grace 0, `TB_LIVEMODE_ANY`,
+/// Defaults: tolerance 300 s, body limit 1 MiB, past-due grace 0, `TB_LIVEMODE_ANY`, wait
+/// budget 2 s,
 /// max attempts as `tollbooth::outbox::DEFAULT_MAX_ATTEMPTS` (25). On `TB_RESULT_OK` `*config_out` receives a new config that the caller owns
 /// and must release with `tb_config_free`.
 #[unsafe(no_mangle)]
@@ -162,6 +163,18 @@ pub extern "C" fn tb_config_set_max_attempts(config: *mut tb_config, attempts: u
     }
 }
 
+/// Sets the wait budget in milliseconds (default 2000): the longest any call waits for the
+/// store (other threads' calls and another process's write lock together) before
+/// `TB_RESULT_STORE_BUSY`. Log-only writes (rejections, duplicates) never wait. At most
+/// 2147483647; a larger value is `TB_RESULT_CONFIG_INVALID` from `tb_engine_open`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_config_set_busy_timeout_ms(config: *mut tb_config, ms: u64) -> tb_result {
+    ffi_boundary! {
+        try_mut!(config).config.sqlite.busy_timeout = std::time::Duration::from_millis(ms);
+        tb_result::Ok
+    }
+}
+
 /// Writes the detail of the last failure of a call that took this config (`tb_config_*`
 /// setters and `tb_engine_open`) into `buf`; `*out_n` receives the byte count (0 when nothing
 /// failed yet). UTF-8, not NUL-terminated, at most `TB_ERROR_MESSAGE_MAX` bytes, never
@@ -203,6 +216,7 @@ mod tests {
         assert_eq!(c.past_due_grace_secs, 0);
         assert_eq!(c.livemode, None);
         assert_eq!(c.max_attempts, 25);
+        assert_eq!(c.sqlite.busy_timeout, std::time::Duration::from_secs(2));
         assert!(c.webhook_secrets.is_empty());
         tb_config_free(out);
     }

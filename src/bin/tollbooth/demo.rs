@@ -139,6 +139,24 @@ pub fn run(app: &App, db: Option<PathBuf>, keep: bool) -> Res<u8> {
     result
 }
 
+/// What the story leaves for the summary: the books, the queue and the workers' run.
+struct Ending {
+    invoices: Vec<tollbooth::event::InvoiceRecord>,
+    queued: Vec<tollbooth::Job>,
+    workers: Workers,
+    path: PathBuf,
+    kept: bool,
+}
+
+/// The workers' two runs: before and after the operator replays the dead-lettered jobs.
+struct Workers {
+    world: World,
+    dead: Vec<i64>,
+    replayed: Vec<(i64, i64)>,
+    health_before: Health,
+    health: Health,
+}
+
 fn play(app: &App, path: &std::path::Path, kept: bool) -> Res<u8> {
     let mut config = Config::new(path.to_string_lossy(), &[DEMO_SECRET])?;
     config.max_attempts = MAX_ATTEMPTS;
@@ -160,7 +178,68 @@ fn play(app: &App, path: &std::path::Path, kept: bool) -> Res<u8> {
     out.line(out.dim(
         "Every event is signed and delivered twice, like Stripe does; some arrive out of order.",
     ));
+    let ended = subscription_story(&mut s, t0)?;
+    let invoices = show_invoices(&s)?;
+    let queued = show_queue(&s)?;
+    let workers = work_the_queue(&mut s, ended + 60)?;
+    summary(
+        &s,
+        &Ending {
+            invoices,
+            queued,
+            workers,
+            path: path.to_path_buf(),
+            kept,
+        },
+    )
+}
 
+/// Chapters 1–5: signup, a failed renewal, recovery, cancellation, the period's end.
+/// Returns when the subscription ended.
+fn subscription_story(s: &mut Story<'_>, t0: i64) -> Res<i64> {
+    signup(s, t0)?;
+    let t1 = t0 + 30 * DAY;
+    s.step(2, "Renewal fails", t1);
+    let c = s.ctx.clone();
+    s.deliver(
+        "customer.subscription.updated",
+        t1 + 5,
+        c.subscription("past_due", t1, false, None),
+        "active → past_due (arrives first)",
+        t1 + 6,
+    )?;
+    s.deliver(
+        "invoice.payment_failed",
+        t1 + 1,
+        c.invoice(2, t1, "subscription_cycle", false, 1),
+        "card declined, attempt 1",
+        t1 + 8,
+    )?;
+    s.portal("renewal fails", t1 + 10)?;
+
+    let t2 = t1 + 2 * DAY;
+    s.step(3, "Card updated, payment recovered", t2);
+    s.deliver(
+        "invoice.paid",
+        t2,
+        c.invoice(2, t1, "subscription_cycle", true, 2),
+        "paid on attempt 2",
+        t2 + 1,
+    )?;
+    s.deliver(
+        "customer.subscription.updated",
+        t2 + 1,
+        c.subscription("active", t1, false, None),
+        "past_due → active",
+        t2 + 2,
+    )?;
+    s.portal("recovered", t2 + 10)?;
+    cancellation(s, t0 + 45 * DAY, t1)
+}
+
+/// Chapter 1: checkout, the customer, the subscription (its update arrives first) and the
+/// first invoice, then the success page's answer.
+fn signup(s: &mut Story<'_>, t0: i64) -> Res<()> {
     let c = s.ctx.clone();
     s.step(1, "Signup and checkout", t0);
     s.deliver(
@@ -200,50 +279,18 @@ fn play(app: &App, path: &std::path::Path, kept: bool) -> Res<u8> {
         t0 + 6,
     )?;
     let checkout = s.engine.checkout_status(&format!("cs_test_{}", c.tag))?;
+    let out = &s.app.out;
     out.line(format!(
         "  {} {}",
         out.bold("success page:"),
         out.status(checkout.state.as_str())
     ));
-    s.portal("signup", t0 + 10)?;
+    s.portal("signup", t0 + 10)
+}
 
-    let t1 = t0 + 30 * DAY;
-    s.step(2, "Renewal fails", t1);
-    s.deliver(
-        "customer.subscription.updated",
-        t1 + 5,
-        c.subscription("past_due", t1, false, None),
-        "active → past_due (arrives first)",
-        t1 + 6,
-    )?;
-    s.deliver(
-        "invoice.payment_failed",
-        t1 + 1,
-        c.invoice(2, t1, "subscription_cycle", false, 1),
-        "card declined, attempt 1",
-        t1 + 8,
-    )?;
-    s.portal("renewal fails", t1 + 10)?;
-
-    let t2 = t1 + 2 * DAY;
-    s.step(3, "Card updated, payment recovered", t2);
-    s.deliver(
-        "invoice.paid",
-        t2,
-        c.invoice(2, t1, "subscription_cycle", true, 2),
-        "paid on attempt 2",
-        t2 + 1,
-    )?;
-    s.deliver(
-        "customer.subscription.updated",
-        t2 + 1,
-        c.subscription("active", t1, false, None),
-        "past_due → active",
-        t2 + 2,
-    )?;
-    s.portal("recovered", t2 + 10)?;
-
-    let t3 = t0 + 45 * DAY;
+/// Chapters 4–5: cancel at period end at `t3`, the period (started `t1`) ends 30 days later.
+fn cancellation(s: &mut Story<'_>, t3: i64, t1: i64) -> Res<i64> {
+    let c = s.ctx.clone();
     s.step(4, "Ada cancels (at period end)", t3);
     s.deliver(
         "customer.subscription.updated",
@@ -264,11 +311,20 @@ fn play(app: &App, path: &std::path::Path, kept: bool) -> Res<u8> {
         t4 + 1,
     )?;
     s.portal("period ended", t4 + 10)?;
+    Ok(t4)
+}
 
-    out.heading("Invoices");
-    let invoices = s.engine.invoices(&c.customer)?;
-    out.table(&invoice_table(app, &invoices), "no invoices");
+fn show_invoices(s: &Story<'_>) -> Res<Vec<tollbooth::event::InvoiceRecord>> {
+    s.app.out.heading("Invoices");
+    let invoices = s.engine.invoices(&s.ctx.customer)?;
+    s.app
+        .out
+        .table(&invoice_table(s.app, &invoices), "no invoices");
+    Ok(invoices)
+}
 
+fn show_queue(s: &Story<'_>) -> Res<Vec<tollbooth::Job>> {
+    let out = &s.app.out;
     out.heading("Jobs queued (the outbox)");
     let queued = s.engine.jobs(&JobFilter::default())?;
     let mut t = Table::new(&["id", "kind", "key", "state"]);
@@ -286,8 +342,13 @@ fn play(app: &App, path: &std::path::Path, kept: bool) -> Res<u8> {
             "  CRM updates coalesce: one pending sync per customer, carrying the newest state.",
         ),
     );
+    Ok(queued)
+}
 
-    let w0 = t4 + 60;
+/// Workers against the simulated CRM and helpdesk from `w0`; the operator fixes the helpdesk
+/// and replays what was dead-lettered; the workers run again.
+fn work_the_queue(s: &mut Story<'_>, w0: i64) -> Res<Workers> {
+    let out = &s.app.out;
     let mut now = w0;
     out.heading("Workers: simulated CRM and helpdesk (seeded outages, max 3 attempts)");
     let mut world = World::new(SEED);
@@ -309,38 +370,28 @@ fn play(app: &App, path: &std::path::Path, kept: bool) -> Res<u8> {
     run_workers(&s.engine, &mut world, out, &mut now, w0, &mut s.worker_log)?;
     let health = s.engine.health(now)?;
     print_health(out, &health);
-
-    summary(
-        &s,
-        &world,
-        &dead,
-        &replayed,
-        &health_before,
-        &health,
-        path,
-        kept,
-        &invoices,
-        &queued,
-    )
+    Ok(Workers {
+        world,
+        dead,
+        replayed,
+        health_before,
+        health,
+    })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn summary(
-    s: &Story<'_>,
-    world: &World,
-    dead: &[i64],
-    replayed: &[(i64, i64)],
-    health_before: &Health,
-    health: &Health,
-    path: &std::path::Path,
-    kept: bool,
-    invoices: &[tollbooth::event::InvoiceRecord],
-    queued: &[tollbooth::Job],
-) -> Res<u8> {
-    let out = &s.app.out;
-    let counts = s.engine.delivery_counts(i64::MIN)?;
-    let use_o = |o| counts.count(o);
+/// The figures the summary prints and the JSON carries, read back from the engine.
+struct Tally {
+    deliveries: u64,
+    duplicates: u64,
+    stale: u64,
+    events: usize,
+    failed_attempts: usize,
+    replays: Vec<Value>,
+}
+
+fn tally(s: &Story<'_>, replayed: &[(i64, i64)]) -> Res<Tally> {
     use tollbooth::deliveries::DeliveryOutcome as D;
+    let counts = s.engine.delivery_counts(i64::MIN)?;
     let events = s.engine.events(&EventFilter {
         limit: Some(100_000),
         ..EventFilter::default()
@@ -354,24 +405,60 @@ fn summary(
             ..EventFilter::default()
         })?
         .len();
-    let mut replay_results = Vec::new();
+    let mut replays = Vec::new();
     for (id, runs_as) in replayed {
         let job = s.engine.job(*runs_as)?;
-        replay_results
-            .push(json!({ "id": id, "runs_as": runs_as, "state": job.state, "kind": job.kind }));
+        replays.push(json!({ "id": id, "runs_as": runs_as, "state": job.state, "kind": job.kind }));
     }
-    let replays_done = replay_results
-        .iter()
-        .filter(|r| r["state"] == "done")
-        .count();
+    Ok(Tally {
+        deliveries: counts.total,
+        duplicates: counts.count(D::Duplicate),
+        stale: counts.count(D::Stale),
+        events: events.len(),
+        failed_attempts,
+        replays,
+    })
+}
 
+fn summary(s: &Story<'_>, end: &Ending) -> Res<u8> {
+    let t = tally(s, &end.workers.replayed)?;
+    print_summary(s, end, &t);
+    let w = &end.workers;
+    let world = &w.world;
+    s.app.out.json(&json!({
+        "db": if end.kept { Some(end.path.display().to_string()) } else { None },
+        "events": t.events,
+        "deliveries": t.deliveries,
+        "duplicates": t.duplicates,
+        "stale": t.stale,
+        "steps": s.steps,
+        "invoices": end.invoices,
+        "jobs_queued": end.queued,
+        "worker_log": s.worker_log,
+        "crm_contacts": world.contacts.len(),
+        "crm_calls": world.crm_calls,
+        "contacts": world.contacts.values().collect::<Vec<_>>(),
+        "tickets": world.tickets.len(),
+        "ticket_list": world.tickets.values().collect::<Vec<_>>(),
+        "failed_payment_attempts": t.failed_attempts,
+        "helpdesk_calls": world.helpdesk_calls,
+        "dead_jobs": w.dead,
+        "replayed": t.replays,
+        "health_before_replay": w.health_before,
+        "health": w.health,
+        "user": opt(Some(&s.ctx.user)),
+    }));
+    Ok(EXIT_OK)
+}
+
+fn print_summary(s: &Story<'_>, end: &Ending, t: &Tally) {
+    let out = &s.app.out;
+    let world = &end.workers.world;
+    let replays_done = t.replays.iter().filter(|r| r["state"] == "done").count();
     out.heading("Summary");
     out.line(format!(
         "  {} deliveries of {} events: {} duplicates ignored, {} stale (kept, not applied)",
-        counts.total,
-        events.len(),
-        use_o(D::Duplicate),
-        use_o(D::Stale)
+        t.deliveries, t.events, t.duplicates, t.stale
     ));
     out.line(format!(
         "  CRM contacts: {} ({} CRM calls, upserted by customer id)",
@@ -384,54 +471,28 @@ fn summary(
         .filter(|t| t.status == "closed")
         .count();
     out.line(format!(
-        "  Helpdesk tickets: {} for {failed_attempts} failed payment attempt(s), {closed} closed after recovery ({} helpdesk calls)",
+        "  Helpdesk tickets: {} for {} failed payment attempt(s), {closed} closed after recovery ({} helpdesk calls)",
         world.tickets.len(),
+        t.failed_attempts,
         world.helpdesk_calls
     ));
     out.line(format!(
         "  Dead-letter: {} job(s); {replays_done} replayed by the operator and completed",
-        dead.len()
+        end.workers.dead.len()
     ));
     out.line(format!(
         "  Health: {}",
-        if health.ok {
+        if end.workers.health.ok {
             out.green("ok, no alerts")
         } else {
             out.red("alerts firing")
         }
     ));
-    if kept {
+    if end.kept {
+        let path = end.path.display();
         out.line(format!(
-            "  Database kept: {}  {}",
-            path.display(),
-            out.dim(&format!(
-                "(try: tollbooth --db {} customer user_42)",
-                path.display()
-            ))
+            "  Database kept: {path}  {}",
+            out.dim(&format!("(try: tollbooth --db {path} customer user_42)"))
         ));
     }
-    out.json(&json!({
-        "db": if kept { Some(path.display().to_string()) } else { None },
-        "events": events.len(),
-        "deliveries": counts.total,
-        "duplicates": use_o(D::Duplicate),
-        "stale": use_o(D::Stale),
-        "steps": s.steps,
-        "invoices": invoices,
-        "jobs_queued": queued,
-        "worker_log": s.worker_log,
-        "crm_contacts": world.contacts.len(),
-        "crm_calls": world.crm_calls,
-        "contacts": world.contacts.values().collect::<Vec<_>>(),
-        "tickets": world.tickets.len(),
-        "ticket_list": world.tickets.values().collect::<Vec<_>>(),
-        "failed_payment_attempts": failed_attempts,
-        "helpdesk_calls": world.helpdesk_calls,
-        "dead_jobs": dead,
-        "replayed": replay_results,
-        "health_before_replay": health_before,
-        "health": health,
-        "user": opt(Some(&s.ctx.user)),
-    }));
-    Ok(EXIT_OK)
 }

@@ -9,13 +9,13 @@ use serde_json::json;
 
 use crate::{App, EXIT_OK, Res, fail};
 
-pub fn run(app: &App, file: &Path) -> Res<u8> {
+pub fn run(app: &App, file: &Path, opts: tollbooth::import::ImportOptions) -> Res<u8> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| fail(format!("cannot read {}: {e}", file.display())))?;
     let engine = app.engine_create()?;
     let mut bar: Option<indicatif::ProgressBar> = None;
     let show = !app.out.json && std::io::stderr().is_terminal();
-    let report = engine.import_export(&text, app.now, |done, total| {
+    let report = engine.import_export_with(&text, app.now, opts, |done, total| {
         if show && total >= 200 {
             let b = bar.get_or_insert_with(|| {
                 let b = indicatif::ProgressBar::new(total as u64);

@@ -79,6 +79,15 @@ struct Cli {
         allow_negative_numbers = true
     )]
     now: Option<i64>,
+    /// The wait budget: the longest a command waits for a busy SQLite store [default: 2000]
+    #[arg(
+        long,
+        global = true,
+        env = "TOLLBOOTH_BUSY_TIMEOUT_MS",
+        value_name = "MS",
+        value_parser = clap::value_parser!(u32).range(0..=i64::from(i32::MAX))
+    )]
+    busy_timeout_ms: Option<u32>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -159,6 +168,9 @@ enum Cmd {
     Import {
         /// The export file (trusted input: no signatures are checked)
         file: PathBuf,
+        /// Import an export of the other Stripe mode than the store's (refused otherwise)
+        #[arg(long)]
+        allow_livemode_mismatch: bool,
     },
     /// Drop history older than the given ages; never billing state, unfinished jobs or
     /// quarantined events
@@ -334,6 +346,8 @@ pub struct App {
     pub now: i64,
     /// `--now`, when given (the Stripe commands stamp snapshots with it).
     pub now_given: Option<i64>,
+    /// `--busy-timeout-ms`, when given.
+    pub busy_timeout_ms: Option<u32>,
     pub out: Out,
 }
 
@@ -356,7 +370,10 @@ impl App {
 
     /// Opens (creating if needed) the database.
     pub fn engine_create(&self) -> Res<Engine> {
-        let config = Config::new(self.db.to_string_lossy(), &[NO_VERIFY_SECRET])?;
+        let mut config = Config::new(self.db.to_string_lossy(), &[NO_VERIFY_SECRET])?;
+        if let Some(ms) = self.busy_timeout_ms {
+            config.sqlite.busy_timeout = std::time::Duration::from_millis(ms.into());
+        }
         Ok(Engine::open(config)?)
     }
 
@@ -436,6 +453,7 @@ fn main() -> ExitCode {
         secret: cli.secret,
         now: cli.now.unwrap_or_else(tollbooth::unix_now),
         now_given: cli.now,
+        busy_timeout_ms: cli.busy_timeout_ms,
         out,
     };
     // doctor checks the store when one was named (flag or env), or the default file exists.
@@ -510,7 +528,16 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
             event_id: Some(id), ..
         } => jobs::reprocess(app, &id),
         Cmd::Reprocess { .. } => jobs::reprocess_quarantined(app),
-        Cmd::Import { file } => import::run(app, &file),
+        Cmd::Import {
+            file,
+            allow_livemode_mismatch,
+        } => import::run(
+            app,
+            &file,
+            tollbooth::import::ImportOptions {
+                allow_livemode_mismatch,
+            },
+        ),
         Cmd::Copy { from, to } => copy::run(app, &from, &to),
         Cmd::Prune {
             body_days,

@@ -6,7 +6,6 @@ use super::PgStore;
 use super::tx::{INT8, PgTx, TEXT};
 use crate::deliveries::{Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::{ErrorCode, Result};
-use crate::store::sqlite::MAX_BUFFERED_DELIVERIES;
 
 pub(super) fn insert(tx: &mut PgTx<'_>, d: &Delivery) -> Result<()> {
     let outcome = d.outcome.as_str();
@@ -55,22 +54,18 @@ pub(super) fn count(
 
 impl PgStore {
     /// Buffers a delivery-log row; flushes when the buffer is large or its oldest row is
-    /// older than a second. Never fails; returns how many old rows were dropped (beyond
-    /// [`MAX_BUFFERED_DELIVERIES`] while the store refuses writes).
+    /// older than a second, never waiting for the writer lock. Never fails; returns how many
+    /// old rows were folded into counts (see [`crate::deliveries::DeliveryBuffer`]).
     pub fn buffer_delivery(&self, d: Delivery, now: i64) -> usize {
-        let flush = {
+        let (due, before) = {
             let mut buf = self.pending();
-            buf.push(d);
-            let oldest = buf.first().map_or(now, |d| d.at);
-            buf.len() >= 256 || now - oldest >= 1
+            let before = buf.folded();
+            (buf.push(d, now), before)
         };
-        if flush {
-            let _ = self.flush_deliveries();
+        if due {
+            let _ = self.try_flush_deliveries();
         }
-        let mut buf = self.pending();
-        let excess = buf.len().saturating_sub(MAX_BUFFERED_DELIVERIES);
-        buf.drain(..excess);
-        excess
+        (self.pending().folded() - before) as usize
     }
 
     /// Writes buffered delivery-log rows now.
@@ -79,6 +74,14 @@ impl PgStore {
             return Ok(());
         }
         self.write(|_| Ok(()))
+    }
+
+    /// Writes buffered delivery-log rows now if the writer lock is free.
+    pub fn try_flush_deliveries(&self) -> Result<()> {
+        if self.pending().is_empty() {
+            return Ok(());
+        }
+        self.try_write(|_| Ok(()))
     }
 
     /// Writes one delivery-log row in its own transaction.

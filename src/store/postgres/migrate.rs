@@ -26,8 +26,12 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0004_stripe_api.sql"),
     ),
     (
-        "0005_payments",
-        include_str!("migrations/0005_payments.sql"),
+        "0005_billing_model",
+        include_str!("migrations/0005_billing_model.sql"),
+    ),
+    (
+        "0006_payments",
+        include_str!("migrations/0006_payments.sql"),
     ),
 ];
 

@@ -15,6 +15,7 @@
 //! failure rolls back and runs the transaction again (a few times), which is why `write` takes
 //! an `FnMut`.
 
+mod billing_model;
 mod config;
 mod copy;
 mod deliveries;
@@ -37,9 +38,8 @@ pub use tx::PgTx;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::deliveries::Delivery;
+use crate::deliveries::DeliveryBuffer;
 use crate::error::Result;
-use crate::store::sqlite::MAX_BUFFERED_DELIVERIES;
 
 /// The schema version this build writes (count of files in `migrations/`).
 pub const PG_SCHEMA_VERSION: i64 = migrate::MIGRATIONS.len() as i64;
@@ -58,8 +58,10 @@ pub struct PgStore {
     /// `BEGIN ...; SET LOCAL ...` for reads and for writes (the latter takes the writer lock).
     begin_read: String,
     begin_write: String,
+    /// `begin_write` that gives up at once when another writer holds the lock.
+    begin_try_write: String,
     /// Delivery-log rows of duplicate deliveries, written with the next write transaction.
-    pending_log: Mutex<Vec<Delivery>>,
+    pending_log: Mutex<DeliveryBuffer>,
     /// Migrations this open applied (0 when another process had done them).
     applied: usize,
 }
@@ -87,15 +89,17 @@ impl PgStore {
         let schema = &opts.schema;
         let begin_read =
             format!("BEGIN; SET LOCAL statement_timeout = {ms}; SET LOCAL search_path = {schema}");
-        let begin_write = format!(
-            "{begin_read}; SELECT pg_advisory_xact_lock({WRITE_LOCK}, hashtext('{schema}'))"
-        );
+        let lock = format!("SELECT pg_advisory_xact_lock({WRITE_LOCK}, hashtext('{schema}'))");
+        let begin_write = format!("{begin_read}; {lock}");
+        // lock_timeout 0 would mean "no limit": 1 ms is "not now" (55P03, `STORE_BUSY`).
+        let begin_try_write = format!("{begin_read}; SET LOCAL lock_timeout = 1; {lock}");
         let mut store = PgStore {
             opts,
             pool,
             begin_read,
             begin_write,
-            pending_log: Mutex::new(Vec::new()),
+            begin_try_write,
+            pending_log: Mutex::new(DeliveryBuffer::default()),
             applied: 0,
         };
         store.applied = migrate::run(&store)?;
@@ -121,12 +125,7 @@ impl PgStore {
     /// Commits when `f` returns `Ok`; rolls back and runs `f` again after a deadlock or a
     /// serialization failure; a connection that was lost while idle in the pool is replaced
     /// once per pooled connection before the call fails.
-    fn run<T>(&self, write: bool, mut f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
-        let begin = if write {
-            &self.begin_write
-        } else {
-            &self.begin_read
-        };
+    fn run<T>(&self, begin: &str, mut f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
         let mut tries = 0;
         let mut stale = 0;
         let mut fresh_retried = false;
@@ -196,31 +195,39 @@ impl PgStore {
 
     /// Runs `f` in one write transaction under the writer lock, flushing buffered
     /// delivery-log rows in it. `f` may run more than once (see [`PgStore::run`]).
-    pub fn write<T>(&self, mut f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
-        let pending = std::mem::take(&mut *self.pending());
-        let out = self.run(true, |tx| {
-            for d in &pending {
-                tx.insert_delivery(d)?;
-            }
+    pub fn write<T>(&self, f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        self.write_after(&self.begin_write, f)
+    }
+
+    /// [`PgStore::write`] that gives up at once (`STORE_BUSY`) when another writer holds
+    /// the writer lock.
+    pub fn try_write<T>(&self, f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        self.write_after(&self.begin_try_write, f)
+    }
+
+    fn write_after<T>(
+        &self,
+        begin: &str,
+        mut f: impl FnMut(&mut PgTx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let pending = self.pending().take();
+        let out = self.run(begin, |tx| {
+            crate::deliveries::write_buffered(tx, &pending)?;
             f(tx)
         });
         if out.is_err() && !pending.is_empty() {
             // Not written: keep them (in front of anything buffered meanwhile).
-            let mut buf = self.pending();
-            let newer = std::mem::replace(&mut *buf, pending);
-            buf.extend(newer);
-            let excess = buf.len().saturating_sub(MAX_BUFFERED_DELIVERIES);
-            buf.drain(..excess);
+            self.pending().restore(pending);
         }
         out
     }
 
     /// Runs `f` in a read-only transaction.
     pub(crate) fn read<T>(&self, f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
-        self.run(false, f)
+        self.run(&self.begin_read, f)
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<Delivery>> {
+    pub(super) fn pending(&self) -> std::sync::MutexGuard<'_, DeliveryBuffer> {
         self.pending_log.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -2,7 +2,7 @@
 //! (which tests also call directly).
 
 use super::PgStore;
-use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
+use crate::billing::{CheckoutRow, CustomerRow, PurchaseRecord, SubscriptionView};
 use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::Result;
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
@@ -24,8 +24,17 @@ impl Store for PgStore {
     fn buffer_delivery(&self, d: Delivery, now: i64) -> usize {
         PgStore::buffer_delivery(self, d, now)
     }
+    fn try_write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
+        PgStore::try_write(self, |tx| f(tx))
+    }
     fn flush_deliveries(&self) -> Result<()> {
         PgStore::flush_deliveries(self)
+    }
+    fn try_flush_deliveries(&self) -> Result<()> {
+        PgStore::try_flush_deliveries(self)
+    }
+    fn delivery_rows_folded(&self) -> u64 {
+        self.pending().folded()
     }
     fn customer(&self, id: &str) -> Result<Option<CustomerRow>> {
         PgStore::customer(self, id)
@@ -44,6 +53,16 @@ impl Store for PgStore {
     }
     fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>> {
         PgStore::checkout(self, id)
+    }
+    fn purchases(
+        &self,
+        customer_id: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<Vec<PurchaseRecord>> {
+        PgStore::purchases(self, customer_id, user_id)
+    }
+    fn features(&self, customer_id: &str) -> Result<Vec<String>> {
+        PgStore::features(self, customer_id)
     }
     fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
         PgStore::events(self, filter)

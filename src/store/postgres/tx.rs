@@ -6,13 +6,16 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
 
 use super::errors::{self, Kind};
-use crate::billing::{CheckoutRow, CheckoutState, SubscriptionView, Watermark};
+use crate::billing::{CheckoutRow, CheckoutState, PurchaseRecord, SubscriptionView, Watermark};
 use crate::deliveries::{Delivery, DeliveryOutcome};
 use crate::error::{Error, Result};
-use crate::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
+use crate::event::{
+    CheckoutRecord, CustomerRecord, EntitlementsRecord, InvoiceRecord, SubscriptionRecord,
+};
 use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
 use crate::store::{NewEvent, StoreTx};
+use crate::sync_state::CatalogEntry;
 
 /// Parameter types, short.
 pub(super) const TEXT: Type = Type::TEXT;
@@ -95,11 +98,19 @@ impl<'c> PgTx<'c> {
         }
     }
 
-    pub(super) fn insert_delivery(&mut self, d: &Delivery) -> Result<()> {
-        super::deliveries::insert(self, d)
+    /// A JSON column, decoded (`STORE_CORRUPT` when it does not decode).
+    pub(super) fn json<T: serde::de::DeserializeOwned>(
+        &mut self,
+        r: &Row,
+        i: usize,
+        table: &str,
+        column: &str,
+    ) -> Result<T> {
+        let text: String = self.get(r, i)?;
+        crate::store::json_cols::decode(&text, table, column)
     }
 
-    fn watermark(&mut self, r: &Row, i: usize) -> Result<Watermark> {
+    pub(super) fn watermark(&mut self, r: &Row, i: usize) -> Result<Watermark> {
         Ok(Watermark {
             event_id: self.get(r, i)?,
             created: self.get(r, i + 1)?,
@@ -121,6 +132,7 @@ impl<'c> PgTx<'c> {
             ended_at: self.get(r, 9)?,
             trial_end: self.get(r, 10)?,
             user_id: None,
+            items: self.json(r, 15, "subscriptions", "items")?,
         };
         Ok((
             SubscriptionView {
@@ -176,7 +188,8 @@ impl<'c> PgTx<'c> {
 }
 
 pub(super) const SUBSCRIPTION_COLS: &str = "id, customer_id, status, price_id, product_id, current_period_end, \
-     cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, wm_snapshot";
+     cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, wm_snapshot, \
+     items";
 
 pub(super) const INVOICE_COLS: &str = "id, customer_id, subscription_id, number, status, amount_due, amount_paid, \
      amount_remaining, currency, hosted_invoice_url, invoice_pdf, attempt_count, next_payment_attempt, created, \
@@ -187,6 +200,29 @@ pub(super) const CHECKOUT_COLS: &str = "id, customer_id, user_id, mode, status, 
 impl StoreTx for PgTx<'_> {
     fn payments(&mut self) -> &mut dyn crate::store::PaymentsTx {
         self
+    }
+
+    fn purchase(&mut self, id: &str) -> Result<Option<PurchaseRecord>> {
+        self.purchase_by_id(id)
+    }
+
+    fn put_purchase(&mut self, p: &PurchaseRecord) -> Result<()> {
+        self.write_purchase(p)
+    }
+
+    fn entitlements(
+        &mut self,
+        customer_id: &str,
+    ) -> Result<Option<(EntitlementsRecord, Watermark)>> {
+        self.entitlements_of(customer_id)
+    }
+
+    fn put_entitlements(&mut self, rec: &EntitlementsRecord, wm: &Watermark) -> Result<()> {
+        self.write_entitlements(rec, wm)
+    }
+
+    fn put_catalog_entry(&mut self, e: &CatalogEntry) -> Result<bool> {
+        self.put_catalog(e)
     }
 
     fn event_exists(&mut self, id: &str) -> Result<bool> {
@@ -309,13 +345,13 @@ impl StoreTx for PgTx<'_> {
         self.exec(
             "INSERT INTO subscriptions (id, customer_id, status, price_id, product_id, current_period_end, \
              cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, \
-             wm_snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             wm_snapshot, items) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, \
              price_id = excluded.price_id, product_id = excluded.product_id, \
              current_period_end = excluded.current_period_end, cancel_at_period_end = excluded.cancel_at_period_end, \
              cancel_at = excluded.cancel_at, canceled_at = excluded.canceled_at, ended_at = excluded.ended_at, \
              trial_end = excluded.trial_end, status_since = excluded.status_since, wm_event = excluded.wm_event, \
-             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot",
+             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot, items = excluded.items",
             &[
                 (&s.id, TEXT),
                 (&s.customer_id, TEXT),
@@ -332,6 +368,7 @@ impl StoreTx for PgTx<'_> {
                 (&wm.event_id, TEXT),
                 (&wm.created, INT8),
                 (&wm.snapshot, BOOL),
+                (&crate::store::json_cols::encode(&s.items), TEXT),
             ],
         )?;
         Ok(())

@@ -5,6 +5,7 @@
 //! beside the writer. Several processes may open one database file.
 
 mod activity;
+mod billing_model;
 mod checkpointer;
 mod copy;
 mod deliveries;
@@ -20,15 +21,15 @@ mod throttle;
 pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
 pub use prune::restore;
 
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::copy::{Cell, Table};
 use super::{Store, StoreTx};
-use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
-use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts};
+use crate::billing::{CheckoutRow, CustomerRow, PurchaseRecord, SubscriptionView};
+use crate::deliveries::{AuthenticTimes, Delivery, DeliveryBuffer, DeliveryCounts, write_buffered};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
 use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats};
@@ -45,11 +46,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_secret_index.sql"),
     include_str!("migrations/0007_delivery_stats.sql"),
     include_str!("migrations/0008_stripe_api.sql"),
-    include_str!("migrations/0009_payments.sql"),
+    include_str!("migrations/0009_billing_model.sql"),
+    include_str!("migrations/0010_payments.sql"),
 ];
 
-/// Most delivery-log rows kept in memory while the store refuses writes.
-pub const MAX_BUFFERED_DELIVERIES: usize = 10_000;
+/// The default wait budget ([`SqliteOptions::busy_timeout`]): long enough for a queue of
+/// writers (each commit takes milliseconds), short enough that a host's request never hangs.
+pub const DEFAULT_WAIT_BUDGET: Duration = Duration::from_secs(2);
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -71,7 +74,9 @@ pub enum Durability {
 pub struct SqliteOptions {
     /// Commit durability (default `synchronous=NORMAL`).
     pub durability: Durability,
-    /// How long a writer waits for another process's write lock before `STORE_BUSY`.
+    /// The wait budget: the longest any call waits for the store (this process's other
+    /// calls and another process's write lock together) before `STORE_BUSY`. Log-only
+    /// writes (duplicate and rejection rows) never wait at all. Default 2 s.
     pub busy_timeout: Duration,
     /// Run WAL checkpoints on a background thread (default `true`, file databases only), so
     /// no webhook pays for one. With `false`, SQLite checkpoints inside commits as usual, or
@@ -83,16 +88,20 @@ impl Default for SqliteOptions {
     fn default() -> Self {
         SqliteOptions {
             durability: Durability::Normal,
-            busy_timeout: Duration::from_secs(5),
+            busy_timeout: DEFAULT_WAIT_BUDGET,
             background_checkpoint: true,
         }
     }
 }
 
-/// The SQLite store: one connection behind a mutex (SQLite serializes writers anyway), and
+/// The SQLite store: one connection behind a mutex (SQLite serializes writers anyway), the
+/// buffered delivery-log rows beside it (so buffering never waits for the connection), and
 /// the background checkpoint thread for file databases.
 pub struct SqliteStore {
-    db: Mutex<SqliteDb>,
+    db: parking_lot::Mutex<SqliteDb>,
+    pending: Arc<Mutex<DeliveryBuffer>>,
+    /// [`SqliteOptions::busy_timeout`].
+    budget: Duration,
     checkpointer: Mutex<Option<Checkpointer>>,
 }
 
@@ -113,9 +122,11 @@ impl SqliteStore {
             ));
         }
         let background = opts.background_checkpoint && path != ":memory:";
+        let pending = Arc::new(Mutex::new(DeliveryBuffer::default()));
         let db = SqliteDb::open(
             path,
             opts,
+            pending.clone(),
             if background {
                 REQUEST_PATH_AUTOCHECKPOINT
             } else {
@@ -133,25 +144,60 @@ impl SqliteStore {
             None
         };
         Ok(SqliteStore {
-            db: Mutex::new(db),
+            db: parking_lot::Mutex::new(db),
+            pending,
+            budget: opts.busy_timeout,
             checkpointer: Mutex::new(checkpointer),
         })
     }
 
-    /// Runs `f` with the connection. A panic while holding the lock cannot leave SQLite
-    /// half-written (the transaction rolls back on drop), so a poisoned lock is safe to reuse.
+    /// Runs `f` with the connection, waiting at most the budget in all: for this process's
+    /// other calls, then (what is left of it) for another process's write lock. A panic while
+    /// holding the lock cannot leave SQLite half-written (the transaction rolls back on
+    /// drop), and parking_lot's mutex does not poison.
     fn db<T>(&self, f: impl FnOnce(&mut SqliteDb) -> Result<T>) -> Result<T> {
-        f(&mut self.db.lock().unwrap_or_else(|p| p.into_inner()))
+        let started = Instant::now();
+        let mut db = self
+            .db
+            .try_lock_for(self.budget)
+            .ok_or_else(|| busy(self.budget))?;
+        db.set_wait(self.budget.saturating_sub(started.elapsed()))?;
+        f(&mut db)
+    }
+
+    /// Runs `f` with the connection only if nothing holds it or the write lock now:
+    /// `STORE_BUSY` at once otherwise. For log-only writes, which must never wait.
+    fn db_now<T>(&self, f: impl FnOnce(&mut SqliteDb) -> Result<T>) -> Result<T> {
+        let mut db = self.db.try_lock().ok_or_else(|| busy(Duration::ZERO))?;
+        db.set_wait(Duration::ZERO)?;
+        f(&mut db)
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, DeliveryBuffer> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-/// The connection and its buffered delivery-log rows. Not `Sync`: [`SqliteStore`] puts it
-/// behind a mutex.
+/// `STORE_BUSY` after waiting `waited` (a fixed message: nothing of the call's input).
+fn busy(waited: Duration) -> Error {
+    Error::new(
+        ErrorCode::StoreBusy,
+        format!(
+            "the store stayed locked for the whole wait budget ({} ms)",
+            waited.as_millis()
+        ),
+    )
+}
+
+/// The connection. Not `Sync`: [`SqliteStore`] puts it behind a mutex.
 pub(crate) struct SqliteDb {
     conn: Connection,
     /// Delivery-log rows for duplicate deliveries, written with the next write transaction
-    /// (group commit) so that answering a duplicate needs no write of its own.
-    pending_log: Vec<Delivery>,
+    /// (group commit) so that answering a duplicate needs no write of its own. Shared with
+    /// [`SqliteStore`], which buffers into it without taking the connection.
+    pending_log: Arc<Mutex<DeliveryBuffer>>,
+    /// The busy timeout set on the connection now.
+    wait: Duration,
 }
 
 impl std::fmt::Debug for SqliteDb {
@@ -172,7 +218,12 @@ fn open_error(e: rusqlite::Error) -> Error {
 
 impl SqliteDb {
     /// Opens (creating if needed) and migrates a database.
-    fn open(path: &str, opts: &SqliteOptions, wal_autocheckpoint: i64) -> Result<SqliteDb> {
+    fn open(
+        path: &str,
+        opts: &SqliteOptions,
+        pending_log: Arc<Mutex<DeliveryBuffer>>,
+        wal_autocheckpoint: i64,
+    ) -> Result<SqliteDb> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -212,7 +263,8 @@ impl SqliteDb {
             .map_err(open_error)?;
         let mut store = SqliteDb {
             conn,
-            pending_log: Vec::new(),
+            pending_log,
+            wait: opts.busy_timeout,
         };
         store.migrate()?;
         Ok(store)
@@ -257,6 +309,15 @@ impl SqliteDb {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
+    /// Sets how long the next statements wait for another process's write lock.
+    fn set_wait(&mut self, wait: Duration) -> Result<()> {
+        if wait != self.wait {
+            self.conn.busy_timeout(wait)?;
+            self.wait = wait;
+        }
+        Ok(())
+    }
+
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction, flushing buffered delivery-log rows in
     /// it. Commits when `f` returns `Ok`, rolls back otherwise (buffered rows stay buffered).
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T>) -> Result<T> {
@@ -264,13 +325,21 @@ impl SqliteDb {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut stx = SqliteTx { tx };
-        for d in &self.pending_log {
-            stx.log_delivery(d)?;
+        let log = self
+            .pending_log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let out = write_buffered(&mut stx, &log)
+            .and_then(|()| f(&mut stx))
+            .and_then(|v| Ok(stx.tx.commit().map(|()| v)?));
+        if out.is_err() && !log.is_empty() {
+            self.pending_log
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .restore(log);
         }
-        let out = f(&mut stx)?;
-        stx.tx.commit()?;
-        self.pending_log.clear();
-        Ok(out)
+        out
     }
 
     /// Whether an event id is already stored (a plain read: no write lock, WAL snapshot).
@@ -281,29 +350,14 @@ impl SqliteDb {
         Ok(st.exists([id])?)
     }
 
-    /// Buffers a delivery-log row (see [`Store::write`]); flushes when the buffer is large or
-    /// its oldest row is older than a second, so the log is never more than ~1 s behind.
-    ///
-    /// Never fails: answering a duplicate must not depend on the log write. When a flush
-    /// fails (the store is busy or full) the rows stay buffered for the next write; beyond
-    /// [`MAX_BUFFERED_DELIVERIES`] the oldest rows are dropped and counted in the return value.
-    pub(crate) fn buffer_delivery(&mut self, d: Delivery, now: i64) -> usize {
-        self.pending_log.push(d);
-        let oldest = self.pending_log.first().map_or(now, |d| d.at);
-        if self.pending_log.len() >= 256 || now - oldest >= 1 {
-            let _ = self.flush_deliveries();
-        }
-        let excess = self
-            .pending_log
-            .len()
-            .saturating_sub(MAX_BUFFERED_DELIVERIES);
-        self.pending_log.drain(..excess);
-        excess
-    }
-
-    /// Writes buffered delivery-log rows now.
+    /// Writes buffered delivery-log rows now (nothing when none wait).
     pub(crate) fn flush_deliveries(&mut self) -> Result<()> {
-        if self.pending_log.is_empty() {
+        let empty = self
+            .pending_log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty();
+        if empty {
             return Ok(());
         }
         self.write(|_| Ok(()))
@@ -345,11 +399,29 @@ impl Store for SqliteStore {
     fn log_delivery_now(&self, d: &Delivery) -> Result<()> {
         self.db(|db| db.log_delivery_now(d))
     }
+    fn try_write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
+        self.db_now(|db| db.write(|tx| f(tx)))
+    }
     fn buffer_delivery(&self, d: Delivery, now: i64) -> usize {
-        self.db(|db| Ok(db.buffer_delivery(d, now))).unwrap_or(0)
+        let (due, before) = {
+            let mut pending = self.pending();
+            let before = pending.folded();
+            (pending.push(d, now), before)
+        };
+        if due {
+            // Never waits: when the store is busy the rows stay buffered (bounded).
+            let _ = self.db_now(|db| db.flush_deliveries());
+        }
+        (self.pending().folded() - before) as usize
     }
     fn flush_deliveries(&self) -> Result<()> {
         self.db(|db| db.flush_deliveries())
+    }
+    fn try_flush_deliveries(&self) -> Result<()> {
+        self.db_now(|db| db.flush_deliveries())
+    }
+    fn delivery_rows_folded(&self) -> u64 {
+        self.pending().folded()
     }
     fn customer(&self, id: &str) -> Result<Option<CustomerRow>> {
         self.db(|db| db.customer(id))
@@ -368,6 +440,16 @@ impl Store for SqliteStore {
     }
     fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>> {
         self.db(|db| db.checkout(id))
+    }
+    fn purchases(
+        &self,
+        customer_id: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<Vec<PurchaseRecord>> {
+        self.db(|db| db.purchases(customer_id, user_id))
+    }
+    fn features(&self, customer_id: &str) -> Result<Vec<String>> {
+        self.db(|db| db.features(customer_id))
     }
     fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
         self.db(|db| db.events(filter))
@@ -547,7 +629,13 @@ mod tests {
             busy_timeout: Duration::from_millis(1234),
             background_checkpoint: true,
         };
-        let store = SqliteDb::open(&path, &opts, REQUEST_PATH_AUTOCHECKPOINT).unwrap();
+        let store = SqliteDb::open(
+            &path,
+            &opts,
+            Default::default(),
+            REQUEST_PATH_AUTOCHECKPOINT,
+        )
+        .unwrap();
         let get = |p: &str| -> i64 {
             store
                 .conn()

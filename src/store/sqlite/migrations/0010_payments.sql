@@ -1,4 +1,4 @@
--- tollbooth schema v9: what refund, dispute and payment-action tickets need beyond the billing
+-- tollbooth schema v10: what refund, dispute and payment-action tickets need beyond the billing
 -- rows.
 
 -- Which customer a charge or PaymentIntent belongs to, learned from the events that carry both

@@ -1,5 +1,5 @@
--- tollbooth PostgreSQL schema v5: payment lookups, orphan ticket jobs and pending payment
--- actions, as in SQLite's 0009_payments.sql.
+-- tollbooth PostgreSQL schema v6: payment lookups, orphan ticket jobs and pending payment
+-- actions, as in SQLite's 0010_payments.sql.
 CREATE TABLE payment_refs (
     id          TEXT PRIMARY KEY,
     customer_id TEXT NOT NULL,
