@@ -334,10 +334,14 @@ impl Engine {
         }
         self.faults.check(FaultPoint::AfterDedupe)?;
         let wm = Watermark::event(event.created, &event.id);
+        if event.account.is_some() && !self.config.accept_connect_events {
+            return self.refuse_connect(tx, intake, event);
+        }
         let applied = apply::apply_object(
             tx,
             &event.object,
             Some(&event.kind),
+            event.account.as_deref(),
             &wm,
             intake.now,
             &self.faults,
@@ -363,6 +367,39 @@ impl Engine {
         tx.log_delivery(&d)?;
         self.faults.check(FaultPoint::BeforeCommit)?;
         let mut h = self.handled(event, outcome, applied.customer_id, applied.jobs);
+        h.secret_index = intake.secret_index;
+        Ok((h, d))
+    }
+
+    /// A Connect event on an endpoint that does not take them: stored (a redelivery is a
+    /// duplicate) and logged as `ignored` with reason `CONNECT_EVENT_REFUSED`; nothing moves.
+    /// Never a 4xx: the event is authentic, and Stripe would retry it for days.
+    fn refuse_connect(
+        &self,
+        tx: &mut dyn StoreTx,
+        intake: &Intake<'_>,
+        event: &Event,
+    ) -> Result<(Handled, Delivery)> {
+        let code = ErrorCode::ConnectEventRefused;
+        tx.insert_event(&NewEvent {
+            id: &event.id,
+            event_type: event.kind.as_str(),
+            created: event.created,
+            livemode: event.livemode,
+            api_version: event.api_version.as_deref(),
+            account: event.account.as_deref(),
+            object_id: event.object.id(),
+            customer_id: None,
+            outcome: Outcome::Ignored.as_str(),
+            error_code: Some(code.as_str()),
+            received_at: intake.now,
+            body: intake.body,
+        })?;
+        let d = intake.row(DeliveryOutcome::Ignored, Some(code), named(event));
+        tx.log_delivery(&d)?;
+        let mut h = self.handled(event, Outcome::Ignored, None, Vec::new());
+        h.customer_id = None;
+        h.reason = Some(code);
         h.secret_index = intake.secret_index;
         Ok((h, d))
     }

@@ -263,7 +263,7 @@ impl Engine {
         let wm = Watermark::snapshot(fetched_at);
         let applied = self.with_store(|s| {
             write_with(s, |tx| {
-                apply::apply_object(tx, &object, None, &wm, fetched_at, &self.faults)
+                apply::apply_object(tx, &object, None, None, &wm, fetched_at, &self.faults)
             })
         })?;
         Ok(SnapshotApplied {
@@ -304,6 +304,7 @@ impl Engine {
                             Ok((object, _)) => Some(apply::apply_object(
                                 tx,
                                 object,
+                                None,
                                 None,
                                 &wm,
                                 fetched_at,
@@ -357,6 +358,7 @@ impl Engine {
                     tx,
                     &event.object,
                     Some(&event.kind),
+                    event.account.as_deref(),
                     &wm,
                     now,
                     &self.faults,

@@ -35,7 +35,7 @@ impl Engine {
                 if let Some(b) = &pending {
                     write_rejections(tx, b)?;
                 }
-                store_thin(tx, intake, thin)
+                store_thin(tx, intake, thin, self.config.accept_connect_events)
             });
             if let (Err(_), Some(b)) = (&r, pending) {
                 self.restore_rejections(b);
@@ -51,11 +51,28 @@ fn store_thin(
     tx: &mut dyn StoreTx,
     intake: &Intake<'_>,
     thin: &ThinEvent,
+    accept_connect: bool,
 ) -> Result<(Handled, Delivery)> {
     if tx.event_exists(&thin.id)? {
         let d = intake.row(DeliveryOutcome::Duplicate, None, named(thin));
         tx.log_delivery(&d)?;
         return Ok((answer(intake, thin, Outcome::Duplicate, Vec::new()), d));
+    }
+    if thin.context.is_some() && !accept_connect {
+        // A connected account's notification on an endpoint that takes none: kept and
+        // acknowledged, never fetched.
+        let code = ErrorCode::ConnectEventRefused;
+        tx.insert_event(&new_event(
+            intake,
+            thin,
+            Outcome::Ignored,
+            Some(code.as_str()),
+        ))?;
+        let d = intake.row(DeliveryOutcome::Ignored, Some(code), named(thin));
+        tx.log_delivery(&d)?;
+        let mut h = answer(intake, thin, Outcome::Ignored, Vec::new());
+        h.reason = Some(code);
+        return Ok((h, d));
     }
     let job = tx
         .enqueue(&NewJob::fetch_event(thin), Some(&thin.id), intake.now)?
@@ -65,7 +82,20 @@ fn store_thin(
                 format!("the fetch job of thin event {} already exists", thin.id),
             )
         })?;
-    tx.insert_event(&NewEvent {
+    tx.insert_event(&new_event(intake, thin, Outcome::Processed, None))?;
+    let d = intake.row(DeliveryOutcome::Processed, None, named(thin));
+    tx.log_delivery(&d)?;
+    Ok((answer(intake, thin, Outcome::Processed, vec![job]), d))
+}
+
+/// The stored row of a thin event.
+fn new_event<'a>(
+    intake: &'a Intake<'_>,
+    thin: &'a ThinEvent,
+    outcome: Outcome,
+    error_code: Option<&'a str>,
+) -> NewEvent<'a> {
+    NewEvent {
         id: &thin.id,
         event_type: &thin.event_type,
         created: thin.created,
@@ -74,14 +104,11 @@ fn store_thin(
         account: thin.context.as_deref(),
         object_id: thin.related_object.as_ref().map(|r| r.id.as_str()),
         customer_id: None,
-        outcome: Outcome::Processed.as_str(),
-        error_code: None,
+        outcome: outcome.as_str(),
+        error_code,
         received_at: intake.now,
         body: intake.body,
-    })?;
-    let d = intake.row(DeliveryOutcome::Processed, None, named(thin));
-    tx.log_delivery(&d)?;
-    Ok((answer(intake, thin, Outcome::Processed, vec![job]), d))
+    }
 }
 
 fn answer(

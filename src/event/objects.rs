@@ -69,6 +69,7 @@ pub(crate) struct RawObject {
     object: Loose,
     id: Loose,
     customer: Loose,
+    customer_account: Loose,
     status: Loose,
     metadata: Loose,
     currency: Loose,
@@ -213,6 +214,15 @@ impl Item {
     }
 }
 
+/// `customer`, else (Accounts v2, where `customer` is null) `customer_account`: the Account
+/// (`acct_...`) that is the customer.
+fn customer_of(customer: &mut Loose, account: &mut Loose, cx: Cx) -> Result<Option<String>> {
+    match std::mem::take(customer).id(cx, "customer")? {
+        Some(c) => Ok(Some(c)),
+        None => std::mem::take(account).id(cx, "customer_account"),
+    }
+}
+
 impl RawObject {
     /// Parses the union from the text of one JSON object.
     pub fn parse(json: &str) -> serde_json::Result<RawObject> {
@@ -277,7 +287,10 @@ impl RawObject {
 
     fn subscription_record(mut self, cx: Cx) -> Result<SubscriptionRecord> {
         let id = self.id(cx)?;
-        let customer_id = cx.need(self.customer.id(cx, "customer")?, "customer")?;
+        let customer_id = cx.need(
+            customer_of(&mut self.customer, &mut self.customer_account, cx)?,
+            "customer",
+        )?;
         let status = cx.need(self.status.string(cx, "status")?, "status")?;
         let raw_items = self.items.and_then(|l| l.data).unwrap_or_default();
         let mut items = Vec::with_capacity(raw_items.len());
@@ -350,7 +363,7 @@ impl RawObject {
     fn invoice_record(mut self, cx: Cx) -> Result<InvoiceRecord> {
         let id = self.id(cx)?;
         let customer_id = cx.need(
-            std::mem::take(&mut self.customer).id(cx, "customer")?,
+            customer_of(&mut self.customer, &mut self.customer_account, cx)?,
             "customer",
         )?;
         let subscription_id = self.invoice_subscription(cx)?;
@@ -394,7 +407,7 @@ impl RawObject {
         }
         Ok(CheckoutRecord {
             id,
-            customer_id: self.customer.id(cx, "customer")?,
+            customer_id: customer_of(&mut self.customer, &mut self.customer_account, cx)?,
             user_id,
             email,
             name,
@@ -434,7 +447,7 @@ impl RawObject {
         Ok(ChargeRecord {
             id,
             refunds,
-            customer_id: self.customer.id(cx, "customer")?,
+            customer_id: customer_of(&mut self.customer, &mut self.customer_account, cx)?,
             amount: self.amount.int(cx, "amount")?.unwrap_or(0),
             amount_refunded: self
                 .amount_refunded
@@ -494,7 +507,7 @@ impl RawObject {
         let (price_id, product_id) = Self::metadata_price(self.metadata.clone(), cx)?;
         Ok(PaymentIntentRecord {
             id: self.id(cx)?,
-            customer_id: self.customer.id(cx, "customer")?,
+            customer_id: customer_of(&mut self.customer, &mut self.customer_account, cx)?,
             status: self.status.string(cx, "status")?,
             amount: self.amount.int(cx, "amount")?.unwrap_or(0),
             currency: self.currency.string(cx, "currency")?.unwrap_or_default(),
@@ -506,8 +519,11 @@ impl RawObject {
     }
 
     /// A summary has no id of its own: the customer is its key.
-    fn entitlements_record(self, cx: Cx) -> Result<EntitlementsRecord> {
-        let customer_id = cx.need(self.customer.id(cx, "customer")?, "customer")?;
+    fn entitlements_record(mut self, cx: Cx) -> Result<EntitlementsRecord> {
+        let customer_id = cx.need(
+            customer_of(&mut self.customer, &mut self.customer_account, cx)?,
+            "customer",
+        )?;
         let mut features = Vec::new();
         for e in self.entitlements.and_then(|l| l.data).unwrap_or_default() {
             let key = e.lookup_key.string(cx, "entitlements.data[].lookup_key")?;

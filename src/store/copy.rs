@@ -94,6 +94,7 @@ pub const TABLES: &[Table] = &[
             ("wm_snapshot", Bool),
             ("user_id", Text),
             ("user_created", Int),
+            ("account", Text),
         ],
     },
     Table {

@@ -127,8 +127,11 @@ pub trait Store: Send + Sync {
 
     /// A customer by Stripe id.
     fn customer(&self, id: &str) -> Result<Option<CustomerRow>>;
-    /// The customer linked to an app user (the most recently linked, if several).
+    /// The platform's customer linked to an app user (the most recently linked, if several);
+    /// customers of connected accounts never answer here.
     fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>>;
+    /// The customer of connected account `account` linked to an app user of that account.
+    fn customer_for_user_in(&self, account: &str, user_id: &str) -> Result<Option<CustomerRow>>;
     /// The customer with this email (the most recently written, if several).
     fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>>;
     /// All subscriptions of a customer, by id.
@@ -444,9 +447,10 @@ pub trait StoreTx {
     ) -> Result<()>;
 }
 
-/// Payment lookups and pending customer actions, inside the ingest transaction: which customer
-/// a charge or PaymentIntent belongs to (disputes and refunds name only those), the ticket jobs
-/// still waiting to learn it, and invoices whose payment needs the customer (SCA).
+/// Payment lookups, pending customer actions and Connect scopes, inside the ingest
+/// transaction: which customer a charge or PaymentIntent belongs to (disputes and refunds name
+/// only those), the ticket jobs still waiting to learn it, invoices whose payment needs the
+/// customer (SCA), and which connected account a customer belongs to.
 pub trait PaymentsTx {
     /// The customer a charge or PaymentIntent (`ch_...`, `pi_...`) belongs to, if learned.
     fn payment_ref(&mut self, id: &str) -> Result<Option<String>>;
@@ -458,6 +462,9 @@ pub trait PaymentsTx {
     /// Gives the due jobs waiting for `ref_id` their customer (the job's `customer_id` and the
     /// payload's top-level `"customer_id":null`); returns how many.
     fn adopt_orphan_jobs(&mut self, ref_id: &str, customer_id: &str) -> Result<u64>;
+    /// Puts customer `customer_id` in connected account `account`'s scope (creating a bare
+    /// row when it has none yet): its user link then answers only within that account.
+    fn set_customer_account(&mut self, customer_id: &str, account: &str) -> Result<()>;
     /// Records that invoice `invoice_id`'s payment needs the customer; returns whether it was
     /// new.
     fn put_payment_action(

@@ -153,11 +153,15 @@ impl Plan {
 }
 
 /// Applies `object` written under `wm`. `kind` is the event type (`None` for an API snapshot,
-/// which moves state but never triggers event-specific side effects).
+/// which moves state but never triggers event-specific side effects). `account` is a Connect
+/// event's connected account: its customer is kept in that account's scope (its user link
+/// never answers for the platform's user of the same id) and every job carries it, so a
+/// worker calling Stripe sends `Stripe-Account`.
 pub(crate) fn apply_object(
     tx: &mut dyn StoreTx,
     object: &Object,
     kind: Option<&EventKind>,
+    account: Option<&str>,
     wm: &Watermark,
     now: i64,
     faults: &Faults,
@@ -195,6 +199,16 @@ pub(crate) fn apply_object(
     if plan.crm && out.changed {
         if let Some(cid) = out.customer_id.clone() {
             plan.jobs.push(crm_job(tx, &cid)?);
+        }
+    }
+    if let (Some(acct), Some(cid)) = (account, out.customer_id.as_deref()) {
+        tx.payments().set_customer_account(cid, acct)?;
+    }
+    if let Some(acct) = account {
+        for job in &mut plan.jobs {
+            if let serde_json::Value::Object(p) = &mut job.payload {
+                p.insert("account".to_owned(), json!(acct));
+            }
         }
     }
     faults.check(FaultPoint::AfterApply)?;

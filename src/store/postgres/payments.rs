@@ -3,7 +3,7 @@
 
 use super::PgStore;
 use super::tx::{INT8, PgTx, TEXT};
-use crate::billing::PaymentAction;
+use crate::billing::{CustomerRow, PaymentAction};
 use crate::error::Result;
 use crate::store::{NULL_CUSTOMER, PaymentsTx};
 
@@ -46,6 +46,15 @@ impl PaymentsTx for PgTx<'_> {
         Ok(n)
     }
 
+    fn set_customer_account(&mut self, customer_id: &str, account: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO customers (id, account, wm_event, wm_created) VALUES ($1, $2, '', -1) \
+             ON CONFLICT (id) DO UPDATE SET account = EXCLUDED.account",
+            &[(&customer_id, TEXT), (&account, TEXT)],
+        )?;
+        Ok(())
+    }
+
     fn put_payment_action(
         &mut self,
         invoice_id: &str,
@@ -61,6 +70,31 @@ impl PaymentsTx for PgTx<'_> {
 }
 
 impl PgStore {
+    /// The customer of connected account `account` linked to `user_id` (the newest link).
+    pub fn customer_for_user_in(
+        &self,
+        account: &str,
+        user_id: &str,
+    ) -> Result<Option<CustomerRow>> {
+        self.read(|tx| {
+            let Some(r) = tx.row(
+                "SELECT id, email, name, user_id, deleted FROM customers WHERE account = $1 AND user_id = $2 \
+                 ORDER BY user_created DESC, id LIMIT 1",
+                &[(&account, TEXT), (&user_id, TEXT)],
+            )?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(CustomerRow {
+                id: tx.get(&r, 0)?,
+                email: tx.get(&r, 1)?,
+                name: tx.get(&r, 2)?,
+                user_id: tx.get(&r, 3)?,
+                deleted: tx.get(&r, 4)?,
+            }))
+        })
+    }
+
     /// A customer's pending payment actions, newest first.
     pub fn payment_actions(&self, customer_id: &str) -> Result<Vec<PaymentAction>> {
         self.read(|tx| {

@@ -45,6 +45,9 @@ impl Store for PgStore {
     fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>> {
         PgStore::customer_for_email(self, email)
     }
+    fn customer_for_user_in(&self, account: &str, user_id: &str) -> Result<Option<CustomerRow>> {
+        PgStore::customer_for_user_in(self, account, user_id)
+    }
     fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
         PgStore::subscriptions(self, customer_id)
     }

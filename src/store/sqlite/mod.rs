@@ -432,6 +432,9 @@ impl Store for SqliteStore {
     fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>> {
         self.db(|db| db.customer_for_email(email))
     }
+    fn customer_for_user_in(&self, account: &str, user_id: &str) -> Result<Option<CustomerRow>> {
+        self.db(|db| db.customer_for_user_in(account, user_id))
+    }
     fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
         self.db(|db| db.subscriptions(customer_id))
     }

@@ -1,10 +1,10 @@
-//! Payment lookups, orphan ticket jobs and pending payment actions on SQLite ([`PaymentsTx`]
-//! and the portal's read of the actions).
+//! Payment lookups, orphan ticket jobs, pending payment actions and Connect scopes on SQLite
+//! ([`PaymentsTx`], and the portal's reads of actions and scoped user links).
 
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteDb, SqliteTx};
-use crate::billing::PaymentAction;
+use crate::billing::{CustomerRow, PaymentAction};
 use crate::error::Result;
 use crate::store::{NULL_CUSTOMER, PaymentsTx};
 
@@ -43,6 +43,16 @@ impl PaymentsTx for SqliteTx<'_> {
         Ok(n as u64)
     }
 
+    fn set_customer_account(&mut self, customer_id: &str, account: &str) -> Result<()> {
+        // A row that exists only for its scope gets a watermark older than any event.
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO customers (id, account, wm_event, wm_created) VALUES (?1, ?2, '', -1) \
+             ON CONFLICT (id) DO UPDATE SET account = excluded.account",
+        )?;
+        st.execute(params![customer_id, account])?;
+        Ok(())
+    }
+
     fn put_payment_action(
         &mut self,
         invoice_id: &str,
@@ -64,6 +74,29 @@ const ACTIONS_SQL: &str = "SELECT a.invoice_id, i.subscription_id, i.hosted_invo
      WHERE a.customer_id = ?1 AND i.status = 'open' ORDER BY a.created DESC, a.invoice_id";
 
 impl SqliteDb {
+    /// The customer of connected account `account` linked to `user_id` (the newest link).
+    pub(crate) fn customer_for_user_in(
+        &self,
+        account: &str,
+        user_id: &str,
+    ) -> Result<Option<CustomerRow>> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT id, email, name, user_id, deleted FROM customers WHERE account = ?1 AND user_id = ?2 \
+             ORDER BY user_created DESC, id LIMIT 1",
+        )?;
+        Ok(st
+            .query_row([account, user_id], |r| {
+                Ok(CustomerRow {
+                    id: r.get(0)?,
+                    email: r.get(1)?,
+                    name: r.get(2)?,
+                    user_id: r.get(3)?,
+                    deleted: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
     /// A customer's pending payment actions, newest first.
     pub(crate) fn payment_actions(&self, customer_id: &str) -> Result<Vec<PaymentAction>> {
         let mut st = self.conn().prepare_cached(ACTIONS_SQL)?;

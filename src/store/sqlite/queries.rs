@@ -20,7 +20,7 @@ impl SqliteDb {
     /// The customer linked to an app user (the most recently linked, if several).
     pub(crate) fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>> {
         self.customer_where(
-            "user_id = ?1 ORDER BY user_created DESC, id LIMIT 1",
+            "user_id = ?1 AND account IS NULL ORDER BY user_created DESC, id LIMIT 1",
             user_id,
         )
     }

@@ -18,3 +18,6 @@ CREATE TABLE payment_actions (
     created     BIGINT NOT NULL
 );
 CREATE INDEX payment_actions_customer ON payment_actions (customer_id);
+
+ALTER TABLE customers ADD COLUMN account TEXT;
+CREATE INDEX customers_account_user ON customers (account, user_id) WHERE account IS NOT NULL;

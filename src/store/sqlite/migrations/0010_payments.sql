@@ -27,3 +27,9 @@ CREATE TABLE payment_actions (
     created INTEGER NOT NULL
 );
 CREATE INDEX payment_actions_customer ON payment_actions (customer_id);
+
+-- Connect: the connected account a customer belongs to (NULL: the platform's own). A user link
+-- answers only within its account, so a connected account's `client_reference_id: user_42`
+-- never stands for the platform's user_42.
+ALTER TABLE customers ADD COLUMN account TEXT;
+CREATE INDEX customers_account_user ON customers (account, user_id) WHERE account IS NOT NULL;
