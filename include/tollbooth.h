@@ -129,6 +129,11 @@ enum tb_result
    */
   TB_RESULT_SNAPSHOT_UNSUPPORTED = 203,
   /*
+   A Connect event reached an endpoint that does not take them (the reason of an
+   `ignored` outcome, never returned).
+   */
+  TB_RESULT_CONNECT_EVENT_REFUSED = 204,
+  /*
    The database could not be opened or initialised.
    */
   TB_RESULT_STORE_OPEN_FAILED = 300,

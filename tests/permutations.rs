@@ -157,6 +157,79 @@ fn check(b: &Backend, basil: bool, order: &[usize], copies: &[usize]) -> Result<
     Ok(())
 }
 
+/// The same property when deliveries are group-committed: the shuffled deliveries are cut
+/// into batches of `size`, each written as one transaction (in the shuffled order inside it).
+fn check_batched(
+    b: &Backend,
+    basil: bool,
+    order: &[usize],
+    copies: &[usize],
+    size: usize,
+) -> Result<(), TestCaseError> {
+    let shape = if basil { Shape::Basil } else { Shape::Legacy };
+    let customers = [1usize, 2, 3, 4];
+    let expected = in_order(&customers, shape);
+    let all: Vec<_> = customers
+        .iter()
+        .flat_map(|n| full_history(*n, shape))
+        .collect();
+    let deliveries: Vec<(Vec<u8>, i64)> = order
+        .iter()
+        .copied()
+        .filter(|i| *i < all.len())
+        .flat_map(|i| std::iter::repeat_n((all[i].2.clone(), all[i].1), copies[i]))
+        .collect();
+    let e = b.engine();
+    let mut processed = 0;
+    for batch in deliveries.chunks(size) {
+        for h in deliver_in_one_batch(&e, batch) {
+            if h.unwrap().outcome != tollbooth::Outcome::Duplicate {
+                processed += 1;
+            }
+        }
+    }
+    prop_assert_eq!(
+        processed,
+        all.len(),
+        "{}: each event id processed exactly once",
+        b.name
+    );
+    let f = e.commit_figures();
+    prop_assert!(f.batches < f.deliveries, "{}: batched: {:?}", b.name, f);
+    prop_assert_eq!(snapshot(&e, &customers), expected, "{}", b.name);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn group_committed_in_any_order_and_batch_size_gives_the_in_order_state(
+        basil in any::<bool>(),
+        order in Just((0..EVENTS).collect::<Vec<_>>()).prop_shuffle(),
+        copies in proptest::collection::vec(1..=2usize, EVENTS),
+        size in 2..=16usize,
+    ) {
+        check_batched(&backends().remove(0), basil, &order, &copies, size)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, .. ProptestConfig::default() })]
+
+    #[test]
+    fn on_postgres_group_committed_in_any_order_gives_the_in_order_state(
+        basil in any::<bool>(),
+        order in Just((0..EVENTS).collect::<Vec<_>>()).prop_shuffle(),
+        copies in proptest::collection::vec(1..=2usize, EVENTS),
+        size in 2..=16usize,
+    ) {
+        if let Some(b) = backends().into_iter().find(Backend::is_postgres) {
+            check_batched(&b, basil, &order, &copies, size)?;
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 

@@ -24,7 +24,7 @@ use crate::convert::{
 };
 use crate::error::{Result, guard, to_napi};
 use crate::options::{self, EnvOptions, TollboothOptions};
-use crate::task::{Call, Work};
+use crate::task::{Call, PromiseValue, Work, on_lane};
 
 /// Where an instance's engine is in its life.
 enum State {
@@ -387,10 +387,12 @@ impl Tollbooth {
         raw_body: Unknown<'_>,
         signature_header: Option<String>,
         now_seconds: Option<i64>,
-    ) -> AsyncTask<Call<HandledWebhook>> {
+    ) -> napi::Result<PromiseValue> {
         let now = now_or(now_seconds);
         let work = webhook_body(&env, &raw_body).map(|b| handle_webhook(b, signature_header, now));
-        self.later(or_failed(work))
+        // On a lane, not libuv's pool: see `crate::lanes` (group commit needs the deliveries
+        // in flight to be in the engine at once).
+        on_lane(&env, Arc::clone(&self.shared), or_failed(work))
     }
 
     /// `handleWebhook` on the calling thread; reads a `Buffer` in place, without a copy.

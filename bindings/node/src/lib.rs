@@ -11,6 +11,7 @@ mod body;
 mod convert;
 mod engine;
 mod error;
+mod lanes;
 mod options;
 mod stripe;
 mod task;

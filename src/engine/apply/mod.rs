@@ -211,7 +211,7 @@ pub(crate) fn apply_object(
             }
         }
     }
-    faults.check(FaultPoint::AfterApply)?;
+    faults.check(FaultPoint::AfterApply, &wm.event_id)?;
     for job in &plan.jobs {
         if let Some(j) = tx.enqueue(job, (!wm.snapshot).then_some(wm.event_id.as_str()), now)? {
             if job.customer_id.is_none() {

@@ -30,8 +30,12 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0005_billing_model.sql"),
     ),
     (
-        "0006_payments",
-        include_str!("migrations/0006_payments.sql"),
+        "0006_events_received",
+        include_str!("migrations/0006_events_received.sql"),
+    ),
+    (
+        "0007_payments",
+        include_str!("migrations/0007_payments.sql"),
     ),
 ];
 

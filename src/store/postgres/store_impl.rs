@@ -192,6 +192,9 @@ impl Store for PgStore {
     fn schema_version(&self) -> Result<i64> {
         PgStore::schema_version(self)
     }
+    fn livemode_counts(&self, limit: u32) -> Result<Option<crate::event::LivemodeCounts>> {
+        PgStore::livemode_counts(self, limit).map(Some)
+    }
     fn close(&self) -> Result<()> {
         PgStore::close(self)
     }

@@ -31,6 +31,11 @@ pub struct PgTx<'c> {
     client: &'c mut Client,
     /// How the last failed statement failed: decides retry / rollback / drop.
     failure: Option<Kind>,
+    /// A delivery's savepoint was kept but not yet released: the release rides along with
+    /// the next savepoint (one round trip instead of two), or `COMMIT` releases it.
+    release_pending: bool,
+    /// `failure` when the open savepoint was taken, restored when it is rolled back to.
+    failure_at_savepoint: Option<Kind>,
 }
 
 impl<'c> PgTx<'c> {
@@ -38,6 +43,8 @@ impl<'c> PgTx<'c> {
         PgTx {
             client,
             failure: None,
+            release_pending: false,
+            failure_at_savepoint: None,
         }
     }
 
@@ -52,6 +59,14 @@ impl<'c> PgTx<'c> {
             self.failure = Some(kind);
         }
         errors::map(e)
+    }
+
+    /// Runs simple-protocol statements (savepoint control) in one round trip.
+    fn simple(&mut self, sql: &str) -> Result<()> {
+        match self.client.batch_execute(sql) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(&e)),
+        }
     }
 
     /// All rows of a statement.
@@ -200,6 +215,34 @@ pub(super) const CHECKOUT_COLS: &str = "id, customer_id, user_id, mode, status, 
 impl StoreTx for PgTx<'_> {
     fn payments(&mut self) -> &mut dyn crate::store::PaymentsTx {
         self
+    }
+
+    fn savepoint(&mut self) -> Result<()> {
+        self.failure_at_savepoint = self.failure;
+        if std::mem::take(&mut self.release_pending) {
+            self.simple("RELEASE SAVEPOINT delivery; SAVEPOINT delivery")
+        } else {
+            self.simple("SAVEPOINT delivery")
+        }
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.release_pending = true;
+        Ok(())
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        // A lost connection cannot be rolled back to a savepoint: the batch fails as a whole.
+        if self.failure == Some(Kind::Broken) {
+            return Err(Error::new(
+                crate::error::ErrorCode::StoreUnavailable,
+                "the PostgreSQL connection was lost inside a batch",
+            ));
+        }
+        self.simple("ROLLBACK TO SAVEPOINT delivery; RELEASE SAVEPOINT delivery")?;
+        // The failed delivery is undone; its failure must not decide the transaction's fate.
+        self.failure = self.failure_at_savepoint;
+        Ok(())
     }
 
     fn purchase(&mut self, id: &str) -> Result<Option<PurchaseRecord>> {

@@ -1,4 +1,4 @@
--- tollbooth PostgreSQL schema v6: payment lookups, orphan ticket jobs and pending payment
+-- tollbooth PostgreSQL schema v7: payment lookups, orphan ticket jobs and pending payment
 -- actions, as in SQLite's 0010_payments.sql.
 CREATE TABLE payment_refs (
     id          TEXT PRIMARY KEY,
