@@ -1022,6 +1022,22 @@ tb_result tb_engine_access_for_user(const struct tb_engine *engine,
                                     struct tb_access **access_out);
 
 /*
+ Connect: access for the app user `user_id` of connected account `account` (`acct_...`;
+ both UTF-8) at `now` (unix seconds, or `TB_NOW`), through that account's customer linked to
+ the user. `tb_engine_access_for_user` answers for the platform's own users only.
+
+ On `TB_RESULT_OK` `*access_out` receives a new `tb_access` that the caller owns and must
+ release with `tb_access_free`.
+ */
+tb_result tb_engine_access_for_user_in(const struct tb_engine *engine,
+                                       const uint8_t *account,
+                                       size_t account_len,
+                                       const uint8_t *user_id,
+                                       size_t user_id_len,
+                                       int64_t now,
+                                       struct tb_access **access_out);
+
+/*
  Frees a `tb_checkout`. NULL is a no-op.
  */
 void tb_checkout_free(struct tb_checkout *checkout);
@@ -1098,6 +1114,13 @@ tb_result tb_config_set_max_body_bytes(struct tb_config *config, size_t bytes);
  Must not be negative (checked by `tb_engine_open`).
  */
 tb_result tb_config_set_past_due_grace(struct tb_config *config, int64_t seconds);
+
+/*
+ Sets whether this endpoint takes Connect events (a top-level `account`): `true` (the
+ default) keeps each in its connected account's scope; `false` answers each as
+ `TB_OUTCOME_IGNORED` with reason `TB_RESULT_CONNECT_EVENT_REFUSED` (acknowledge with 200).
+ */
+tb_result tb_config_set_accept_connect_events(struct tb_config *config, bool accept);
 
 /*
  Sets the livemode guard, a `tb_livemode` value (`TB_LIVEMODE_ANY`, `TB_LIVEMODE_LIVE_ONLY`,

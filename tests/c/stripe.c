@@ -57,6 +57,38 @@ int main(int argc, char **argv) {
   CHECK(fo.state == TB_FAIL_STATE_SCHEDULED && fo.next_attempt_at == T0 + 191);
   tb_job_batch_free(batch);
 
+  /* Connect: a connected account's checkout links its own user_42, never the platform's. */
+  const char *conn =
+      "{\"id\":\"evt_c_conn\",\"object\":\"event\",\"type\":\"checkout.session.completed\","
+      "\"created\":1767000500,\"livemode\":false,\"account\":\"acct_1FromC\",\"data\":{\"object\":"
+      "{\"id\":\"cs_c_conn\",\"object\":\"checkout.session\",\"customer\":\"cus_c_conn\","
+      "\"client_reference_id\":\"user_42\",\"mode\":\"subscription\",\"status\":\"complete\","
+      "\"payment_status\":\"paid\",\"subscription\":\"sub_c_conn\"}}}";
+  CHECK_OK(tb_engine_ingest_trusted(engine, S(conn), T0 + 500, &h));
+  CHECK(h->outcome == TB_OUTCOME_PROCESSED);
+  tb_handled_free(h);
+  tb_access *a = NULL;
+  CHECK_OK(tb_engine_access_for_user_in(engine, S("acct_1FromC"), S("user_42"), T0 + 501, &a));
+  CHECK(str_eq(a->customer_id, "cus_c_conn"));
+  tb_access_free(a);
+  CHECK_OK(tb_engine_access_for_user(engine, S("user_42"), T0 + 501, &a));
+  CHECK(a->customer_id.len == 0 && a->state == TB_ACCESS_STATE_NONE);
+  tb_access_free(a);
+
+  /* An endpoint that takes no Connect events acknowledges them as ignored, with the reason. */
+  tb_config *c2 = NULL;
+  tb_engine *refusing = NULL;
+  CHECK_OK(tb_config_new(S(":memory:"), &c2));
+  CHECK_OK(tb_config_add_secret(c2, S(SECRET)));
+  CHECK_OK(tb_config_set_accept_connect_events(c2, false));
+  CHECK_OK(tb_engine_open(c2, &refusing));
+  tb_config_free(c2);
+  CHECK_OK(tb_engine_ingest_trusted(refusing, S(conn), T0 + 500, &h));
+  CHECK(h->outcome == TB_OUTCOME_IGNORED && h->reason == TB_RESULT_CONNECT_EVENT_REFUSED);
+  CHECK(h->jobs_len == 0);
+  tb_handled_free(h);
+  tb_engine_free(refusing);
+
   tb_engine_free(engine);
   printf("stripe: ok\n");
   return 0;

@@ -166,6 +166,35 @@ pub extern "C" fn tb_engine_access_for_user(
     }
 }
 
+/// Connect: access for the app user `user_id` of connected account `account` (`acct_...`;
+/// both UTF-8) at `now` (unix seconds, or `TB_NOW`), through that account's customer linked to
+/// the user. `tb_engine_access_for_user` answers for the platform's own users only.
+///
+/// On `TB_RESULT_OK` `*access_out` receives a new `tb_access` that the caller owns and must
+/// release with `tb_access_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_engine_access_for_user_in(
+    engine: *const tb_engine,
+    account: *const u8,
+    account_len: usize,
+    user_id: *const u8,
+    user_id_len: usize,
+    now: i64,
+    access_out: *mut *mut tb_access,
+) -> tb_result {
+    ffi_boundary! {
+        let engine = try_ref!(engine);
+        let out = try_mut!(access_out);
+        let account = try_str!(account, account_len);
+        let user = try_str!(user_id, user_id_len);
+        let now = resolve_now(now);
+        engine.run(
+            |e| e.access_for_user_in(account, user, now),
+            |a| *out = new_access(a),
+        )
+    }
+}
+
 /// What the checkout success page may say (`tb_checkout.state`, a `uint32_t`).
 #[allow(non_camel_case_types)]
 #[repr(u32)]

@@ -193,6 +193,13 @@ fn access_for_user(user_id: String, now: i64) -> Work<Access> {
     on_engine(move |e| e.access_for_user(&user_id, now).map(Into::into))
 }
 
+fn access_for_user_in(account: String, user_id: String, now: i64) -> Work<Access> {
+    on_engine(move |e| {
+        e.access_for_user_in(&account, &user_id, now)
+            .map(Into::into)
+    })
+}
+
 fn invoices(customer_id: String) -> Work<Vec<Invoice>> {
     on_engine(move |e| {
         Ok(e.invoices(&customer_id)?
@@ -449,6 +456,30 @@ impl Tollbooth {
         now_seconds: Option<i64>,
     ) -> Result<Access> {
         self.now(access_for_user(user_id, now_or(now_seconds)))
+    }
+
+    /// Connect: access for an app user of connected account `account` (`acct_...`), through
+    /// that account's customer linked to the user. `accessForUser` answers for the platform's
+    /// own users only, so the same user id in two accounts never mixes.
+    #[napi(catch_unwind, ts_return_type = "Promise<Access>")]
+    pub fn access_for_user_in(
+        &self,
+        account: String,
+        user_id: String,
+        now_seconds: Option<i64>,
+    ) -> AsyncTask<Call<Access>> {
+        self.later(access_for_user_in(account, user_id, now_or(now_seconds)))
+    }
+
+    /// `accessForUserIn` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn access_for_user_in_sync(
+        &self,
+        account: String,
+        user_id: String,
+        now_seconds: Option<i64>,
+    ) -> Result<Access> {
+        self.now(access_for_user_in(account, user_id, now_or(now_seconds)))
     }
 
     /// A customer's invoices, newest first.
