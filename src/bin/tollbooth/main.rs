@@ -88,6 +88,10 @@ struct Cli {
         value_parser = clap::value_parser!(u32).range(0..=i64::from(i32::MAX))
     )]
     busy_timeout_ms: Option<u32>,
+    /// Refuse Connect events (with a top-level `account`) in catch-up, import and
+    /// ingest: they are stored as `ignored` with reason CONNECT_EVENT_REFUSED
+    #[arg(long, global = true, env = "TOLLBOOTH_REFUSE_CONNECT_EVENTS")]
+    refuse_connect_events: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -348,6 +352,8 @@ pub struct App {
     pub now_given: Option<i64>,
     /// `--busy-timeout-ms`, when given.
     pub busy_timeout_ms: Option<u32>,
+    /// `--refuse-connect-events`.
+    pub refuse_connect_events: bool,
     pub out: Out,
 }
 
@@ -371,6 +377,7 @@ impl App {
     /// Opens (creating if needed) the database.
     pub fn engine_create(&self) -> Res<Engine> {
         let mut config = Config::new(self.db.to_string_lossy(), &[NO_VERIFY_SECRET])?;
+        config.accept_connect_events = !self.refuse_connect_events;
         if let Some(ms) = self.busy_timeout_ms {
             config.sqlite.busy_timeout = std::time::Duration::from_millis(ms.into());
         }
@@ -454,6 +461,7 @@ fn main() -> ExitCode {
         now: cli.now.unwrap_or_else(tollbooth::unix_now),
         now_given: cli.now,
         busy_timeout_ms: cli.busy_timeout_ms,
+        refuse_connect_events: cli.refuse_connect_events,
         out,
     };
     // doctor checks the store when one was named (flag or env), or the default file exists.
