@@ -66,7 +66,14 @@ fn demo_tells_the_story_with_engine_figures() {
     assert_eq!(v["crm_contacts"], 1, "{v:#}");
     let failed = v["failed_payment_attempts"].as_u64().unwrap();
     assert!(failed >= 1);
-    assert_eq!(v["tickets"].as_u64().unwrap(), failed);
+    // One ticket per failed attempt, per refund (two partial ones) and for the dispute.
+    assert_eq!(v["tickets"].as_u64().unwrap(), failed + 3);
+    let tickets = v["ticket_list"].as_array().unwrap();
+    let dispute = tickets
+        .iter()
+        .find(|t| t["external_id"].as_str().unwrap().starts_with("dispute:"))
+        .unwrap();
+    assert_eq!(dispute["status"], "closed", "the dispute closed (won)");
     // Every event was delivered twice: the duplicates are exactly the redeliveries.
     let events = v["events"].as_u64().unwrap();
     assert_eq!(v["deliveries"].as_u64().unwrap(), 2 * events);
@@ -95,7 +102,9 @@ fn demo_tells_the_story_with_engine_figures() {
         .collect();
     assert_eq!(
         states,
-        ["active", "past_due", "active", "active", "canceled"]
+        [
+            "active", "past_due", "active", "active", "active", "canceled"
+        ]
     );
 
     // The kept database agrees with what the demo reported.
