@@ -503,7 +503,7 @@ mod tests {
         let p = AccessPolicy::default();
         let a = with_payment_actions(
             evaluate(&p, &[view("past_due")], NOW).unwrap(),
-            &[action.clone()],
+            std::slice::from_ref(&action),
         );
         assert_eq!(a.state, AccessState::ActionRequired);
         assert_eq!(a.state.as_str(), "action_required");
@@ -516,7 +516,7 @@ mod tests {
         };
         let g = with_payment_actions(
             evaluate(&grace, &[view("past_due")], NOW).unwrap(),
-            &[action.clone()],
+            std::slice::from_ref(&action),
         );
         assert!(
             g.has_access && g.reason.contains("access until"),
@@ -526,7 +526,7 @@ mod tests {
         // An active subscription, or another subscription's invoice, is not affected.
         let ok = with_payment_actions(
             evaluate(&p, &[view("active")], NOW).unwrap(),
-            &[action.clone()],
+            std::slice::from_ref(&action),
         );
         assert_eq!(ok.state, AccessState::Active);
         let other = PaymentAction {
