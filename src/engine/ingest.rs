@@ -433,18 +433,8 @@ impl Engine {
         self.faults.check(FaultPoint::AfterEnqueue, &event.id)?;
         let outcome = applied_outcome(event, &applied);
         tx.insert_event(&NewEvent {
-            id: &event.id,
-            event_type: event.kind.as_str(),
-            created: event.created,
-            livemode: event.livemode,
-            api_version: event.api_version.as_deref(),
-            account: event.account.as_deref(),
-            object_id: event.object.id(),
             customer_id: applied.customer_id.as_deref(),
-            outcome: outcome.as_str(),
-            error_code: None,
-            received_at: intake.now,
-            body: intake.body,
+            ..stored(intake, event, outcome, None)
         })?;
         self.faults.check(FaultPoint::AfterInsertEvent, &event.id)?;
         let d = intake.row(outcome.delivery(), None, named(event));
@@ -465,20 +455,12 @@ impl Engine {
         event: &Event,
     ) -> Result<(Handled, Delivery)> {
         let code = ErrorCode::ConnectEventRefused;
-        tx.insert_event(&NewEvent {
-            id: &event.id,
-            event_type: event.kind.as_str(),
-            created: event.created,
-            livemode: event.livemode,
-            api_version: event.api_version.as_deref(),
-            account: event.account.as_deref(),
-            object_id: event.object.id(),
-            customer_id: None,
-            outcome: Outcome::Ignored.as_str(),
-            error_code: Some(code.as_str()),
-            received_at: intake.now,
-            body: intake.body,
-        })?;
+        tx.insert_event(&stored(
+            intake,
+            event,
+            Outcome::Ignored,
+            Some(code.as_str()),
+        ))?;
         let d = intake.row(DeliveryOutcome::Ignored, Some(code), named(event));
         tx.log_delivery(&d)?;
         let mut h = self.handled(event, Outcome::Ignored, None, Vec::new());
@@ -512,6 +494,29 @@ impl Engine {
             reason: None,
             secret_index: None,
         }
+    }
+}
+
+/// The stored row of a parsed event (no customer; the caller sets the one applying found).
+fn stored<'a>(
+    intake: &'a Intake<'_>,
+    event: &'a Event,
+    outcome: Outcome,
+    error_code: Option<&'a str>,
+) -> NewEvent<'a> {
+    NewEvent {
+        id: &event.id,
+        event_type: event.kind.as_str(),
+        created: event.created,
+        livemode: event.livemode,
+        api_version: event.api_version.as_deref(),
+        account: event.account.as_deref(),
+        object_id: event.object.id(),
+        customer_id: None,
+        outcome: outcome.as_str(),
+        error_code,
+        received_at: intake.now,
+        body: intake.body,
     }
 }
 

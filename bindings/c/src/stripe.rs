@@ -46,16 +46,15 @@ pub extern "C" fn tb_stripe_reconcile(
     lease_secs: i64,
     report_out: *mut tb_reconcile_report,
 ) -> tb_result {
-    ffi_boundary! {
-        let engine = try_ref!(engine);
-        let out = try_mut!(report_out);
-        let key = try_str!(api_key, api_key_len);
-        let base = try_str!(base_url, base_url_len);
-        engine.run(
-            |e| work_reconcile_jobs(e, &client(key, base)?, limit, lease_secs),
-            |r| *out = to_report(&r),
-        )
-    }
+    let args = (api_key, api_key_len, base_url, base_url_len);
+    work(
+        engine,
+        args,
+        limit,
+        lease_secs,
+        report_out,
+        work_reconcile_jobs,
+    )
 }
 
 /// `tb_stripe_reconcile` for every Stripe job kind: `stripe.reconcile` and the
@@ -74,13 +73,38 @@ pub extern "C" fn tb_stripe_work(
     lease_secs: i64,
     report_out: *mut tb_reconcile_report,
 ) -> tb_result {
+    let args = (api_key, api_key_len, base_url, base_url_len);
+    work(
+        engine,
+        args,
+        limit,
+        lease_secs,
+        report_out,
+        work_stripe_jobs,
+    )
+}
+
+/// A Stripe worker pass: the two exported functions differ only in `pass`.
+type Pass = fn(&tollbooth::Engine, &StripeClient, u32, i64) -> tollbooth::Result<ReconcileReport>;
+
+/// The key and base URL arguments: `(key, key_len, base, base_len)`.
+type KeyAndBase = (*const u8, usize, *const u8, usize);
+
+fn work(
+    engine: *const tb_engine,
+    (api_key, api_key_len, base_url, base_url_len): KeyAndBase,
+    limit: u32,
+    lease_secs: i64,
+    report_out: *mut tb_reconcile_report,
+    pass: Pass,
+) -> tb_result {
     ffi_boundary! {
         let engine = try_ref!(engine);
         let out = try_mut!(report_out);
         let key = try_str!(api_key, api_key_len);
         let base = try_str!(base_url, base_url_len);
         engine.run(
-            |e| work_stripe_jobs(e, &client(key, base)?, limit, lease_secs),
+            |e| pass(e, &client(key, base)?, limit, lease_secs),
             |r| *out = to_report(&r),
         )
     }

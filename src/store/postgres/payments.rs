@@ -2,6 +2,7 @@
 //! `sqlite/payments.rs` in PostgreSQL's dialect.
 
 use super::PgStore;
+use super::queries::customer_row;
 use super::tx::{INT8, PgTx, TEXT};
 use crate::billing::{CustomerRow, PaymentAction};
 use crate::error::Result;
@@ -77,21 +78,14 @@ impl PgStore {
         user_id: &str,
     ) -> Result<Option<CustomerRow>> {
         self.read(|tx| {
-            let Some(r) = tx.row(
+            match tx.row(
                 "SELECT id, email, name, user_id, deleted FROM customers WHERE account = $1 AND user_id = $2 \
                  ORDER BY user_created DESC, id LIMIT 1",
                 &[(&account, TEXT), (&user_id, TEXT)],
-            )?
-            else {
-                return Ok(None);
-            };
-            Ok(Some(CustomerRow {
-                id: tx.get(&r, 0)?,
-                email: tx.get(&r, 1)?,
-                name: tx.get(&r, 2)?,
-                user_id: tx.get(&r, 3)?,
-                deleted: tx.get(&r, 4)?,
-            }))
+            )? {
+                Some(r) => customer_row(tx, &r).map(Some),
+                None => Ok(None),
+            }
         })
     }
 

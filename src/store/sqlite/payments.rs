@@ -3,6 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::queries::customer_row;
 use super::{SqliteDb, SqliteTx};
 use crate::billing::{CustomerRow, PaymentAction};
 use crate::error::Result;
@@ -84,17 +85,7 @@ impl SqliteDb {
             "SELECT id, email, name, user_id, deleted FROM customers WHERE account = ?1 AND user_id = ?2 \
              ORDER BY user_created DESC, id LIMIT 1",
         )?;
-        Ok(st
-            .query_row([account, user_id], |r| {
-                Ok(CustomerRow {
-                    id: r.get(0)?,
-                    email: r.get(1)?,
-                    name: r.get(2)?,
-                    user_id: r.get(3)?,
-                    deleted: r.get(4)?,
-                })
-            })
-            .optional()?)
+        Ok(st.query_row([account, user_id], customer_row).optional()?)
     }
 
     /// A customer's pending payment actions, newest first.
