@@ -1,5 +1,6 @@
-// Thin events through the addon: `ingestTrusted` (Promise and Sync) and `workStripeJobs`
-// against a small Stripe stub served by this process on loopback. A thin event (v2
+// Thin events, Connect and SCA through the addon: `ingestTrusted` (Promise and Sync) and
+// `workStripeJobs` against a small Stripe stub served by this process on loopback;
+// `accessForUserIn` and `acceptConnectEvents`; the `action_required` access state. A thin event (v2
 // notification) becomes one `stripe.fetch_event` job; the worker fetches the full event from
 // /v2/core/events/{id} with the event's context as Stripe-Context, then the v1 snapshot event
 // it names with Stripe-Account, and ingests it. Runs on SQLite and PostgreSQL (`eachStore`).
@@ -7,7 +8,18 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 
-import { NOW, assertNoSecret, eachStore, event, id, subscription, thrown } from './helpers.mjs';
+import {
+  NOW,
+  assertNoSecret,
+  checkoutSession,
+  deliver,
+  eachStore,
+  event,
+  id,
+  invoice,
+  subscription,
+  thrown,
+} from './helpers.mjs';
 
 const KEY = 'sk_test_51NodeStripeWorkerSECRET';
 
@@ -107,6 +119,45 @@ eachStore('workStripeJobs reports a missing object as a failed job, without the 
     assert.equal(s.requests.length, 1);
   } finally {
     s.close();
+    await tb.close();
+  }
+});
+
+eachStore("a connected account's user_42 is not the platform's; an endpoint may refuse Connect events", async (store) => {
+  const tb = store.open();
+  const refusing = store.open({ acceptConnectEvents: false });
+  try {
+    const [plat, conn, acct] = [id('cus'), id('cus'), 'acct_1NodeConnect'];
+    deliver(tb, event('customer.subscription.created', subscription({ customer: plat, userId: 'user_42' }), { created: NOW - 100 }));
+    const cs = event('checkout.session.completed', checkoutSession({ customer: conn, userId: 'user_42' }), { created: NOW - 50 });
+    cs.account = acct;
+    assert.equal(deliver(tb, cs).outcome, 'processed');
+    assert.equal((await tb.accessForUser('user_42', NOW)).customerId, plat);
+    assert.equal(tb.accessForUserInSync(acct, 'user_42', NOW).customerId, conn);
+    const refused = deliver(refusing, cs);
+    assert.equal(refused.outcome, 'ignored');
+    assert.equal(refused.reason, 'CONNECT_EVENT_REFUSED');
+    assert.equal((await refusing.accessForUserIn(acct, 'user_42', NOW)).customerId, null);
+  } finally {
+    await tb.close();
+    await refusing.close();
+  }
+});
+
+eachStore('a payment that needs 3-D Secure is its own state with the hosted invoice URL', async (store) => {
+  const tb = store.open();
+  try {
+    const [cus, sub] = [id('cus'), id('sub')];
+    deliver(tb, event('customer.subscription.created', subscription({ id: sub, customer: cus, status: 'past_due' }), { created: NOW - 100 }));
+    const open = invoice({ customer: cus, subscription: sub, status: 'open' });
+    const h = deliver(tb, event('invoice.payment_action_required', open, { created: NOW - 50 }));
+    assert.deepEqual(h.jobs.map((j) => j.kind), ['portal.payment_action_required']);
+    const a = await tb.access(cus, NOW);
+    assert.equal(a.state, 'action_required');
+    assert.equal(a.hasAccess, false);
+    assert.match(a.reason, /^confirm your payment/);
+    assert.equal(a.paymentActionUrl, open.hosted_invoice_url);
+  } finally {
     await tb.close();
   }
 });
