@@ -37,7 +37,7 @@ RESULT_NAMES = {
     604: "STRIPE_REQUEST_INVALID", 605: "STRIPE_RESPONSE_INVALID",
 }
 OUTCOMES = ["processed", "duplicate", "ignored", "stale", "quarantined", "probe"]
-ACCESS_STATES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused", "canceled", "none"]
+ACCESS_STATES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused", "canceled", "none", "action_required"]
 CHECKOUT_STATES = ["pending", "complete", "payment_pending", "payment_failed", "expired"]
 FAIL_STATES = ["scheduled", "dead", "superseded"]
 LIVEMODE = {None: 0, True: 1, False: 2}
