@@ -11,7 +11,7 @@ use tollbooth::ErrorCode;
 use napi::bindgen_prelude::AsyncTask;
 use tollbooth::Error;
 
-use crate::convert::{Access, Customer, HandledWebhook, Invoice, Job, to_u32};
+use crate::convert::{Access, Customer, HandledWebhook, Invoice, Item, Job, Purchase, to_u32};
 use crate::engine::{Tollbooth, on_engine, or_failed};
 use crate::error::{Result, to_napi};
 use crate::task::{Call, Work};
@@ -163,6 +163,8 @@ pub struct Subscription {
     pub price_id: Option<String>,
     /// The first item's product.
     pub product_id: Option<String>,
+    /// Every item, with its quantity (seats).
+    pub items: Vec<Item>,
     /// Unix seconds.
     pub current_period_end: Option<i64>,
     /// Cancels when the period ends.
@@ -210,6 +212,10 @@ pub struct CustomerTimeline {
     pub events: Vec<StoredEvent>,
     /// Invoices, newest first.
     pub invoices: Vec<Invoice>,
+    /// One-time purchases, by id.
+    pub purchases: Vec<Purchase>,
+    /// Active Stripe Entitlements (feature lookup keys), sorted.
+    pub features: Vec<String>,
     /// Jobs, newest first, with their attempts.
     pub jobs: Vec<JobHistory>,
 }
@@ -273,6 +279,7 @@ fn timeline(t: tollbooth::engine::CustomerTimeline) -> tollbooth::Result<Custome
                 status: s.status,
                 price_id: s.price_id,
                 product_id: s.product_id,
+                items: s.items.into_iter().map(Into::into).collect(),
                 current_period_end: s.current_period_end,
                 cancel_at_period_end: s.cancel_at_period_end,
                 canceled_at: s.canceled_at,
@@ -281,6 +288,8 @@ fn timeline(t: tollbooth::engine::CustomerTimeline) -> tollbooth::Result<Custome
             .collect(),
         events: t.events.into_iter().map(Into::into).collect(),
         invoices: t.invoices.into_iter().map(Into::into).collect(),
+        purchases: t.purchases.into_iter().map(Into::into).collect(),
+        features: t.features,
         jobs,
     })
 }

@@ -19,8 +19,8 @@ use tollbooth::{Config, Engine, ErrorCode, unix_now};
 
 use crate::body::{self, Also};
 use crate::convert::{
-    Access, CheckoutStatus, ClaimOptions, ClaimedJob, Customer, FailResult, HandledWebhook,
-    Invoice, Job, JobsFilter, SnapshotApplied, parse_json, to_u32,
+    Access, CatalogEntry, CheckoutStatus, ClaimOptions, ClaimedJob, Customer, FailResult,
+    HandledWebhook, Invoice, Job, JobsFilter, Purchase, SnapshotApplied, parse_json, to_u32,
 };
 use crate::error::{Result, guard, to_napi};
 use crate::options::{self, EnvOptions, TollboothOptions};
@@ -191,6 +191,32 @@ fn access(customer_id: String, now: i64) -> Work<Access> {
 
 fn access_for_user(user_id: String, now: i64) -> Work<Access> {
     on_engine(move |e| e.access_for_user(&user_id, now).map(Into::into))
+}
+
+fn purchases(customer_id: String) -> Work<Vec<Purchase>> {
+    on_engine(move |e| {
+        Ok(e.purchases(&customer_id)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    })
+}
+
+fn catalog(object: Option<String>) -> Work<Vec<CatalogEntry>> {
+    on_engine(move |e| {
+        Ok(e.catalog(object.as_deref())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    })
+}
+
+fn features(who: String) -> Work<Vec<String>> {
+    on_engine(move |e| e.features(&who))
+}
+
+fn has_feature(who: String, lookup_key: String) -> Work<bool> {
+    on_engine(move |e| e.has_feature(&who, &lookup_key))
 }
 
 fn invoices(customer_id: String) -> Work<Vec<Invoice>> {
@@ -449,6 +475,67 @@ impl Tollbooth {
         now_seconds: Option<i64>,
     ) -> Result<Access> {
         self.now(access_for_user(user_id, now_or(now_seconds)))
+    }
+
+    /// A customer's one-time purchases (paid, pending and refunded), by id.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<Purchase>>")]
+    pub fn purchases(&self, customer_id: String) -> AsyncTask<Call<Vec<Purchase>>> {
+        self.later(purchases(customer_id))
+    }
+
+    /// `purchases` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn purchases_sync(&self, customer_id: String) -> Result<Vec<Purchase>> {
+        self.now(purchases(customer_id))
+    }
+
+    /// Products and prices by id (`object`: only `'product'` or only `'price'`), so a page
+    /// can show plan names.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<CatalogEntry>>")]
+    pub fn catalog(
+        &self,
+        #[napi(ts_arg_type = "'product' | 'price'")] object: Option<String>,
+    ) -> AsyncTask<Call<Vec<CatalogEntry>>> {
+        self.later(catalog(object))
+    }
+
+    /// `catalog` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn catalog_sync(
+        &self,
+        #[napi(ts_arg_type = "'product' | 'price'")] object: Option<String>,
+    ) -> Result<Vec<CatalogEntry>> {
+        self.now(catalog(object))
+    }
+
+    /// The active Stripe Entitlements (feature lookup keys, sorted) of a Stripe customer or
+    /// of the customer linked to an app user (empty when unknown).
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<string>>")]
+    pub fn features(&self, user_or_customer: String) -> AsyncTask<Call<Vec<String>>> {
+        self.later(features(user_or_customer))
+    }
+
+    /// `features` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn features_sync(&self, user_or_customer: String) -> Result<Vec<String>> {
+        self.now(features(user_or_customer))
+    }
+
+    /// Whether a Stripe customer (or an app user's customer) has the active entitlement
+    /// `lookupKey`.
+    #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+    pub fn has_feature(
+        &self,
+        user_or_customer: String,
+        lookup_key: String,
+    ) -> AsyncTask<Call<bool>> {
+        self.later(has_feature(user_or_customer, lookup_key))
+    }
+
+    /// `hasFeature` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn has_feature_sync(&self, user_or_customer: String, lookup_key: String) -> Result<bool> {
+        self.now(has_feature(user_or_customer, lookup_key))
     }
 
     /// A customer's invoices, newest first.

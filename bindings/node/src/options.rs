@@ -22,6 +22,10 @@ pub struct TollboothOptions {
     pub tolerance_seconds: Option<i64>,
     /// Access continues this many seconds after a subscription becomes past_due (default 0).
     pub past_due_grace_seconds: Option<i64>,
+    /// One-time purchases that grant access: each a price id, product id or `'*'`, optionally
+    /// `'=SECONDS'` of access from the payment (default: lifetime), e.g.
+    /// `['price_lifetime', 'prod_pass=2592000']`. Default: none (purchases grant nothing).
+    pub purchase_grants: Option<Vec<String>>,
     /// `true`: accept live-mode events only; `false`: test-mode only; unset: both. Never
     /// derive it from `NODE_ENV`: a production build receiving test events (staging,
     /// `next start` locally) would refuse every one.
@@ -51,6 +55,8 @@ pub struct EnvOptions {
     pub tolerance_seconds: Option<i64>,
     /// As in `TollboothOptions`.
     pub past_due_grace_seconds: Option<i64>,
+    /// Instead of `TOLLBOOTH_PURCHASE_GRANTS` (comma-separated, as in `TollboothOptions`).
+    pub purchase_grants: Option<Vec<String>>,
     /// As in `TollboothOptions`.
     pub max_attempts: Option<i64>,
     /// As in `TollboothOptions`.
@@ -109,6 +115,7 @@ pub fn config(o: &TollboothOptions) -> Result<Config> {
     let secrets: Vec<&str> = o.webhook_secrets.iter().map(String::as_str).collect();
     let mut c = Config::new(o.database.clone(), &secrets)?;
     c.livemode = o.livemode;
+    c.purchase_grants = grants(o.purchase_grants.as_deref().unwrap_or_default())?;
     Tuning {
         tolerance_seconds: o.tolerance_seconds,
         past_due_grace_seconds: o.past_due_grace_seconds,
@@ -119,6 +126,16 @@ pub fn config(o: &TollboothOptions) -> Result<Config> {
     }
     .apply(&mut c)?;
     Ok(c)
+}
+
+/// `purchaseGrants`, each `ID` or `ID=SECONDS`.
+fn grants(list: &[String]) -> Result<Vec<tollbooth::PurchaseGrant>> {
+    list.iter()
+        .map(|g| {
+            tollbooth::PurchaseGrant::parse(g)
+                .map_err(|e| bad(format!("purchaseGrants: {}", e.message())))
+        })
+        .collect()
 }
 
 /// The default database of `fromEnv`: a file under the app's `data/` folder.
@@ -159,6 +176,13 @@ pub fn from_env(env: &Env, o: Option<&EnvOptions>) -> Result<Config> {
     c.livemode = match o.and_then(|o| o.livemode) {
         Some(l) => Some(l),
         None => livemode_from_env(var("STRIPE_LIVEMODE")?, var("STRIPE_SECRET_KEY")?)?,
+    };
+    c.purchase_grants = match o.and_then(|o| o.purchase_grants.as_deref()) {
+        Some(list) => grants(list)?,
+        None => tollbooth::PurchaseGrant::parse_list(
+            var("TOLLBOOTH_PURCHASE_GRANTS")?.as_deref().unwrap_or(""),
+        )
+        .map_err(|e| bad(format!("TOLLBOOTH_PURCHASE_GRANTS: {}", e.message())))?,
     };
     let tuning = o.map(|o| Tuning {
         tolerance_seconds: o.tolerance_seconds,
