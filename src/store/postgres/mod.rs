@@ -22,6 +22,7 @@ mod deliveries;
 mod errors;
 mod jobs;
 mod migrate;
+mod payments;
 mod pool;
 mod prune;
 mod queries;
