@@ -52,6 +52,7 @@ int main(void) {
   NUL_RC(tb_config_set_tolerance(NULL, 300));
   NUL_RC(tb_config_set_max_body_bytes(NULL, 1024));
   NUL_RC(tb_config_set_past_due_grace(NULL, 0));
+  NUL_RC(tb_config_set_accept_connect_events(NULL, true));
   NUL_RC(tb_config_set_purchase_grants(NULL, S("price_1")));
   NUL_RC(tb_config_set_purchase_grants(config, NULL, 0));
   NUL_RC(tb_config_set_livemode(NULL, TB_LIVEMODE_ANY));
@@ -86,6 +87,13 @@ int main(void) {
   CHECK(h->outcome == TB_OUTCOME_PROCESSED); /* not DUPLICATE: nothing was stored before */
   tb_handled_free(h);
 
+  /* Trusted intake (NULL with length 0 is an empty body, not a NULL parameter). */
+  h = NULL;
+  NUL_RC(tb_engine_ingest_trusted(NULL, S(body), T0, &h));
+  NUL_RC(tb_engine_ingest_trusted(engine, NULL, 5, T0, &h));
+  NUL_RC(tb_engine_ingest_trusted(engine, S(body), T0, NULL));
+  CHECK(h == NULL);
+
   /* The reconcile path. */
   tb_snapshot *snap = NULL;
   NUL_RC(tb_engine_apply_snapshot(NULL, S(obj), T0, &snap));
@@ -99,6 +107,10 @@ int main(void) {
   NUL_RC(tb_engine_access(engine, NULL, 0, T0, &a));
   NUL_RC(tb_engine_access(engine, S("cus_n"), T0, NULL));
   NUL_RC(tb_engine_access_for_user(NULL, S("u"), T0, &a));
+  NUL_RC(tb_engine_access_for_user_in(NULL, S("acct_1"), S("u"), T0, &a));
+  NUL_RC(tb_engine_access_for_user_in(engine, NULL, 0, S("u"), T0, &a));
+  NUL_RC(tb_engine_access_for_user_in(engine, S("acct_1"), NULL, 0, T0, &a));
+  NUL_RC(tb_engine_access_for_user_in(engine, S("acct_1"), S("u"), T0, NULL));
   NUL_RC(tb_engine_access_for_user(engine, NULL, 0, T0, &a));
   NUL_RC(tb_engine_access_for_user(engine, S("u"), T0, NULL));
   NUL_RC(tb_engine_access_for_user_in(NULL, S("acct_1"), S("u"), T0, &a));

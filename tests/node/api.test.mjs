@@ -393,6 +393,7 @@ eachStore('after close, every method throws (Sync) or rejects (Promise) with CLO
     handleWebhook: [body, sign(body), NOW],
     access: ['cus_x', NOW],
     accessForUser: ['u', NOW],
+    accessForUserIn: ['acct_x', 'u', NOW],
     invoices: ['cus_x'],
     purchases: ['cus_x'],
     catalog: [],
@@ -400,6 +401,7 @@ eachStore('after close, every method throws (Sync) or rejects (Promise) with CLO
     hasFeature: ['cus_x', 'feature_x'],
     checkoutStatus: ['cs_x'],
     applySnapshot: [customer(), NOW],
+    ingestTrusted: [body, NOW],
     claimJobs: [{ limit: 1, leaseSeconds: 1 }],
     completeJob: [1, 1],
     failJob: [1, 1, 'x'],
@@ -420,6 +422,7 @@ eachStore('after close, every method throws (Sync) or rejects (Promise) with CLO
     syncFromStripe: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
     catchUp: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
     reconcile: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
+    workStripeJobs: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
   };
   const methods = Object.getOwnPropertyNames(Tollbooth.prototype).filter((n) => n !== 'constructor');
   const expected = [...Object.keys(args), 'close'].flatMap((m) => [m, `${m}Sync`]);
