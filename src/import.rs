@@ -294,7 +294,10 @@ mod tests {
         assert!(!err.message().contains("evt_1"), "{err}");
         // The configured mode wins over what is stored; an empty or mixed store guards nothing.
         assert!(check_export_mode(&e.events, store_mode(Some(false), live_store)).is_err());
-        assert_eq!(store_mode(None, Some(LivemodeCounts { live: 2, test: 1 })), None);
+        assert_eq!(
+            store_mode(None, Some(LivemodeCounts { live: 2, test: 1 })),
+            None
+        );
         assert_eq!(store_mode(None, Some(LivemodeCounts::default())), None);
         assert_eq!(store_mode(None, None), None);
         let live_only = parse_export("{\"created\":1,\"livemode\":true}").unwrap();

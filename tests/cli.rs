@@ -440,7 +440,10 @@ fn import_refuses_an_export_of_the_other_mode_without_the_override() {
     assert!(msg.contains("--allow-livemode-mismatch"), "{msg}");
     assert!(!msg.contains("evt_test"), "{msg}");
     let engine = Engine::open(Config::new(&db, &[SECRET]).unwrap()).unwrap();
-    assert!(engine.event_body("evt_test").unwrap().is_none(), "nothing imported");
+    assert!(
+        engine.event_body("evt_test").unwrap().is_none(),
+        "nothing imported"
+    );
     drop(engine);
 
     let forced = json_of(

@@ -322,7 +322,11 @@ fn log_only_writes_never_wait_for_the_writer_lock() {
     h.join().unwrap();
     assert!(waiter.recent_deliveries(10).unwrap().is_empty());
     waiter.flush_deliveries().unwrap();
-    assert_eq!(waiter.recent_deliveries(10).unwrap().len(), 2, "nothing lost");
+    assert_eq!(
+        waiter.recent_deliveries(10).unwrap().len(),
+        2,
+        "nothing lost"
+    );
 }
 
 fn delivery(at: i64, outcome: DeliveryOutcome) -> Delivery {
