@@ -2,6 +2,8 @@
 //! camelCase names; `null` stands for an absent value (never `undefined`).
 
 use napi_derive::napi;
+
+use crate::args::{Num, Texts};
 use serde_json::Value;
 use tollbooth::ErrorCode;
 
@@ -232,13 +234,18 @@ impl From<tollbooth::SnapshotApplied> for SnapshotApplied {
 #[napi(object)]
 pub struct ClaimOptions {
     /// Only these kinds (all kinds when absent or empty).
-    pub kinds: Option<Vec<String>>,
-    /// At most this many jobs.
-    pub limit: i64,
-    /// Lease length; complete or fail the job before it ends or get `LEASE_LOST`.
-    pub lease_seconds: i64,
+    #[napi(ts_type = "Array<string> | undefined | null")]
+    pub kinds: Option<Texts>,
+    /// At most this many jobs (1 to 10000).
+    #[napi(ts_type = "number")]
+    pub limit: Num,
+    /// Lease length (1 s to a week); complete or fail the job before it ends or get
+    /// `LEASE_LOST`.
+    #[napi(ts_type = "number")]
+    pub lease_seconds: Num,
     /// The clock (unix seconds); defaults to now.
-    pub now_seconds: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub now_seconds: Option<Num>,
 }
 
 /// A job leased to the caller.
@@ -317,8 +324,9 @@ pub struct JobsFilter {
     pub state: Option<String>,
     /// Only this customer.
     pub customer_id: Option<String>,
-    /// At most this many (default 100).
-    pub limit: Option<i64>,
+    /// At most this many (default 100, at most 100000).
+    #[napi(ts_type = "number | undefined | null")]
+    pub limit: Option<Num>,
 }
 
 impl JobsFilter {
@@ -336,7 +344,11 @@ impl JobsFilter {
             kind: self.kind.clone(),
             state,
             customer_id: self.customer_id.clone(),
-            limit: self.limit.map(|l| to_u32("limit", l)).transpose()?,
+            limit: self
+                .limit
+                .as_ref()
+                .map(|l| l.small("limit", 1, MAX_LIST_LIMIT))
+                .transpose()?,
         })
     }
 }
@@ -435,12 +447,5 @@ fn parse_payload(id: i64, text: &str) -> Result<Value> {
     parse_json(&format!("payload of job {id}"), text)
 }
 
-/// A JS number that must fit a `u32` (JS would otherwise wrap negatives silently).
-pub fn to_u32(name: &str, v: i64) -> Result<u32> {
-    u32::try_from(v).map_err(|_| {
-        Error::new(
-            ErrorCode::InvalidArgument,
-            format!("{name} must be between 0 and {}", u32::MAX),
-        )
-    })
-}
+/// Most rows a list call returns.
+pub const MAX_LIST_LIMIT: u32 = 100_000;
