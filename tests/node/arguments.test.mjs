@@ -130,3 +130,23 @@ test('importEvents keeps the livemode guard: a test-mode export into a live stor
   assert.equal(r.byOutcome.processed, 1);
   tb.closeSync();
 });
+
+test('issue 13 finding 9: STRIPE_WEBHOOK_SECRET is split on commas and trimmed; a blank entry is refused without echo', () => {
+  const saved = process.env.STRIPE_WEBHOOK_SECRET;
+  try {
+    const other = 'whsec_rotating_0123456789abcdef';
+    process.env.STRIPE_WEBHOOK_SECRET = ` ${other} ,\n${SECRET}  `;
+    const tb = Tollbooth.fromEnv({ database: ':memory:' });
+    const h = deliver(tb, event('customer.created', customer()));
+    assert.equal(h.outcome, 'processed');
+    assert.equal(h.secretIndex, 1, 'the second, trimmed secret verified it');
+    tb.closeSync();
+    process.env.STRIPE_WEBHOOK_SECRET = `${SECRET}, ,`;
+    const e = thrown(() => Tollbooth.fromEnv({ database: ':memory:' }));
+    assert.ok(['SECRET_INVALID', 'CONFIG_INVALID'].includes(e.code), e.message);
+    assertNoSecret(e);
+  } finally {
+    if (saved === undefined) delete process.env.STRIPE_WEBHOOK_SECRET;
+    else process.env.STRIPE_WEBHOOK_SECRET = saved;
+  }
+});
