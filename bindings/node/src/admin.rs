@@ -369,17 +369,16 @@ fn reprocess(event_id: String, now: i64) -> Work<HandledWebhook> {
     on_engine(move |e| e.reprocess(&event_id, now).map(Into::into))
 }
 
-fn import_events(
-    text: String,
-    now: i64,
-    options: Option<ImportOptions>,
-) -> Work<ImportReport> {
+fn import_events(text: String, now: i64, options: Option<ImportOptions>) -> Work<ImportReport> {
     let opts = tollbooth::import::ImportOptions {
         allow_livemode_mismatch: options
             .and_then(|o| o.allow_livemode_mismatch)
             .unwrap_or(false),
     };
-    on_engine(move |e| e.import_export_with(&text, now, opts, |_, _| {}).map(report))
+    on_engine(move |e| {
+        e.import_export_with(&text, now, opts, |_, _| {})
+            .map(report)
+    })
 }
 
 #[napi]
@@ -440,7 +439,12 @@ impl Tollbooth {
         #[napi(ts_arg_type = "string")] query: Text,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<Option<CustomerTimeline>>> {
-        self.later(checked(|| Ok(customer_timeline(query.get("query")?, args::now(now_seconds, "nowSeconds")?))))
+        self.later(checked(|| {
+            Ok(customer_timeline(
+                query.get("query")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `customerTimeline` on the calling thread.
@@ -450,7 +454,12 @@ impl Tollbooth {
         #[napi(ts_arg_type = "string")] query: Text,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<Option<CustomerTimeline>> {
-        self.now(checked(|| Ok(customer_timeline(query.get("query")?, args::now(now_seconds, "nowSeconds")?))))
+        self.now(checked(|| {
+            Ok(customer_timeline(
+                query.get("query")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Re-applies a stored event through the same rules (no signature: it was verified when
@@ -462,7 +471,12 @@ impl Tollbooth {
         #[napi(ts_arg_type = "string")] event_id: Text,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<HandledWebhook>> {
-        self.later(checked(|| Ok(reprocess(event_id.get("eventId")?, args::now(now_seconds, "nowSeconds")?))))
+        self.later(checked(|| {
+            Ok(reprocess(
+                event_id.get("eventId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `reprocess` on the calling thread.
@@ -472,7 +486,12 @@ impl Tollbooth {
         #[napi(ts_arg_type = "string")] event_id: Text,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<HandledWebhook> {
-        self.now(checked(|| Ok(reprocess(event_id.get("eventId")?, args::now(now_seconds, "nowSeconds")?))))
+        self.now(checked(|| {
+            Ok(reprocess(
+                event_id.get("eventId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Imports a Stripe events export (JSON lines, a JSON array, or a `GET /v1/events` list
@@ -489,7 +508,11 @@ impl Tollbooth {
     ) -> AsyncTask<Call<ImportReport>> {
         self.later(checked(|| {
             let text = events_export.get("eventsExport")?;
-            Ok(import_events(text, args::now(now_seconds, "nowSeconds")?, options))
+            Ok(import_events(
+                text,
+                args::now(now_seconds, "nowSeconds")?,
+                options,
+            ))
         }))
     }
 
@@ -503,7 +526,11 @@ impl Tollbooth {
     ) -> Result<ImportReport> {
         self.now(checked(|| {
             let text = events_export.get("eventsExport")?;
-            Ok(import_events(text, args::now(now_seconds, "nowSeconds")?, options))
+            Ok(import_events(
+                text,
+                args::now(now_seconds, "nowSeconds")?,
+                options,
+            ))
         }))
     }
 }

@@ -88,7 +88,9 @@ impl FromNapiValue for Texts {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
         // SAFETY: napi hands this call live handles; the error (which would quote the value)
         // is dropped unread.
-        Ok(Texts(unsafe { Vec::<String>::from_napi_value(env, value) }.ok()))
+        Ok(Texts(
+            unsafe { Vec::<String>::from_napi_value(env, value) }.ok(),
+        ))
     }
 }
 

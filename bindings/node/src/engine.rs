@@ -435,7 +435,12 @@ impl Tollbooth {
         #[napi(ts_arg_type = "string")] customer_id: Text,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<Access>> {
-        self.later(checked(|| Ok(access(customer_id.get("customerId")?, args::now(now_seconds, "nowSeconds")?))))
+        self.later(checked(|| {
+            Ok(access(
+                customer_id.get("customerId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `access` on the calling thread.
@@ -445,7 +450,12 @@ impl Tollbooth {
         #[napi(ts_arg_type = "string")] customer_id: Text,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<Access> {
-        self.now(checked(|| Ok(access(customer_id.get("customerId")?, args::now(now_seconds, "nowSeconds")?))))
+        self.now(checked(|| {
+            Ok(access(
+                customer_id.get("customerId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Access for an app user, through the customer linked to it by Checkout's
@@ -456,7 +466,12 @@ impl Tollbooth {
         #[napi(ts_arg_type = "string")] user_id: Text,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<Access>> {
-        self.later(checked(|| Ok(access_for_user(user_id.get("userId")?, args::now(now_seconds, "nowSeconds")?))))
+        self.later(checked(|| {
+            Ok(access_for_user(
+                user_id.get("userId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `accessForUser` on the calling thread.
@@ -466,7 +481,12 @@ impl Tollbooth {
         #[napi(ts_arg_type = "string")] user_id: Text,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<Access> {
-        self.now(checked(|| Ok(access_for_user(user_id.get("userId")?, args::now(now_seconds, "nowSeconds")?))))
+        self.now(checked(|| {
+            Ok(access_for_user(
+                user_id.get("userId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// A customer's invoices, newest first.
@@ -494,7 +514,9 @@ impl Tollbooth {
         &self,
         #[napi(ts_arg_type = "string")] session_id: Text,
     ) -> AsyncTask<Call<CheckoutStatus>> {
-        self.later(checked(|| Ok(checkout_status(session_id.get("sessionId")?))))
+        self.later(checked(|| {
+            Ok(checkout_status(session_id.get("sessionId")?))
+        }))
     }
 
     /// `checkoutStatus` on the calling thread.
@@ -503,7 +525,9 @@ impl Tollbooth {
         &self,
         #[napi(ts_arg_type = "string")] session_id: Text,
     ) -> Result<CheckoutStatus> {
-        self.now(checked(|| Ok(checkout_status(session_id.get("sessionId")?))))
+        self.now(checked(|| {
+            Ok(checkout_status(session_id.get("sessionId")?))
+        }))
     }
 
     /// Applies an object freshly fetched from the Stripe API (a subscription, invoice,
@@ -567,7 +591,13 @@ impl Tollbooth {
         #[napi(ts_arg_type = "number")] lease_token: Num,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<()>> {
-        self.later(checked(|| Ok(complete_job(args::id(&id, "id")?, args::id(&lease_token, "leaseToken")?, args::now(now_seconds, "nowSeconds")?))))
+        self.later(checked(|| {
+            Ok(complete_job(
+                args::id(&id, "id")?,
+                args::id(&lease_token, "leaseToken")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `completeJob` on the calling thread.
@@ -578,7 +608,13 @@ impl Tollbooth {
         #[napi(ts_arg_type = "number")] lease_token: Num,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<()> {
-        self.now(checked(|| Ok(complete_job(args::id(&id, "id")?, args::id(&lease_token, "leaseToken")?, args::now(now_seconds, "nowSeconds")?))))
+        self.now(checked(|| {
+            Ok(complete_job(
+                args::id(&id, "id")?,
+                args::id(&lease_token, "leaseToken")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Records a failed attempt: retry with backoff, or dead-letter after `maxAttempts`.
@@ -592,7 +628,14 @@ impl Tollbooth {
         #[napi(ts_arg_type = "string")] message: Text,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<FailResult>> {
-        self.later(checked(|| Ok(fail_job(args::id(&id, "id")?, args::id(&lease_token, "leaseToken")?, message.get("message")?, args::now(now_seconds, "nowSeconds")?))))
+        self.later(checked(|| {
+            Ok(fail_job(
+                args::id(&id, "id")?,
+                args::id(&lease_token, "leaseToken")?,
+                message.get("message")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `failJob` on the calling thread.
@@ -604,7 +647,14 @@ impl Tollbooth {
         #[napi(ts_arg_type = "string")] message: Text,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<FailResult> {
-        self.now(checked(|| Ok(fail_job(args::id(&id, "id")?, args::id(&lease_token, "leaseToken")?, message.get("message")?, args::now(now_seconds, "nowSeconds")?))))
+        self.now(checked(|| {
+            Ok(fail_job(
+                args::id(&id, "id")?,
+                args::id(&lease_token, "leaseToken")?,
+                message.get("message")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Jobs, newest first, optionally filtered.
@@ -638,7 +688,12 @@ impl Tollbooth {
         #[napi(ts_arg_type = "number")] id: Num,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<i64>> {
-        self.later(checked(|| Ok(replay_job(args::id(&id, "id")?, args::now(now_seconds, "nowSeconds")?))))
+        self.later(checked(|| {
+            Ok(replay_job(
+                args::id(&id, "id")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `replayJob` on the calling thread.
@@ -648,7 +703,12 @@ impl Tollbooth {
         #[napi(ts_arg_type = "number")] id: Num,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<i64> {
-        self.now(checked(|| Ok(replay_job(args::id(&id, "id")?, args::now(now_seconds, "nowSeconds")?))))
+        self.now(checked(|| {
+            Ok(replay_job(
+                args::id(&id, "id")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// A customer by Stripe id, email or app user id (tried in that order), or `null`.
@@ -676,7 +736,9 @@ impl Tollbooth {
         &self,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<Value>> {
-        self.later(checked(|| Ok(metrics(args::now(now_seconds, "nowSeconds")?))))
+        self.later(checked(|| {
+            Ok(metrics(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// `metrics` on the calling thread.
@@ -685,7 +747,9 @@ impl Tollbooth {
         &self,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<Value> {
-        self.now(checked(|| Ok(metrics(args::now(now_seconds, "nowSeconds")?))))
+        self.now(checked(|| {
+            Ok(metrics(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// Prometheus text exposition (format 0.0.4), for a `/metrics` route.
@@ -694,7 +758,9 @@ impl Tollbooth {
         &self,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<String>> {
-        self.later(checked(|| Ok(prometheus(args::now(now_seconds, "nowSeconds")?))))
+        self.later(checked(|| {
+            Ok(prometheus(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// `prometheus` on the calling thread.
@@ -703,7 +769,9 @@ impl Tollbooth {
         &self,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<String> {
-        self.now(checked(|| Ok(prometheus(args::now(now_seconds, "nowSeconds")?))))
+        self.now(checked(|| {
+            Ok(prometheus(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// Health: `{ ok, alerts, failure_rate, deliveries_window }` (keys as the core's JSON has
@@ -716,7 +784,9 @@ impl Tollbooth {
         &self,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<Value>> {
-        self.later(checked(|| Ok(health(args::now(now_seconds, "nowSeconds")?))))
+        self.later(checked(|| {
+            Ok(health(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// `health` on the calling thread.
@@ -728,7 +798,9 @@ impl Tollbooth {
         &self,
         #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<Value> {
-        self.now(checked(|| Ok(health(args::now(now_seconds, "nowSeconds")?))))
+        self.now(checked(|| {
+            Ok(health(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// Flushes buffered log rows and closes the database. Calls made after `close()` reject

@@ -75,5 +75,9 @@ pub fn http_status(
 pub fn currency_exponent(
     #[napi(ts_arg_type = "string")] currency: args::Text,
 ) -> error::Result<u32> {
-    error::guard(|| Ok(tollbooth::billing::money::exponent(&currency.get("currency")?)))
+    error::guard(|| {
+        Ok(tollbooth::billing::money::exponent(
+            &currency.get("currency")?,
+        ))
+    })
 }
