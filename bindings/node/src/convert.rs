@@ -433,7 +433,19 @@ impl From<tollbooth::billing::CustomerRow> for Customer {
     }
 }
 
-/// Parses JSON the core produced (job payloads, reports).
+/// A core report as a JS-ready value, straight from its `Serialize` (no JSON text between):
+/// `serde_json::to_value(report)`, whose error (never seen: the reports are plain data) gets
+/// a code from the table.
+pub fn to_js_value(report: serde_json::Result<Value>) -> Result<Value> {
+    report.map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidArgument,
+            format!("the report could not be converted ({e})"),
+        )
+    })
+}
+
+/// Parses JSON the core stored (job payloads).
 pub fn parse_json(what: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
         Error::new(

@@ -22,7 +22,7 @@ use crate::args::{self, Num, Text};
 use crate::body::{self, Also};
 use crate::convert::{
     Access, CheckoutStatus, ClaimOptions, ClaimedJob, Customer, FailResult, HandledWebhook,
-    Invoice, Job, JobsFilter, SnapshotApplied, parse_json,
+    Invoice, Job, JobsFilter, SnapshotApplied, to_js_value,
 };
 use crate::error::{Result, guard, to_napi};
 use crate::options::{self, EnvOptions, TollboothOptions};
@@ -256,7 +256,7 @@ fn find_customer(needle: String) -> Work<Option<Customer>> {
 }
 
 fn metrics(now: i64) -> Work<Value> {
-    on_engine(move |e| parse_json("the metrics report", &e.metrics_json(now)?))
+    on_engine(move |e| Ok(to_js_value(serde_json::to_value(e.metrics(now)?))?))
 }
 
 fn prometheus(now: i64) -> Work<String> {
@@ -264,7 +264,7 @@ fn prometheus(now: i64) -> Work<String> {
 }
 
 fn health(now: i64) -> Work<Value> {
-    on_engine(move |e| parse_json("the health report", &e.health_json(now)?))
+    on_engine(move |e| Ok(to_js_value(serde_json::to_value(e.health(now)?))?))
 }
 
 fn open() -> Work<()> {
