@@ -1,13 +1,16 @@
-//! Webhook throughput on the PostgreSQL store: unique and duplicate 5 KB deliveries per second
-//! at 1 and 16 concurrent callers (threads sharing one engine), and the cold start (a fresh
-//! process: `Engine::open` + the first delivery). Prints a table; compare it with the
-//! hand-written `pg` handler (`benches/pg/baseline.mjs`) run against the same server.
+//! Webhook throughput from Rust threads sharing one engine: unique and duplicate 5 KB
+//! deliveries per second at 1, 2, 4, 8 and 16 concurrent callers, with how many deliveries
+//! each write transaction held (group commit), on the PostgreSQL store or the SQLite store;
+//! for PostgreSQL also the cold start (a fresh process: `Engine::open` + the first delivery).
+//! Prints a table; compare it with the hand-written `pg` handler (`benches/pg/baseline.mjs`)
+//! run against the same server.
 //!
 //! ```text
 //! bash .ci/postgres.sh run -- cargo run --release --example pg_bench -- --n 2000
+//! cargo run --release --example pg_bench -- --db sqlite --n 4000
 //! ```
-//! Options: `--db URL` (default `$TOLLBOOTH_TEST_POSTGRES`), `--n N` deliveries per row
-//! (2000), `--concurrency 1,16`. Bodies: `../shared/baselines/fixtures/invoice.{paid,
+//! Options: `--db URL` (default `$TOLLBOOTH_TEST_POSTGRES`; `sqlite` for a SQLite file in a
+//! temp dir per row), `--n N` deliveries per row (2000), `--concurrency 1,2,4,8,16`. Bodies: `../shared/baselines/fixtures/invoice.{paid,
 //! payment_failed}.5k.json` (alternating; each unique delivery gets fresh event and invoice ids
 //! of the same length), found through `$TOLLBOOTH_SHARED` or `../shared`. Each row runs on a
 //! fresh schema (dropped at the end). Bodies are signed outside the timed region.
@@ -125,18 +128,36 @@ fn main() {
     }
     let url = arg("db")
         .or_else(|| std::env::var("TOLLBOOTH_TEST_POSTGRES").ok())
-        .expect("--db postgres://... or TOLLBOOTH_TEST_POSTGRES");
+        .expect("--db postgres://... (or sqlite), or TOLLBOOTH_TEST_POSTGRES");
+    let sqlite = url == "sqlite";
     let n: usize = arg("n").map_or(2000, |s| s.parse().unwrap());
     let levels: Vec<usize> = arg("concurrency")
-        .unwrap_or_else(|| "1,16".into())
+        .unwrap_or_else(|| "1,2,4,8,16".into())
         .split(',')
         .map(|s| s.parse().unwrap())
         .collect();
-    println!("PostgreSQL store, 5 KB invoice events, {n} deliveries per row");
-    println!("{:<28} {:>10} {:>12} {:>12}", "row", "per s", "p50", "p99");
+    let store = if sqlite {
+        "SQLite (synchronous=NORMAL)"
+    } else {
+        "PostgreSQL"
+    };
+    println!("{store} store, 5 KB invoice events, {n} deliveries per row");
+    println!(
+        "{:<28} {:>10} {:>12} {:>12} {:>14}",
+        "row", "per s", "p50", "p99", "deliveries/tx"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut unique_rates = Vec::new();
     for &c in &levels {
         let schema = format!("tb_bench_{}_{c}", std::process::id());
-        let db = with_schema(&url, &schema, c.clamp(1, 16));
+        let db = if sqlite {
+            dir.path()
+                .join(format!("{schema}.db"))
+                .display()
+                .to_string()
+        } else {
+            with_schema(&url, &schema, c.clamp(1, 16))
+        };
         let e = Arc::new(Engine::open(Config::new(db.as_str(), &[SECRET]).unwrap()).unwrap());
         let signed: Arc<Vec<(Vec<u8>, String)>> = Arc::new(
             bodies(&format!("c{c}"), n)
@@ -148,10 +169,13 @@ fn main() {
                 .collect(),
         );
         let (rate, p50, p99) = run(&e, &signed, c, Outcome::Processed);
+        let f = e.commit_figures();
         println!(
-            "{:<28} {rate:>10.0} {p50:>12.2?} {p99:>12.2?}",
-            format!("unique, {c} caller(s)")
+            "{:<28} {rate:>10.0} {p50:>12.2?} {p99:>12.2?} {:>14.1}",
+            format!("unique, {c} caller(s)"),
+            f.deliveries as f64 / f.batches.max(1) as f64
         );
+        unique_rates.push((c, rate));
         let (rate, p50, p99) = run(&e, &signed, c, Outcome::Duplicate);
         println!(
             "{:<28} {rate:>10.0} {p50:>12.2?} {p99:>12.2?}",
@@ -159,7 +183,17 @@ fn main() {
         );
         e.close().unwrap();
         drop(e);
-        drop_schema(&url, &schema);
+        if !sqlite {
+            drop_schema(&url, &schema);
+        }
+    }
+    if let Some((_, one)) = unique_rates.iter().find(|(c, _)| *c == 1) {
+        for (c, rate) in unique_rates.iter().filter(|(c, _)| *c > 1) {
+            println!("unique, {c} callers / 1 caller: {:.2}x", rate / one);
+        }
+    }
+    if sqlite {
+        return;
     }
     // Cold start: a fresh process opens the engine (one connection, schema already current)
     // and handles its first delivery. Five runs; the schema exists, as after a deploy.

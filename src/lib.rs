@@ -47,7 +47,7 @@ pub mod stripe_api;
 pub mod sync_state;
 pub mod verify;
 
-pub use billing::{Access, AccessState, CheckoutState};
+pub use billing::{Access, AccessState, CheckoutState, PurchaseGrant, PurchaseRecord};
 pub use engine::{CheckoutStatus, Config, Engine, Handled, Outcome, SnapshotApplied, unix_now};
 pub use error::{Error, ErrorCode, Result};
 pub use outbox::{ClaimedJob, EnqueuedJob, FailOutcome, Job, JobFilter, JobState, JobThrottle};

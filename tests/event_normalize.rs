@@ -132,6 +132,12 @@ fn fixtures_carry_the_expected_values() {
                 id: "sub_Tb1Fixture".into(),
                 customer_id: "cus_Tb1Fixture".into(),
                 status: "active".into(),
+                items: vec![SubscriptionItem {
+                    id: "si_Tb1Fixture".into(),
+                    price_id: Some("price_Tb1Pro".into()),
+                    product_id: Some("prod_Tb1Pro".into()),
+                    quantity: 1,
+                }],
                 price_id: Some("price_Tb1Pro".into()),
                 product_id: Some("prod_Tb1Pro".into()),
                 current_period_end: Some(P1E),
@@ -267,6 +273,9 @@ fn variant(o: &Object) -> &'static str {
         Object::CheckoutSession(_) => "checkout_session",
         Object::Charge(_) => "charge",
         Object::Dispute(_) => "dispute",
+        Object::PaymentIntent(_) => "payment_intent",
+        Object::Entitlements(_) => "entitlements",
+        Object::Catalog(_) => "catalog",
         Object::Other { .. } => "other",
     }
 }
@@ -277,8 +286,10 @@ fn expected_variant(t: &str) -> Option<&'static str> {
         "customer.created" => "customer",
         t if t.starts_with("customer.subscription.") => "subscription",
         "invoice.paid" | "invoice.payment_failed" => "invoice",
-        "charge.refunded" => "charge",
+        "charge.refunded" | "charge.succeeded" => "charge",
         "charge.dispute.created" => "dispute",
+        "payment_intent.succeeded" => "payment_intent",
+        t if t.starts_with("product.") || t.starts_with("price.") => "catalog",
         _ => return None,
     })
 }

@@ -126,6 +126,8 @@ fn an_older_schema_is_upgraded_in_place_keeping_its_rows() {
         "SET search_path TO {0}; DROP INDEX events_quarantined; ALTER TABLE events DROP COLUMN error_code; \
          DROP TABLE delivery_stats; ALTER TABLE deliveries DROP COLUMN secret_index; \
          DROP TABLE stripe_sync_cursors, stripe_catalog, job_throttles, job_throttle_claims; \
+         DROP TABLE purchases, customer_features; ALTER TABLE subscriptions DROP COLUMN items; \
+         DROP INDEX events_received; \
          DELETE FROM schema_migrations WHERE version > 1",
         s.name
     ));
@@ -380,6 +382,20 @@ fn rows_round_trip(url: &str) {
             status: "active".into(),
             price_id: Some("price_pro".into()),
             product_id: None,
+            items: vec![
+                tollbooth::event::SubscriptionItem {
+                    id: "si_1".into(),
+                    price_id: Some("price_pro".into()),
+                    product_id: Some("prod_pro".into()),
+                    quantity: 5,
+                },
+                tollbooth::event::SubscriptionItem {
+                    id: "si_2".into(),
+                    price_id: Some("price_seat".into()),
+                    product_id: None,
+                    quantity: 1,
+                },
+            ],
             current_period_end: Some(1_702_000_000),
             cancel_at_period_end: true,
             cancel_at: None,
@@ -964,4 +980,98 @@ fn no_named_prepared_statement_is_left_on_the_session() {
     st.delivery_counts(0).unwrap();
     assert_eq!(st.open_connections(), 1);
     assert_eq!(st.named_statements_on_a_connection().unwrap(), 0);
+}
+
+#[test]
+fn livemode_counts_sample_the_newest_events_by_arrival_along_an_index() {
+    use tollbooth::event::LivemodeCounts;
+    use tollbooth::store::Store;
+    let Some(s) = schema(DIRECT, "livemode") else {
+        return;
+    };
+    let st = PgStore::open(&s.url).unwrap();
+    let counts = |limit| Store::livemode_counts(&st, limit).unwrap();
+    assert_eq!(counts(1000), Some(LivemodeCounts { live: 0, test: 0 }));
+    // Three live events arrived first, then five test events (ids out of arrival order).
+    let ids: Vec<String> = (0..8).map(|i| format!("evt_mode_{}", 7 - i)).collect();
+    st.write(|tx| {
+        for (i, id) in ids.iter().enumerate() {
+            tx.insert_event(&NewEvent {
+                livemode: i < 3,
+                received_at: 1_700_000_000 + i as i64,
+                ..event(id, None, b"{}")
+            })?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(counts(1000), Some(LivemodeCounts { live: 3, test: 5 }));
+    assert_eq!(
+        counts(5),
+        Some(LivemodeCounts { live: 0, test: 5 }),
+        "the newest five"
+    );
+    assert_eq!(counts(6), Some(LivemodeCounts { live: 1, test: 5 }));
+    assert_eq!(counts(0), Some(LivemodeCounts { live: 0, test: 0 }));
+    // Bounded by the limit however large the table: the sample walks events_received backwards.
+    let plan = s.plan(
+        "SELECT count(*) FILTER (WHERE livemode) FROM \
+         (SELECT livemode FROM events ORDER BY received_at DESC LIMIT 1000) newest",
+    );
+    assert!(
+        plan.contains("Index Scan Backward using events_received"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn doctor_judges_the_livemode_of_a_postgres_store() {
+    let Some(s) = schema(DIRECT, "doctor_mode") else {
+        return;
+    };
+    let st = PgStore::open(&s.url).unwrap();
+    let doctor = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollbooth"))
+            .args(["--json", "--now", "1700000100", "doctor", "--db", &s.url])
+            .env_remove("TOLLBOOTH_DB")
+            .env_remove("STRIPE_WEBHOOK_SECRET")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let check = v["store"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "livemode")
+            .cloned()
+            .unwrap_or_else(|| panic!("no livemode check in {v:#}"));
+        (
+            check["status"].as_str().unwrap().to_owned(),
+            check["summary"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (status, summary) = doctor();
+    assert_eq!(
+        (status.as_str(), summary.as_str()),
+        ("skip", "no stored events yet")
+    );
+    st.write(|tx| tx.insert_event(&event("evt_doc_test", None, b"{}")))
+        .unwrap();
+    let (status, summary) = doctor();
+    assert_eq!(status, "pass");
+    assert!(
+        summary.starts_with("test mode (1 recent events)"),
+        "{summary}"
+    );
+    st.write(|tx| {
+        tx.insert_event(&NewEvent {
+            livemode: true,
+            received_at: 1_700_000_050,
+            ..event("evt_doc_live", None, b"{}")
+        })
+    })
+    .unwrap();
+    let (status, summary) = doctor();
+    assert_eq!(status, "warn", "a live and a test endpoint in one database");
+    assert!(summary.starts_with("mixed: 1 live and 1 test"), "{summary}");
 }

@@ -276,6 +276,35 @@ export declare class Tollbooth {
   close(): Promise<void>
   /** `close` on the calling thread. */
   closeSync(): void
+  /**
+   * Adopting tollbooth with existing customers: pages through the account's customers,
+   * products, prices, subscriptions (`status=all`), invoices and checkout sessions and
+   * applies each as an authoritative snapshot (a snapshot never overwrites a newer event).
+   * Resumable (an interrupted run continues from its cursor) and idempotent (a second run
+   * changes nothing). Rejects with `STRIPE_AUTH`, `STRIPE_RATE_LIMITED`,
+   * `STRIPE_UNAVAILABLE`, ... (never quoting the key). The CLI's `tollbooth sync`.
+   */
+  syncFromStripe(options: StripeSyncOptions): Promise<StripeSyncReport>
+  /** `syncFromStripe` on the calling thread (it blocks for the whole sync: scripts only). */
+  syncFromStripeSync(options: StripeSyncOptions): StripeSyncReport
+  /**
+   * After an outage longer than Stripe's three days of retries: the missed events from
+   * `GET /v1/events` (Stripe keeps 30 days), from the newest stored event minus a margin,
+   * through the normal ingest path (deduplicated, ordered by the usual rules). The CLI's
+   * `tollbooth catch-up`.
+   */
+  catchUp(options: StripeCatchUpOptions): Promise<StripeCatchUpReport>
+  /** `catchUp` on the calling thread. */
+  catchUpSync(options: StripeCatchUpOptions): StripeCatchUpReport
+  /**
+   * Works off due `stripe.reconcile` jobs once: claims up to `limit`, fetches each object
+   * from Stripe (with the job's `Stripe-Account`), applies it as a snapshot and completes
+   * the job; a failure is rescheduled with the usual backoff, or after Stripe's own
+   * `Retry-After`. Call it from your worker loop. The CLI's `tollbooth reconcile`.
+   */
+  reconcile(options: StripeReconcileOptions): Promise<StripeReconcileReport>
+  /** `reconcile` on the calling thread. */
+  reconcileSync(options: StripeReconcileOptions): StripeReconcileReport
 }
 
 /** May this customer use the portal, and what should the UI say? */
@@ -642,6 +671,16 @@ export interface JobsFilter {
   limit?: number
 }
 
+/** A `stripe.reconcile` job that failed in this pass. */
+export interface ReconcileFailure {
+  /** The job. */
+  jobId: number
+  /** The error code (e.g. `STRIPE_NOT_FOUND`, `STRIPE_RATE_LIMITED`). */
+  code: string
+  /** What failing it did: rescheduled with backoff (or Stripe's `Retry-After`), dead, ... */
+  result: FailResult
+}
+
 /**
  * Builds a `Stripe-Signature` header for `payload` exactly as Stripe does
  * (`t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<payload>">`), for your own tests.
@@ -683,6 +722,123 @@ export interface StoredEvent {
   objectId: string | null
   /** When it arrived, unix seconds. */
   receivedAt: number
+}
+
+/** Options of `catchUp`. */
+export interface StripeCatchUpOptions {
+  /** A secret or restricted key with read access to Events. */
+  apiKey: string
+  /** As in `syncFromStripe`. */
+  baseUrl?: string
+  /** Start here (unix seconds) instead of the newest stored event minus the margin. */
+  since?: number
+  /** Seconds before the newest stored event to start at (default 3600). */
+  marginSeconds?: number
+  /** Start a new window even when an unfinished catch-up could resume. */
+  restart?: boolean
+  /** A Connect account. */
+  account?: string
+}
+
+/** What `catchUp` did. */
+export interface StripeCatchUpReport {
+  /** The window's start (`created[gte]`), unix seconds. */
+  from: number
+  /** The window's end (`created[lte]`): when the run started. */
+  until: number
+  /** The start asked for (or derived), before clamping to Stripe's 30 days. */
+  wantedFrom: number
+  /** `true` when `wantedFrom` is older than Stripe keeps events: run `syncFromStripe` too. */
+  gapExceedsRetention: boolean
+  /** `true` when no event was stored yet (the window is Stripe's whole retention). */
+  noHistory: boolean
+  /** Whether this call continued an unfinished catch-up. */
+  resumed: boolean
+  /** Events fetched. */
+  fetched: number
+  /** New events applied. */
+  processed: number
+  /** Already stored. */
+  duplicate: number
+  /** New, of a type that moves no state. */
+  ignored: number
+  /** New, but older than the state. */
+  stale: number
+  /** Stored but quarantined (tollbooth could not normalize them). */
+  quarantined: number
+  /** Refused by the engine. */
+  rejected: number
+  /** Pages fetched. */
+  pages: number
+}
+
+/** Options of `reconcile`. */
+export interface StripeReconcileOptions {
+  /** A secret or restricted key with read access to the reconciled objects. */
+  apiKey: string
+  /** As in `syncFromStripe`. */
+  baseUrl?: string
+  /** Most jobs claimed in this pass (default 50). */
+  limit?: number
+  /** Lease per job, seconds (default 60). */
+  leaseSeconds?: number
+}
+
+/** What one `reconcile` pass did. */
+export interface StripeReconcileReport {
+  /** Jobs claimed. */
+  claimed: number
+  /** Jobs completed (the object was fetched and applied). */
+  completed: number
+  /** Of those, how many changed a row. */
+  changed: number
+  /** Jobs failed. */
+  failed: Array<ReconcileFailure>
+}
+
+/** Options of `syncFromStripe`. */
+export interface StripeSyncOptions {
+  /** A secret (`sk_...`) or restricted (`rk_...`) key; read access is enough. */
+  apiKey: string
+  /** `https://api.stripe.com` when absent; plain `http://` only to a loopback host (tests). */
+  baseUrl?: string
+  /**
+   * Object types, in this order (default: all): `customers`, `products`, `prices`,
+   * `subscriptions`, `invoices`, `checkout_sessions` (singular and stream names work too).
+   */
+  only?: Array<string>
+  /** Only objects created at or after this unix second (`created[gte]`). */
+  since?: number
+  /** Start every type from the beginning even when an unfinished run could resume. */
+  restart?: boolean
+  /** A Connect account (`acct_...`, sent as `Stripe-Account`). */
+  account?: string
+}
+
+/** What `syncFromStripe` did, per type in the order run. */
+export interface StripeSyncReport {
+  /** Per type. */
+  types: Array<StripeSyncType>
+}
+
+/** One object type's result. */
+export interface StripeSyncType {
+  /** `customer`, `product`, `price`, `subscription`, `invoice` or `checkout.session`. */
+  object: string
+  /** Objects fetched and applied by this call. */
+  fetched: number
+  /** Of those, how many changed a row. */
+  changed: number
+  /** Objects tollbooth could not read (the first few are in `errors`). */
+  skipped: number
+  /** Jobs the changes enqueued (CRM syncs, ...). */
+  jobs: number
+  /** Pages fetched. */
+  pages: number
+  /** Whether this call continued an unfinished run. */
+  resumed: boolean
+  /** `id: CODE: message` of the first skipped objects. */
+  errors: Array<string>
 }
 
 /** A subscription as stored. */

@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use super::purchase::{PurchaseGrant, PurchaseRecord};
 use crate::event::SubscriptionRecord;
 
 /// The portal state shown to a customer.
@@ -118,6 +119,9 @@ pub struct Access {
     pub cancel_at_period_end: bool,
     /// When access ends (or ended), if known.
     pub access_ends_at: Option<i64>,
+    /// The one-time purchase that decides, when a purchase decides (then
+    /// `subscription_id` is `None` and `price_id`/`product_id` are what was bought).
+    pub purchase_id: Option<String>,
 }
 
 /// Formats a unix time as a calendar date for reasons (`2026-12-01`), UTC.
@@ -229,6 +233,7 @@ fn evaluate_one(policy: &AccessPolicy, view: &SubscriptionView, now: i64) -> Acc
         current_period_end: s.current_period_end,
         cancel_at_period_end: s.cancel_at_period_end,
         access_ends_at,
+        purchase_id: None,
     }
 }
 
@@ -246,6 +251,7 @@ pub fn no_access(customer_id: Option<String>, user_id: Option<String>) -> Access
         current_period_end: None,
         cancel_at_period_end: false,
         access_ends_at: None,
+        purchase_id: None,
     }
 }
 
@@ -268,6 +274,98 @@ pub fn evaluate(policy: &AccessPolicy, subs: &[SubscriptionView], now: i64) -> O
                     &b.subscription_id,
                 ))
         })
+}
+
+/// What one paid purchase means at `now` under the grant that covers it: lifetime access,
+/// access until the end of its duration, or none once refunded in full.
+fn evaluate_purchase(p: &PurchaseRecord, grant: &PurchaseGrant, paid: i64, now: i64) -> Access {
+    let end = grant.duration_secs.map(|d| paid.saturating_add(d));
+    let (state, has_access, access_ends_at, reason) = match (p.refunded_at, end) {
+        (Some(r), _) => (
+            AccessState::Canceled,
+            false,
+            Some(r),
+            format!("purchase refunded on {} — access revoked", format_date(r)),
+        ),
+        (None, None) => (
+            AccessState::Active,
+            true,
+            None,
+            format!(
+                "lifetime access (one-time purchase on {})",
+                format_date(paid)
+            ),
+        ),
+        (None, Some(e)) if now < e => (
+            AccessState::Active,
+            true,
+            Some(e),
+            format!("one-time purchase, access until {}", format_date(e)),
+        ),
+        (None, Some(e)) => (
+            AccessState::Canceled,
+            false,
+            Some(e),
+            format!("one-time purchase access ended on {}", format_date(e)),
+        ),
+    };
+    let item = p.items.iter().find(|i| {
+        grant.id == "*"
+            || i.price_id.as_deref() == Some(grant.id.as_str())
+            || i.product_id.as_deref() == Some(grant.id.as_str())
+    });
+    Access {
+        customer_id: p.customer_id.clone(),
+        user_id: p.user_id.clone(),
+        state,
+        has_access,
+        reason,
+        subscription_id: None,
+        price_id: item.and_then(|i| i.price_id.clone()),
+        product_id: item.and_then(|i| i.product_id.clone()),
+        current_period_end: None,
+        cancel_at_period_end: false,
+        access_ends_at,
+        purchase_id: Some(p.id.clone()),
+    }
+}
+
+/// Decides access from a customer's paid one-time purchases that a grant covers: access
+/// first, then the later end (lifetime last of all), then the id. `None` when no paid
+/// purchase is covered.
+pub fn evaluate_purchases(
+    grants: &[PurchaseGrant],
+    purchases: &[PurchaseRecord],
+    now: i64,
+) -> Option<Access> {
+    purchases
+        .iter()
+        .filter(|p| p.purchase)
+        .filter_map(|p| Some(evaluate_purchase(p, p.grant(grants)?, p.paid_at?, now)))
+        .min_by(|a, b| {
+            let key = |x: &Access| {
+                (
+                    !x.has_access,
+                    std::cmp::Reverse(x.access_ends_at.map_or(i64::MAX, |e| e)),
+                    x.purchase_id.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        })
+}
+
+/// The subscription answer and the purchase answer together: access beats none; with both
+/// granting, the later end wins (lifetime beats any subscription) and a tie keeps the
+/// subscription; with neither, the subscription's answer says more.
+pub fn combine(subscription: Option<Access>, purchase: Option<Access>) -> Option<Access> {
+    match (subscription, purchase) {
+        (Some(s), Some(p)) => {
+            let end = |a: &Access| a.access_ends_at.map_or(i64::MAX, |e| e);
+            let purchase_wins = p.has_access && (!s.has_access || end(&p) > end(&s));
+            Some(if purchase_wins { p } else { s })
+        }
+        (s, p) => s.or(p),
+    }
 }
 
 #[cfg(test)]
@@ -376,5 +474,93 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b.state, AccessState::PastDue);
+    }
+}
+
+#[cfg(test)]
+mod purchase_tests {
+    use super::*;
+    use crate::event::SubscriptionItem;
+
+    fn bought(price: &str, paid: i64) -> PurchaseRecord {
+        PurchaseRecord {
+            id: format!("pi_{price}"),
+            customer_id: Some("cus_1".into()),
+            items: vec![SubscriptionItem {
+                id: String::new(),
+                price_id: Some(price.into()),
+                product_id: Some(format!("prod_{price}")),
+                quantity: 1,
+            }],
+            purchase: true,
+            paid_at: Some(paid),
+            ..Default::default()
+        }
+    }
+
+    fn grants() -> Vec<PurchaseGrant> {
+        PurchaseGrant::parse_list("price_life,prod_price_pass=1000").unwrap()
+    }
+
+    #[test]
+    fn lifetime_and_timed_purchases_grant_and_a_full_refund_revokes() {
+        let g = grants();
+        let life = evaluate_purchases(&g, &[bought("price_life", 100)], 5_000_000_000).unwrap();
+        assert!(life.has_access);
+        assert_eq!(life.access_ends_at, None);
+        assert_eq!(life.purchase_id.as_deref(), Some("pi_price_life"));
+        assert_eq!(
+            life.reason,
+            "lifetime access (one-time purchase on 1970-01-01)"
+        );
+        let pass = [bought("price_pass", 100)];
+        let during = evaluate_purchases(&g, &pass, 1_099).unwrap();
+        assert!(during.has_access);
+        assert_eq!(during.access_ends_at, Some(1_100));
+        assert!(!evaluate_purchases(&g, &pass, 1_100).unwrap().has_access);
+        let mut refunded = bought("price_life", 100);
+        refunded.refunded_at = Some(86_400);
+        let r = evaluate_purchases(&g, &[refunded], 200_000).unwrap();
+        assert!(!r.has_access);
+        assert_eq!(r.state, AccessState::Canceled);
+        assert_eq!(r.reason, "purchase refunded on 1970-01-02 — access revoked");
+        // Not covered by a grant, unpaid, or not a purchase: no answer at all.
+        assert!(evaluate_purchases(&g, &[bought("price_other", 100)], 200).is_none());
+        let mut unpaid = bought("price_life", 100);
+        unpaid.paid_at = None;
+        assert!(evaluate_purchases(&g, &[unpaid], 200).is_none());
+        let mut payment = bought("price_life", 100);
+        payment.purchase = false;
+        assert!(evaluate_purchases(&g, &[payment], 200).is_none());
+    }
+
+    #[test]
+    fn combine_prefers_access_then_the_later_end() {
+        let g = grants();
+        let life = evaluate_purchases(&g, &[bought("price_life", 100)], 200);
+        let sub = evaluate(
+            &AccessPolicy::default(),
+            &[SubscriptionView {
+                record: SubscriptionRecord {
+                    id: "sub_1".into(),
+                    customer_id: "cus_1".into(),
+                    status: "canceled".into(),
+                    ..Default::default()
+                },
+                status_since: 0,
+            }],
+            200,
+        );
+        let a = combine(sub.clone(), life.clone()).unwrap();
+        assert!(a.has_access);
+        assert!(a.purchase_id.is_some());
+        assert_eq!(combine(sub.clone(), None), sub);
+        assert_eq!(combine(None, life.clone()), life);
+        // A timed pass ending before an active subscription's renewal: the subscription shows.
+        let mut active = sub.unwrap();
+        active.has_access = true;
+        active.access_ends_at = None;
+        let pass = evaluate_purchases(&g, &[bought("price_pass", 100)], 200);
+        assert_eq!(combine(Some(active.clone()), pass).unwrap(), active);
     }
 }

@@ -9,12 +9,14 @@ pub mod access;
 pub mod checkout;
 mod customer;
 pub mod money;
+pub mod purchase;
 
 pub use access::{Access, AccessPolicy, AccessState, SubscriptionView};
 pub use checkout::{CheckoutRow, CheckoutState, checkout_state};
 pub use customer::CustomerRow;
+pub use purchase::{PurchaseGrant, PurchaseRecord};
 
-use crate::event::{CustomerRecord, InvoiceRecord, SubscriptionRecord};
+use crate::event::{CustomerRecord, EntitlementsRecord, InvoiceRecord, SubscriptionRecord};
 
 /// What last wrote a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +185,12 @@ impl Versioned for CustomerRecord {
     }
     fn is_terminal(&self) -> bool {
         self.deleted
+    }
+}
+
+impl Versioned for EntitlementsRecord {
+    fn tie_rank(&self) -> (u8, i64) {
+        (0, i64::try_from(self.features.len()).unwrap_or(i64::MAX))
     }
 }
 

@@ -21,6 +21,9 @@ pub struct Config {
     pub verify: VerifyOptions,
     /// Access continues this many seconds after a subscription becomes past_due (default 0).
     pub past_due_grace_secs: i64,
+    /// Which one-time purchases grant access, forever or for a duration from the payment
+    /// (empty by default: purchases are recorded but grant nothing).
+    pub purchase_grants: Vec<crate::billing::PurchaseGrant>,
     /// `Some(true)`: only live events are accepted; `Some(false)`: only test events;
     /// `None`: both (the default, for development).
     pub livemode: Option<bool>,
@@ -42,6 +45,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_secrets", &self.webhook_secrets)
             .field("verify", &self.verify)
             .field("past_due_grace_secs", &self.past_due_grace_secs)
+            .field("purchase_grants", &self.purchase_grants)
             .field("livemode", &self.livemode)
             .field("max_attempts", &self.max_attempts)
             .field("alerts", &self.alerts)
@@ -60,6 +64,7 @@ impl Config {
                 .collect::<Result<_>>()?,
             verify: VerifyOptions::default(),
             past_due_grace_secs: 0,
+            purchase_grants: Vec::new(),
             livemode: None,
             sqlite: SqliteOptions::default(),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
@@ -85,6 +90,13 @@ impl Config {
         }
         if self.past_due_grace_secs < 0 {
             return bad("past_due_grace_secs must not be negative");
+        }
+        if self
+            .purchase_grants
+            .iter()
+            .any(|g| g.id.is_empty() || g.duration_secs.is_some_and(|d| d <= 0))
+        {
+            return bad("a purchase grant needs an id and a positive duration (or none)");
         }
         if self.max_attempts == 0 {
             return bad("max_attempts must be at least 1");

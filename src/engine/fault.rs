@@ -6,6 +6,8 @@
 //! the production path carries no test hook.
 
 #[cfg(feature = "testing")]
+use std::sync::Mutex;
+#[cfg(feature = "testing")]
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::error::Result;
@@ -41,22 +43,43 @@ impl FaultPoint {
     ];
 }
 
-/// The armed fault point of one engine (0 = none).
+/// The armed fault point of one engine (0 = none), and the one event id it is limited to
+/// (`None`: every delivery).
 #[derive(Debug, Default)]
-pub(crate) struct Faults(#[cfg(feature = "testing")] AtomicU8);
+pub(crate) struct Faults {
+    #[cfg(feature = "testing")]
+    point: AtomicU8,
+    #[cfg(feature = "testing")]
+    only: Mutex<Option<String>>,
+}
 
 impl Faults {
     #[cfg(feature = "testing")]
     pub(crate) fn set(&self, point: Option<FaultPoint>) {
-        self.0
+        *self.only.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.point
             .store(point.map_or(0, |p| p as u8), Ordering::Relaxed);
     }
 
-    /// Fails with `STORE_ERROR` when `point` is armed.
+    /// Arms `point` for the deliveries of `event_id` only.
+    #[cfg(feature = "testing")]
+    pub(crate) fn set_for(&self, point: FaultPoint, event_id: &str) {
+        *self.only.lock().unwrap_or_else(|p| p.into_inner()) = Some(event_id.to_owned());
+        self.point.store(point as u8, Ordering::Relaxed);
+    }
+
+    /// Fails with `STORE_ERROR` when `point` is armed (for `event_id`, when limited).
     #[cfg(feature = "testing")]
     #[inline]
-    pub(crate) fn check(&self, point: FaultPoint) -> Result<()> {
-        if self.0.load(Ordering::Relaxed) == point as u8 {
+    pub(crate) fn check(&self, point: FaultPoint, event_id: &str) -> Result<()> {
+        if self.point.load(Ordering::Relaxed) == point as u8
+            && self
+                .only
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_deref()
+                .is_none_or(|only| only == event_id)
+        {
             return Err(Error::new(
                 ErrorCode::StoreError,
                 format!("injected fault at {point:?} (test only)"),
@@ -68,7 +91,7 @@ impl Faults {
     /// Never fails: fault injection is compiled out.
     #[cfg(not(feature = "testing"))]
     #[inline(always)]
-    pub(crate) fn check(&self, _point: FaultPoint) -> Result<()> {
+    pub(crate) fn check(&self, _point: FaultPoint, _event_id: &str) -> Result<()> {
         Ok(())
     }
 }

@@ -56,6 +56,27 @@ impl Intake<'_> {
     }
 }
 
+/// A delivery queued for the group-commit pipeline: owned, so whichever caller leads the
+/// batch can write it.
+pub(super) struct Queued {
+    body: Vec<u8>,
+    now: i64,
+    started: Instant,
+    secret_index: Option<u32>,
+    event: Event,
+}
+
+impl Queued {
+    fn intake(&self) -> Intake<'_> {
+        Intake {
+            body: &self.body,
+            now: self.now,
+            started: self.started,
+            secret_index: self.secret_index,
+        }
+    }
+}
+
 fn named(e: &Event) -> Named<'_> {
     Some((&e.id, e.kind.as_str(), Some(e.created)))
 }
@@ -193,7 +214,7 @@ impl Engine {
                 Ok(h)
             }
             parsed => match parsed.and_then(|e| self.check_livemode(e)) {
-                Ok(event) => self.ingest_event(intake, &event),
+                Ok(event) => self.ingest_event(intake, event),
                 Err(e) => self.quarantine(intake, e.code()),
             },
         }
@@ -290,28 +311,91 @@ impl Engine {
         self.finish(intake, salvaged(&found), result)
     }
 
-    /// Dedupe from a read (a duplicate writes nothing of its own), else one write
-    /// transaction, which also carries the pending rejection tally (group commit).
-    fn ingest_event(&self, intake: &Intake<'_>, event: &Event) -> Result<Handled> {
-        let result = self.with_store(|store| {
-            if store.event_exists(&event.id)? {
-                let d = intake.row(DeliveryOutcome::Duplicate, None, named(event));
-                store.buffer_delivery(d.clone(), intake.now);
-                return Ok((self.duplicate(intake, event), d));
+    /// Dedupe from a read (a duplicate writes nothing of its own and never joins a batch),
+    /// else the group-commit pipeline ([`super::commit`]): the delivery is written in the
+    /// next write transaction, with whatever other deliveries are in flight, each in its own
+    /// savepoint. Answered once that transaction committed.
+    fn ingest_event(&self, intake: &Intake<'_>, event: Event) -> Result<Handled> {
+        let dup = self.with_store(|store| {
+            if !store.event_exists(&event.id)? {
+                return Ok(None);
             }
-            let pending = self.take_rejections(intake.now);
-            let r = write_with(store, |tx| {
+            let d = intake.row(DeliveryOutcome::Duplicate, None, named(&event));
+            store.buffer_delivery(d.clone(), intake.now);
+            Ok(Some((self.duplicate(intake, &event), d)))
+        });
+        match dup {
+            Ok(None) => {}
+            Ok(Some(answer)) => return self.finish(intake, named(&event), Ok(answer)),
+            Err(e) => return self.finish(intake, named(&event), Err(e)),
+        }
+        let queued = Queued {
+            body: intake.body.to_vec(),
+            now: intake.now,
+            started: intake.started,
+            secret_index: intake.secret_index,
+            event,
+        };
+        match self
+            .commits
+            .submit(queued, &|batch| self.write_batch(batch))
+        {
+            Some((q, result)) => self.finish(intake, named(&q.event), result),
+            None => {
+                let e = Error::new(
+                    ErrorCode::StoreError,
+                    "the transaction holding this delivery was abandoned (a bug); it was not stored",
+                );
+                self.finish(intake, None, Err(e))
+            }
+        }
+    }
+
+    /// Writes one batch of the pipeline in one transaction, with the pending rejection tally.
+    /// A lone delivery runs as before (its failure rolls back the transaction); in a batch of
+    /// several each runs in its own savepoint, so a failed one (a fault, a constraint, the
+    /// store refusing a row) is rolled back alone and the others commit. When the transaction
+    /// itself fails (commit, lock, connection), every delivery in it gets that error.
+    fn write_batch(&self, batch: &[Queued]) -> Vec<Result<(Handled, Delivery)>> {
+        let now = batch.first().map_or_else(unix_now, |q| q.now);
+        let pending = self.take_rejections(now);
+        let mut results: Vec<Result<(Handled, Delivery)>> = Vec::with_capacity(batch.len());
+        let written = self.with_store(|store| {
+            store.write(&mut |tx| {
+                // A backend may run this again after a transient conflict: start afresh.
+                results.clear();
                 if let Some(b) = &pending {
                     write_rejections(tx, b)?;
                 }
-                self.ingest(tx, intake, event)
-            });
-            if let (Err(_), Some(b)) = (&r, pending) {
-                self.restore_rejections(b);
-            }
-            r
+                if let [q] = batch {
+                    results.push(Ok(self.ingest(tx, &q.intake(), &q.event)?));
+                    return Ok(());
+                }
+                for q in batch {
+                    tx.savepoint()?;
+                    match self.ingest(tx, &q.intake(), &q.event) {
+                        Ok(answer) => {
+                            tx.release_savepoint()?;
+                            results.push(Ok(answer));
+                        }
+                        Err(e) => {
+                            tx.rollback_to_savepoint()?;
+                            results.push(Err(e));
+                        }
+                    }
+                }
+                Ok(())
+            })
         });
-        self.finish(intake, named(event), result)
+        match written {
+            Ok(()) => results,
+            Err(e) => {
+                if let Some(b) = pending {
+                    self.restore_rejections(b);
+                }
+                batch.iter().map(|_| Err(e.clone())).collect()
+            }
+        }
     }
 
     /// Steps 3–6, inside the write transaction. Returns the answer and its delivery-log row
@@ -328,7 +412,7 @@ impl Engine {
             tx.log_delivery(&d)?;
             return Ok((self.duplicate(intake, event), d));
         }
-        self.faults.check(FaultPoint::AfterDedupe)?;
+        self.faults.check(FaultPoint::AfterDedupe, &event.id)?;
         let wm = Watermark::event(event.created, &event.id);
         let applied = apply::apply_object(
             tx,
@@ -338,7 +422,7 @@ impl Engine {
             intake.now,
             &self.faults,
         )?;
-        self.faults.check(FaultPoint::AfterEnqueue)?;
+        self.faults.check(FaultPoint::AfterEnqueue, &event.id)?;
         let outcome = applied_outcome(event, &applied);
         tx.insert_event(&NewEvent {
             id: &event.id,
@@ -354,10 +438,10 @@ impl Engine {
             received_at: intake.now,
             body: intake.body,
         })?;
-        self.faults.check(FaultPoint::AfterInsertEvent)?;
+        self.faults.check(FaultPoint::AfterInsertEvent, &event.id)?;
         let d = intake.row(outcome.delivery(), None, named(event));
         tx.log_delivery(&d)?;
-        self.faults.check(FaultPoint::BeforeCommit)?;
+        self.faults.check(FaultPoint::BeforeCommit, &event.id)?;
         let mut h = self.handled(event, outcome, applied.customer_id, applied.jobs);
         h.secret_index = intake.secret_index;
         Ok((h, d))

@@ -5,7 +5,9 @@
 //!   1 verify   2 parse   3 dedupe   4 persist   5 apply   6 enqueue   7 commit
 //! ```
 //! Steps 3–6 are one store write transaction: a crash leaves nothing or everything, and a
-//! redelivery after a crash is processed normally. Rejections (1–2, and the livemode guard)
+//! redelivery after a crash is processed normally. Deliveries in flight at the same time share
+//! that transaction (group commit, [`commit`]), each in its own savepoint, so a failure still
+//! touches only its own delivery and each caller is answered once its delivery is durable. Rejections (1–2, and the livemode guard)
 //! are written to the delivery log at once; duplicates are answered from a read and their log
 //! row is group-committed with the next write.
 //!
@@ -14,6 +16,7 @@
 //! one database.
 
 mod apply;
+mod commit;
 mod config;
 mod detail;
 mod facts;
@@ -26,6 +29,7 @@ mod silence;
 mod stripe_state;
 mod timeline;
 
+pub use commit::CommitFigures;
 pub use config::Config;
 pub use detail::EventDetail;
 pub use facts::{LIVEMODE_SAMPLE, StoreFacts};
@@ -42,7 +46,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::billing::{CheckoutState, Watermark};
-use crate::deliveries::{DeliveryOutcome, RejectionTally};
+use crate::deliveries::{self, DeliveryOutcome, RejectionTally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{self, EventFilter};
 use crate::metrics::Metrics;
@@ -172,6 +176,13 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// A hold on the group-commit pipeline ([`Engine::hold_commits`], `testing` feature only).
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub struct CommitHold<'a>(
+    #[allow(dead_code)] commit::Held<'a, ingest::Queued, Result<(Handled, deliveries::Delivery)>>,
+);
+
 /// The tollbooth engine. See the module docs.
 pub struct Engine {
     /// `None` once closed. Calls hold the read side; `close` takes the write side, so it
@@ -184,6 +195,8 @@ pub struct Engine {
     /// When the automatic retention policy last ran (unix seconds).
     last_prune: AtomicI64,
     faults: fault::Faults,
+    /// The group-commit queue of event deliveries ([`commit`]).
+    commits: commit::GroupCommit<ingest::Queued, Result<(Handled, deliveries::Delivery)>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -206,6 +219,7 @@ impl Engine {
             rejections: Mutex::new(RejectionTally::default()),
             last_prune: AtomicI64::new(i64::MIN),
             faults: fault::Faults::default(),
+            commits: commit::GroupCommit::default(),
         })
     }
 
@@ -222,6 +236,37 @@ impl Engine {
     #[doc(hidden)]
     pub fn set_fault_point(&self, point: Option<FaultPoint>) {
         self.faults.set(point);
+    }
+
+    /// Makes the ingest of one event id fail at `point` (with `STORE_ERROR`), every other
+    /// delivery unaffected, until [`Engine::set_fault_point`] clears it (`testing` feature
+    /// only): a fault inside a group-committed batch.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn set_fault_for_event(&self, point: FaultPoint, event_id: &str) {
+        self.faults.set_for(point, event_id);
+    }
+
+    /// Holds the group-commit pipeline (`testing` feature only): deliveries queue until the
+    /// returned guard is dropped, then the next caller writes them all in one batch (up to
+    /// the batch bound). For tests that need a known batch.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn hold_commits(&self) -> CommitHold<'_> {
+        CommitHold(self.commits.hold())
+    }
+
+    /// Deliveries waiting in the group-commit queue now (`testing` feature only).
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn queued_commits(&self) -> usize {
+        self.commits.queued()
+    }
+
+    /// How many write transactions the group-commit pipeline wrote and how many deliveries
+    /// they held, since the engine opened (for benchmarks and tests).
+    pub fn commit_figures(&self) -> CommitFigures {
+        self.commits.figures()
     }
 
     /// The store's test hooks (`testing` feature only): pragma setters, statement tracing.

@@ -3,7 +3,7 @@
 
 use super::{CheckoutStatus, Engine};
 use crate::billing::{Access, AccessPolicy, CheckoutState, access};
-use crate::billing::{CustomerRow, SubscriptionView};
+use crate::billing::{CustomerRow, PurchaseRecord, SubscriptionView};
 use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::Result;
 use crate::event::InvoiceRecord;
@@ -15,36 +15,84 @@ impl Engine {
     pub fn access(&self, customer_id: &str, now: i64) -> Result<Access> {
         self.with_store(|s| {
             let user_id = s.customer(customer_id)?.and_then(|c| c.user_id);
-            self.decide_access(s, customer_id, user_id, now)
+            self.decide_access(s, Some(customer_id), user_id, now)
         })
     }
 
-    /// Access for an app user, through the customer linked to it (`none` when unlinked).
+    /// Access for an app user, through the customer linked to it, or through a one-time
+    /// purchase the user made as a guest (`none` when neither).
     pub fn access_for_user(&self, user_id: &str, now: i64) -> Result<Access> {
-        self.with_store(|s| match s.customer_for_user(user_id)? {
-            Some(c) => self.decide_access(s, &c.id, Some(user_id.to_owned()), now),
-            None => Ok(access::no_access(None, Some(user_id.to_owned()))),
+        self.with_store(|s| {
+            let customer = s.customer_for_user(user_id)?.map(|c| c.id);
+            self.decide_access(s, customer.as_deref(), Some(user_id.to_owned()), now)
         })
     }
 
+    /// Subscriptions and covered one-time purchases together (see [`access::combine`]).
     fn decide_access(
         &self,
         s: &dyn Store,
-        customer_id: &str,
+        customer_id: Option<&str>,
         user_id: Option<String>,
         now: i64,
     ) -> Result<Access> {
-        let subs = s.subscriptions(customer_id)?;
+        let subs = match customer_id {
+            Some(c) => s.subscriptions(c)?,
+            None => Vec::new(),
+        };
         let policy = AccessPolicy {
             past_due_grace_secs: self.config.past_due_grace_secs,
         };
-        Ok(match access::evaluate(&policy, &subs, now) {
+        let by_subscription = access::evaluate(&policy, &subs, now);
+        let by_purchase = if self.config.purchase_grants.is_empty() {
+            None
+        } else {
+            let purchases = s.purchases(customer_id, user_id.as_deref())?;
+            access::evaluate_purchases(&self.config.purchase_grants, &purchases, now)
+        };
+        Ok(match access::combine(by_subscription, by_purchase) {
             Some(mut a) => {
+                a.customer_id = a.customer_id.or_else(|| customer_id.map(str::to_owned));
                 a.user_id = user_id;
                 a
             }
-            None => access::no_access(Some(customer_id.to_owned()), user_id),
+            None => access::no_access(customer_id.map(str::to_owned), user_id),
         })
+    }
+
+    /// The one-time purchases of a Stripe customer (paid, pending and refunded), by id.
+    pub fn purchases(&self, customer_id: &str) -> Result<Vec<PurchaseRecord>> {
+        self.with_store(|s| {
+            let user_id = s.customer(customer_id)?.and_then(|c| c.user_id);
+            s.purchases(Some(customer_id), user_id.as_deref())
+        })
+    }
+
+    /// The active Stripe Entitlements (feature lookup keys, sorted) of a customer, or of the
+    /// customer linked to an app user: `needle` is tried as a customer id first, then as a
+    /// user id. Unknown: empty.
+    pub fn features(&self, needle: &str) -> Result<Vec<String>> {
+        self.with_store(|s| {
+            // A customer id wins; a summary can arrive before the customer's own events.
+            let customer = match s.customer(needle)? {
+                Some(c) => c.id,
+                None => match s.customer_for_user(needle)? {
+                    Some(c) => c.id,
+                    None => needle.to_owned(),
+                },
+            };
+            s.features(&customer)
+        })
+    }
+
+    /// Whether the customer (or the user's customer) has the active entitlement
+    /// `lookup_key` (Stripe Entitlements, kept from
+    /// `entitlements.active_entitlement_summary.updated`).
+    pub fn has_feature(&self, user_or_customer: &str, lookup_key: &str) -> Result<bool> {
+        Ok(self
+            .features(user_or_customer)?
+            .iter()
+            .any(|f| f == lookup_key))
     }
 
     /// A customer's invoices, newest first ("where is my invoice?").

@@ -30,7 +30,8 @@ pub(crate) enum Loose {
 }
 
 /// The keys kept from nested objects: `id` (expanded objects), `product` (prices and plans),
-/// `user_id` (metadata), `email`/`name` (customer_details) and the invoice subscription links.
+/// `user_id`, `price_id` and `product_id` (metadata), `email`/`name` (customer_details) and the
+/// invoice subscription links.
 pub(crate) const PICKED_KEYS: &[&str] = &[
     "id",
     "product",
@@ -40,6 +41,8 @@ pub(crate) const PICKED_KEYS: &[&str] = &[
     "subscription",
     "subscription_details",
     "subscription_item_details",
+    "price_id",
+    "product_id",
 ];
 
 /// The picked keys of a nested object (see [`PICKED_KEYS`], same order).
@@ -53,6 +56,8 @@ pub(crate) struct Picked {
     pub subscription: Loose,
     pub subscription_details: Loose,
     pub subscription_item_details: Loose,
+    pub price_id: Loose,
+    pub product_id: Loose,
 }
 
 impl Picked {
@@ -65,7 +70,9 @@ impl Picked {
             4 => &mut self.name,
             5 => &mut self.subscription,
             6 => &mut self.subscription_details,
-            _ => &mut self.subscription_item_details,
+            7 => &mut self.subscription_item_details,
+            8 => &mut self.price_id,
+            _ => &mut self.product_id,
         }
     }
 }

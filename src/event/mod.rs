@@ -16,8 +16,8 @@ mod salvage;
 mod stored;
 
 pub use records::{
-    ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, InvoiceRecord, Object,
-    SubscriptionRecord,
+    ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, EntitlementsRecord, InvoiceRecord,
+    Object, PaymentIntentRecord, SubscriptionItem, SubscriptionRecord,
 };
 pub use salvage::{Salvaged, salvage};
 pub use stored::{EventFilter, EventRow, LivemodeCounts};
@@ -79,6 +79,24 @@ pub enum EventKind {
     ChargeRefunded,
     /// `charge.dispute.created`.
     ChargeDisputeCreated,
+    /// `charge.succeeded`: a payment settled (a one-time purchase is paid).
+    ChargeSucceeded,
+    /// `payment_intent.succeeded`: a one-time payment succeeded.
+    PaymentIntentSucceeded,
+    /// `entitlements.active_entitlement_summary.updated`: a customer's features changed.
+    EntitlementsSummaryUpdated,
+    /// `product.created`.
+    ProductCreated,
+    /// `product.updated`.
+    ProductUpdated,
+    /// `product.deleted`.
+    ProductDeleted,
+    /// `price.created`.
+    PriceCreated,
+    /// `price.updated`.
+    PriceUpdated,
+    /// `price.deleted`.
+    PriceDeleted,
     /// Any other type string, kept verbatim.
     Other(String),
 }
@@ -143,6 +161,18 @@ const KNOWN: &[(&str, EventKind)] = &[
     ),
     ("charge.refunded", EventKind::ChargeRefunded),
     ("charge.dispute.created", EventKind::ChargeDisputeCreated),
+    ("charge.succeeded", EventKind::ChargeSucceeded),
+    ("payment_intent.succeeded", EventKind::PaymentIntentSucceeded),
+    (
+        "entitlements.active_entitlement_summary.updated",
+        EventKind::EntitlementsSummaryUpdated,
+    ),
+    ("product.created", EventKind::ProductCreated),
+    ("product.updated", EventKind::ProductUpdated),
+    ("product.deleted", EventKind::ProductDeleted),
+    ("price.created", EventKind::PriceCreated),
+    ("price.updated", EventKind::PriceUpdated),
+    ("price.deleted", EventKind::PriceDeleted),
 ];
 
 impl EventKind {
@@ -191,8 +221,12 @@ impl EventKind {
             | K::InvoiceFinalized
             | K::InvoiceVoided
             | K::InvoiceMarkedUncollectible => ObjType::Invoice,
-            K::ChargeRefunded => ObjType::Charge,
+            K::ChargeRefunded | K::ChargeSucceeded => ObjType::Charge,
             K::ChargeDisputeCreated => ObjType::Dispute,
+            K::PaymentIntentSucceeded => ObjType::PaymentIntent,
+            K::EntitlementsSummaryUpdated => ObjType::Entitlements,
+            K::ProductCreated | K::ProductUpdated | K::ProductDeleted => ObjType::Product,
+            K::PriceCreated | K::PriceUpdated | K::PriceDeleted => ObjType::Price,
             K::Other(_) => return None,
         })
     }
@@ -407,6 +441,9 @@ fn normalize(kind: &EventKind, json: &str) -> Result<Object> {
         let (object_type, id) = objects::probe(json);
         return Ok(Object::Other { object_type, id });
     };
+    if matches!(ty, ObjType::Product | ObjType::Price) {
+        return catalog(ty, json);
+    }
     let raw = match RawObject::parse(json) {
         Ok(raw) => raw,
         Err(e) => {
@@ -429,6 +466,22 @@ fn normalize(kind: &EventKind, json: &str) -> Result<Object> {
         at: "data.object.",
     };
     raw.into_object(ty, cx, *kind == EventKind::CustomerDeleted)
+}
+
+/// A product or price for the catalog; another object type under a catalog event is
+/// [`Object::Other`]. `fetched_at` is left 0 for the engine to stamp.
+fn catalog(ty: ObjType, json: &str) -> Result<Object> {
+    let (object_type, id) = objects::probe(json);
+    if object_type.as_deref() != Some(ty.as_str()) {
+        return Ok(Object::Other { object_type, id });
+    }
+    match crate::sync_state::CatalogEntry::parse(json.as_bytes(), 0) {
+        Ok(entry) => Ok(Object::Catalog(entry)),
+        Err(e) => Err(Error::new(
+            ErrorCode::EventFieldMissing,
+            format!("data.object: {}", e.message()),
+        )),
+    }
 }
 
 /// Normalizes a bare Stripe object the host refetched from the API (a subscription, invoice,

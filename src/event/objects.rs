@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::loose::{Cx, Loose};
 use super::{
-    ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, InvoiceRecord, Object,
-    SubscriptionRecord,
+    ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, EntitlementsRecord, InvoiceRecord,
+    Object, PaymentIntentRecord, SubscriptionItem, SubscriptionRecord,
 };
 use crate::error::Result;
 
@@ -22,13 +22,23 @@ pub(crate) struct List<T> {
     data: Option<Vec<T>>,
 }
 
-/// A subscription item: its price (or legacy plan) and, from basil on, its period.
+/// A subscription item (or Checkout line item): its price (or legacy plan), quantity and,
+/// from basil on, its period.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct Item {
+    id: Loose,
     price: Loose,
     plan: Loose,
+    quantity: Loose,
     current_period_end: Loose,
+}
+
+/// One active entitlement of a summary: the feature's `lookup_key`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Entitlement {
+    lookup_key: Loose,
 }
 
 /// An invoice line: the basil `parent` link or the legacy `subscription` field.
@@ -86,6 +96,8 @@ pub(crate) struct RawObject {
     refunded: Loose,
     charge: Loose,
     reason: Loose,
+    line_items: Option<List<Item>>,
+    entitlements: Option<List<Entitlement>>,
 }
 
 /// The object types we normalize.
@@ -97,6 +109,11 @@ pub(crate) enum ObjType {
     CheckoutSession,
     Charge,
     Dispute,
+    PaymentIntent,
+    Entitlements,
+    /// `product` or `price`: read by [`crate::sync_state::CatalogEntry::parse`].
+    Product,
+    Price,
 }
 
 impl ObjType {
@@ -109,6 +126,10 @@ impl ObjType {
             ObjType::CheckoutSession => "checkout.session",
             ObjType::Charge => "charge",
             ObjType::Dispute => "dispute",
+            ObjType::PaymentIntent => "payment_intent",
+            ObjType::Entitlements => "entitlements.active_entitlement_summary",
+            ObjType::Product => "product",
+            ObjType::Price => "price",
         }
     }
     /// The types `apply_snapshot` accepts.
@@ -157,6 +178,25 @@ fn price_parts(v: Loose, cx: Cx, name: &str) -> Result<(Option<String>, Option<S
     }
 }
 
+impl Item {
+    /// The item's price, product and quantity (`at` names the list in errors).
+    fn into_item(self, cx: Cx, at: &str) -> Result<SubscriptionItem> {
+        let (mut price_id, mut product_id) = price_parts(self.price, cx, &format!("{at}.price"))?;
+        let (plan_id, plan_product) = price_parts(self.plan, cx, &format!("{at}.plan"))?;
+        price_id = price_id.or(plan_id);
+        product_id = product_id.or(plan_product);
+        Ok(SubscriptionItem {
+            id: self.id.string(cx, &format!("{at}.id"))?.unwrap_or_default(),
+            price_id,
+            product_id,
+            quantity: self
+                .quantity
+                .int(cx, &format!("{at}.quantity"))?
+                .unwrap_or(1),
+        })
+    }
+}
+
 impl RawObject {
     /// Parses the union from the text of one JSON object.
     pub fn parse(json: &str) -> serde_json::Result<RawObject> {
@@ -189,6 +229,10 @@ impl RawObject {
             ObjType::CheckoutSession => Object::CheckoutSession(self.checkout_record(cx)?),
             ObjType::Charge => Object::Charge(self.charge_record(cx)?),
             ObjType::Dispute => Object::Dispute(self.dispute_record(cx)?),
+            ObjType::PaymentIntent => Object::PaymentIntent(self.payment_intent_record(cx)?),
+            ObjType::Entitlements => Object::Entitlements(self.entitlements_record(cx)?),
+            // The catalog types are read from the object's text before this union.
+            ObjType::Product | ObjType::Price => self.into_other(),
         })
     }
 
@@ -218,21 +262,19 @@ impl RawObject {
         let id = self.id(cx)?;
         let customer_id = cx.need(self.customer.id(cx, "customer")?, "customer")?;
         let status = cx.need(self.status.string(cx, "status")?, "status")?;
-        let items = self.items.and_then(|l| l.data).unwrap_or_default();
-        let (mut price_id, mut product_id) = (None, None);
+        let raw_items = self.items.and_then(|l| l.data).unwrap_or_default();
+        let mut items = Vec::with_capacity(raw_items.len());
         let mut item_period_end: Option<i64> = None;
-        for (i, item) in items.into_iter().enumerate() {
-            if i == 0 {
-                (price_id, product_id) = price_parts(item.price, cx, "items.data[0].price")?;
-                let (plan_id, plan_product) = price_parts(item.plan, cx, "items.data[0].plan")?;
-                price_id = price_id.or(plan_id);
-                product_id = product_id.or(plan_product);
-            }
-            let end = item
-                .current_period_end
+        for mut item in raw_items {
+            let end = std::mem::take(&mut item.current_period_end)
                 .int(cx, "items.data[].current_period_end")?;
             item_period_end = item_period_end.max(end);
+            items.push(item.into_item(cx, "items.data[]")?);
         }
+        let (mut price_id, mut product_id) = items
+            .first()
+            .map(|i| (i.price_id.clone(), i.product_id.clone()))
+            .unwrap_or_default();
         if price_id.is_none() || product_id.is_none() {
             let (plan_id, plan_product) = price_parts(self.plan, cx, "plan")?;
             price_id = price_id.or(plan_id);
@@ -243,6 +285,7 @@ impl RawObject {
             id,
             customer_id,
             status,
+            items,
             price_id,
             product_id,
             current_period_end: top_period_end.or(item_period_end),
@@ -318,9 +361,10 @@ impl RawObject {
 
     fn checkout_record(mut self, cx: Cx) -> Result<CheckoutRecord> {
         let id = self.id(cx)?;
+        let line_items = self.checkout_lines(cx)?;
         let mut user_id = self.client_reference_id.string(cx, "client_reference_id")?;
         if user_id.is_none() {
-            user_id = Self::user_id(self.metadata, cx)?;
+            user_id = Self::user_id(self.metadata.clone(), cx)?;
         }
         let (mut email, mut name) = (None, None);
         if let Some(d) = self.customer_details.obj() {
@@ -343,6 +387,8 @@ impl RawObject {
             subscription_id: self.subscription.id(cx, "subscription")?,
             amount_total: self.amount_total.int(cx, "amount_total")?,
             currency: self.currency.string(cx, "currency")?,
+            payment_intent: self.payment_intent.id(cx, "payment_intent")?,
+            line_items,
         })
     }
 
@@ -359,6 +405,80 @@ impl RawObject {
             invoice_id: self.invoice.id(cx, "invoice")?,
             payment_intent: self.payment_intent.id(cx, "payment_intent")?,
             refunded: self.refunded.flag(cx, "refunded")?,
+            status: self.status.string(cx, "status")?,
+            user_id: Self::user_id(self.metadata, cx)?,
+        })
+    }
+
+    /// `line_items.data[]` when the session was fetched expanded, else one line from the
+    /// host's `metadata.price_id` / `metadata.product_id` (webhooks carry no line items).
+    fn checkout_lines(&mut self, cx: Cx) -> Result<Vec<SubscriptionItem>> {
+        let lines = self
+            .line_items
+            .take()
+            .and_then(|l| l.data)
+            .unwrap_or_default();
+        if !lines.is_empty() {
+            return lines
+                .into_iter()
+                .map(|l| l.into_item(cx, "line_items.data[]"))
+                .collect();
+        }
+        let (price_id, product_id) = Self::metadata_price(self.metadata.clone(), cx)?;
+        Ok(if price_id.is_some() || product_id.is_some() {
+            vec![SubscriptionItem {
+                id: String::new(),
+                price_id,
+                product_id,
+                quantity: 1,
+            }]
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// `(metadata.price_id, metadata.product_id)`.
+    fn metadata_price(metadata: Loose, cx: Cx) -> Result<(Option<String>, Option<String>)> {
+        match metadata.obj() {
+            Some(m) => {
+                let m = *m;
+                Ok((
+                    m.price_id.string(cx, "metadata.price_id")?,
+                    m.product_id.string(cx, "metadata.product_id")?,
+                ))
+            }
+            None => Ok((None, None)),
+        }
+    }
+
+    fn payment_intent_record(mut self, cx: Cx) -> Result<PaymentIntentRecord> {
+        let (price_id, product_id) = Self::metadata_price(self.metadata.clone(), cx)?;
+        Ok(PaymentIntentRecord {
+            id: self.id(cx)?,
+            customer_id: self.customer.id(cx, "customer")?,
+            status: self.status.string(cx, "status")?,
+            amount: self.amount.int(cx, "amount")?.unwrap_or(0),
+            currency: self.currency.string(cx, "currency")?.unwrap_or_default(),
+            invoice_id: self.invoice.id(cx, "invoice")?,
+            user_id: Self::user_id(self.metadata, cx)?,
+            price_id,
+            product_id,
+        })
+    }
+
+    /// A summary has no id of its own: the customer is its key.
+    fn entitlements_record(self, cx: Cx) -> Result<EntitlementsRecord> {
+        let customer_id = cx.need(self.customer.id(cx, "customer")?, "customer")?;
+        let mut features = Vec::new();
+        for e in self.entitlements.and_then(|l| l.data).unwrap_or_default() {
+            let key = e.lookup_key.string(cx, "entitlements.data[].lookup_key")?;
+            features.push(cx.need(key, "entitlements.data[].lookup_key")?);
+        }
+        features.sort();
+        features.dedup();
+        Ok(EntitlementsRecord {
+            customer_id,
+            features,
         })
     }
 

@@ -25,6 +25,13 @@ pub enum Object {
     Charge(ChargeRecord),
     /// A dispute.
     Dispute(DisputeRecord),
+    /// A PaymentIntent (one-time payments).
+    PaymentIntent(PaymentIntentRecord),
+    /// A customer's active Stripe Entitlements (`entitlements.active_entitlement_summary`).
+    Entitlements(EntitlementsRecord),
+    /// A product or price of the catalog (`fetched_at` is 0 until the engine stamps it with
+    /// the event's `created`).
+    Catalog(crate::sync_state::CatalogEntry),
     /// Anything else: just its type and id when they are strings.
     Other {
         /// `data.object.object`.
@@ -58,6 +65,8 @@ pub struct SubscriptionRecord {
     pub customer_id: String,
     /// Stripe status (`active`, `past_due`, `canceled`, ...).
     pub status: String,
+    /// Every item: price, product and quantity (seats), in Stripe's order.
+    pub items: Vec<SubscriptionItem>,
     /// First item's `price.id` (or legacy `plan.id`).
     pub price_id: Option<String>,
     /// First item's `price.product` (string or expanded), or legacy `plan.product`.
@@ -77,6 +86,20 @@ pub struct SubscriptionRecord {
     pub trial_end: Option<i64>,
     /// `metadata.user_id`.
     pub user_id: Option<String>,
+}
+
+/// One subscription item (or one Checkout line item): what is sold and how many.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+pub struct SubscriptionItem {
+    /// `si_...` (`li_...` for a Checkout line item); empty when absent.
+    #[serde(default)]
+    pub id: String,
+    /// `price.id` (or legacy `plan.id`).
+    pub price_id: Option<String>,
+    /// `price.product` (string or expanded), or legacy `plan.product`.
+    pub product_id: Option<String>,
+    /// Quantity (seats); 1 when absent.
+    pub quantity: i64,
 }
 
 /// The invoice fields for payment state and dunning.
@@ -140,6 +163,11 @@ pub struct CheckoutRecord {
     pub amount_total: Option<i64>,
     /// Currency.
     pub currency: Option<String>,
+    /// The PaymentIntent (mode `payment`): the key of the purchase it records.
+    pub payment_intent: Option<String>,
+    /// What was bought: `line_items` when the session was expanded, else the host's
+    /// `metadata.price_id` / `metadata.product_id` (webhooks carry no line items).
+    pub line_items: Vec<SubscriptionItem>,
 }
 
 /// The charge fields for refunds.
@@ -161,6 +189,42 @@ pub struct ChargeRecord {
     pub payment_intent: Option<String>,
     /// Fully refunded.
     pub refunded: bool,
+    /// `succeeded`, `pending` or `failed`.
+    pub status: Option<String>,
+    /// `metadata.user_id`.
+    pub user_id: Option<String>,
+}
+
+/// The PaymentIntent fields that record a one-time purchase.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct PaymentIntentRecord {
+    /// `pi_...`.
+    pub id: String,
+    /// The customer id (null for guest payments).
+    pub customer_id: Option<String>,
+    /// `succeeded`, `processing`, `requires_payment_method`, ...
+    pub status: Option<String>,
+    /// Amount, minor units (0 when absent).
+    pub amount: i64,
+    /// Currency (empty when absent).
+    pub currency: String,
+    /// The invoice it pays, if any (then it belongs to the invoice, not to a purchase).
+    pub invoice_id: Option<String>,
+    /// `metadata.user_id`.
+    pub user_id: Option<String>,
+    /// `metadata.price_id`, set by the host when it created the payment.
+    pub price_id: Option<String>,
+    /// `metadata.product_id`, set by the host when it created the payment.
+    pub product_id: Option<String>,
+}
+
+/// A customer's active entitlements: the full set, replaced by each summary event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct EntitlementsRecord {
+    /// The customer id.
+    pub customer_id: String,
+    /// The active features' `lookup_key`s, sorted and deduplicated.
+    pub features: Vec<String>,
 }
 
 /// The dispute fields support needs.
@@ -192,6 +256,9 @@ impl Object {
             Object::CheckoutSession(r) => Some(&r.id),
             Object::Charge(r) => Some(&r.id),
             Object::Dispute(r) => Some(&r.id),
+            Object::PaymentIntent(r) => Some(&r.id),
+            Object::Entitlements(r) => Some(&r.customer_id),
+            Object::Catalog(r) => Some(&r.id),
             Object::Other { id, .. } => id.as_deref(),
         }
     }
@@ -206,6 +273,9 @@ impl Object {
             Object::CheckoutSession(r) => r.customer_id.as_deref(),
             Object::Charge(r) => r.customer_id.as_deref(),
             Object::Dispute(_) => None,
+            Object::PaymentIntent(r) => r.customer_id.as_deref(),
+            Object::Entitlements(r) => Some(&r.customer_id),
+            Object::Catalog(_) => None,
             Object::Other { .. } => None,
         }
     }
@@ -220,6 +290,9 @@ impl Object {
             Object::CheckoutSession(_) => ObjType::CheckoutSession.as_str(),
             Object::Charge(_) => ObjType::Charge.as_str(),
             Object::Dispute(_) => ObjType::Dispute.as_str(),
+            Object::PaymentIntent(_) => ObjType::PaymentIntent.as_str(),
+            Object::Entitlements(_) => ObjType::Entitlements.as_str(),
+            Object::Catalog(r) => &r.object,
             Object::Other { object_type, .. } => object_type.as_deref().unwrap_or(""),
         }
     }

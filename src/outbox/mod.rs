@@ -159,6 +159,23 @@ impl NewJob {
         )
     }
 
+    /// `portal.access_revoked` once per one-time purchase refunded in full (keyed by the
+    /// purchase, so a repeated or reordered refund event revokes once).
+    pub fn purchase_access_revoked(
+        customer_id: Option<&str>,
+        purchase: &impl Serialize,
+        purchase_id: &str,
+    ) -> NewJob {
+        let body = json!({ "customer_id": customer_id, "purchase": purchase });
+        NewJob::new(
+            kinds::PORTAL_ACCESS_REVOKED,
+            purchase_id.to_owned(),
+            customer_id,
+            false,
+            body,
+        )
+    }
+
     /// `stripe.reconcile` for an object whose same-second events disagreed (coalesced).
     pub fn reconcile(object_type: &str, object_id: &str, customer_id: Option<&str>) -> NewJob {
         let body = json!({ "object_type": object_type, "object_id": object_id, "customer_id": customer_id });

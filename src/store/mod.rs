@@ -16,16 +16,19 @@
 //! mutex, writes serialized by `BEGIN IMMEDIATE`; a network database: a pool).
 
 pub mod copy;
+mod json_cols;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
 
 pub use sqlite::{Durability, SqliteOptions};
 
-use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView, Watermark};
+use crate::billing::{CheckoutRow, CustomerRow, PurchaseRecord, SubscriptionView, Watermark};
 use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::Result;
-use crate::event::{CustomerRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
+use crate::event::{
+    CustomerRecord, EntitlementsRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts,
+};
 use crate::outbox::{
     ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
     NewJob,
@@ -132,6 +135,14 @@ pub trait Store: Send + Sync {
     fn invoices(&self, customer_id: &str) -> Result<Vec<InvoiceRecord>>;
     /// A checkout session.
     fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>>;
+    /// The one-time purchases (rows known to be purchases) of a customer or an app user.
+    fn purchases(
+        &self,
+        customer_id: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<Vec<PurchaseRecord>>;
+    /// A customer's active Stripe Entitlements (feature lookup keys, sorted).
+    fn features(&self, customer_id: &str) -> Result<Vec<String>>;
     /// Stored events (without bodies), newest first.
     fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>>;
     /// The exact bytes of a stored event.
@@ -350,6 +361,15 @@ pub struct NewEvent<'a> {
 /// transaction type implements it; the pipeline (`engine::apply`) runs against it and never
 /// sees SQL.
 pub trait StoreTx {
+    /// Opens the savepoint of one delivery in a group-committed batch (never nested: it is
+    /// released or rolled back before the next one opens).
+    fn savepoint(&mut self) -> Result<()>;
+    /// Keeps what the delivery wrote since [`StoreTx::savepoint`] (a backend may defer the
+    /// release to the next savepoint or the commit).
+    fn release_savepoint(&mut self) -> Result<()>;
+    /// Undoes what the delivery wrote since [`StoreTx::savepoint`] and leaves the transaction
+    /// usable for the next one. An error here fails the whole transaction.
+    fn rollback_to_savepoint(&mut self) -> Result<()>;
     /// Whether the event id is stored (inside the write lock: race-free).
     fn event_exists(&mut self, id: &str) -> Result<bool>;
     /// Stores the raw event.
@@ -384,6 +404,19 @@ pub trait StoreTx {
     fn put_checkout(&mut self, row: &CheckoutRow, wm: &Watermark) -> Result<()>;
     /// The app user linked to a customer.
     fn customer_user(&mut self, customer_id: &str) -> Result<Option<String>>;
+    /// A payment's purchase row.
+    fn purchase(&mut self, id: &str) -> Result<Option<PurchaseRecord>>;
+    /// Writes a purchase row (the caller has merged it with the stored one).
+    fn put_purchase(&mut self, p: &PurchaseRecord) -> Result<()>;
+    /// A customer's entitlement summary with its watermark.
+    fn entitlements(
+        &mut self,
+        customer_id: &str,
+    ) -> Result<Option<(EntitlementsRecord, Watermark)>>;
+    /// Writes a customer's entitlement summary.
+    fn put_entitlements(&mut self, rec: &EntitlementsRecord, wm: &Watermark) -> Result<()>;
+    /// Writes a catalog entry unless the stored one is as new and the same; true when written.
+    fn put_catalog_entry(&mut self, e: &CatalogEntry) -> Result<bool>;
     /// Enqueues a job; `None` when its key already exists (once-jobs) — coalesced jobs update
     /// the due row's payload and return it.
     fn enqueue(

@@ -267,3 +267,29 @@ pub mod pg;
 pub mod backend;
 #[allow(unused_imports)]
 pub use backend::{Backend, backends, with_pooler};
+
+/// Delivers `bodies` (each `(body, created)`) as ONE group-committed batch: the pipeline is
+/// held while one thread per delivery queues it, in the given order (each thread starts once
+/// the previous delivery is queued), then released. Results in the same order. Deliveries
+/// the store already holds are answered from a read and never queue, so only new ones are
+/// waited for; batches beyond the pipeline's bound are split by it.
+pub fn deliver_in_one_batch(
+    e: &Engine,
+    bodies: &[(Vec<u8>, i64)],
+) -> Vec<tollbooth::Result<tollbooth::Handled>> {
+    std::thread::scope(|s| {
+        let hold = e.hold_commits();
+        let mut handles = Vec::new();
+        for (body, t) in bodies {
+            let before = e.queued_commits();
+            let h = s.spawn(move || deliver(e, body, *t));
+            // Wait until this one queued (or was answered without queueing).
+            while e.queued_commits() == before && !h.is_finished() {
+                std::thread::yield_now();
+            }
+            handles.push(h);
+        }
+        drop(hold);
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}

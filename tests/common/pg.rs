@@ -69,6 +69,23 @@ impl Schema {
         let mut c = postgres::Client::connect(&self.admin, postgres::NoTls).unwrap();
         c.batch_execute(sql).unwrap();
     }
+
+    /// The plan PostgreSQL chooses for `sql` in this schema with sequential scans discouraged
+    /// (tiny test tables would otherwise always be scanned): whether an index can serve it.
+    pub fn plan(&self, sql: &str) -> String {
+        let mut c = postgres::Client::connect(&self.admin, postgres::NoTls).unwrap();
+        c.batch_execute(&format!(
+            "SET search_path TO {}; SET enable_seqscan = off",
+            self.name
+        ))
+        .unwrap();
+        c.query(&format!("EXPLAIN {sql}"), &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 impl Drop for Schema {

@@ -20,6 +20,7 @@ pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 pub struct Num(Option<f64>);
 
 /// A JS value where a string belongs: the string, or `None` for anything else.
+#[derive(Clone)]
 pub struct Text(Option<String>);
 
 /// A JS value where an array of strings belongs (webhook secrets, job kinds): the strings,

@@ -26,7 +26,7 @@ use crate::convert::{
 };
 use crate::error::{Result, guard, to_napi};
 use crate::options::{self, EnvOptions, TollboothOptions};
-use crate::task::{Call, Work};
+use crate::task::{Call, PromiseValue, Work, on_lane};
 
 /// Where an instance's engine is in its life.
 enum State {
@@ -396,12 +396,15 @@ impl Tollbooth {
         raw_body: Unknown<'_>,
         signature_header: Option<Text>,
         now_seconds: Option<Num>,
-    ) -> AsyncTask<Call<HandledWebhook>> {
-        self.later(checked(|| {
+    ) -> napi::Result<PromiseValue> {
+        let work = checked(|| {
             let now = args::now(now_seconds, "nowSeconds")?;
             let header = args::opt_text(signature_header, "signatureHeader")?;
             webhook_body(&env, &raw_body).map(|b| handle_webhook(b, header, now))
-        }))
+        });
+        // On a lane, not libuv's pool: see `crate::lanes` (group commit needs the deliveries
+        // in flight to be in the engine at once).
+        on_lane(&env, Arc::clone(&self.shared), work)
     }
 
     /// `handleWebhook` on the calling thread; reads a `Buffer` in place, without a copy.

@@ -12,7 +12,9 @@ mod body;
 mod convert;
 mod engine;
 mod error;
+mod lanes;
 mod options;
+mod stripe;
 mod task;
 
 use napi::Env;

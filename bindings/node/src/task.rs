@@ -14,6 +14,7 @@ use napi::{Env, Task, ValueType, sys};
 
 use crate::engine::Shared;
 use crate::error::{catch, rejection};
+use crate::lanes;
 
 /// One unit of work against an instance, run on whichever thread the caller chose.
 pub type Work<T> = Box<dyn FnOnce(&Shared) -> tollbooth::Result<T> + Send>;
@@ -74,4 +75,42 @@ impl<T: ToNapiValue + Send + 'static> Task for Call<T> {
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Resolved<T>> {
         output.map(Resolved).map_err(|e| rejection(&env, e))
     }
+}
+
+/// A Promise made by [`on_lane`], returned to JS as it is.
+pub struct PromiseValue(sys::napi_value);
+
+impl ToNapiValue for PromiseValue {
+    unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        // Created in this very call's handle scope, so still valid.
+        Ok(val.0)
+    }
+}
+
+impl TypeName for PromiseValue {
+    fn type_name() -> &'static str {
+        "Promise"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+/// The Promise form on a lane ([`crate::lanes`]) instead of libuv's pool: for webhook
+/// deliveries, which wait for their group commit while on the thread. Settles the Promise
+/// exactly like a [`Call`]: resolved with the value, or rejected with the same `Error` a
+/// synchronous throw has.
+pub fn on_lane<T: ToNapiValue + Send + 'static>(
+    env: &Env,
+    shared: Arc<Shared>,
+    work: Work<T>,
+) -> napi::Result<PromiseValue> {
+    let (deferred, promise) = env.create_deferred()?;
+    let raw = napi::bindgen_prelude::JsValue::raw(&promise);
+    lanes::run(Box::new(move || {
+        let out = catch(move || work(&shared));
+        deferred.resolve(move |env: Env| out.map_err(|e| rejection(&env, e)));
+    }));
+    Ok(PromiseValue(raw))
 }

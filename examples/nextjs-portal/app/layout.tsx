@@ -22,6 +22,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
               <Link href="/dashboard">Dashboard</Link>
               <Link href="/invoices">Billing</Link>
               <Link href="/support">Support</Link>
+              <Link href="/account">Account</Link>
               {user.role === 'admin' ? <Link href="/admin">Admin</Link> : null}
               <span className="who" data-testid="who">
                 {user.name}

@@ -123,7 +123,7 @@ export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 
   if (!existsSync(join(APP_DIR, '.next', 'BUILD_ID'))) {
     throw new Error('no production build: run `node node_modules/next/dist/bin/next build` first (e2e/run.sh does)');
   }
-  const [crmPort, helpdeskPort] = [await freePort(), await freePort()];
+  const [crmPort, helpdeskPort, stripePort] = [await freePort(), await freePort(), await freePort()];
   const appPorts = [];
   for (let i = 0; i < instances; i++) appPorts.push(await freePort());
   const logDir = join(workDir, 'logs');
@@ -144,12 +144,16 @@ export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 
     FAULT_HANG_MS: '2500',
     CALL_TIMEOUT_MS: '1000',
     STRIPE_PAYMENT_LINK: 'https://buy.stripe.com/test_portal_pro',
+    // The loopback Stripe API stub (stubs/stripe.mjs), accepting this run's secret key.
+    STRIPE_API_BASE: `http://127.0.0.1:${stripePort}`,
     ...extraEnv,
   };
   const procs = {};
   procs.stubs = start('stubs', ['stubs/services.mjs'], { env, logDir });
   await waitForHttp(`${env.HELPDESK_URL}/_stats`, { child: procs.stubs });
   await waitForHttp(`${env.CRM_URL}/_stats`, { child: procs.stubs });
+  procs.stripe = start('stripe-stub', ['stubs/stripe.mjs'], { env: { ...env, STRIPE_STUB_KEY: env.STRIPE_SECRET_KEY, PORT: String(stripePort) }, logDir });
+  await waitForHttp(`${env.STRIPE_API_BASE}/_stub/requests`, { child: procs.stripe });
   const baseUrls = [];
   for (const [i, port] of appPorts.entries()) {
     const name = i === 0 ? 'next' : `next${i + 1}`;
@@ -165,9 +169,20 @@ export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 
     return procs.worker;
   };
   if (worker) startWorker();
+  const stripeStub = {
+    url: env.STRIPE_API_BASE,
+    async add(objects) {
+      const r = await fetch(`${env.STRIPE_API_BASE}/_stub/objects`, { method: 'POST', body: JSON.stringify({ objects }) });
+      if (!r.ok) throw new Error(`stripe stub: ${r.status} ${await r.text()}`);
+    },
+    async requests() {
+      return (await fetch(`${env.STRIPE_API_BASE}/_stub/requests`)).json();
+    },
+  };
   return {
     baseUrl,
     baseUrls,
+    stripeStub,
     database,
     env,
     logDir,

@@ -296,8 +296,8 @@ test('client portal: pay, fail, recover, cancel — with the worker, the stubs a
       S.event('customer.subscription.updated', S.subscription({ id: sub, customer: cus, status: 'past_due', periodStart: t1 }), t1 + 1),
     ]);
     await expectDashboard('past_due', /Payment failed — update your card/, '08-dashboard-past-due');
-    const billing = page.locator('a', { hasText: 'Update your card in billing' });
-    assert.equal(await billing.getAttribute('href'), '/invoices');
+    const update = page.locator('form[action="/billing/portal"] [data-testid="update-card"]');
+    assert.equal(await update.innerText(), 'Update your card');
     assert.ok(await page.$('[data-testid="workspace-locked"]'), 'workspace locked while past due');
     // The worker opens the ticket (through injected faults and retries).
     await waitUntil('the payment-failed ticket', async () => (await getJson(`${stack.env.HELPDESK_URL}/tickets?customer=${cus}`)).tickets.length > 0, { timeoutMs: 120_000, intervalMs: 500 });

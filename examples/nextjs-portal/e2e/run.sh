@@ -41,17 +41,18 @@ node node_modules/next/dist/bin/next build
 status=0
 echo "== e2e 1/2: SQLite (TOLLBOOTH_DB), ${E2E_INSTANCES:-1} server(s)"
 t0=$(date +%s)
-node --test --test-reporter=spec e2e/portal.e2e.mjs e2e/admin.e2e.mjs e2e/doctor.e2e.mjs e2e/latency.e2e.mjs || status=$?
+node --test --test-reporter=spec e2e/portal.e2e.mjs e2e/admin.e2e.mjs e2e/stripe.e2e.mjs e2e/doctor.e2e.mjs e2e/latency.e2e.mjs || status=$?
 t1=$(date +%s)
 echo "== e2e SQLite: $((t1 - t0)) s"
-# Two `next start` instances on one PostgreSQL database (DATABASE_URL with a fresh schema), as
+# The portal e2e and the Stripe API e2e (import, reconcile, billing portal) again, with
+# two `next start` instances on one PostgreSQL database (DATABASE_URL with a fresh schema), as
 # behind a load balancer: redeliveries go to the other instance than the first copy, and the
 # worker claims from the same database. postgres.sh starts a throwaway PostgreSQL (or uses the
 # one at TOLLBOOTH_TEST_POSTGRES) and stops it afterwards, whatever happens. E2E_POSTGRES=0 skips.
 if [ "$status" = 0 ] && [ "${E2E_POSTGRES:-1}" != 0 ]; then
   echo "== e2e 2/2: PostgreSQL (DATABASE_URL), two servers on one database"
   bash "$REPO_DIR/.ci/postgres.sh" run -- env E2E_STORE=postgres E2E_INSTANCES=2 \
-    node --test --test-reporter=spec e2e/portal.e2e.mjs || status=$?
+    node --test --test-reporter=spec e2e/portal.e2e.mjs e2e/stripe.e2e.mjs || status=$?
   t2=$(date +%s)
   echo "== e2e PostgreSQL, two servers: $((t2 - t1)) s (with the server's start and stop)"
 fi

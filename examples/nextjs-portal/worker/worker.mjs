@@ -9,7 +9,7 @@
 // Env: TOLLBOOTH_DB or a postgres:// DATABASE_URL, STRIPE_WEBHOOK_SECRET (the engine wants one; the worker verifies nothing),
 // CRM_URL, HELPDESK_URL, WORKER_BATCH (10), WORKER_LEASE_S (60), WORKER_POLL_MS (250),
 // CALL_TIMEOUT_MS (1500), WORKER_MAX_ATTEMPTS (tollbooth's default), STRIPE_SECRET_KEY and
-// STRIPE_API_BASE (only for stripe.reconcile).
+// STRIPE_API_BASE (only for stripe.reconcile, which tollbooth works off itself: tb.reconcile).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Tollbooth } from 'tollbooth';
 
@@ -60,14 +60,6 @@ const path = (s) => encodeURIComponent(s);
 function money(minor, currency) {
   return `${(minor / 100).toFixed(2)} ${String(currency ?? '').toUpperCase()}`;
 }
-
-/** Stripe API paths of the objects tollbooth may ask to reconcile. */
-const STRIPE_PATHS = {
-  subscription: 'subscriptions',
-  invoice: 'invoices',
-  customer: 'customers',
-  'checkout.session': 'checkout/sessions',
-};
 
 const handlers = {
   /** Upsert the CRM contact whose external id is the Stripe customer id (= the job key). */
@@ -139,26 +131,6 @@ const handlers = {
       text: `Portal access revoked: subscription ${s.id ?? job.key} is ${s.status ?? 'ended'}.`,
     });
   },
-
-  /** Refetch an object from the Stripe API and hand the snapshot back to tollbooth. */
-  async 'stripe.reconcile'(job) {
-    const { object_type: type, object_id: id } = job.payload;
-    const key = env.STRIPE_SECRET_KEY;
-    if (!key) throw new CallError('STRIPE_SECRET_KEY is not set: cannot refetch from Stripe');
-    const base = env.STRIPE_API_BASE ?? 'https://api.stripe.com';
-    if (!STRIPE_PATHS[type]) throw new CallError(`cannot reconcile a ${type}`);
-    let res;
-    try {
-      res = await fetch(`${base}/v1/${STRIPE_PATHS[type]}/${path(id)}`, {
-        headers: { authorization: `Bearer ${key}` },
-        signal: AbortSignal.timeout(10_000),
-      });
-    } catch (err) {
-      throw new CallError(`Stripe API: ${err?.name ?? 'network error'}`);
-    }
-    if (!res.ok) throw new CallError(`Stripe API: HTTP ${res.status}`);
-    await tb.applySnapshot(await res.text(), Math.floor(Date.now() / 1000));
-  },
 };
 
 async function runJob(job) {
@@ -199,6 +171,27 @@ async function runBatch(jobs) {
   );
 }
 
+// The kinds this worker performs itself; stripe.reconcile is tollbooth's own (below).
+const KINDS = Object.keys(handlers);
+
+/**
+ * stripe.reconcile jobs (two events about one object in the same second that disagree):
+ * tollbooth claims them, fetches the object from Stripe's API, applies it and completes the
+ * job, or fails it with backoff (or Stripe's Retry-After). Returns how many it claimed.
+ */
+async function reconcileStripe() {
+  if (!env.STRIPE_SECRET_KEY) return 0;
+  try {
+    const r = await tb.reconcile({ apiKey: env.STRIPE_SECRET_KEY, baseUrl: env.STRIPE_API_BASE || undefined, limit: BATCH, leaseSeconds: LEASE_S });
+    if (r.claimed) log({ kind: 'stripe.reconcile', claimed: r.claimed, completed: r.completed, changed: r.changed, failed: r.failed.map((f) => ({ job: f.jobId, code: f.code, result: f.result.state })) });
+    return r.claimed;
+  } catch (err) {
+    // Only a store failure lands here (Stripe's failures fail the job); the codes carry no key.
+    log({ msg: 'reconcile failed', code: err?.code ?? String(err) });
+    return 0;
+  }
+}
+
 let stopping = false;
 const stop = () => {
   stopping = true;
@@ -211,12 +204,13 @@ log({ msg: 'worker started', database: postgres ? 'DATABASE_URL (PostgreSQL)' : 
 while (!stopping) {
   let jobs = [];
   try {
-    jobs = await tb.claimJobs({ limit: BATCH, leaseSeconds: LEASE_S });
+    jobs = await tb.claimJobs({ kinds: KINDS, limit: BATCH, leaseSeconds: LEASE_S });
   } catch (err) {
     log({ msg: 'claim failed', code: err?.code ?? String(err) });
   }
   if (jobs.length) await runBatch(jobs);
-  else await sleep(POLL_MS);
+  const reconciled = await reconcileStripe();
+  if (!jobs.length && !reconciled) await sleep(POLL_MS);
 }
 await tb.close();
 log({ msg: 'worker stopped' });

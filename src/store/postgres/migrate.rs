@@ -25,6 +25,14 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0004_stripe_api",
         include_str!("migrations/0004_stripe_api.sql"),
     ),
+    (
+        "0005_billing_model",
+        include_str!("migrations/0005_billing_model.sql"),
+    ),
+    (
+        "0006_events_received",
+        include_str!("migrations/0006_events_received.sql"),
+    ),
 ];
 
 /// Migrations may rewrite large tables: their transaction gets a longer statement timeout

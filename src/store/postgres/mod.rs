@@ -15,6 +15,7 @@
 //! failure rolls back and runs the transaction again (a few times), which is why `write` takes
 //! an `FnMut`.
 
+mod billing_model;
 mod config;
 mod copy;
 mod deliveries;

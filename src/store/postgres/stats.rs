@@ -1,11 +1,33 @@
-//! Durable queue figures for metrics and alerts on PostgreSQL: the SQL of `store/stats.rs`.
+//! Durable queue figures for metrics and alerts on PostgreSQL: the SQL of `store/stats.rs`,
+//! and the mode of the newest stored events (`tollbooth doctor`).
 
 use super::PgStore;
 use super::tx::INT8;
 use crate::error::Result;
+use crate::event::LivemodeCounts;
 use crate::outbox::KindStats;
 
 impl PgStore {
+    /// Counts live and test events among the newest `limit` stored events (by arrival), read
+    /// backwards along `events_received`, so the cost is bounded by `limit`.
+    pub fn livemode_counts(&self, limit: u32) -> Result<LivemodeCounts> {
+        let limit = i64::from(limit);
+        self.read(|tx| {
+            let row = tx.row(
+                "SELECT count(*) FILTER (WHERE livemode)::int8, count(*) FILTER (WHERE NOT livemode)::int8 \
+                 FROM (SELECT livemode FROM events ORDER BY received_at DESC LIMIT $1) newest",
+                &[(&limit, INT8)],
+            )?;
+            Ok(match row {
+                Some(r) => LivemodeCounts {
+                    live: tx.get::<i64>(&r, 0)? as u64,
+                    test: tx.get::<i64>(&r, 1)? as u64,
+                },
+                None => LivemodeCounts { live: 0, test: 0 },
+            })
+        })
+    }
+
     /// Per-kind job counts now and over the window since `since`.
     pub fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>> {
         self.read(|tx| {

@@ -2,7 +2,7 @@
 //! (which tests also call directly).
 
 use super::PgStore;
-use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
+use crate::billing::{CheckoutRow, CustomerRow, PurchaseRecord, SubscriptionView};
 use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::Result;
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
@@ -53,6 +53,16 @@ impl Store for PgStore {
     }
     fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>> {
         PgStore::checkout(self, id)
+    }
+    fn purchases(
+        &self,
+        customer_id: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<Vec<PurchaseRecord>> {
+        PgStore::purchases(self, customer_id, user_id)
+    }
+    fn features(&self, customer_id: &str) -> Result<Vec<String>> {
+        PgStore::features(self, customer_id)
     }
     fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
         PgStore::events(self, filter)
@@ -175,6 +185,9 @@ impl Store for PgStore {
     }
     fn schema_version(&self) -> Result<i64> {
         PgStore::schema_version(self)
+    }
+    fn livemode_counts(&self, limit: u32) -> Result<Option<crate::event::LivemodeCounts>> {
+        PgStore::livemode_counts(self, limit).map(Some)
     }
     fn close(&self) -> Result<()> {
         PgStore::close(self)

@@ -196,28 +196,7 @@ impl PgStore {
 
     /// See [`crate::store::Store::put_catalog_entry`].
     pub fn put_catalog_entry(&self, e: &CatalogEntry) -> Result<bool> {
-        self.write(|tx| {
-            let n = tx.exec(
-                "INSERT INTO stripe_catalog AS c (id, object, active, name, product_id, unit_amount, currency, \
-                 recurring_interval, fetched_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (id) DO UPDATE SET object = $2, active = $3, name = $4, product_id = $5, \
-                 unit_amount = $6, currency = $7, recurring_interval = $8, fetched_at = $9 \
-                 WHERE c.fetched_at <= $9 AND (c.object, c.active, c.name, c.product_id, c.unit_amount, \
-                 c.currency, c.recurring_interval) IS DISTINCT FROM ($2, $3, $4, $5, $6, $7, $8)",
-                &[
-                    (&e.id, TEXT),
-                    (&e.object, TEXT),
-                    (&e.active, Type::BOOL),
-                    (&e.name, TEXT),
-                    (&e.product_id, TEXT),
-                    (&e.unit_amount, INT8),
-                    (&e.currency, TEXT),
-                    (&e.recurring_interval, TEXT),
-                    (&e.fetched_at, INT8),
-                ],
-            )?;
-            Ok(n > 0)
-        })
+        self.write(|tx| tx.put_catalog(e))
     }
 
     /// See [`crate::store::Store::catalog`].
@@ -252,5 +231,32 @@ impl PgStore {
             Some(r) => tx.get(&r, 0),
             None => Ok(None),
         })
+    }
+}
+
+impl PgTx<'_> {
+    /// Writes a catalog entry unless the stored one was fetched later or is the same; true
+    /// when it wrote. Shared by `sync` and the `product.*` / `price.*` events in ingest.
+    pub(super) fn put_catalog(&mut self, e: &CatalogEntry) -> Result<bool> {
+        let n = self.exec(
+            "INSERT INTO stripe_catalog AS c (id, object, active, name, product_id, unit_amount, currency, \
+             recurring_interval, fetched_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (id) DO UPDATE SET object = $2, active = $3, name = $4, product_id = $5, \
+             unit_amount = $6, currency = $7, recurring_interval = $8, fetched_at = $9 \
+             WHERE c.fetched_at <= $9 AND (c.object, c.active, c.name, c.product_id, c.unit_amount, \
+             c.currency, c.recurring_interval) IS DISTINCT FROM ($2, $3, $4, $5, $6, $7, $8)",
+            &[
+                (&e.id, TEXT),
+                (&e.object, TEXT),
+                (&e.active, Type::BOOL),
+                (&e.name, TEXT),
+                (&e.product_id, TEXT),
+                (&e.unit_amount, INT8),
+                (&e.currency, TEXT),
+                (&e.recurring_interval, TEXT),
+                (&e.fetched_at, INT8),
+            ],
+        )?;
+        Ok(n > 0)
     }
 }

@@ -6,13 +6,16 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
 
 use super::errors::{self, Kind};
-use crate::billing::{CheckoutRow, CheckoutState, SubscriptionView, Watermark};
+use crate::billing::{CheckoutRow, CheckoutState, PurchaseRecord, SubscriptionView, Watermark};
 use crate::deliveries::{Delivery, DeliveryOutcome};
 use crate::error::{Error, Result};
-use crate::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
+use crate::event::{
+    CheckoutRecord, CustomerRecord, EntitlementsRecord, InvoiceRecord, SubscriptionRecord,
+};
 use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
 use crate::store::{NewEvent, StoreTx};
+use crate::sync_state::CatalogEntry;
 
 /// Parameter types, short.
 pub(super) const TEXT: Type = Type::TEXT;
@@ -28,6 +31,11 @@ pub struct PgTx<'c> {
     client: &'c mut Client,
     /// How the last failed statement failed: decides retry / rollback / drop.
     failure: Option<Kind>,
+    /// A delivery's savepoint was kept but not yet released: the release rides along with
+    /// the next savepoint (one round trip instead of two), or `COMMIT` releases it.
+    release_pending: bool,
+    /// `failure` when the open savepoint was taken, restored when it is rolled back to.
+    failure_at_savepoint: Option<Kind>,
 }
 
 impl<'c> PgTx<'c> {
@@ -35,6 +43,8 @@ impl<'c> PgTx<'c> {
         PgTx {
             client,
             failure: None,
+            release_pending: false,
+            failure_at_savepoint: None,
         }
     }
 
@@ -49,6 +59,14 @@ impl<'c> PgTx<'c> {
             self.failure = Some(kind);
         }
         errors::map(e)
+    }
+
+    /// Runs simple-protocol statements (savepoint control) in one round trip.
+    fn simple(&mut self, sql: &str) -> Result<()> {
+        match self.client.batch_execute(sql) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(&e)),
+        }
     }
 
     /// All rows of a statement.
@@ -95,7 +113,19 @@ impl<'c> PgTx<'c> {
         }
     }
 
-    fn watermark(&mut self, r: &Row, i: usize) -> Result<Watermark> {
+    /// A JSON column, decoded (`STORE_CORRUPT` when it does not decode).
+    pub(super) fn json<T: serde::de::DeserializeOwned>(
+        &mut self,
+        r: &Row,
+        i: usize,
+        table: &str,
+        column: &str,
+    ) -> Result<T> {
+        let text: String = self.get(r, i)?;
+        crate::store::json_cols::decode(&text, table, column)
+    }
+
+    pub(super) fn watermark(&mut self, r: &Row, i: usize) -> Result<Watermark> {
         Ok(Watermark {
             event_id: self.get(r, i)?,
             created: self.get(r, i + 1)?,
@@ -117,6 +147,7 @@ impl<'c> PgTx<'c> {
             ended_at: self.get(r, 9)?,
             trial_end: self.get(r, 10)?,
             user_id: None,
+            items: self.json(r, 15, "subscriptions", "items")?,
         };
         Ok((
             SubscriptionView {
@@ -172,7 +203,8 @@ impl<'c> PgTx<'c> {
 }
 
 pub(super) const SUBSCRIPTION_COLS: &str = "id, customer_id, status, price_id, product_id, current_period_end, \
-     cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, wm_snapshot";
+     cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, wm_snapshot, \
+     items";
 
 pub(super) const INVOICE_COLS: &str = "id, customer_id, subscription_id, number, status, amount_due, amount_paid, \
      amount_remaining, currency, hosted_invoice_url, invoice_pdf, attempt_count, next_payment_attempt, created, \
@@ -181,6 +213,57 @@ pub(super) const INVOICE_COLS: &str = "id, customer_id, subscription_id, number,
 pub(super) const CHECKOUT_COLS: &str = "id, customer_id, user_id, mode, status, payment_status, state, subscription_id, wm_event, wm_created, wm_snapshot";
 
 impl StoreTx for PgTx<'_> {
+    fn savepoint(&mut self) -> Result<()> {
+        self.failure_at_savepoint = self.failure;
+        if std::mem::take(&mut self.release_pending) {
+            self.simple("RELEASE SAVEPOINT delivery; SAVEPOINT delivery")
+        } else {
+            self.simple("SAVEPOINT delivery")
+        }
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.release_pending = true;
+        Ok(())
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        // A lost connection cannot be rolled back to a savepoint: the batch fails as a whole.
+        if self.failure == Some(Kind::Broken) {
+            return Err(Error::new(
+                crate::error::ErrorCode::StoreUnavailable,
+                "the PostgreSQL connection was lost inside a batch",
+            ));
+        }
+        self.simple("ROLLBACK TO SAVEPOINT delivery; RELEASE SAVEPOINT delivery")?;
+        // The failed delivery is undone; its failure must not decide the transaction's fate.
+        self.failure = self.failure_at_savepoint;
+        Ok(())
+    }
+
+    fn purchase(&mut self, id: &str) -> Result<Option<PurchaseRecord>> {
+        self.purchase_by_id(id)
+    }
+
+    fn put_purchase(&mut self, p: &PurchaseRecord) -> Result<()> {
+        self.write_purchase(p)
+    }
+
+    fn entitlements(
+        &mut self,
+        customer_id: &str,
+    ) -> Result<Option<(EntitlementsRecord, Watermark)>> {
+        self.entitlements_of(customer_id)
+    }
+
+    fn put_entitlements(&mut self, rec: &EntitlementsRecord, wm: &Watermark) -> Result<()> {
+        self.write_entitlements(rec, wm)
+    }
+
+    fn put_catalog_entry(&mut self, e: &CatalogEntry) -> Result<bool> {
+        self.put_catalog(e)
+    }
+
     fn event_exists(&mut self, id: &str) -> Result<bool> {
         Ok(self
             .row("SELECT 1 FROM events WHERE id = $1", &[(&id, TEXT)])?
@@ -301,13 +384,13 @@ impl StoreTx for PgTx<'_> {
         self.exec(
             "INSERT INTO subscriptions (id, customer_id, status, price_id, product_id, current_period_end, \
              cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, \
-             wm_snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             wm_snapshot, items) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, \
              price_id = excluded.price_id, product_id = excluded.product_id, \
              current_period_end = excluded.current_period_end, cancel_at_period_end = excluded.cancel_at_period_end, \
              cancel_at = excluded.cancel_at, canceled_at = excluded.canceled_at, ended_at = excluded.ended_at, \
              trial_end = excluded.trial_end, status_since = excluded.status_since, wm_event = excluded.wm_event, \
-             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot",
+             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot, items = excluded.items",
             &[
                 (&s.id, TEXT),
                 (&s.customer_id, TEXT),
@@ -324,6 +407,7 @@ impl StoreTx for PgTx<'_> {
                 (&wm.event_id, TEXT),
                 (&wm.created, INT8),
                 (&wm.snapshot, BOOL),
+                (&crate::store::json_cols::encode(&s.items), TEXT),
             ],
         )?;
         Ok(())

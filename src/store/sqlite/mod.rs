@@ -5,6 +5,7 @@
 //! beside the writer. Several processes may open one database file.
 
 mod activity;
+mod billing_model;
 mod checkpointer;
 mod copy;
 mod deliveries;
@@ -26,7 +27,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::copy::{Cell, Table};
 use super::{Store, StoreTx};
-use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
+use crate::billing::{CheckoutRow, CustomerRow, PurchaseRecord, SubscriptionView};
 use crate::deliveries::{AuthenticTimes, Delivery, DeliveryBuffer, DeliveryCounts, write_buffered};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
@@ -44,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_secret_index.sql"),
     include_str!("migrations/0007_delivery_stats.sql"),
     include_str!("migrations/0008_stripe_api.sql"),
+    include_str!("migrations/0009_billing_model.sql"),
 ];
 
 /// The default wait budget ([`SqliteOptions::busy_timeout`]): long enough for a queue of
@@ -437,6 +439,16 @@ impl Store for SqliteStore {
     fn checkout(&self, id: &str) -> Result<Option<CheckoutRow>> {
         self.db(|db| db.checkout(id))
     }
+    fn purchases(
+        &self,
+        customer_id: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<Vec<PurchaseRecord>> {
+        self.db(|db| db.purchases(customer_id, user_id))
+    }
+    fn features(&self, customer_id: &str) -> Result<Vec<String>> {
+        self.db(|db| db.features(customer_id))
+    }
     fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
         self.db(|db| db.events(filter))
     }
@@ -612,7 +624,13 @@ mod tests {
             busy_timeout: Duration::from_millis(1234),
             background_checkpoint: true,
         };
-        let store = SqliteDb::open(&path, &opts, REQUEST_PATH_AUTOCHECKPOINT).unwrap();
+        let store = SqliteDb::open(
+            &path,
+            &opts,
+            Default::default(),
+            REQUEST_PATH_AUTOCHECKPOINT,
+        )
+        .unwrap();
         let get = |p: &str| -> i64 {
             store
                 .conn()

@@ -4,13 +4,16 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteTx;
-use crate::billing::{CheckoutRow, CheckoutState, SubscriptionView, Watermark};
+use crate::billing::{CheckoutRow, CheckoutState, PurchaseRecord, SubscriptionView, Watermark};
 use crate::deliveries::{Delivery, DeliveryOutcome};
 use crate::error::Result;
-use crate::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
+use crate::event::{
+    CheckoutRecord, CustomerRecord, EntitlementsRecord, InvoiceRecord, SubscriptionRecord,
+};
 use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
 use crate::store::{NewEvent, StoreTx};
+use crate::sync_state::CatalogEntry;
 
 /// Columns `wm_event, wm_created, wm_snapshot` starting at `i`.
 fn watermark(r: &Row<'_>, i: usize) -> rusqlite::Result<Watermark> {
@@ -22,7 +25,19 @@ fn watermark(r: &Row<'_>, i: usize) -> rusqlite::Result<Watermark> {
 }
 
 pub(crate) const SUBSCRIPTION_COLS: &str = "id, customer_id, status, price_id, product_id, current_period_end, \
-     cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, wm_snapshot";
+     cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, wm_snapshot, \
+     items";
+
+/// A JSON column, decoded; text that does not decode fails the row (never an empty value).
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(
+    r: &Row<'_>,
+    i: usize,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
 
 pub(crate) fn subscription_row(r: &Row<'_>) -> rusqlite::Result<(SubscriptionView, Watermark)> {
     let record = SubscriptionRecord {
@@ -38,6 +53,7 @@ pub(crate) fn subscription_row(r: &Row<'_>) -> rusqlite::Result<(SubscriptionVie
         ended_at: r.get(9)?,
         trial_end: r.get(10)?,
         user_id: None,
+        items: json_col(r, 15)?,
     };
     Ok((
         SubscriptionView {
@@ -98,6 +114,26 @@ pub(crate) fn checkout_row(r: &Row<'_>) -> rusqlite::Result<(CheckoutRow, Waterm
 }
 
 impl StoreTx for SqliteTx<'_> {
+    fn savepoint(&mut self) -> Result<()> {
+        self.tx.prepare_cached("SAVEPOINT delivery")?.execute([])?;
+        Ok(())
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.tx.prepare_cached("RELEASE delivery")?.execute([])?;
+        Ok(())
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        // Fails ("no such savepoint") when SQLite already rolled the whole transaction back
+        // (a full disk, an I/O error): then the batch fails as a whole, as it must.
+        self.tx
+            .prepare_cached("ROLLBACK TO delivery")?
+            .execute([])?;
+        self.tx.prepare_cached("RELEASE delivery")?.execute([])?;
+        Ok(())
+    }
+
     fn event_exists(&mut self, id: &str) -> Result<bool> {
         let mut st = self
             .tx
@@ -217,7 +253,7 @@ impl StoreTx for SqliteTx<'_> {
         let mut st = self.tx.prepare_cached(
             "INSERT OR REPLACE INTO subscriptions (id, customer_id, status, price_id, product_id, current_period_end, \
              cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, \
-             wm_snapshot) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             wm_snapshot, items) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?;
         st.execute(params![
             s.id,
@@ -234,7 +270,8 @@ impl StoreTx for SqliteTx<'_> {
             v.status_since,
             wm.event_id,
             wm.created,
-            wm.snapshot
+            wm.snapshot,
+            crate::store::json_cols::encode(&s.items)
         ])?;
         Ok(())
     }
@@ -312,6 +349,29 @@ impl StoreTx for SqliteTx<'_> {
             wm.snapshot
         ])?;
         Ok(())
+    }
+
+    fn purchase(&mut self, id: &str) -> Result<Option<PurchaseRecord>> {
+        super::billing_model::purchase(&self.tx, id)
+    }
+
+    fn put_purchase(&mut self, p: &PurchaseRecord) -> Result<()> {
+        super::billing_model::put_purchase(&self.tx, p)
+    }
+
+    fn entitlements(
+        &mut self,
+        customer_id: &str,
+    ) -> Result<Option<(EntitlementsRecord, Watermark)>> {
+        super::billing_model::entitlements(&self.tx, customer_id)
+    }
+
+    fn put_entitlements(&mut self, rec: &EntitlementsRecord, wm: &Watermark) -> Result<()> {
+        super::billing_model::put_entitlements(&self.tx, rec, wm)
+    }
+
+    fn put_catalog_entry(&mut self, e: &CatalogEntry) -> Result<bool> {
+        super::stripe_sync::put_catalog_entry(&self.tx, e)
     }
 
     fn customer_user(&mut self, customer_id: &str) -> Result<Option<String>> {

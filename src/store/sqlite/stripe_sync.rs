@@ -85,30 +85,7 @@ impl SqliteDb {
     }
 
     pub(crate) fn put_catalog_entry(&mut self, e: &CatalogEntry) -> Result<bool> {
-        self.write(|tx| {
-            let n = tx
-                .tx
-                .prepare_cached(
-                    "INSERT INTO stripe_catalog (id, object, active, name, product_id, unit_amount, currency, recurring_interval, fetched_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-                     ON CONFLICT (id) DO UPDATE SET object = ?2, active = ?3, name = ?4, product_id = ?5, \
-                     unit_amount = ?6, currency = ?7, recurring_interval = ?8, fetched_at = ?9 \
-                     WHERE stripe_catalog.fetched_at <= ?9 AND (object, active, name, product_id, unit_amount, currency, recurring_interval) \
-                     IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?
-                .execute(params![
-                    e.id,
-                    e.object,
-                    e.active,
-                    e.name,
-                    e.product_id,
-                    e.unit_amount,
-                    e.currency,
-                    e.recurring_interval,
-                    e.fetched_at
-                ])?;
-            Ok(n > 0)
-        })
+        self.write(|tx| put_catalog_entry(&tx.tx, e))
     }
 
     pub(crate) fn catalog(&self, object: Option<&str>) -> Result<Vec<CatalogEntry>> {
@@ -138,4 +115,30 @@ impl SqliteDb {
             .prepare_cached("SELECT max(created) FROM events")?
             .query_row([], |r| r.get(0))?)
     }
+}
+
+/// Writes a catalog entry unless the stored one was fetched later or is the same; true when
+/// it wrote. Shared by `sync` and by the `product.*` / `price.*` events inside ingest.
+pub(crate) fn put_catalog_entry(conn: &rusqlite::Connection, e: &CatalogEntry) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO stripe_catalog (id, object, active, name, product_id, unit_amount, currency, recurring_interval, fetched_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (id) DO UPDATE SET object = ?2, active = ?3, name = ?4, product_id = ?5, \
+             unit_amount = ?6, currency = ?7, recurring_interval = ?8, fetched_at = ?9 \
+             WHERE stripe_catalog.fetched_at <= ?9 AND (object, active, name, product_id, unit_amount, currency, recurring_interval) \
+             IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            e.id,
+            e.object,
+            e.active,
+            e.name,
+            e.product_id,
+            e.unit_amount,
+            e.currency,
+            e.recurring_interval,
+            e.fetched_at
+        ])?;
+    Ok(n > 0)
 }

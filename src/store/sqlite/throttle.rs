@@ -103,7 +103,13 @@ mod tests {
 
     #[test]
     fn the_window_and_the_burst_bound_the_allowance() {
-        let mut db = SqliteDb::open(":memory:", &SqliteOptions::default(), 1000).unwrap();
+        let mut db = SqliteDb::open(
+            ":memory:",
+            &SqliteOptions::default(),
+            Default::default(),
+            1000,
+        )
+        .unwrap();
         let t = JobThrottle {
             max_claims: 10,
             period_secs: 10,

@@ -2,6 +2,7 @@ import { dateTime } from '@/lib/format';
 import { requireAdmin } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
 import { AdminNav } from './AdminNav';
+import { ImportButton } from './ImportButton';
 import { ReplayButton } from './ReplayButton';
 
 export const dynamic = 'force-dynamic';
@@ -60,6 +61,15 @@ export default async function Admin() {
             ))}
           </ul>
         ) : null}
+      </section>
+
+      <section className="card" data-testid="stripe-card">
+        <h2>Existing Stripe customers</h2>
+        <p className="muted">
+          Customers who subscribed before this portal used tollbooth get access once their Stripe objects are imported.
+          Safe to run again (it changes nothing twice); the same as <code>tollbooth sync</code> on the server.
+        </p>
+        <ImportButton />
       </section>
 
       <section className="card">

@@ -74,9 +74,12 @@ export default async function Dashboard() {
             invoice. {access.hasAccess ? 'Your access continues for a short grace period.' : 'Your access is paused until the invoice is paid.'}
           </p>
           <p>
-            <Link href="/invoices" className="button">
-              Update your card in billing
-            </Link>{' '}
+            {/* A Stripe billing portal session, made on the server (app/billing/portal/route.ts). */}
+            <form action="/billing/portal" method="post" style={{ display: 'inline' }}>
+              <button type="submit" className="primary" data-testid="update-card">
+                Update your card
+              </button>
+            </form>{' '}
             {openInvoice?.hostedInvoiceUrl ? (
               <a href={openInvoice.hostedInvoiceUrl} className="button secondary" rel="noreferrer">
                 Pay invoice {openInvoice.number ?? ''}
