@@ -195,7 +195,7 @@ pub struct JobAttempt {
     pub started_at: i64,
     /// Unix seconds, once finished.
     pub finished_at: Option<i64>,
-    /// `completed`, `failed`, `lease_expired` or `replayed`; null while running.
+    /// `completed`, `failed` or `lease_expired`; null while running.
     pub outcome: Option<String>,
     /// The failure message (secrets redacted).
     pub error: Option<String>,
