@@ -525,6 +525,11 @@ typedef struct tb_access {
    When access ends (or ended), unix seconds.
    */
   int64_t access_ends_at;
+  /*
+   The one-time purchase that decides, when a purchase decides (then `subscription_id`
+   is absent and `price_id`/`product_id` are what was bought).
+   */
+  struct tb_str purchase_id;
 } tb_access;
 
 /*
@@ -642,6 +647,23 @@ typedef struct tb_invoice_list {
    */
   size_t len;
 } tb_invoice_list;
+
+/*
+ A customer's active Stripe Entitlements: feature lookup keys, sorted.
+
+ Owned by the caller; release with `tb_feature_list_free`. `items` and every `tb_str` in it
+ borrow from the list and are valid until then. Read-only.
+ */
+typedef struct tb_feature_list {
+  /*
+   `len` lookup keys; NULL when `len` is 0.
+   */
+  const struct tb_str *items;
+  /*
+   Number of features.
+   */
+  size_t len;
+} tb_feature_list;
 
 /*
  A job that a delivery wrote (an element of `tb_handled.jobs`). Strings borrow from the
@@ -1032,6 +1054,34 @@ tb_result tb_engine_invoices(const struct tb_engine *engine,
                              struct tb_invoice_list **list_out);
 
 /*
+ Frees a `tb_feature_list`. NULL is a no-op.
+ */
+void tb_feature_list_free(struct tb_feature_list *list);
+
+/*
+ The active Stripe Entitlements of `user_or_customer` (UTF-8): a Stripe customer id, or an
+ app user id whose linked customer is used. Unknown: an empty list, not an error.
+
+ On `TB_RESULT_OK` `*list_out` receives a new `tb_feature_list` that the caller owns and
+ must release with `tb_feature_list_free`.
+ */
+tb_result tb_engine_features(const struct tb_engine *engine,
+                             const uint8_t *user_or_customer,
+                             size_t user_or_customer_len,
+                             struct tb_feature_list **list_out);
+
+/*
+ Whether `user_or_customer` (as in `tb_engine_features`) has the active entitlement
+ `lookup_key` (UTF-8). On `TB_RESULT_OK` `*has_out` is set.
+ */
+tb_result tb_engine_has_feature(const struct tb_engine *engine,
+                                const uint8_t *user_or_customer,
+                                size_t user_or_customer_len,
+                                const uint8_t *lookup_key,
+                                size_t lookup_key_len,
+                                bool *has_out);
+
+/*
  Creates a configuration with defaults for the SQLite database at `path` (UTF-8, not
  NUL-terminated; `":memory:"` for a private in-memory database) and no webhook secret yet.
 
@@ -1075,6 +1125,16 @@ tb_result tb_config_set_max_body_bytes(struct tb_config *config, size_t bytes);
  Must not be negative (checked by `tb_engine_open`).
  */
 tb_result tb_config_set_past_due_grace(struct tb_config *config, int64_t seconds);
+
+/*
+ Sets which one-time purchases grant access (UTF-8): comma-separated price ids, product
+ ids or `*`, each optionally `=SECONDS` of access from the payment (default: lifetime),
+ e.g. `"price_lifetime,prod_pass=2592000"`. Replaces earlier grants; empty text clears
+ them. `TB_RESULT_CONFIG_INVALID` (see `tb_config_last_error`) for a malformed entry.
+ */
+tb_result tb_config_set_purchase_grants(struct tb_config *config,
+                                        const uint8_t *grants,
+                                        size_t grants_len);
 
 /*
  Sets the livemode guard, a `tb_livemode` value (`TB_LIVEMODE_ANY`, `TB_LIVEMODE_LIVE_ONLY`,

@@ -284,3 +284,40 @@ fn an_older_entitlement_summary_never_replaces_a_newer_one() {
         assert_eq!(e.features("cus_Tb2Buyer").unwrap(), ["audit_log", "sso"]);
     }
 }
+
+#[test]
+fn an_invoice_payment_is_never_a_purchase() {
+    for b in backends() {
+        let e = engine_with_grants(&b, "*");
+        let t = T0 + 5_000;
+        let pi = serde_json::json!({"id": "pi_inv", "object": "payment_intent", "amount": 2900,
+            "currency": "usd", "customer": "cus_Inv", "status": "succeeded", "invoice": "in_1", "metadata": {}});
+        let ch = serde_json::json!({"id": "ch_inv", "object": "charge", "amount": 2900, "amount_refunded": 2900,
+            "currency": "usd", "customer": "cus_Inv", "invoice": "in_1", "payment_intent": "pi_inv",
+            "refunded": true, "status": "succeeded", "metadata": {}});
+        let a = event("evt_pi_inv", "payment_intent.succeeded", t, pi);
+        assert_eq!(deliver_at(&e, &a), Outcome::Ignored, "{}", b.name);
+        let r = event("evt_ch_inv", "charge.refunded", t + 1, ch);
+        assert_eq!(deliver_at(&e, &r), Outcome::Processed);
+        assert!(e.purchases("cus_Inv").unwrap().is_empty());
+        assert!(!e.access("cus_Inv", t + 2).unwrap().has_access);
+        let revoked = e
+            .jobs(&JobFilter {
+                kind: Some("portal.access_revoked".into()),
+                ..JobFilter::default()
+            })
+            .unwrap();
+        assert!(revoked.is_empty(), "{revoked:?}");
+        // A payment-mode session without a price (and no `*` grant) grants nothing either.
+        let only_life = engine_with_grants(&b, "price_life");
+        let cs = serde_json::json!({"id": "cs_x", "object": "checkout.session", "mode": "payment",
+            "status": "complete", "payment_status": "paid", "customer": "cus_X", "payment_intent": "pi_x",
+            "amount_total": 500, "currency": "usd", "metadata": {}});
+        deliver_at(
+            &only_life,
+            &event("evt_cs_x", "checkout.session.completed", t, cs),
+        );
+        assert!(!only_life.access("cus_X", t + 1).unwrap().has_access);
+        assert_eq!(only_life.purchases("cus_X").unwrap().len(), 1);
+    }
+}

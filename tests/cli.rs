@@ -24,6 +24,7 @@ fn tb_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.args(args)
         .env_remove("TOLLBOOTH_DB")
         .env_remove("STRIPE_WEBHOOK_SECRET")
+        .env_remove("TOLLBOOTH_PURCHASE_GRANTS")
         .env("NO_COLOR", "1");
     for (k, v) in env {
         cmd.env(k, v);
@@ -86,16 +87,29 @@ fn demo_tells_the_story_with_engine_figures() {
         log.iter()
             .any(|l| l["ok"] == false && l["kind"] == "crm.sync_customer")
     );
-    // The access story: past_due after the failure, canceled at the end.
-    let states: Vec<&str> = v["steps"]
-        .as_array()
-        .unwrap()
+    // The access story: past_due after the failure, canceled at the period's end, then the
+    // one-time lifetime deal decides.
+    let steps = v["steps"].as_array().unwrap();
+    let states: Vec<&str> = steps
         .iter()
         .map(|s| s["access"]["state"].as_str().unwrap())
         .collect();
     assert_eq!(
         states,
-        ["active", "past_due", "active", "active", "canceled"]
+        [
+            "active", "past_due", "active", "active", "canceled", "active"
+        ]
+    );
+    let lifetime = &steps[5]["access"];
+    assert_eq!(lifetime["has_access"], true);
+    assert_eq!(lifetime["purchase_id"], "pi_AdaLifetime");
+    assert_eq!(lifetime["subscription_id"], Value::Null);
+    assert!(
+        lifetime["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("lifetime access (one-time purchase on"),
+        "{lifetime}"
     );
 
     // The kept database agrees with what the demo reported.
@@ -916,4 +930,76 @@ fn copy_moves_a_store_to_postgres_and_back() {
     let r = json_of(&["copy", "--from", &remote, "--to", &back], 0);
     assert_eq!(r["verified"], true, "{r:#}");
     assert_eq!(observable(&remote), observable(&back));
+}
+
+/// The billing-model fixtures (one dahlia story) as an export file for `import`.
+fn billing_model_export(dir: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/billing_model/2026-07-29.dahlia");
+    let mut lines = String::new();
+    for name in [
+        "product.created",
+        "price.created",
+        "payment_intent.succeeded",
+        "charge.succeeded",
+        "checkout.session.completed",
+        "customer.subscription.created",
+        "entitlements.active_entitlement_summary.updated",
+    ] {
+        let v: Value =
+            serde_json::from_slice(&std::fs::read(root.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        lines.push_str(&v.to_string());
+        lines.push('\n');
+    }
+    let path = dir.join("export.jsonl");
+    std::fs::write(&path, lines).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn customer_view_shows_items_purchases_and_features_and_features_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_arg(dir.path(), "bm.db");
+    let export = billing_model_export(dir.path());
+    json_of(&["--db", &db, "import", &export], 0);
+    let grants = ["--db", &db, "--purchase-grants", "price_Tb2Lifetime"];
+    let c = json_of(&[&grants[..], &["customer", "user_77"]].concat(), 0);
+    assert_eq!(c["features"], json!(["audit_log", "sso"]));
+    assert_eq!(c["purchases"][0]["id"], "pi_Tb2Lifetime");
+    assert_eq!(c["subscriptions"][0]["items"][0]["quantity"], 5);
+    let o = tb(&[&grants[..], &["customer", "user_77"]].concat());
+    let shown = text(&o);
+    assert!(shown.contains("5 × prod_Tb2Team"), "{shown}");
+    assert!(shown.contains("Lifetime (price_Tb2Lifetime)"), "{shown}");
+    assert!(shown.contains("199.00 USD"), "{shown}");
+    assert!(shown.contains("audit_log, sso"), "{shown}");
+    let yes = tb(&["--db", &db, "features", "user_77", "--has", "sso"]);
+    assert_eq!(text(&yes).trim(), "yes");
+    let no = tb(&[
+        "--db",
+        &db,
+        "features",
+        "cus_Tb2Buyer",
+        "--has",
+        "priority_support",
+    ]);
+    assert_eq!(text(&no).trim(), "no");
+    let list = json_of(&["--db", &db, "features", "user_77"], 0);
+    assert_eq!(list["features"], json!(["audit_log", "sso"]));
+    // A malformed grant is a usage error that says what is wrong.
+    let bad = tb(&[
+        "--db",
+        &db,
+        "--purchase-grants",
+        "price_1=soon",
+        "customer",
+        "user_77",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad).contains("positive number of seconds"),
+        "{}",
+        text(&bad)
+    );
 }

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::Engine;
-use crate::billing::{Access, CustomerRow};
+use crate::billing::{Access, CustomerRow, PurchaseRecord};
 use crate::error::Result;
 use crate::event::{EventFilter, EventRow, InvoiceRecord, SubscriptionRecord};
 use crate::outbox::{Job, JobAttempt, JobFilter};
@@ -36,6 +36,10 @@ pub struct CustomerTimeline {
     pub events: Vec<EventRow>,
     /// Invoices, newest first.
     pub invoices: Vec<InvoiceRecord>,
+    /// One-time purchases (paid, pending and refunded), by id.
+    pub purchases: Vec<PurchaseRecord>,
+    /// Active Stripe Entitlements (feature lookup keys), sorted.
+    pub features: Vec<String>,
     /// Jobs for the customer, newest first, with their attempts (at most [`TIMELINE_LIMIT`]).
     pub jobs: Vec<JobHistory>,
 }
@@ -85,6 +89,8 @@ impl Engine {
                 .collect(),
             events,
             invoices: self.invoices(&id)?,
+            purchases: self.purchases(&id)?,
+            features: self.features(&id)?,
             jobs,
             customer,
         }))

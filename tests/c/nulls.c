@@ -26,6 +26,7 @@ int main(void) {
   tb_access_free(NULL);
   tb_checkout_free(NULL);
   tb_invoice_list_free(NULL);
+  tb_feature_list_free(NULL);
   tb_job_batch_free(NULL);
   tb_job_list_free(NULL);
   tb_string_free(NULL);
@@ -51,6 +52,8 @@ int main(void) {
   NUL_RC(tb_config_set_tolerance(NULL, 300));
   NUL_RC(tb_config_set_max_body_bytes(NULL, 1024));
   NUL_RC(tb_config_set_past_due_grace(NULL, 0));
+  NUL_RC(tb_config_set_purchase_grants(NULL, S("price_1")));
+  NUL_RC(tb_config_set_purchase_grants(config, NULL, 0));
   NUL_RC(tb_config_set_livemode(NULL, TB_LIVEMODE_ANY));
   NUL_RC(tb_config_set_max_attempts(NULL, 3));
   NUL_RC(tb_config_last_error(NULL, buf, sizeof buf, &n));
@@ -107,6 +110,17 @@ int main(void) {
   NUL_RC(tb_engine_invoices(engine, NULL, 0, &inv));
   NUL_RC(tb_engine_invoices(engine, S("cus_n"), NULL));
   CHECK(inv == NULL);
+  tb_feature_list *fl = NULL;
+  NUL_RC(tb_engine_features(NULL, S("cus_n"), &fl));
+  NUL_RC(tb_engine_features(engine, NULL, 0, &fl));
+  NUL_RC(tb_engine_features(engine, S("cus_n"), NULL));
+  CHECK(fl == NULL);
+  bool has = true;
+  NUL_RC(tb_engine_has_feature(NULL, S("cus_n"), S("sso"), &has));
+  NUL_RC(tb_engine_has_feature(engine, NULL, 0, S("sso"), &has));
+  NUL_RC(tb_engine_has_feature(engine, S("cus_n"), NULL, 0, &has));
+  NUL_RC(tb_engine_has_feature(engine, S("cus_n"), S("sso"), NULL));
+  CHECK(has);
 
   /* Jobs: a NULL out-parameter on claim leases nothing. */
   tb_job_batch *batch = NULL;

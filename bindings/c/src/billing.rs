@@ -77,6 +77,9 @@ pub struct tb_access {
     pub has_access_ends_at: bool,
     /// When access ends (or ended), unix seconds.
     pub access_ends_at: i64,
+    /// The one-time purchase that decides, when a purchase decides (then `subscription_id`
+    /// is absent and `price_id`/`product_id` are what was bought).
+    pub purchase_id: tb_str,
 }
 
 fn new_access(a: Access) -> *mut tb_access {
@@ -94,6 +97,7 @@ fn new_access(a: Access) -> *mut tb_access {
         cancel_at_period_end: a.cancel_at_period_end,
         has_access_ends_at: a.access_ends_at.is_some(),
         access_ends_at: a.access_ends_at.unwrap_or(0),
+        purchase_id: tb_str::opt(a.purchase_id.as_ref()),
     };
     into_raw_view(Owned { view, _keep: a })
 }
@@ -352,5 +356,82 @@ pub extern "C" fn tb_engine_invoices(
                 });
             },
         )
+    }
+}
+
+/// A customer's active Stripe Entitlements: feature lookup keys, sorted.
+///
+/// Owned by the caller; release with `tb_feature_list_free`. `items` and every `tb_str` in it
+/// borrow from the list and are valid until then. Read-only.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct tb_feature_list {
+    /// `len` lookup keys; NULL when `len` is 0.
+    pub items: *const tb_str,
+    /// Number of features.
+    pub len: usize,
+}
+
+type FeatureKeep = (Vec<String>, Vec<tb_str>);
+
+/// Frees a `tb_feature_list`. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_feature_list_free(list: *mut tb_feature_list) {
+    ffi_boundary! {
+        // SAFETY: the header requires NULL or a list from `tb_engine_features`, freed once.
+        unsafe { free_view::<tb_feature_list, FeatureKeep>(list) }
+    }
+}
+
+/// The active Stripe Entitlements of `user_or_customer` (UTF-8): a Stripe customer id, or an
+/// app user id whose linked customer is used. Unknown: an empty list, not an error.
+///
+/// On `TB_RESULT_OK` `*list_out` receives a new `tb_feature_list` that the caller owns and
+/// must release with `tb_feature_list_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_engine_features(
+    engine: *const tb_engine,
+    user_or_customer: *const u8,
+    user_or_customer_len: usize,
+    list_out: *mut *mut tb_feature_list,
+) -> tb_result {
+    ffi_boundary! {
+        let engine = try_ref!(engine);
+        let out = try_mut!(list_out);
+        let who = try_str!(user_or_customer, user_or_customer_len);
+        engine.run(
+            |e| e.features(who),
+            |features| {
+                let items: Vec<tb_str> = features.iter().map(String::as_str).map(tb_str::of).collect();
+                let view = tb_feature_list {
+                    items: array_ptr(&items),
+                    len: items.len(),
+                };
+                *out = into_raw_view(Owned {
+                    view,
+                    _keep: (features, items),
+                });
+            },
+        )
+    }
+}
+
+/// Whether `user_or_customer` (as in `tb_engine_features`) has the active entitlement
+/// `lookup_key` (UTF-8). On `TB_RESULT_OK` `*has_out` is set.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_engine_has_feature(
+    engine: *const tb_engine,
+    user_or_customer: *const u8,
+    user_or_customer_len: usize,
+    lookup_key: *const u8,
+    lookup_key_len: usize,
+    has_out: *mut bool,
+) -> tb_result {
+    ffi_boundary! {
+        let engine = try_ref!(engine);
+        let out = try_mut!(has_out);
+        let who = try_str!(user_or_customer, user_or_customer_len);
+        let key = try_str!(lookup_key, lookup_key_len);
+        engine.run(|e| e.has_feature(who, key), |has| *out = has)
     }
 }

@@ -137,6 +137,29 @@ pub extern "C" fn tb_config_set_past_due_grace(config: *mut tb_config, seconds: 
     }
 }
 
+/// Sets which one-time purchases grant access (UTF-8): comma-separated price ids, product
+/// ids or `*`, each optionally `=SECONDS` of access from the payment (default: lifetime),
+/// e.g. `"price_lifetime,prod_pass=2592000"`. Replaces earlier grants; empty text clears
+/// them. `TB_RESULT_CONFIG_INVALID` (see `tb_config_last_error`) for a malformed entry.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_config_set_purchase_grants(
+    config: *mut tb_config,
+    grants: *const u8,
+    grants_len: usize,
+) -> tb_result {
+    ffi_boundary! {
+        let config = try_mut!(config);
+        let text = try_str!(grants, grants_len);
+        match tollbooth::PurchaseGrant::parse_list(text) {
+            Ok(g) => {
+                config.config.purchase_grants = g;
+                tb_result::Ok
+            }
+            Err(e) => config.fail(&e),
+        }
+    }
+}
+
 /// Sets the livemode guard, a `tb_livemode` value (`TB_LIVEMODE_ANY`, `TB_LIVEMODE_LIVE_ONLY`,
 /// `TB_LIVEMODE_TEST_ONLY`). `TB_RESULT_INVALID_ARGUMENT` for any other number.
 #[unsafe(no_mangle)]

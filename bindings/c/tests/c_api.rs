@@ -137,6 +137,11 @@ fn errors() {
 }
 
 #[test]
+fn billing_model() {
+    c_test("billing_model.c", "billing_model: ok");
+}
+
+#[test]
 fn nulls() {
     c_test("nulls.c", "nulls: ok");
 }

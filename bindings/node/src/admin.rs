@@ -12,7 +12,9 @@ use napi::bindgen_prelude::AsyncTask;
 use tollbooth::Error;
 
 use crate::args::{self, Num, Text};
-use crate::convert::{Access, Customer, HandledWebhook, Invoice, Job, MAX_LIST_LIMIT};
+use crate::convert::{
+    Access, Customer, HandledWebhook, Invoice, Item, Job, MAX_LIST_LIMIT, Purchase,
+};
 use crate::engine::{Tollbooth, checked, on_engine, or_failed};
 use crate::error::{Result, to_napi};
 use crate::task::{Call, Work};
@@ -176,6 +178,8 @@ pub struct Subscription {
     pub price_id: Option<String>,
     /// The first item's product.
     pub product_id: Option<String>,
+    /// Every item, with its quantity (seats).
+    pub items: Vec<Item>,
     /// Unix seconds.
     pub current_period_end: Option<i64>,
     /// Cancels when the period ends.
@@ -223,6 +227,10 @@ pub struct CustomerTimeline {
     pub events: Vec<StoredEvent>,
     /// Invoices, newest first.
     pub invoices: Vec<Invoice>,
+    /// One-time purchases, by id.
+    pub purchases: Vec<Purchase>,
+    /// Active Stripe Entitlements (feature lookup keys), sorted.
+    pub features: Vec<String>,
     /// Jobs, newest first, with their attempts.
     pub jobs: Vec<JobHistory>,
 }
@@ -286,6 +294,7 @@ fn timeline(t: tollbooth::engine::CustomerTimeline) -> tollbooth::Result<Custome
                 status: s.status,
                 price_id: s.price_id,
                 product_id: s.product_id,
+                items: s.items.into_iter().map(Into::into).collect(),
                 current_period_end: s.current_period_end,
                 cancel_at_period_end: s.cancel_at_period_end,
                 canceled_at: s.canceled_at,
@@ -294,6 +303,8 @@ fn timeline(t: tollbooth::engine::CustomerTimeline) -> tollbooth::Result<Custome
             .collect(),
         events: t.events.into_iter().map(Into::into).collect(),
         invoices: t.invoices.into_iter().map(Into::into).collect(),
+        purchases: t.purchases.into_iter().map(Into::into).collect(),
+        features: t.features,
         jobs,
     })
 }

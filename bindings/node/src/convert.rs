@@ -100,6 +100,9 @@ pub struct Access {
     pub cancel_at_period_end: bool,
     /// When access ends (or ended), unix seconds, if known.
     pub access_ends_at: Option<i64>,
+    /// The one-time purchase that decides, when a purchase decides (then `subscriptionId`
+    /// is null and `priceId`/`productId` are what was bought).
+    pub purchase_id: Option<String>,
 }
 
 impl From<tollbooth::Access> for Access {
@@ -116,6 +119,110 @@ impl From<tollbooth::Access> for Access {
             current_period_end: a.current_period_end,
             cancel_at_period_end: a.cancel_at_period_end,
             access_ends_at: a.access_ends_at,
+            purchase_id: a.purchase_id,
+        }
+    }
+}
+
+/// A product or price of the catalog (from `product.*` / `price.*` events and `sync`).
+#[napi(object, use_nullable = true)]
+pub struct CatalogEntry {
+    /// `prod_...` or `price_...`.
+    pub id: String,
+    /// `product` or `price`.
+    #[napi(ts_type = "'product' | 'price'")]
+    pub object: String,
+    /// Whether it can be bought.
+    pub active: Option<bool>,
+    /// The product's name, or the price's nickname.
+    pub name: Option<String>,
+    /// A price's product.
+    pub product_id: Option<String>,
+    /// A price's amount, minor units.
+    pub unit_amount: Option<i64>,
+    /// A price's currency.
+    pub currency: Option<String>,
+    /// A recurring price's interval (`month`, `year`, ...).
+    pub recurring_interval: Option<String>,
+}
+
+impl From<tollbooth::CatalogEntry> for CatalogEntry {
+    fn from(c: tollbooth::CatalogEntry) -> Self {
+        CatalogEntry {
+            id: c.id,
+            object: c.object,
+            active: c.active,
+            name: c.name,
+            product_id: c.product_id,
+            unit_amount: c.unit_amount,
+            currency: c.currency,
+            recurring_interval: c.recurring_interval,
+        }
+    }
+}
+
+/// One subscription item or bought line: what and how many (seats).
+#[napi(object, use_nullable = true)]
+pub struct Item {
+    /// `si_...` (empty when unknown).
+    pub id: String,
+    /// The price.
+    pub price_id: Option<String>,
+    /// The product.
+    pub product_id: Option<String>,
+    /// Quantity (seats).
+    pub quantity: i64,
+}
+
+impl From<tollbooth::event::SubscriptionItem> for Item {
+    fn from(i: tollbooth::event::SubscriptionItem) -> Self {
+        Item {
+            id: i.id,
+            price_id: i.price_id,
+            product_id: i.product_id,
+            quantity: i.quantity,
+        }
+    }
+}
+
+/// A one-time purchase: what was bought, paid and refunded.
+#[napi(object, use_nullable = true)]
+pub struct Purchase {
+    /// `pi_...` (or `cs_...` when nothing was charged).
+    pub id: String,
+    /// The customer, when the payment has one.
+    pub customer_id: Option<String>,
+    /// The app user, when known.
+    pub user_id: Option<String>,
+    /// The Checkout Session that sold it.
+    pub checkout_session_id: Option<String>,
+    /// What was bought.
+    pub items: Vec<Item>,
+    /// Amount paid, minor units.
+    pub amount: i64,
+    /// Lowercase ISO currency.
+    pub currency: String,
+    /// When it was paid, unix seconds (null while unpaid).
+    pub paid_at: Option<i64>,
+    /// When it was refunded in full, unix seconds.
+    pub refunded_at: Option<i64>,
+    /// Amount refunded so far, minor units.
+    pub amount_refunded: i64,
+}
+
+impl From<tollbooth::PurchaseRecord> for Purchase {
+    fn from(p: tollbooth::PurchaseRecord) -> Self {
+        Purchase {
+            id: p.id,
+            customer_id: p.customer_id,
+            user_id: p.user_id,
+            checkout_session_id: p.checkout_session_id,
+            items: p.items.into_iter().map(Into::into).collect(),
+            amount: p.amount,
+            currency: p.currency,
+            paid_at: p.paid_at,
+            refunded_at: p.refunded_at,
+            amount_refunded: p.amount_refunded,
         }
     }
 }

@@ -21,8 +21,8 @@ use tollbooth::{Config, Engine, ErrorCode};
 use crate::args::{self, Num, Text};
 use crate::body::{self, Also};
 use crate::convert::{
-    Access, CheckoutStatus, ClaimOptions, ClaimedJob, Customer, FailResult, HandledWebhook,
-    Invoice, Job, JobsFilter, SnapshotApplied, to_js_value,
+    Access, CatalogEntry, CheckoutStatus, ClaimOptions, ClaimedJob, Customer, FailResult,
+    HandledWebhook, Invoice, Job, JobsFilter, Purchase, SnapshotApplied, to_js_value,
 };
 use crate::error::{Result, guard, to_napi};
 use crate::options::{self, EnvOptions, TollboothOptions};
@@ -189,6 +189,32 @@ fn access(customer_id: String, now: i64) -> Work<Access> {
 
 fn access_for_user(user_id: String, now: i64) -> Work<Access> {
     on_engine(move |e| e.access_for_user(&user_id, now).map(Into::into))
+}
+
+fn purchases(customer_id: String) -> Work<Vec<Purchase>> {
+    on_engine(move |e| {
+        Ok(e.purchases(&customer_id)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    })
+}
+
+fn catalog(object: Option<String>) -> Work<Vec<CatalogEntry>> {
+    on_engine(move |e| {
+        Ok(e.catalog(object.as_deref())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    })
+}
+
+fn features(who: String) -> Work<Vec<String>> {
+    on_engine(move |e| e.features(&who))
+}
+
+fn has_feature(who: String, lookup_key: String) -> Work<bool> {
+    on_engine(move |e| e.has_feature(&who, &lookup_key))
 }
 
 fn invoices(customer_id: String) -> Work<Vec<Invoice>> {
@@ -492,6 +518,97 @@ impl Tollbooth {
         }))
     }
 
+    /// A customer's one-time purchases (paid, pending and refunded), by id.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<Purchase>>")]
+    pub fn purchases(
+        &self,
+        #[napi(ts_arg_type = "string")] customer_id: Text,
+    ) -> AsyncTask<Call<Vec<Purchase>>> {
+        self.later(checked(|| Ok(purchases(customer_id.get("customerId")?))))
+    }
+
+    /// `purchases` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn purchases_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] customer_id: Text,
+    ) -> Result<Vec<Purchase>> {
+        self.now(checked(|| Ok(purchases(customer_id.get("customerId")?))))
+    }
+
+    /// Products and prices by id (`object`: only `'product'` or only `'price'`), so a page
+    /// can show plan names.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<CatalogEntry>>")]
+    pub fn catalog(
+        &self,
+        #[napi(ts_arg_type = "'product' | 'price'")] object: Option<Text>,
+    ) -> AsyncTask<Call<Vec<CatalogEntry>>> {
+        self.later(checked(|| Ok(catalog(args::opt_text(object, "object")?))))
+    }
+
+    /// `catalog` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn catalog_sync(
+        &self,
+        #[napi(ts_arg_type = "'product' | 'price'")] object: Option<Text>,
+    ) -> Result<Vec<CatalogEntry>> {
+        self.now(checked(|| Ok(catalog(args::opt_text(object, "object")?))))
+    }
+
+    /// The active Stripe Entitlements (feature lookup keys, sorted) of a Stripe customer or
+    /// of the customer linked to an app user (empty when unknown).
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<string>>")]
+    pub fn features(
+        &self,
+        #[napi(ts_arg_type = "string")] user_or_customer: Text,
+    ) -> AsyncTask<Call<Vec<String>>> {
+        self.later(checked(|| {
+            Ok(features(user_or_customer.get("userOrCustomer")?))
+        }))
+    }
+
+    /// `features` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn features_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] user_or_customer: Text,
+    ) -> Result<Vec<String>> {
+        self.now(checked(|| {
+            Ok(features(user_or_customer.get("userOrCustomer")?))
+        }))
+    }
+
+    /// Whether a Stripe customer (or an app user's customer) has the active entitlement
+    /// `lookupKey`.
+    #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+    pub fn has_feature(
+        &self,
+        #[napi(ts_arg_type = "string")] user_or_customer: Text,
+        #[napi(ts_arg_type = "string")] lookup_key: Text,
+    ) -> AsyncTask<Call<bool>> {
+        self.later(checked(|| {
+            Ok(has_feature(
+                user_or_customer.get("userOrCustomer")?,
+                lookup_key.get("lookupKey")?,
+            ))
+        }))
+    }
+
+    /// `hasFeature` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn has_feature_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] user_or_customer: Text,
+        #[napi(ts_arg_type = "string")] lookup_key: Text,
+    ) -> Result<bool> {
+        self.now(checked(|| {
+            Ok(has_feature(
+                user_or_customer.get("userOrCustomer")?,
+                lookup_key.get("lookupKey")?,
+            ))
+        }))
+    }
+
     /// A customer's invoices, newest first.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Invoice>>")]
     pub fn invoices(
@@ -549,8 +666,10 @@ impl Tollbooth {
         fetched_at_seconds: Option<Num>,
     ) -> AsyncTask<Call<SnapshotApplied>> {
         self.later(checked(|| {
-            let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
-            snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
+            Ok(checked(|| {
+                let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
+                snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
+            }))
         }))
     }
 
@@ -566,8 +685,10 @@ impl Tollbooth {
         fetched_at_seconds: Option<Num>,
     ) -> Result<SnapshotApplied> {
         self.now(checked(|| {
-            let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
-            snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
+            Ok(checked(|| {
+                let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
+                snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
+            }))
         }))
     }
 

@@ -28,6 +28,11 @@ pub struct TollboothOptions {
     /// Access continues this many seconds after a subscription becomes past_due (default 0).
     #[napi(ts_type = "number | undefined | null")]
     pub past_due_grace_seconds: Option<Num>,
+    /// One-time purchases that grant access: each a price id, product id or `'*'`, optionally
+    /// `'=SECONDS'` of access from the payment (default: lifetime), e.g.
+    /// `['price_lifetime', 'prod_pass=2592000']`. Default: none (purchases grant nothing).
+    #[napi(ts_type = "Array<string> | undefined | null")]
+    pub purchase_grants: Option<Texts>,
     /// `true`: accept live-mode events only; `false`: test-mode only; unset: both. Never
     /// derive it from `NODE_ENV`: a production build receiving test events (staging,
     /// `next start` locally) would refuse every one.
@@ -66,6 +71,9 @@ pub struct EnvOptions {
     /// As in `TollboothOptions`.
     #[napi(ts_type = "number | undefined | null")]
     pub past_due_grace_seconds: Option<Num>,
+    /// Instead of `TOLLBOOTH_PURCHASE_GRANTS` (comma-separated, as in `TollboothOptions`).
+    #[napi(ts_type = "Array<string> | undefined | null")]
+    pub purchase_grants: Option<Texts>,
     /// As in `TollboothOptions`.
     #[napi(ts_type = "number | undefined | null")]
     pub max_attempts: Option<Num>,
@@ -136,6 +144,10 @@ pub fn config(o: &TollboothOptions) -> Result<Config> {
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let mut c = Config::new(o.database.get("database")?, &secrets)?;
     c.livemode = o.livemode;
+    c.purchase_grants = match &o.purchase_grants {
+        Some(list) => grants(&list.get("purchaseGrants")?)?,
+        None => Vec::new(),
+    };
     Tuning {
         tolerance_seconds: &o.tolerance_seconds,
         past_due_grace_seconds: &o.past_due_grace_seconds,
@@ -146,6 +158,16 @@ pub fn config(o: &TollboothOptions) -> Result<Config> {
     }
     .apply(&mut c)?;
     Ok(c)
+}
+
+/// `purchaseGrants`, each `ID` or `ID=SECONDS`.
+fn grants(list: &[String]) -> Result<Vec<tollbooth::PurchaseGrant>> {
+    list.iter()
+        .map(|g| {
+            tollbooth::PurchaseGrant::parse(g)
+                .map_err(|e| bad(format!("purchaseGrants: {}", e.message())))
+        })
+        .collect()
 }
 
 /// The default database of `fromEnv`: a file under the app's `data/` folder.
@@ -186,6 +208,13 @@ pub fn from_env(env: &Env, o: Option<&EnvOptions>) -> Result<Config> {
     c.livemode = match o.and_then(|o| o.livemode) {
         Some(l) => Some(l),
         None => livemode_from_env(var("STRIPE_LIVEMODE")?, var("STRIPE_SECRET_KEY")?)?,
+    };
+    c.purchase_grants = match o.and_then(|o| o.purchase_grants.as_ref()) {
+        Some(list) => grants(&list.get("purchaseGrants")?)?,
+        None => tollbooth::PurchaseGrant::parse_list(
+            var("TOLLBOOTH_PURCHASE_GRANTS")?.as_deref().unwrap_or(""),
+        )
+        .map_err(|e| bad(format!("TOLLBOOTH_PURCHASE_GRANTS: {}", e.message())))?,
     };
     let tuning = o.map(|o| Tuning {
         tolerance_seconds: &o.tolerance_seconds,

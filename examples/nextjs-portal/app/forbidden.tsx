@@ -5,7 +5,7 @@ export default function Forbidden() {
     <section className="card state bad">
       <h1>403 — Forbidden</h1>
       <p>
-        This page is for administrators. <Link href="/dashboard">Back to your dashboard</Link>
+        This page is for administrators. <Link prefetch={false} href="/dashboard">Back to your dashboard</Link>
       </p>
     </section>
   );

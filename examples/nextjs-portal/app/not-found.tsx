@@ -5,7 +5,7 @@ export default function NotFound() {
     <section className="card">
       <h1>404 — Page not found</h1>
       <p>
-        <Link href="/dashboard">Go to your dashboard</Link>
+        <Link prefetch={false} href="/dashboard">Go to your dashboard</Link>
       </p>
     </section>
   );

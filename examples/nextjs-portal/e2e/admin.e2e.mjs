@@ -8,12 +8,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { Tollbooth, signTestPayload } from 'tollbooth';
-import { APP_DIR, runSecrets, startStack } from './harness.mjs';
+import { APP_DIR, launchBrowser, runSecrets, signIn, startStack } from './harness.mjs';
 import * as S from './stripe-events.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(APP_DIR, 'e2e', 'screenshots');
 const ADA = { id: 'user_ada', email: 'ada@example.com', password: 'ada-demo-password', name: 'Ada Lovelace' };
 const ADMIN = { email: 'admin@example.com', password: 'admin-demo-password' };
@@ -41,26 +39,14 @@ async function deliver(...events) {
   }
 }
 
-async function login(user) {
-  await page.goto(`${stack.baseUrl}/login`);
-  await page.fill('input[name="email"]', user.email);
-  await page.fill('input[name="password"]', user.password);
-  await Promise.all([page.waitForURL(/\/dashboard$/, { timeout: 15_000 }), page.click('button[type="submit"]')]);
-}
+const login = (user) => signIn(page, stack.baseUrl, user);
 
 const shot = (name) => page.screenshot({ path: join(SHOTS, `admin-${name}.png`), fullPage: true });
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   stack = await startStack({ workDir, secrets, worker: false });
-  browser = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1100, height: 760 },
-  });
-  browser.setDefaultTimeout(15_000);
-  page = browser.pages()[0] ?? (await browser.newPage());
+  ({ browser, page } = await launchBrowser(workDir));
 });
 
 after(async () => {

@@ -194,3 +194,24 @@ export async function startStack({ workDir, secrets, faultRate = 0, faultSeed = 
     },
   };
 }
+
+/** Debian Chromium (playwright-core, no browser download) with a fresh profile in `workDir`. */
+export async function launchBrowser(workDir) {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1100, height: 760 },
+  });
+  browser.setDefaultTimeout(15_000);
+  return { browser, page: browser.pages()[0] ?? (await browser.newPage()) };
+}
+
+/** Signs `user` ({ email, password }) in through the login form; resolves on the dashboard. */
+export async function signIn(page, baseUrl, user) {
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('input[name="email"]', user.email);
+  await page.fill('input[name="password"]', user.password);
+  await Promise.all([page.waitForURL(/\/dashboard$/, { timeout: 15_000 }), page.click('button[type="submit"]')]);
+}

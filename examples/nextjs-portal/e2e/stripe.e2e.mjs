@@ -14,12 +14,10 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { Tollbooth, signTestPayload } from 'tollbooth';
-import { APP_DIR, runSecrets, startStack, waitUntil } from './harness.mjs';
+import { APP_DIR, launchBrowser, runSecrets, signIn, startStack, waitUntil } from './harness.mjs';
 import * as S from './stripe-events.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(APP_DIR, 'e2e', 'screenshots');
 const ADA = { id: 'user_ada', email: 'ada@example.com', password: 'ada-demo-password', name: 'Ada Lovelace' };
 const GRACE = { id: 'user_grace', email: 'grace@example.com', password: 'grace-demo-password', name: 'Grace Hopper' };
@@ -45,12 +43,7 @@ async function deliver(...events) {
   }
 }
 
-async function login(user) {
-  await page.goto(`${stack.baseUrl}/login`);
-  await page.fill('input[name="email"]', user.email);
-  await page.fill('input[name="password"]', user.password);
-  await Promise.all([page.waitForURL(/\/dashboard$/, { timeout: 15_000 }), page.click('button[type="submit"]')]);
-}
+const login = (user) => signIn(page, stack.baseUrl, user);
 
 async function logout() {
   await page.goto(`${stack.baseUrl}/dashboard`);
@@ -64,14 +57,7 @@ before(async () => {
   const instances = Number(process.env.E2E_INSTANCES ?? 1);
   const database = process.env.E2E_STORE === 'postgres' ? freshPostgres() : undefined;
   stack = await startStack({ workDir, secrets, instances, database, extraEnv: { WORKER_POLL_MS: '100' } });
-  browser = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1100, height: 760 },
-  });
-  browser.setDefaultTimeout(15_000);
-  page = browser.pages()[0] ?? (await browser.newPage());
+  ({ browser, page } = await launchBrowser(workDir));
 });
 
 /** A fresh schema on the PostgreSQL server of .ci/postgres.sh (E2E_STORE=postgres). */

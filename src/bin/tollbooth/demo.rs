@@ -12,7 +12,7 @@ use tollbooth::{Config, Engine, JobFilter, Outcome};
 
 use crate::customer::invoice_table;
 use crate::output::{Table, date, opt};
-use crate::scenarios::{ApiVersion, Ctx, DAY};
+use crate::scenarios::{ApiVersion, Ctx, DAY, LIFETIME_PRICE};
 use crate::sim::{World, run_workers};
 use crate::status::print_health;
 use crate::{App, EXIT_OK, Res, fail};
@@ -160,6 +160,10 @@ struct Workers {
 fn play(app: &App, path: &std::path::Path, kept: bool) -> Res<u8> {
     let mut config = Config::new(path.to_string_lossy(), &[DEMO_SECRET])?;
     config.max_attempts = MAX_ATTEMPTS;
+    config.purchase_grants = vec![tollbooth::PurchaseGrant {
+        id: LIFETIME_PRICE.into(),
+        duration_secs: None,
+    }];
     let engine = Engine::open(config)?;
     let t0 = app.now - 62 * DAY;
     let mut s = Story {
@@ -179,6 +183,7 @@ fn play(app: &App, path: &std::path::Path, kept: bool) -> Res<u8> {
         "Every event is signed and delivered twice, like Stripe does; some arrive out of order.",
     ));
     let ended = subscription_story(&mut s, t0)?;
+    lifetime_purchase(&mut s, ended + 5 * DAY)?;
     let invoices = show_invoices(&s)?;
     let queued = show_queue(&s)?;
     let workers = work_the_queue(&mut s, ended + 60)?;
@@ -312,6 +317,28 @@ fn cancellation(s: &mut Story<'_>, t3: i64, t1: i64) -> Res<i64> {
     )?;
     s.portal("period ended", t4 + 10)?;
     Ok(t4)
+}
+
+/// Chapter 6: Ada comes back for the one-time lifetime deal (its PaymentIntent's event
+/// arrives first): the purchase, not a subscription, now decides access.
+fn lifetime_purchase(s: &mut Story<'_>, t5: i64) -> Res<()> {
+    let c = s.ctx.clone();
+    s.step(6, "Ada buys the lifetime deal (one-time, $199)", t5);
+    s.deliver(
+        "payment_intent.succeeded",
+        t5 + 1,
+        c.lifetime_payment_intent(t5),
+        "paid (arrives before the session)",
+        t5 + 2,
+    )?;
+    s.deliver(
+        "checkout.session.completed",
+        t5,
+        c.lifetime_checkout(t5),
+        "mode payment, metadata.price_id",
+        t5 + 3,
+    )?;
+    s.portal("lifetime deal", t5 + 10)
 }
 
 fn show_invoices(s: &Story<'_>) -> Res<Vec<tollbooth::event::InvoiceRecord>> {

@@ -36,6 +36,8 @@ pub fn fail(msg: impl Into<String>) -> Box<dyn std::error::Error> {
 /// Exit codes scripts can rely on.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
+/// Bad arguments (clap exits with the same code for its own).
+pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_ALERTS: u8 = 3;
 
 const AFTER_HELP: &str = "\
@@ -68,6 +70,15 @@ struct Cli {
         value_name = "WHSEC"
     )]
     secret: Option<String>,
+    /// One-time purchases that grant access: price or product ids (or *), each optionally
+    /// =SECONDS of access from the payment (default: forever), comma-separated
+    #[arg(
+        long,
+        global = true,
+        env = "TOLLBOOTH_PURCHASE_GRANTS",
+        value_name = "ID[=SECS],..."
+    )]
+    purchase_grants: Option<String>,
     /// Machine-readable JSON on stdout
     #[arg(long, global = true)]
     json: bool,
@@ -106,6 +117,14 @@ enum Cmd {
     Customer {
         /// Stripe customer id, email or app user id
         who: String,
+    },
+    /// A customer's active Stripe Entitlements (feature lookup keys), or whether it has one
+    Features {
+        /// Stripe customer id or app user id
+        who: String,
+        /// Answer whether this feature is active (prints yes or no)
+        #[arg(long, value_name = "LOOKUP_KEY")]
+        has: Option<String>,
     },
     /// Stored events, newest first
     Events {
@@ -334,6 +353,8 @@ pub struct App {
     pub now: i64,
     /// `--now`, when given (the Stripe commands stamp snapshots with it).
     pub now_given: Option<i64>,
+    /// `--purchase-grants` / `TOLLBOOTH_PURCHASE_GRANTS`, parsed.
+    pub purchase_grants: Vec<tollbooth::PurchaseGrant>,
     /// `--busy-timeout-ms`, when given.
     pub busy_timeout_ms: Option<u32>,
     pub out: Out,
@@ -359,6 +380,7 @@ impl App {
     /// Opens (creating if needed) the database.
     pub fn engine_create(&self) -> Res<Engine> {
         let mut config = Config::new(self.db.to_string_lossy(), &[NO_VERIFY_SECRET])?;
+        config.purchase_grants = self.purchase_grants.clone();
         if let Some(ms) = self.busy_timeout_ms {
             config.sqlite.busy_timeout = std::time::Duration::from_millis(ms.into());
         }
@@ -441,6 +463,15 @@ fn main() -> ExitCode {
         secret: cli.secret,
         now: cli.now.unwrap_or_else(tollbooth::unix_now),
         now_given: cli.now,
+        purchase_grants: match tollbooth::PurchaseGrant::parse_list(
+            cli.purchase_grants.as_deref().unwrap_or(""),
+        ) {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("error: --purchase-grants: {}", e.message());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
         busy_timeout_ms: cli.busy_timeout_ms,
         out,
     };
@@ -470,6 +501,7 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
         Cmd::Demo { keep } => demo::run(app, demo_db, keep),
         Cmd::Status => status::status(app),
         Cmd::Customer { who } => customer::run(app, &who),
+        Cmd::Features { who, has } => customer::features(app, &who, has.as_deref()),
         Cmd::Events {
             event_type,
             outcome,

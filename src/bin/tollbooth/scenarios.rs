@@ -65,6 +65,10 @@ pub struct Ctx {
     pub event_tag: String,
 }
 
+/// The one-time "lifetime deal" price of the demo and its amount (minor units).
+pub const LIFETIME_PRICE: &str = "price_lifetime_deal";
+pub const LIFETIME_AMOUNT: i64 = 19_900;
+
 impl Ctx {
     pub fn ada(api: ApiVersion, event_tag: &str) -> Ctx {
         Ctx {
@@ -203,6 +207,42 @@ impl Ctx {
             });
         }
         inv
+    }
+
+    /// The lifetime deal a returning customer buys once: a payment-mode Checkout Session for
+    /// the existing customer, the price in its metadata because webhooks carry no line items.
+    pub fn lifetime_checkout(&self, created: i64) -> Value {
+        json!({
+            "id": format!("cs_test_{}Lifetime", self.tag),
+            "object": "checkout.session",
+            "client_reference_id": self.user,
+            "customer": self.customer,
+            "customer_details": { "email": self.email, "name": self.name },
+            "mode": "payment",
+            "status": "complete",
+            "payment_status": "paid",
+            "payment_intent": format!("pi_{}Lifetime", self.tag),
+            "subscription": null,
+            "amount_total": LIFETIME_AMOUNT,
+            "currency": "usd",
+            "created": created,
+            "metadata": { "price_id": LIFETIME_PRICE },
+        })
+    }
+
+    /// The lifetime deal's PaymentIntent.
+    pub fn lifetime_payment_intent(&self, created: i64) -> Value {
+        json!({
+            "id": format!("pi_{}Lifetime", self.tag),
+            "object": "payment_intent",
+            "amount": LIFETIME_AMOUNT,
+            "amount_received": LIFETIME_AMOUNT,
+            "currency": "usd",
+            "customer": self.customer,
+            "status": "succeeded",
+            "created": created,
+            "metadata": {},
+        })
     }
 
     pub fn charge(&self, created: i64, refunded: bool) -> Value {

@@ -12,6 +12,7 @@ mod deliveries;
 mod jobs;
 mod prune;
 mod queries;
+mod readers;
 mod rows;
 mod stats;
 mod stripe_sync;
@@ -101,6 +102,8 @@ pub struct SqliteStore {
     /// [`SqliteOptions::busy_timeout`].
     budget: Duration,
     checkpointer: Mutex<Option<Checkpointer>>,
+    /// Connections for the duplicate check (file databases), so it never waits for a write.
+    readers: Option<readers::Readers>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -146,6 +149,7 @@ impl SqliteStore {
             pending,
             budget: opts.busy_timeout,
             checkpointer: Mutex::new(checkpointer),
+            readers: readers::Readers::new(path, opts.busy_timeout),
         })
     }
 
@@ -394,7 +398,10 @@ impl Store for SqliteStore {
         self.db(|db| db.write(|tx| f(tx)))
     }
     fn event_exists(&self, id: &str) -> Result<bool> {
-        self.db(|db| db.event_exists(id))
+        match &self.readers {
+            Some(r) => r.event_exists(id),
+            None => self.db(|db| db.event_exists(id)),
+        }
     }
     fn log_delivery_now(&self, d: &Delivery) -> Result<()> {
         self.db(|db| db.log_delivery_now(d))

@@ -12,7 +12,7 @@ export function AdminNav({ current }: { current: string }) {
   return (
     <nav aria-label="Admin sections" className="subnav" data-testid="admin-nav">
       {LINKS.map(([href, label]) => (
-        <Link key={href} href={href} aria-current={href === current ? 'page' : undefined}>
+        <Link prefetch={false} key={href} href={href} aria-current={href === current ? 'page' : undefined}>
           {label}
         </Link>
       ))}

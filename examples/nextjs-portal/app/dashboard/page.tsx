@@ -1,6 +1,6 @@
 import Link from 'next/link';
-import type { Access } from 'tollbooth';
-import { day } from '@/lib/format';
+import type { Access, CatalogEntry, Purchase, Subscription } from 'tollbooth';
+import { day, money } from '@/lib/format';
 import { requireUser } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
 
@@ -8,8 +8,81 @@ export const dynamic = 'force-dynamic';
 
 const PLAN_NAMES: Record<string, string> = { prod_portal_pro: 'Pro' };
 
-function planName(access: Access): string {
-  return (access.productId && PLAN_NAMES[access.productId]) || access.productId || 'your plan';
+function planName(access: Access, catalog: CatalogEntry[] = []): string {
+  const id = access.productId ?? access.priceId;
+  const named = catalog.find((c) => c.id === id)?.name;
+  return named || (access.productId && PLAN_NAMES[access.productId]) || id || 'your plan';
+}
+
+/** A product or price by its catalog name (kept from Stripe's product.* / price.* events). */
+function nameOf(catalog: CatalogEntry[], ...ids: (string | null)[]): string {
+  for (const id of ids) {
+    const named = id ? catalog.find((c) => c.id === id)?.name : undefined;
+    if (named) return named;
+  }
+  return ids.find((id) => id) ?? '—';
+}
+
+/** Seats (every subscription item with its quantity), one-time purchases and features. */
+function PlanDetails({
+  subscriptions,
+  purchases,
+  features,
+  catalog,
+}: {
+  subscriptions: Subscription[];
+  purchases: Purchase[];
+  features: string[];
+  catalog: CatalogEntry[];
+}) {
+  const live = subscriptions.filter((s) => s.status !== 'canceled' && s.status !== 'incomplete_expired');
+  return (
+    <section className="card" data-testid="plan-details">
+      <h2>Your plan</h2>
+      {live.length > 0 ? (
+        <table data-testid="seats">
+          <thead>
+            <tr>
+              <th>Item</th>
+              <th>Seats</th>
+            </tr>
+          </thead>
+          <tbody>
+            {live.flatMap((s) =>
+              s.items.map((i) => (
+                <tr key={`${s.id}-${i.id}-${i.priceId}`} data-testid="seat-row">
+                  <td>{nameOf(catalog, i.productId, i.priceId)}</td>
+                  <td>{i.quantity}</td>
+                </tr>
+              )),
+            )}
+          </tbody>
+        </table>
+      ) : null}
+      {purchases.length > 0 ? (
+        <ul data-testid="purchases">
+          {purchases.map((p) => (
+            <li key={p.id} data-testid="purchase" data-refunded={p.refundedAt ? 'true' : 'false'}>
+              One-time purchase: <strong>{nameOf(catalog, ...p.items.flatMap((i) => [i.productId, i.priceId]))}</strong>,{' '}
+              {money(p.amount, p.currency)}
+              {p.paidAt ? ` on ${day(p.paidAt)}` : ' (payment pending)'}
+              {p.refundedAt ? ` — refunded on ${day(p.refundedAt)}` : ''}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <p data-testid="features">
+        Features:{' '}
+        {features.length > 0
+          ? features.map((f) => (
+              <span key={f} className="badge ok" data-testid="feature" style={{ marginRight: 6 }}>
+                {f}
+              </span>
+            ))
+          : 'none yet'}
+      </p>
+    </section>
+  );
 }
 
 /** Where "Subscribe" goes: a Stripe Payment Link, tagged with the app user as client_reference_id. */
@@ -29,13 +102,27 @@ export default async function Dashboard() {
   const openInvoice = access.customerId
     ? (await tb.invoices(access.customerId)).find((i) => i.status === 'open' && i.hostedInvoiceUrl)
     : undefined;
+  const [timeline, features, catalog] = await Promise.all([
+    access.customerId ? tb.customerTimeline(access.customerId) : Promise.resolve(null),
+    tb.features(user.id),
+    tb.catalog(),
+  ]);
 
   let tone: 'ok' | 'warn' | 'bad' | 'info' = 'info';
   let title: string;
   let body: React.ReactNode;
   switch (access.state) {
     case 'active':
-      if (access.cancelAtPeriodEnd) {
+      if (access.purchaseId) {
+        tone = 'ok';
+        title = access.accessEndsAt ? `One-time purchase — access until ${day(access.accessEndsAt)}` : 'Lifetime access';
+        body = (
+          <p data-testid="purchase-access">
+            You bought <strong>{planName(access, catalog)}</strong> once:{' '}
+            {access.accessEndsAt ? <>access until {day(access.accessEndsAt)}.</> : <>access for life, nothing renews.</>}
+          </p>
+        );
+      } else if (access.cancelAtPeriodEnd) {
         tone = 'warn';
         title = `Canceling — access until ${day(access.accessEndsAt ?? access.currentPeriodEnd)}`;
         body = (
@@ -91,8 +178,12 @@ export default async function Dashboard() {
       break;
     case 'canceled':
       tone = 'bad';
-      title = 'Canceled';
-      body = (
+      title = access.purchaseId ? 'Purchase refunded' : 'Canceled';
+      body = access.purchaseId ? (
+        <p data-testid="purchase-refunded">
+          Your purchase of {planName(access, catalog)} was refunded on <strong>{day(access.accessEndsAt)}</strong>; its access ended then.
+        </p>
+      ) : (
         <p>
           Your subscription is canceled. Access {access.hasAccess ? 'ends' : 'ended'} on{' '}
           <strong data-testid="access-ends">{day(access.accessEndsAt)}</strong>.
@@ -106,7 +197,7 @@ export default async function Dashboard() {
       title = access.state === 'unpaid' ? 'Unpaid' : access.state === 'paused' ? 'Paused' : 'Incomplete';
       body = (
         <p>
-          {access.reason}. <Link href="/invoices">Open billing</Link> to settle it.
+          {access.reason}. <Link prefetch={false} href="/invoices">Open billing</Link> to settle it.
         </p>
       );
       break;
@@ -140,6 +231,12 @@ export default async function Dashboard() {
           {access.reason}
         </p>
       </section>
+      <PlanDetails
+        subscriptions={timeline?.subscriptions ?? []}
+        purchases={timeline?.purchases ?? []}
+        features={features}
+        catalog={catalog}
+      />
       <section className="card">
         <h2>Your workspace</h2>
         {access.hasAccess ? (

@@ -17,7 +17,7 @@ export default async function CheckoutSuccess({
     return (
       <section className="card state bad">
         <h1>Unknown checkout</h1>
-        <p>This link has no valid checkout session. <Link href="/dashboard">Go to your dashboard</Link>.</p>
+        <p>This link has no valid checkout session. <Link prefetch={false} href="/dashboard">Go to your dashboard</Link>.</p>
       </section>
     );
   }
@@ -31,7 +31,7 @@ export default async function CheckoutSuccess({
         <section className="card state ok" data-testid="checkout" data-state={state}>
           <h1>Payment received</h1>
           <p>Thank you! Your subscription is active.</p>
-          <Link href="/dashboard" className="button">
+          <Link prefetch={false} href="/dashboard" className="button">
             Go to your dashboard
           </Link>
         </section>
@@ -40,14 +40,14 @@ export default async function CheckoutSuccess({
       return (
         <section className="card state bad" data-testid="checkout" data-state={state}>
           <h1>Payment failed</h1>
-          <p>Your bank declined the payment. <Link href="/dashboard">Try again from your dashboard</Link>.</p>
+          <p>Your bank declined the payment. <Link prefetch={false} href="/dashboard">Try again from your dashboard</Link>.</p>
         </section>
       );
     case 'expired':
       return (
         <section className="card state bad" data-testid="checkout" data-state={state}>
           <h1>Checkout expired</h1>
-          <p>This checkout session expired before it was paid. <Link href="/dashboard">Start again</Link>.</p>
+          <p>This checkout session expired before it was paid. <Link prefetch={false} href="/dashboard">Start again</Link>.</p>
         </section>
       );
     default:
