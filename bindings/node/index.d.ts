@@ -193,6 +193,31 @@ export declare class Tollbooth {
   accessForUser(userId: string, nowSeconds?: number | undefined | null): Promise<Access>
   /** `accessForUser` on the calling thread. */
   accessForUserSync(userId: string, nowSeconds?: number | undefined | null): Access
+  /** A customer's one-time purchases (paid, pending and refunded), by id. */
+  purchases(customerId: string): Promise<Array<Purchase>>
+  /** `purchases` on the calling thread. */
+  purchasesSync(customerId: string): Array<Purchase>
+  /**
+   * Products and prices by id (`object`: only `'product'` or only `'price'`), so a page
+   * can show plan names.
+   */
+  catalog(object?: 'product' | 'price'): Promise<Array<CatalogEntry>>
+  /** `catalog` on the calling thread. */
+  catalogSync(object?: 'product' | 'price'): Array<CatalogEntry>
+  /**
+   * The active Stripe Entitlements (feature lookup keys, sorted) of a Stripe customer or
+   * of the customer linked to an app user (empty when unknown).
+   */
+  features(userOrCustomer: string): Promise<Array<string>>
+  /** `features` on the calling thread. */
+  featuresSync(userOrCustomer: string): Array<string>
+  /**
+   * Whether a Stripe customer (or an app user's customer) has the active entitlement
+   * `lookupKey`.
+   */
+  hasFeature(userOrCustomer: string, lookupKey: string): Promise<boolean>
+  /** `hasFeature` on the calling thread. */
+  hasFeatureSync(userOrCustomer: string, lookupKey: string): boolean
   /** A customer's invoices, newest first. */
   invoices(customerId: string): Promise<Array<Invoice>>
   /** `invoices` on the calling thread. */
@@ -333,6 +358,31 @@ export interface Access {
   cancelAtPeriodEnd: boolean
   /** When access ends (or ended), unix seconds, if known. */
   accessEndsAt: number | null
+  /**
+   * The one-time purchase that decides, when a purchase decides (then `subscriptionId`
+   * is null and `priceId`/`productId` are what was bought).
+   */
+  purchaseId: string | null
+}
+
+/** A product or price of the catalog (from `product.*` / `price.*` events and `sync`). */
+export interface CatalogEntry {
+  /** `prod_...` or `price_...`. */
+  id: string
+  /** `product` or `price`. */
+  object: 'product' | 'price'
+  /** Whether it can be bought. */
+  active: boolean | null
+  /** The product's name, or the price's nickname. */
+  name: string | null
+  /** A price's product. */
+  productId: string | null
+  /** A price's amount, minor units. */
+  unitAmount: number | null
+  /** A price's currency. */
+  currency: string | null
+  /** A recurring price's interval (`month`, `year`, ...). */
+  recurringInterval: string | null
 }
 
 /**
@@ -420,6 +470,10 @@ export interface CustomerTimeline {
   events: Array<StoredEvent>
   /** Invoices, newest first. */
   invoices: Array<Invoice>
+  /** One-time purchases, by id. */
+  purchases: Array<Purchase>
+  /** Active Stripe Entitlements (feature lookup keys), sorted. */
+  features: Array<string>
   /** Jobs, newest first, with their attempts. */
   jobs: Array<JobHistory>
 }
@@ -468,6 +522,8 @@ export interface EnvOptions {
   toleranceSeconds?: number | undefined | null
   /** As in `TollboothOptions`. */
   pastDueGraceSeconds?: number | undefined | null
+  /** Instead of `TOLLBOOTH_PURCHASE_GRANTS` (comma-separated, as in `TollboothOptions`). */
+  purchaseGrants?: Array<string> | undefined | null
   /** As in `TollboothOptions`. */
   maxAttempts?: number | undefined | null
   /** As in `TollboothOptions`. */
@@ -622,6 +678,18 @@ export interface Invoice {
   billingReason: string | null
 }
 
+/** One subscription item or bought line: what and how many (seats). */
+export interface Item {
+  /** `si_...` (empty when unknown). */
+  id: string
+  /** The price. */
+  priceId: string | null
+  /** The product. */
+  productId: string | null
+  /** Quantity (seats). */
+  quantity: number
+}
+
 /** A job as listed for operators. */
 export interface Job {
   /** Job id. */
@@ -684,6 +752,30 @@ export interface JobsFilter {
   customerId?: string
   /** At most this many (default 100, at most 100000). */
   limit?: number | undefined | null
+}
+
+/** A one-time purchase: what was bought, paid and refunded. */
+export interface Purchase {
+  /** `pi_...` (or `cs_...` when nothing was charged). */
+  id: string
+  /** The customer, when the payment has one. */
+  customerId: string | null
+  /** The app user, when known. */
+  userId: string | null
+  /** The Checkout Session that sold it. */
+  checkoutSessionId: string | null
+  /** What was bought. */
+  items: Array<Item>
+  /** Amount paid, minor units. */
+  amount: number
+  /** Lowercase ISO currency. */
+  currency: string
+  /** When it was paid, unix seconds (null while unpaid). */
+  paidAt: number | null
+  /** When it was refunded in full, unix seconds. */
+  refundedAt: number | null
+  /** Amount refunded so far, minor units. */
+  amountRefunded: number
 }
 
 /** A `stripe.reconcile` job that failed in this pass. */
@@ -866,6 +958,8 @@ export interface Subscription {
   priceId: string | null
   /** The first item's product. */
   productId: string | null
+  /** Every item, with its quantity (seats). */
+  items: Array<Item>
   /** Unix seconds. */
   currentPeriodEnd: number | null
   /** Cancels when the period ends. */
@@ -893,6 +987,12 @@ export interface TollboothOptions {
   toleranceSeconds?: number | undefined | null
   /** Access continues this many seconds after a subscription becomes past_due (default 0). */
   pastDueGraceSeconds?: number | undefined | null
+  /**
+   * One-time purchases that grant access: each a price id, product id or `'*'`, optionally
+   * `'=SECONDS'` of access from the payment (default: lifetime), e.g.
+   * `['price_lifetime', 'prod_pass=2592000']`. Default: none (purchases grant nothing).
+   */
+  purchaseGrants?: Array<string> | undefined | null
   /**
    * `true`: accept live-mode events only; `false`: test-mode only; unset: both. Never
    * derive it from `NODE_ENV`: a production build receiving test events (staging,

@@ -282,7 +282,7 @@ fn find_customer(needle: String) -> Work<Option<Customer>> {
 }
 
 fn metrics(now: i64) -> Work<Value> {
-    on_engine(move |e| Ok(to_js_value(serde_json::to_value(e.metrics(now)?))?))
+    on_engine(move |e| to_js_value(serde_json::to_value(e.metrics(now)?)))
 }
 
 fn prometheus(now: i64) -> Work<String> {
@@ -290,7 +290,7 @@ fn prometheus(now: i64) -> Work<String> {
 }
 
 fn health(now: i64) -> Work<Value> {
-    on_engine(move |e| Ok(to_js_value(serde_json::to_value(e.health(now)?))?))
+    on_engine(move |e| to_js_value(serde_json::to_value(e.health(now)?)))
 }
 
 fn open() -> Work<()> {
