@@ -14,46 +14,64 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Each enum: its C prefix (`None`: not in C), its Python list (`None`: not there), and its
-/// strings in order.
-fn enums() -> Vec<(
-    &'static str,
-    Option<&'static str>,
-    Option<&'static str>,
-    Vec<&'static str>,
-)> {
+/// One public enum and where its strings are copied.
+struct Strings {
+    name: &'static str,
+    /// Prefix of its C enumerators (`None`: not in C).
+    c_prefix: Option<&'static str>,
+    /// Name of its Python list (`None`: not there).
+    py_list: Option<&'static str>,
+    /// Its strings, in order.
+    strings: Vec<&'static str>,
+}
+
+fn strings(
+    name: &'static str,
+    c_prefix: Option<&'static str>,
+    py_list: Option<&'static str>,
+    strings: Vec<&'static str>,
+) -> Strings {
+    Strings {
+        name,
+        c_prefix,
+        py_list,
+        strings,
+    }
+}
+
+fn enums() -> Vec<Strings> {
     vec![
-        (
+        strings(
             "Outcome",
             Some("TB_OUTCOME_"),
             Some("OUTCOMES"),
             Outcome::ALL.iter().map(|o| o.as_str()).collect(),
         ),
-        (
+        strings(
             "AccessState",
             Some("TB_ACCESS_STATE_"),
             Some("ACCESS_STATES"),
             AccessState::ALL.iter().map(|o| o.as_str()).collect(),
         ),
-        (
+        strings(
             "CheckoutState",
             Some("TB_CHECKOUT_STATE_"),
             Some("CHECKOUT_STATES"),
             CheckoutState::ALL.iter().map(|o| o.as_str()).collect(),
         ),
-        (
+        strings(
             "JobState",
             Some("TB_JOB_STATE_"),
             None,
             JobState::ALL.iter().map(|o| o.as_str()).collect(),
         ),
-        (
+        strings(
             "FailOutcome",
             Some("TB_FAIL_STATE_"),
             Some("FAIL_STATES"),
             FailOutcome::STATES.to_vec(),
         ),
-        (
+        strings(
             "DeliveryOutcome",
             None,
             None,
@@ -78,8 +96,14 @@ fn enumerators(header: &str, prefix: &str) -> Vec<(String, u32)> {
 #[test]
 fn the_c_header_numbers_every_enum_as_rust_orders_it() {
     let header = read("include/tollbooth.h");
-    for (name, prefix, _, strings) in enums() {
-        let Some(prefix) = prefix else { continue };
+    for Strings {
+        name,
+        c_prefix,
+        strings,
+        ..
+    } in enums()
+    {
+        let Some(prefix) = c_prefix else { continue };
         let want: Vec<(String, u32)> = strings
             .iter()
             .enumerate()
@@ -96,7 +120,7 @@ fn the_c_header_numbers_every_enum_as_rust_orders_it() {
 #[test]
 fn the_typescript_unions_are_the_rust_strings() {
     let dts = read("bindings/node/index.d.ts");
-    for (name, _, _, strings) in enums() {
+    for Strings { name, strings, .. } in enums() {
         let union = strings
             .iter()
             .map(|s| format!("'{s}'"))
@@ -118,8 +142,8 @@ fn the_typescript_unions_are_the_rust_strings() {
             .collect();
         let known = enums()
             .into_iter()
-            .chain([("Durability", None, None, vec!["normal", "full"])])
-            .any(|(_, _, _, strings)| members.iter().all(|m| strings.contains(m)));
+            .chain([strings("Durability", None, None, vec!["normal", "full"])])
+            .any(|e| members.iter().all(|m| e.strings.contains(m)));
         assert!(known, "{field}: {union} is not a subset of any Rust enum");
     }
 }
@@ -127,8 +151,14 @@ fn the_typescript_unions_are_the_rust_strings() {
 #[test]
 fn the_python_wrapper_lists_are_the_rust_strings() {
     let py = read("examples/python/tollbooth_ctypes.py");
-    for (name, _, list, strings) in enums() {
-        let Some(list) = list else { continue };
+    for Strings {
+        name,
+        py_list,
+        strings,
+        ..
+    } in enums()
+    {
+        let Some(list) = py_list else { continue };
         let want = format!(
             "{list} = [{}]",
             strings
