@@ -74,8 +74,8 @@ eachStore('a delivery is processed once, then answered as a duplicate', (store) 
 eachStore('an unknown event type is ignored, an older event is stale', (store) => {
   const tb = store.open();
   const cus = id('cus');
-  // (charge.succeeded moves state since one-time purchases: a type tollbooth does not read.)
-  const ignored = deliver(tb, event('customer.tax_id.created', { id: id('txi'), object: 'tax_id', customer: cus }));
+  // A type tollbooth does not apply (charge.succeeded is a purchase since the billing model).
+  const ignored = deliver(tb, event('payout.paid', { id: id('po'), object: 'payout', amount: 100, currency: 'usd' }));
   assert.equal(ignored.outcome, 'ignored');
   const sub = id('sub');
   assert.equal(deliver(tb, event('customer.subscription.updated', subscription({ id: sub, customer: cus, status: 'past_due' }), { created: NOW - 10 })).outcome, 'processed');
@@ -394,6 +394,10 @@ eachStore('after close, every method throws (Sync) or rejects (Promise) with CLO
     access: ['cus_x', NOW],
     accessForUser: ['u', NOW],
     invoices: ['cus_x'],
+    purchases: ['cus_x'],
+    catalog: [],
+    features: ['cus_x'],
+    hasFeature: ['cus_x', 'feature_x'],
     checkoutStatus: ['cs_x'],
     applySnapshot: [customer(), NOW],
     claimJobs: [{ limit: 1, leaseSeconds: 1 }],
@@ -412,10 +416,6 @@ eachStore('after close, every method throws (Sync) or rejects (Promise) with CLO
     customerTimeline: ['x'],
     reprocess: ['evt_x'],
     importEvents: [body.toString()],
-    purchases: ['cus_x'],
-    catalog: [],
-    features: ['cus_x'],
-    hasFeature: ['cus_x', 'pro'],
     // Nothing answers on port 9: CLOSED must come before any request.
     syncFromStripe: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
     catchUp: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],

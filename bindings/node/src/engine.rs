@@ -191,6 +191,13 @@ fn access_for_user(user_id: String, now: i64) -> Work<Access> {
     on_engine(move |e| e.access_for_user(&user_id, now).map(Into::into))
 }
 
+fn access_for_user_in(account: String, user_id: String, now: i64) -> Work<Access> {
+    on_engine(move |e| {
+        e.access_for_user_in(&account, &user_id, now)
+            .map(Into::into)
+    })
+}
+
 fn purchases(customer_id: String) -> Work<Vec<Purchase>> {
     on_engine(move |e| {
         Ok(e.purchases(&customer_id)?
@@ -325,7 +332,7 @@ pub(crate) fn or_failed<T: 'static>(work: tollbooth::Result<Work<T>>) -> Work<T>
 }
 
 /// The JSON of `applySnapshot`: bytes or a string as is, an object through `JSON.stringify`.
-fn snapshot_json(env: &Env, value: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
+pub(crate) fn snapshot_json(env: &Env, value: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
     let bad = |m: String| tollbooth::Error::new(ErrorCode::InvalidArgument, m);
     if let Some(b) = body::bytes(env, value, "stripeObject", Also::Text)? {
         return Ok(b.into_vec());
@@ -518,6 +525,42 @@ impl Tollbooth {
         }))
     }
 
+    /// Connect: access for an app user of connected account `account` (`acct_...`), through
+    /// that account's customer linked to the user. `accessForUser` answers for the platform's
+    /// own users only, so the same user id in two accounts never mixes.
+    #[napi(catch_unwind, ts_return_type = "Promise<Access>")]
+    pub fn access_for_user_in(
+        &self,
+        #[napi(ts_arg_type = "string")] account: Text,
+        #[napi(ts_arg_type = "string")] user_id: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> AsyncTask<Call<Access>> {
+        self.later(checked(|| {
+            Ok(access_for_user_in(
+                account.get("account")?,
+                user_id.get("userId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
+    }
+
+    /// `accessForUserIn` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn access_for_user_in_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] account: Text,
+        #[napi(ts_arg_type = "string")] user_id: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> Result<Access> {
+        self.now(checked(|| {
+            Ok(access_for_user_in(
+                account.get("account")?,
+                user_id.get("userId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
+    }
+
     /// A customer's one-time purchases (paid, pending and refunded), by id.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Purchase>>")]
     pub fn purchases(
@@ -667,8 +710,10 @@ impl Tollbooth {
     ) -> AsyncTask<Call<SnapshotApplied>> {
         self.later(checked(|| {
             Ok(checked(|| {
-                let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
-                snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
+                Ok(checked(|| {
+                    let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
+                    snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
+                }))
             }))
         }))
     }
@@ -686,8 +731,10 @@ impl Tollbooth {
     ) -> Result<SnapshotApplied> {
         self.now(checked(|| {
             Ok(checked(|| {
-                let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
-                snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
+                Ok(checked(|| {
+                    let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
+                    snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
+                }))
             }))
         }))
     }

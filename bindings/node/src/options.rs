@@ -52,6 +52,10 @@ pub struct TollboothOptions {
     /// Largest webhook body accepted, bytes (default 1 MiB); larger gives `PAYLOAD_TOO_LARGE`.
     #[napi(ts_type = "number | undefined | null")]
     pub max_body_bytes: Option<Num>,
+    /// Whether this endpoint takes Connect events (a top-level `account`). `true` (default):
+    /// each is kept in its connected account's scope (`accessForUserIn`). `false`: each is
+    /// answered 2xx as `ignored` with reason `CONNECT_EVENT_REFUSED`; nothing moves.
+    pub accept_connect_events: Option<bool>,
 }
 
 /// Options for `Tollbooth.fromEnv(...)`: any option given here wins over the environment.
@@ -86,6 +90,8 @@ pub struct EnvOptions {
     /// As in `TollboothOptions`.
     #[napi(ts_type = "number | undefined | null")]
     pub max_body_bytes: Option<Num>,
+    /// As in `TollboothOptions`.
+    pub accept_connect_events: Option<bool>,
 }
 
 /// The tuning knobs both option objects share.
@@ -96,6 +102,7 @@ struct Tuning<'a> {
     durability: Option<&'a str>,
     busy_timeout_ms: &'a Option<Num>,
     max_body_bytes: &'a Option<Num>,
+    accept_connect_events: Option<bool>,
 }
 
 fn bad(m: impl Into<String>) -> Error {
@@ -112,6 +119,9 @@ fn number(v: &Option<Num>, name: &str, min: i64, max: i64) -> Result<Option<i64>
 
 impl Tuning<'_> {
     fn apply(&self, c: &mut Config) -> Result<()> {
+        if let Some(a) = self.accept_connect_events {
+            c.accept_connect_events = a;
+        }
         const YEAR: i64 = 366 * 86_400;
         if let Some(t) = number(self.tolerance_seconds, "toleranceSeconds", 1, YEAR)? {
             c.verify.tolerance_secs = t;
@@ -155,6 +165,7 @@ pub fn config(o: &TollboothOptions) -> Result<Config> {
         durability: o.durability.as_deref(),
         busy_timeout_ms: &o.busy_timeout_ms,
         max_body_bytes: &o.max_body_bytes,
+        accept_connect_events: o.accept_connect_events,
     }
     .apply(&mut c)?;
     Ok(c)
@@ -223,6 +234,7 @@ pub fn from_env(env: &Env, o: Option<&EnvOptions>) -> Result<Config> {
         durability: o.durability.as_deref(),
         busy_timeout_ms: &o.busy_timeout_ms,
         max_body_bytes: &o.max_body_bytes,
+        accept_connect_events: o.accept_connect_events,
     });
     match tuning {
         Some(t) => t.apply(&mut c)?,

@@ -1,14 +1,16 @@
 //! Talking to Stripe's API from Node: `syncFromStripe` (adopt an account with existing
-//! customers), `catchUp` (the events missed during an outage) and `reconcile` (work off
-//! `stripe.reconcile` jobs), the CLI's `sync`, `catch-up` and `reconcile` and C's
-//! `tb_stripe_reconcile`. Each is a thin translation of one `tollbooth::stripe_api` call and
+//! customers), `catchUp` (the events missed during an outage), `reconcile` (work off
+//! `stripe.reconcile` jobs) and `workStripeJobs` (those and the `stripe.fetch_event` jobs of
+//! thin events), the CLI's `sync`, `catch-up`, `reconcile` and `work-stripe` and C's
+//! `tb_stripe_reconcile` / `tb_stripe_work`; and `ingestTrusted`, an event the host trusts
+//! without a signature (fetched from the API, or from an intake such as EventBridge). Each is a thin translation of one `tollbooth::stripe_api` call and
 //! runs, like every store method, off the JS thread in its Promise form.
 //!
 //! The API key arrives in the options object and goes straight into an [`ApiKey`], whose
 //! `Debug`/`Display` print `[redacted]` and which the client scrubs from every message: no
 //! error, report or job this module returns can carry it.
 
-use napi::bindgen_prelude::AsyncTask;
+use napi::bindgen_prelude::{AsyncTask, Env, Unknown};
 use napi_derive::napi;
 use tollbooth::stripe_api::{
     self, ApiKey, CatchUpOptions, ClientOptions, DEFAULT_BASE_URL, StripeClient, SyncObject,
@@ -17,8 +19,8 @@ use tollbooth::stripe_api::{
 use tollbooth::{Error, ErrorCode};
 
 use crate::args::{self, Num, Text, Texts};
-use crate::convert::FailResult;
-use crate::engine::{Tollbooth, on_engine, or_failed};
+use crate::convert::{FailResult, HandledWebhook};
+use crate::engine::{Tollbooth, checked, on_engine, or_failed, snapshot_json};
 use crate::error::{Result, to_napi};
 use crate::task::{Call, Work};
 
@@ -278,6 +280,18 @@ fn catch_up(o: StripeCatchUpOptions) -> tollbooth::Result<Work<StripeCatchUpRepo
 }
 
 fn reconcile(o: StripeReconcileOptions) -> tollbooth::Result<Work<StripeReconcileReport>> {
+    stripe_jobs(o, false)
+}
+
+fn ingest_trusted(body: Vec<u8>, now: i64) -> Work<HandledWebhook> {
+    on_engine(move |e| e.ingest_trusted(&body, now).map(Into::into))
+}
+
+/// `reconcile` (`every_kind` false) and `workStripeJobs` (every Stripe job kind).
+fn stripe_jobs(
+    o: StripeReconcileOptions,
+    every_kind: bool,
+) -> tollbooth::Result<Work<StripeReconcileReport>> {
     let client = client_of(&o.api_key, &o.base_url)?;
     let limit = args::limit(&o.limit, 50, tollbooth::outbox::MAX_CLAIM_LIMIT)?;
     let lease = match &o.lease_seconds {
@@ -285,7 +299,11 @@ fn reconcile(o: StripeReconcileOptions) -> tollbooth::Result<Work<StripeReconcil
         None => 60,
     };
     Ok(on_engine(move |e| {
-        let r = stripe_api::work_reconcile_jobs(e, &client, limit, lease)?;
+        let r = if every_kind {
+            stripe_api::work_stripe_jobs(e, &client, limit, lease)?
+        } else {
+            stripe_api::work_reconcile_jobs(e, &client, limit, lease)?
+        };
         let n = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
         Ok(StripeReconcileReport {
             claimed: n(r.claimed),
@@ -357,5 +375,65 @@ impl Tollbooth {
     #[napi(catch_unwind)]
     pub fn reconcile_sync(&self, options: StripeReconcileOptions) -> Result<StripeReconcileReport> {
         self.now(reconcile(options).map_err(to_napi)?)
+    }
+
+    /// Works off due Stripe jobs once: `stripe.reconcile` as `reconcile` does, and the
+    /// `stripe.fetch_event` jobs of thin events (v2 notifications): fetches the full event
+    /// (`/v2/core/events/{id}` with the event's context as `Stripe-Context`), then the v1
+    /// snapshot event it names (with `Stripe-Account`) and ingests it, or applies the related
+    /// object as a snapshot. The CLI's `tollbooth work-stripe`.
+    #[napi(catch_unwind, ts_return_type = "Promise<StripeReconcileReport>")]
+    pub fn work_stripe_jobs(
+        &self,
+        options: StripeReconcileOptions,
+    ) -> AsyncTask<Call<StripeReconcileReport>> {
+        self.later(or_failed(stripe_jobs(options, true)))
+    }
+
+    /// `workStripeJobs` on the calling thread (blocks on the network).
+    #[napi(catch_unwind)]
+    pub fn work_stripe_jobs_sync(
+        &self,
+        options: StripeReconcileOptions,
+    ) -> Result<StripeReconcileReport> {
+        self.now(stripe_jobs(options, true).map_err(to_napi)?)
+    }
+
+    /// Ingests one Stripe event the host trusts without a signature: an event fetched from
+    /// the Stripe API, or one from an intake where no signature exists (Amazon EventBridge).
+    /// Everything `handleWebhook` does after verifying: dedupe, state, jobs; a thin event
+    /// becomes a `stripe.fetch_event` job; a body that does not normalize is quarantined.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "event: object | string | Uint8Array | ArrayBuffer | DataView, nowSeconds?: number | undefined | null",
+        ts_return_type = "Promise<HandledWebhook>"
+    )]
+    pub fn ingest_trusted(
+        &self,
+        env: Env,
+        event: Unknown<'_>,
+        now_seconds: Option<Num>,
+    ) -> AsyncTask<Call<HandledWebhook>> {
+        self.later(checked(|| {
+            let now = args::now(now_seconds, "nowSeconds")?;
+            snapshot_json(&env, &event).map(|b| ingest_trusted(b, now))
+        }))
+    }
+
+    /// `ingestTrusted` on the calling thread.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "event: object | string | Uint8Array | ArrayBuffer | DataView, nowSeconds?: number | undefined | null"
+    )]
+    pub fn ingest_trusted_sync(
+        &self,
+        env: Env,
+        event: Unknown<'_>,
+        now_seconds: Option<Num>,
+    ) -> Result<HandledWebhook> {
+        self.now(checked(|| {
+            let now = args::now(now_seconds, "nowSeconds")?;
+            snapshot_json(&env, &event).map(|b| ingest_trusted(b, now))
+        }))
     }
 }
