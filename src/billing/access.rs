@@ -53,7 +53,7 @@ impl AccessState {
     }
 
     /// Every state, in the order the C enum numbers them.
-    pub const ALL: [AccessState; 8] = [
+    pub const ALL: [AccessState; 9] = [
         AccessState::Active,
         AccessState::Trialing,
         AccessState::PastDue,
@@ -62,6 +62,7 @@ impl AccessState {
         AccessState::Paused,
         AccessState::Canceled,
         AccessState::None,
+        AccessState::ActionRequired,
     ];
 
     fn from_status(status: &str) -> AccessState {
