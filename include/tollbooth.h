@@ -1330,7 +1330,7 @@ void tb_job_batch_free(struct tb_job_batch *batch);
 /*
  Claims up to `limit` due jobs, each leased for `lease_secs` seconds from `now` (unix
  seconds, or `TB_NOW`). `kinds` (UTF-8) is a comma-separated list of job kinds to claim,
- e.g. "crm.sync_customer,support.ticket"; length 0 claims every kind.
+ e.g. "crm.sync_customer,support.open_ticket"; length 0 claims every kind.
 
  On `TB_RESULT_OK` `*batch_out` receives a new `tb_job_batch` (empty when nothing is due)
  that the caller owns and must release with `tb_job_batch_free`. Safe to call from several

@@ -552,3 +552,41 @@ fn a_close_ticket_never_overtakes_its_open_ticket_on(b: &Backend) {
     assert_eq!(close.len(), 1);
     assert_eq!(close[0].kind, "support.close_ticket");
 }
+
+/// Issue 13, finding 7 (the core half): a lease of 2⁶³ s, a clock of 1e300 (clamped to
+/// i64::MAX by JavaScript bindings) or a limit of 0 is `INVALID_ARGUMENT` with a fixed
+/// message, never a job locked forever or a claim that silently takes nothing.
+#[test]
+fn absurd_worker_arguments_are_invalid_and_never_echoed() {
+    let e = engine();
+    let now = T0 + 1_000;
+    for (limit, lease, at) in [
+        (10, i64::MAX, now),
+        (10, 0, now),
+        (10, -5, now),
+        (0, 30, now),
+        (10_001, 30, now),
+        (10, 30, i64::MAX),
+        (10, 30, -1),
+    ] {
+        let err = e.claim(&[], limit, lease, at).unwrap_err();
+        assert_eq!(err.code(), tollbooth::ErrorCode::InvalidArgument, "{err}");
+        for echoed in [lease.to_string(), at.to_string()] {
+            assert!(
+                echoed.len() < 4 || !err.message().contains(&echoed),
+                "{err}"
+            );
+        }
+    }
+    for err in [
+        e.complete(1, 1, i64::MAX).unwrap_err(),
+        e.fail(1, 1, "x", -1).unwrap_err(),
+        e.replay(1, i64::MAX).unwrap_err(),
+    ] {
+        assert_eq!(err.code(), tollbooth::ErrorCode::InvalidArgument, "{err}");
+    }
+    assert!(
+        e.claim(&[], 10, 30, now).unwrap().is_empty(),
+        "sane values pass"
+    );
+}

@@ -258,23 +258,8 @@ fn a_statement_past_the_timeout_is_store_timeout() {
     let Some(s) = schema(DIRECT, "timeout") else {
         return;
     };
-    let holder = PgStore::open(&s.url).unwrap();
     let waiter = PgStore::open(&pg::with_param(&s.url, "statement_timeout", "200")).unwrap();
-    let held = Arc::new(Barrier::new(2));
-    let release = Arc::new(Barrier::new(2));
-    let h = {
-        let (held, release) = (held.clone(), release.clone());
-        thread::spawn(move || {
-            holder
-                .write(|_| {
-                    held.wait();
-                    release.wait();
-                    Ok(())
-                })
-                .unwrap();
-        })
-    };
-    held.wait();
+    let (release, h) = hold_writer_lock(&s.url);
     // The writer lock is held: this write waits for it past its 200 ms statement timeout.
     let e = waiter
         .log_delivery_now(&delivery(1, DeliveryOutcome::Rejected))
@@ -295,24 +280,9 @@ fn log_only_writes_never_wait_for_the_writer_lock() {
     let Some(s) = schema(DIRECT, "nowait") else {
         return;
     };
-    let holder = PgStore::open(&s.url).unwrap();
     // A statement timeout far longer than the test: a write that waited would hang it.
     let waiter = PgStore::open(&pg::with_param(&s.url, "statement_timeout", "60000")).unwrap();
-    let held = Arc::new(Barrier::new(2));
-    let release = Arc::new(Barrier::new(2));
-    let h = {
-        let (held, release) = (held.clone(), release.clone());
-        thread::spawn(move || {
-            holder
-                .write(|_| {
-                    held.wait();
-                    release.wait();
-                    Ok(())
-                })
-                .unwrap();
-        })
-    };
-    held.wait();
+    let (release, h) = hold_writer_lock(&s.url);
     let e = waiter.try_write(|_| Ok(())).unwrap_err();
     assert_eq!(e.code(), ErrorCode::StoreBusy, "{e}");
     // Due rows (a second old) try to flush, find the lock taken and stay buffered.
@@ -330,6 +300,28 @@ fn log_only_writes_never_wait_for_the_writer_lock() {
         2,
         "nothing lost"
     );
+}
+
+/// Another store holds the writer lock (inside a write transaction) until `release.wait()`;
+/// returns once it holds it.
+fn hold_writer_lock(url: &str) -> (Arc<Barrier>, thread::JoinHandle<()>) {
+    let holder = PgStore::open(url).unwrap();
+    let held = Arc::new(Barrier::new(2));
+    let release = Arc::new(Barrier::new(2));
+    let h = {
+        let (held, release) = (held.clone(), release.clone());
+        thread::spawn(move || {
+            holder
+                .write(|_| {
+                    held.wait();
+                    release.wait();
+                    Ok(())
+                })
+                .unwrap();
+        })
+    };
+    held.wait();
+    (release, h)
 }
 
 fn delivery(at: i64, outcome: DeliveryOutcome) -> Delivery {

@@ -131,10 +131,12 @@ export declare class Tollbooth {
    * Imports a Stripe events export (JSON lines, a JSON array, or a `GET /v1/events` list
    * object) oldest first, through the same dedupe and state rules as webhooks, without
    * signatures: the export is trusted operator input. Importing twice changes nothing.
+   * An export of the other Stripe mode than the store's is refused whole with
+   * `LIVEMODE_MISMATCH` unless `options.allowLivemodeMismatch` is set.
    */
-  importEvents(eventsExport: string, nowSeconds?: number | undefined | null): Promise<ImportReport>
+  importEvents(eventsExport: string, nowSeconds?: number | undefined | null, options?: ImportOptions | undefined | null): Promise<ImportReport>
   /** `importEvents` on the calling thread. */
-  importEventsSync(eventsExport: string, nowSeconds?: number | undefined | null): ImportReport
+  importEventsSync(eventsExport: string, nowSeconds?: number | undefined | null, options?: ImportOptions | undefined | null): ImportReport
   /**
    * Validates the options; opens nothing. The store (the SQLite file, created with its
    * directory if missing) is opened by the first call that needs it, or by `open()`.
@@ -458,13 +460,16 @@ export interface ClaimedJob {
 /** Options for `claimJobs`. */
 export interface ClaimOptions {
   /** Only these kinds (all kinds when absent or empty). */
-  kinds?: Array<string>
-  /** At most this many jobs. */
+  kinds?: Array<string> | undefined | null
+  /** At most this many jobs (1 to 10000). */
   limit: number
-  /** Lease length; complete or fail the job before it ends or get `LEASE_LOST`. */
+  /**
+   * Lease length (1 s to a week); complete or fail the job before it ends or get
+   * `LEASE_LOST`.
+   */
   leaseSeconds: number
   /** The clock (unix seconds); defaults to now. */
-  nowSeconds?: number
+  nowSeconds?: number | undefined | null
 }
 
 /**
@@ -543,25 +548,25 @@ export interface EnqueuedJob {
 /** Options for `Tollbooth.fromEnv(...)`: any option given here wins over the environment. */
 export interface EnvOptions {
   /** Instead of `TOLLBOOTH_DB` (default `'data/tollbooth.db'`). */
-  database?: string
+  database?: string | undefined | null
   /** Instead of `STRIPE_WEBHOOK_SECRET`. */
-  webhookSecrets?: Array<string>
+  webhookSecrets?: Array<string> | undefined | null
   /** Instead of `STRIPE_LIVEMODE` / the mode of `STRIPE_SECRET_KEY`. */
   livemode?: boolean
   /** As in `TollboothOptions`. */
-  toleranceSeconds?: number
+  toleranceSeconds?: number | undefined | null
   /** As in `TollboothOptions`. */
-  pastDueGraceSeconds?: number
+  pastDueGraceSeconds?: number | undefined | null
   /** Instead of `TOLLBOOTH_PURCHASE_GRANTS` (comma-separated, as in `TollboothOptions`). */
-  purchaseGrants?: Array<string>
+  purchaseGrants?: Array<string> | undefined | null
   /** As in `TollboothOptions`. */
-  maxAttempts?: number
+  maxAttempts?: number | undefined | null
   /** As in `TollboothOptions`. */
   durability?: 'normal' | 'full'
   /** As in `TollboothOptions`. */
-  busyTimeoutMs?: number
+  busyTimeoutMs?: number | undefined | null
   /** As in `TollboothOptions`. */
-  maxBodyBytes?: number
+  maxBodyBytes?: number | undefined | null
   /** As in `TollboothOptions`. */
   acceptConnectEvents?: boolean
 }
@@ -589,11 +594,11 @@ export interface EventsFilter {
   /** Only this Stripe customer. */
   customerId?: string
   /** `created >= since`. */
-  since?: number
+  since?: number | undefined | null
   /** `created < until`. */
-  until?: number
-  /** At most this many (default 100). */
-  limit?: number
+  until?: number | undefined | null
+  /** At most this many (default 100, at most 100000). */
+  limit?: number | undefined | null
 }
 
 /** What `failJob` did. */
@@ -652,6 +657,16 @@ export interface ImportError {
   code: string
   /** What was wrong (never the body). */
   message: string
+}
+
+/** Options for `importEvents`. */
+export interface ImportOptions {
+  /**
+   * Import an export of the other Stripe mode than the store's (the configured `livemode`,
+   * else the mode of the newest stored events). Refused with `LIVEMODE_MISMATCH` otherwise:
+   * a test-mode export must not grant access in a live store.
+   */
+  allowLivemodeMismatch?: boolean
 }
 
 /** What `importEvents` did. */
@@ -750,7 +765,7 @@ export interface JobAttempt {
   startedAt: number
   /** Unix seconds, once finished. */
   finishedAt: number | null
-  /** `completed`, `failed`, `lease_expired` or `replayed`; null while running. */
+  /** `completed`, `failed` or `lease_expired`; null while running. */
   outcome: string | null
   /** The failure message (secrets redacted). */
   error: string | null
@@ -772,8 +787,8 @@ export interface JobsFilter {
   state?: 'due' | 'leased' | 'done' | 'dead' | 'superseded'
   /** Only this customer. */
   customerId?: string
-  /** At most this many (default 100). */
-  limit?: number
+  /** At most this many (default 100, at most 100000). */
+  limit?: number | undefined | null
 }
 
 /** A one-time purchase: what was bought, paid and refunded. */
@@ -858,15 +873,15 @@ export interface StripeCatchUpOptions {
   /** A secret or restricted key with read access to Events. */
   apiKey: string
   /** As in `syncFromStripe`. */
-  baseUrl?: string
+  baseUrl?: string | undefined | null
   /** Start here (unix seconds) instead of the newest stored event minus the margin. */
-  since?: number
+  since?: number | undefined | null
   /** Seconds before the newest stored event to start at (default 3600). */
-  marginSeconds?: number
+  marginSeconds?: number | undefined | null
   /** Start a new window even when an unfinished catch-up could resume. */
   restart?: boolean
   /** A Connect account. */
-  account?: string
+  account?: string | undefined | null
 }
 
 /** What `catchUp` did. */
@@ -906,11 +921,11 @@ export interface StripeReconcileOptions {
   /** A secret or restricted key with read access to the reconciled objects. */
   apiKey: string
   /** As in `syncFromStripe`. */
-  baseUrl?: string
+  baseUrl?: string | undefined | null
   /** Most jobs claimed in this pass (default 50). */
-  limit?: number
+  limit?: number | undefined | null
   /** Lease per job, seconds (default 60). */
-  leaseSeconds?: number
+  leaseSeconds?: number | undefined | null
 }
 
 /** What one `reconcile` pass did. */
@@ -930,18 +945,18 @@ export interface StripeSyncOptions {
   /** A secret (`sk_...`) or restricted (`rk_...`) key; read access is enough. */
   apiKey: string
   /** `https://api.stripe.com` when absent; plain `http://` only to a loopback host (tests). */
-  baseUrl?: string
+  baseUrl?: string | undefined | null
   /**
    * Object types, in this order (default: all): `customers`, `products`, `prices`,
    * `subscriptions`, `invoices`, `checkout_sessions` (singular and stream names work too).
    */
-  only?: Array<string>
+  only?: Array<string> | undefined | null
   /** Only objects created at or after this unix second (`created[gte]`). */
-  since?: number
+  since?: number | undefined | null
   /** Start every type from the beginning even when an unfinished run could resume. */
   restart?: boolean
   /** A Connect account (`acct_...`, sent as `Stripe-Account`). */
-  account?: string
+  account?: string | undefined | null
 }
 
 /** What `syncFromStripe` did, per type in the order run. */
@@ -1006,15 +1021,15 @@ export interface TollboothOptions {
    * Largest allowed `|now - t|` of a signature, seconds (default 300). Also rejects
    * timestamps this far in the future.
    */
-  toleranceSeconds?: number
+  toleranceSeconds?: number | undefined | null
   /** Access continues this many seconds after a subscription becomes past_due (default 0). */
-  pastDueGraceSeconds?: number
+  pastDueGraceSeconds?: number | undefined | null
   /**
    * One-time purchases that grant access: each a price id, product id or `'*'`, optionally
    * `'=SECONDS'` of access from the payment (default: lifetime), e.g.
    * `['price_lifetime', 'prod_pass=2592000']`. Default: none (purchases grant nothing).
    */
-  purchaseGrants?: Array<string>
+  purchaseGrants?: Array<string> | undefined | null
   /**
    * `true`: accept live-mode events only; `false`: test-mode only; unset: both. Never
    * derive it from `NODE_ENV`: a production build receiving test events (staging,
@@ -1022,16 +1037,20 @@ export interface TollboothOptions {
    */
   livemode?: boolean
   /** Attempts before a job moves to dead-letter (default 25). */
-  maxAttempts?: number
+  maxAttempts?: number | undefined | null
   /**
    * `'normal'` (default; a commit survives a process crash) or `'full'` (fsync per commit,
    * survives power loss).
    */
   durability?: 'normal' | 'full'
-  /** How long to wait for another process's write lock before `STORE_BUSY`, ms (default 5000). */
-  busyTimeoutMs?: number
+  /**
+   * The wait budget, ms (default 2000): the longest a call waits for the store (other
+   * calls and another process's write lock) before `STORE_BUSY`. Rejections and
+   * duplicates never wait.
+   */
+  busyTimeoutMs?: number | undefined | null
   /** Largest webhook body accepted, bytes (default 1 MiB); larger gives `PAYLOAD_TOO_LARGE`. */
-  maxBodyBytes?: number
+  maxBodyBytes?: number | undefined | null
   /**
    * Whether this endpoint takes Connect events (a top-level `account`). `true` (default):
    * each is kept in its connected account's scope (`accessForUserIn`). `false`: each is

@@ -139,6 +139,7 @@ def load(path=None):
         "tb_config_set_tolerance": ([ctypes.c_void_p, c_int64], res),
         "tb_config_set_livemode": ([ctypes.c_void_p, c_uint32], res),
         "tb_config_set_max_attempts": ([ctypes.c_void_p, c_uint32], res),
+        "tb_config_set_busy_timeout_ms": ([ctypes.c_void_p, ctypes.c_uint64], res),
         "tb_config_set_past_due_grace": ([ctypes.c_void_p, c_int64], res),
         "tb_config_last_error": ([ctypes.c_void_p, buf, sz, POINTER(sz)], res),
         "tb_engine_open": ([ctypes.c_void_p, POINTER(ctypes.c_void_p)], res),
@@ -208,7 +209,7 @@ class Engine:
     """An open engine. Safe to share between Python threads (the library locks inside)."""
 
     def __init__(self, lib, database, secrets, tolerance=None, livemode=None,
-                 past_due_grace=None, max_attempts=None):
+                 past_due_grace=None, max_attempts=None, busy_timeout_ms=None):
         self._lib = lib
         self._ptr = None
         config = ctypes.c_void_p()
@@ -226,6 +227,9 @@ class Engine:
                     config, lib.tb_config_set_past_due_grace(config, past_due_grace))
             if max_attempts is not None:
                 self._check_config(config, lib.tb_config_set_max_attempts(config, max_attempts))
+            if busy_timeout_ms is not None:
+                self._check_config(
+                    config, lib.tb_config_set_busy_timeout_ms(config, busy_timeout_ms))
             engine = ctypes.c_void_p()
             self._check_config(config, lib.tb_engine_open(config, byref(engine)))
             self._ptr = engine

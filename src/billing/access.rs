@@ -52,6 +52,19 @@ impl AccessState {
         }
     }
 
+    /// Every state, in the order the C enum numbers them.
+    pub const ALL: [AccessState; 9] = [
+        AccessState::Active,
+        AccessState::Trialing,
+        AccessState::PastDue,
+        AccessState::Unpaid,
+        AccessState::Incomplete,
+        AccessState::Paused,
+        AccessState::Canceled,
+        AccessState::None,
+        AccessState::ActionRequired,
+    ];
+
     fn from_status(status: &str) -> AccessState {
         match status {
             "active" => AccessState::Active,

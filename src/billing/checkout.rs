@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::{CheckoutRecord, EventKind};
 
 /// The success page's states.
@@ -33,15 +34,27 @@ impl CheckoutState {
         }
     }
 
-    /// Parses [`CheckoutState::as_str`] output (as stored).
-    pub fn parse(s: &str) -> CheckoutState {
-        match s {
-            "complete" => CheckoutState::Complete,
-            "payment_pending" => CheckoutState::PaymentPending,
-            "payment_failed" => CheckoutState::PaymentFailed,
-            "expired" => CheckoutState::Expired,
-            _ => CheckoutState::Pending,
-        }
+    /// Every state, in the order the C enum numbers them.
+    pub const ALL: [CheckoutState; 5] = [
+        CheckoutState::Pending,
+        CheckoutState::Complete,
+        CheckoutState::PaymentPending,
+        CheckoutState::PaymentFailed,
+        CheckoutState::Expired,
+    ];
+
+    /// Parses [`CheckoutState::as_str`] output (as stored); an unknown name is a corrupt row
+    /// (`STORE_CORRUPT`), never silently `pending`.
+    pub fn parse(s: &str) -> Result<CheckoutState> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::StoreCorrupt,
+                    format!("unknown checkout state {s:?}"),
+                )
+            })
     }
 }
 
@@ -133,7 +146,7 @@ mod tests {
             "payment_failed",
             "expired",
         ] {
-            assert_eq!(CheckoutState::parse(s).as_str(), s);
+            assert_eq!(CheckoutState::parse(s).unwrap().as_str(), s);
         }
     }
 }

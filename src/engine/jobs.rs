@@ -24,7 +24,9 @@ impl Engine {
         self.with_store(|s| s.job_attempts(id))
     }
 
-    /// Claims due jobs of `kinds` (all when empty) for `lease_secs`.
+    /// Claims up to `limit` due jobs of `kinds` (all when empty) for `lease_secs`.
+    /// `INVALID_ARGUMENT` unless `limit` is `1..=`[`outbox::MAX_CLAIM_LIMIT`], the lease
+    /// `1..=`[`outbox::MAX_LEASE_SECS`] and `now` a real time ([`outbox::check_now`]).
     pub fn claim(
         &self,
         kinds: &[&str],
@@ -32,6 +34,7 @@ impl Engine {
         lease_secs: i64,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
+        outbox::check_claim(limit, lease_secs, now)?;
         if let Some(policy) = &self.config.retention {
             self.prune_if_due(policy, now)?;
         }
@@ -40,6 +43,7 @@ impl Engine {
 
     /// Marks a claimed job done; `LEASE_LOST` when the lease is no longer the caller's.
     pub fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
+        outbox::check_now(now)?;
         self.with_store(|s| s.complete(id, lease_token, now))?;
         Ok(())
     }
@@ -62,6 +66,7 @@ impl Engine {
         retry_after_secs: Option<i64>,
         now: i64,
     ) -> Result<FailOutcome> {
+        outbox::check_now(now)?;
         let secrets = &self.config.webhook_secrets;
         // Keep enough past the stored length that a secret straddling the cut is still whole.
         let keep =
@@ -147,6 +152,7 @@ impl Engine {
 
     /// Puts a dead job back in the queue; returns the id of the job that will run.
     pub fn replay(&self, id: i64, now: i64) -> Result<i64> {
+        outbox::check_now(now)?;
         self.with_store(|s| s.replay(id, now))
     }
 }

@@ -76,6 +76,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in the order the C enum numbers them.
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Processed,
+        Outcome::Duplicate,
+        Outcome::Ignored,
+        Outcome::Stale,
+        Outcome::Quarantined,
+        Outcome::Probe,
+    ];
+
     /// Stable lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -151,6 +151,20 @@ pub enum FailOutcome {
     },
 }
 
+impl FailOutcome {
+    /// The `state` names, in the order the C enum numbers them (the serde tag).
+    pub const STATES: [&'static str; 3] = ["scheduled", "dead", "superseded"];
+
+    /// This outcome's `state` name.
+    pub fn state(&self) -> &'static str {
+        match self {
+            FailOutcome::Scheduled { .. } => Self::STATES[0],
+            FailOutcome::Dead => Self::STATES[1],
+            FailOutcome::Superseded { .. } => Self::STATES[2],
+        }
+    }
+}
+
 /// Filter for listing jobs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobFilter {

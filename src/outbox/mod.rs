@@ -15,6 +15,8 @@ pub use throttle::{JobThrottle, ThrottleCounts, ThrottleGate, throttle_now};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::error::{Error, ErrorCode, Result};
+
 /// Job kinds. Hosts claim by kind, so a slow CRM never holds up a support ticket.
 pub mod kinds {
     /// Push the customer's newest state to the CRM (coalesced per customer).
@@ -295,6 +297,45 @@ pub fn jitter_for(job_id: i64, attempt: u32) -> f64 {
 
 /// Default maximum attempts before a job moves to dead-letter (River's default).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 25;
+
+/// Longest lease a claim may take (a week): longer is a mistake (a lease of 2⁶³ s would lock
+/// a job forever), and a worker that needs more can fail and retry.
+pub const MAX_LEASE_SECS: i64 = 7 * 86_400;
+/// Most jobs one claim hands out.
+pub const MAX_CLAIM_LIMIT: u32 = 10_000;
+/// Latest clock a worker call accepts: 9999-12-31T23:59:59Z. A `now` past it (1e300 from
+/// JavaScript) would lease or schedule beyond any real time.
+pub const MAX_NOW_SECS: i64 = 253_402_300_799;
+
+/// `INVALID_ARGUMENT` with a fixed message (never the value given).
+fn invalid(msg: &'static str) -> Error {
+    Error::new(ErrorCode::InvalidArgument, msg)
+}
+
+/// Checks a worker call's clock: `0..=`[`MAX_NOW_SECS`].
+pub fn check_now(now: i64) -> Result<()> {
+    if (0..=MAX_NOW_SECS).contains(&now) {
+        Ok(())
+    } else {
+        Err(invalid(
+            "now must be unix seconds between 0 and 253402300799 (9999-12-31)",
+        ))
+    }
+}
+
+/// Checks a claim's arguments: a limit of `1..=`[`MAX_CLAIM_LIMIT`], a lease of
+/// `1..=`[`MAX_LEASE_SECS`] seconds, and the clock.
+pub fn check_claim(limit: u32, lease_secs: i64, now: i64) -> Result<()> {
+    if !(1..=MAX_CLAIM_LIMIT).contains(&limit) {
+        return Err(invalid("limit must be between 1 and 10000"));
+    }
+    if !(1..=MAX_LEASE_SECS).contains(&lease_secs) {
+        return Err(invalid(
+            "the lease must be between 1 and 604800 seconds (a week)",
+        ));
+    }
+    check_now(now)
+}
 
 #[cfg(test)]
 mod tests {

@@ -54,6 +54,10 @@ static void check_config_errors(void) {
   CHECK_OK(tb_config_set_max_attempts(config, 5));
   CHECK_OK(tb_config_set_max_body_bytes(config, 0));
   CHECK_RC(tb_engine_open(config, &engine), TB_RESULT_CONFIG_INVALID);
+  CHECK_OK(tb_config_set_max_body_bytes(config, 1 << 20));
+  /* The wait budget SQLite cannot hold (2^31 ms) is a configuration error, not a panic. */
+  CHECK_OK(tb_config_set_busy_timeout_ms(config, (uint64_t)1 << 31));
+  CHECK_RC(tb_engine_open(config, &engine), TB_RESULT_CONFIG_INVALID);
   CHECK(engine == POISON);
   tb_config_free(config);
 
@@ -196,6 +200,10 @@ static void check_webhook_errors(void) {
   CHECK_RC(tb_engine_job_complete(engine, job->id, job->lease_token, T0 + 5 + 10),
            TB_RESULT_LEASE_LOST);
   CHECK_RC(tb_engine_job_replay(engine, job->id, T0, &replayed), TB_RESULT_JOB_NOT_FOUND);
+  /* A lease of 2^63 s or a limit of 0 is refused, never a job locked forever. */
+  CHECK_RC(tb_engine_job_claim(engine, S(""), 1, INT64_MAX, T0, &batch),
+           TB_RESULT_INVALID_ARGUMENT);
+  CHECK_RC(tb_engine_job_claim(engine, S(""), 0, 10, T0, &batch), TB_RESULT_INVALID_ARGUMENT);
   CHECK_RC(tb_engine_job_claim(engine, BAD, 1, 10, T0, &batch), TB_RESULT_INVALID_UTF8);
   tb_job_batch_free(batch);
 

@@ -11,13 +11,21 @@ use tollbooth::ErrorCode;
 use napi::bindgen_prelude::AsyncTask;
 use tollbooth::Error;
 
-use crate::convert::{Access, Customer, HandledWebhook, Invoice, Item, Job, Purchase, to_u32};
-use crate::engine::{Tollbooth, on_engine, or_failed};
+use crate::args::{self, Num, Text};
+use crate::convert::{
+    Access, Customer, HandledWebhook, Invoice, Item, Job, MAX_LIST_LIMIT, Purchase,
+};
+use crate::engine::{Tollbooth, checked, on_engine, or_failed};
 use crate::error::{Result, to_napi};
 use crate::task::{Call, Work};
 
-fn now_or(now: Option<i64>) -> i64 {
-    now.unwrap_or_else(tollbooth::unix_now)
+/// Options for `importEvents`.
+#[napi(object)]
+pub struct ImportOptions {
+    /// Import an export of the other Stripe mode than the store's (the configured `livemode`,
+    /// else the mode of the newest stored events). Refused with `LIVEMODE_MISMATCH` otherwise:
+    /// a test-mode export must not grant access in a live store.
+    pub allow_livemode_mismatch: Option<bool>,
 }
 
 /// Filter for `events`. Times are unix seconds on the event's `created`.
@@ -32,11 +40,14 @@ pub struct EventsFilter {
     /// Only this Stripe customer.
     pub customer_id: Option<String>,
     /// `created >= since`.
-    pub since: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub since: Option<Num>,
     /// `created < until`.
-    pub until: Option<i64>,
-    /// At most this many (default 100).
-    pub limit: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub until: Option<Num>,
+    /// At most this many (default 100, at most 100000).
+    #[napi(ts_type = "number | undefined | null")]
+    pub limit: Option<Num>,
 }
 
 impl EventsFilter {
@@ -53,9 +64,13 @@ impl EventsFilter {
             event_type: self.event_type.clone(),
             outcome: self.outcome.clone(),
             customer_id: self.customer_id.clone(),
-            since: self.since,
-            until: self.until,
-            limit: self.limit.map(|l| to_u32("limit", l)).transpose()?,
+            since: args::opt_time(&self.since, "since")?,
+            until: args::opt_time(&self.until, "until")?,
+            limit: self
+                .limit
+                .as_ref()
+                .map(|l| l.small("limit", 1, MAX_LIST_LIMIT))
+                .transpose()?,
         })
     }
 }
@@ -184,7 +199,7 @@ pub struct JobAttempt {
     pub started_at: i64,
     /// Unix seconds, once finished.
     pub finished_at: Option<i64>,
-    /// `completed`, `failed`, `lease_expired` or `replayed`; null while running.
+    /// `completed`, `failed` or `lease_expired`; null while running.
     pub outcome: Option<String>,
     /// The failure message (secrets redacted).
     pub error: Option<String>,
@@ -347,8 +362,8 @@ fn event_detail(event_id: String) -> Work<Option<EventDetail>> {
     })
 }
 
-fn deliveries(limit: Option<i64>) -> tollbooth::Result<Work<Vec<DeliveryRow>>> {
-    let limit = to_u32("limit", limit.unwrap_or(50))?;
+fn deliveries(limit: Option<Num>) -> tollbooth::Result<Work<Vec<DeliveryRow>>> {
+    let limit = args::limit(&limit, 50, MAX_LIST_LIMIT)?;
     Ok(on_engine(move |e| {
         Ok(e.recent_deliveries(limit)?
             .into_iter()
@@ -365,8 +380,16 @@ fn reprocess(event_id: String, now: i64) -> Work<HandledWebhook> {
     on_engine(move |e| e.reprocess(&event_id, now).map(Into::into))
 }
 
-fn import_events(text: String, now: i64) -> Work<ImportReport> {
-    on_engine(move |e| e.import_export(&text, now, |_, _| {}).map(report))
+fn import_events(text: String, now: i64, options: Option<ImportOptions>) -> Work<ImportReport> {
+    let opts = tollbooth::import::ImportOptions {
+        allow_livemode_mismatch: options
+            .and_then(|o| o.allow_livemode_mismatch)
+            .unwrap_or(false),
+    };
+    on_engine(move |e| {
+        e.import_export_with(&text, now, opts, |_, _| {})
+            .map(report)
+    })
 }
 
 #[napi]
@@ -385,25 +408,37 @@ impl Tollbooth {
 
     /// One stored event: its row, the jobs it caused and its raw body; `null` when not stored.
     #[napi(catch_unwind, ts_return_type = "Promise<EventDetail | null>")]
-    pub fn event_detail(&self, event_id: String) -> AsyncTask<Call<Option<EventDetail>>> {
-        self.later(event_detail(event_id))
+    pub fn event_detail(
+        &self,
+        #[napi(ts_arg_type = "string")] event_id: Text,
+    ) -> AsyncTask<Call<Option<EventDetail>>> {
+        self.later(checked(|| Ok(event_detail(event_id.get("eventId")?))))
     }
 
     /// `eventDetail` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn event_detail_sync(&self, event_id: String) -> Result<Option<EventDetail>> {
-        self.now(event_detail(event_id))
+    pub fn event_detail_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] event_id: Text,
+    ) -> Result<Option<EventDetail>> {
+        self.now(checked(|| Ok(event_detail(event_id.get("eventId")?))))
     }
 
     /// The newest delivery-log rows (accepted and refused), newest first (default 50).
     #[napi(catch_unwind, ts_return_type = "Promise<Array<DeliveryRow>>")]
-    pub fn deliveries(&self, limit: Option<i64>) -> AsyncTask<Call<Vec<DeliveryRow>>> {
+    pub fn deliveries(
+        &self,
+        #[napi(ts_arg_type = "number | undefined | null")] limit: Option<Num>,
+    ) -> AsyncTask<Call<Vec<DeliveryRow>>> {
         self.later(or_failed(deliveries(limit)))
     }
 
     /// `deliveries` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn deliveries_sync(&self, limit: Option<i64>) -> Result<Vec<DeliveryRow>> {
+    pub fn deliveries_sync(
+        &self,
+        #[napi(ts_arg_type = "number | undefined | null")] limit: Option<Num>,
+    ) -> Result<Vec<DeliveryRow>> {
         self.now(deliveries(limit).map_err(to_napi)?)
     }
 
@@ -412,20 +447,30 @@ impl Tollbooth {
     #[napi(catch_unwind, ts_return_type = "Promise<CustomerTimeline | null>")]
     pub fn customer_timeline(
         &self,
-        query: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "string")] query: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<Option<CustomerTimeline>>> {
-        self.later(customer_timeline(query, now_or(now_seconds)))
+        self.later(checked(|| {
+            Ok(customer_timeline(
+                query.get("query")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `customerTimeline` on the calling thread.
     #[napi(catch_unwind)]
     pub fn customer_timeline_sync(
         &self,
-        query: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "string")] query: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<Option<CustomerTimeline>> {
-        self.now(customer_timeline(query, now_or(now_seconds)))
+        self.now(checked(|| {
+            Ok(customer_timeline(
+                query.get("query")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Re-applies a stored event through the same rules (no signature: it was verified when
@@ -434,41 +479,69 @@ impl Tollbooth {
     #[napi(catch_unwind, ts_return_type = "Promise<HandledWebhook>")]
     pub fn reprocess(
         &self,
-        event_id: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "string")] event_id: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<HandledWebhook>> {
-        self.later(reprocess(event_id, now_or(now_seconds)))
+        self.later(checked(|| {
+            Ok(reprocess(
+                event_id.get("eventId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `reprocess` on the calling thread.
     #[napi(catch_unwind)]
     pub fn reprocess_sync(
         &self,
-        event_id: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "string")] event_id: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<HandledWebhook> {
-        self.now(reprocess(event_id, now_or(now_seconds)))
+        self.now(checked(|| {
+            Ok(reprocess(
+                event_id.get("eventId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Imports a Stripe events export (JSON lines, a JSON array, or a `GET /v1/events` list
     /// object) oldest first, through the same dedupe and state rules as webhooks, without
     /// signatures: the export is trusted operator input. Importing twice changes nothing.
+    /// An export of the other Stripe mode than the store's is refused whole with
+    /// `LIVEMODE_MISMATCH` unless `options.allowLivemodeMismatch` is set.
     #[napi(catch_unwind, ts_return_type = "Promise<ImportReport>")]
     pub fn import_events(
         &self,
-        events_export: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "string")] events_export: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+        options: Option<ImportOptions>,
     ) -> AsyncTask<Call<ImportReport>> {
-        self.later(import_events(events_export, now_or(now_seconds)))
+        self.later(checked(|| {
+            let text = events_export.get("eventsExport")?;
+            Ok(import_events(
+                text,
+                args::now(now_seconds, "nowSeconds")?,
+                options,
+            ))
+        }))
     }
 
     /// `importEvents` on the calling thread.
     #[napi(catch_unwind)]
     pub fn import_events_sync(
         &self,
-        events_export: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "string")] events_export: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+        options: Option<ImportOptions>,
     ) -> Result<ImportReport> {
-        self.now(import_events(events_export, now_or(now_seconds)))
+        self.now(checked(|| {
+            let text = events_export.get("eventsExport")?;
+            Ok(import_events(
+                text,
+                args::now(now_seconds, "nowSeconds")?,
+                options,
+            ))
+        }))
     }
 }

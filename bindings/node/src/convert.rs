@@ -2,6 +2,8 @@
 //! camelCase names; `null` stands for an absent value (never `undefined`).
 
 use napi_derive::napi;
+
+use crate::args::{Num, Texts};
 use serde_json::Value;
 use tollbooth::ErrorCode;
 
@@ -346,13 +348,18 @@ impl From<tollbooth::SnapshotApplied> for SnapshotApplied {
 #[napi(object)]
 pub struct ClaimOptions {
     /// Only these kinds (all kinds when absent or empty).
-    pub kinds: Option<Vec<String>>,
-    /// At most this many jobs.
-    pub limit: i64,
-    /// Lease length; complete or fail the job before it ends or get `LEASE_LOST`.
-    pub lease_seconds: i64,
+    #[napi(ts_type = "Array<string> | undefined | null")]
+    pub kinds: Option<Texts>,
+    /// At most this many jobs (1 to 10000).
+    #[napi(ts_type = "number")]
+    pub limit: Num,
+    /// Lease length (1 s to a week); complete or fail the job before it ends or get
+    /// `LEASE_LOST`.
+    #[napi(ts_type = "number")]
+    pub lease_seconds: Num,
     /// The clock (unix seconds); defaults to now.
-    pub now_seconds: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub now_seconds: Option<Num>,
 }
 
 /// A job leased to the caller.
@@ -431,8 +438,9 @@ pub struct JobsFilter {
     pub state: Option<String>,
     /// Only this customer.
     pub customer_id: Option<String>,
-    /// At most this many (default 100).
-    pub limit: Option<i64>,
+    /// At most this many (default 100, at most 100000).
+    #[napi(ts_type = "number | undefined | null")]
+    pub limit: Option<Num>,
 }
 
 impl JobsFilter {
@@ -450,7 +458,11 @@ impl JobsFilter {
             kind: self.kind.clone(),
             state,
             customer_id: self.customer_id.clone(),
-            limit: self.limit.map(|l| to_u32("limit", l)).transpose()?,
+            limit: self
+                .limit
+                .as_ref()
+                .map(|l| l.small("limit", 1, MAX_LIST_LIMIT))
+                .transpose()?,
         })
     }
 }
@@ -535,7 +547,19 @@ impl From<tollbooth::billing::CustomerRow> for Customer {
     }
 }
 
-/// Parses JSON the core produced (job payloads, reports).
+/// A core report as a JS-ready value, straight from its `Serialize` (no JSON text between):
+/// `serde_json::to_value(report)`, whose error (never seen: the reports are plain data) gets
+/// a code from the table.
+pub fn to_js_value(report: serde_json::Result<Value>) -> Result<Value> {
+    report.map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidArgument,
+            format!("the report could not be converted ({e})"),
+        )
+    })
+}
+
+/// Parses JSON the core stored (job payloads).
 pub fn parse_json(what: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
         Error::new(
@@ -549,12 +573,5 @@ fn parse_payload(id: i64, text: &str) -> Result<Value> {
     parse_json(&format!("payload of job {id}"), text)
 }
 
-/// A JS number that must fit a `u32` (JS would otherwise wrap negatives silently).
-pub fn to_u32(name: &str, v: i64) -> Result<u32> {
-    u32::try_from(v).map_err(|_| {
-        Error::new(
-            ErrorCode::InvalidArgument,
-            format!("{name} must be between 0 and {}", u32::MAX),
-        )
-    })
-}
+/// Most rows a list call returns.
+pub const MAX_LIST_LIMIT: u32 = 100_000;

@@ -15,12 +15,14 @@ use napi::bindgen_prelude::{AsyncTask, JsObjectValue, Object, ToNapiValue, Unkno
 use napi::{JSON, ValueType};
 use napi_derive::napi;
 use serde_json::Value;
-use tollbooth::{Config, Engine, ErrorCode, unix_now};
+use tollbooth::outbox::{MAX_CLAIM_LIMIT, MAX_LEASE_SECS};
+use tollbooth::{Config, Engine, ErrorCode};
 
+use crate::args::{self, Num, Text};
 use crate::body::{self, Also};
 use crate::convert::{
     Access, CatalogEntry, CheckoutStatus, ClaimOptions, ClaimedJob, Customer, FailResult,
-    HandledWebhook, Invoice, Job, JobsFilter, Purchase, SnapshotApplied, parse_json, to_u32,
+    HandledWebhook, Invoice, Job, JobsFilter, Purchase, SnapshotApplied, to_js_value,
 };
 use crate::error::{Result, guard, to_napi};
 use crate::options::{self, EnvOptions, TollboothOptions};
@@ -122,10 +124,6 @@ fn create_directory(database: &str) -> tollbooth::Result<()> {
 
 fn closed() -> tollbooth::Error {
     tollbooth::Error::new(ErrorCode::Closed, "the engine is closed")
-}
-
-fn now_or(now: Option<i64>) -> i64 {
-    now.unwrap_or_else(unix_now)
 }
 
 /// Boxes engine work for either thread.
@@ -244,10 +242,15 @@ fn apply_snapshot(json: Vec<u8>, fetched_at: i64) -> Work<SnapshotApplied> {
 }
 
 fn claim_jobs(options: ClaimOptions) -> tollbooth::Result<Work<Vec<ClaimedJob>>> {
-    let limit = to_u32("limit", options.limit)?;
-    let kinds: Vec<String> = options.kinds.unwrap_or_default();
-    let now = now_or(options.now_seconds);
-    let lease = options.lease_seconds;
+    let limit = options.limit.small("limit", 1, MAX_CLAIM_LIMIT)?;
+    let lease = options
+        .lease_seconds
+        .whole("leaseSeconds", 1, MAX_LEASE_SECS)?;
+    let now = args::now(options.now_seconds, "nowSeconds")?;
+    let kinds: Vec<String> = match &options.kinds {
+        Some(k) => k.get("kinds")?,
+        None => Vec::new(),
+    };
     Ok(on_engine(move |e| {
         let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
         let claimed = e.claim(&kinds, limit, lease, now)?;
@@ -286,7 +289,7 @@ fn find_customer(needle: String) -> Work<Option<Customer>> {
 }
 
 fn metrics(now: i64) -> Work<Value> {
-    on_engine(move |e| parse_json("the metrics report", &e.metrics_json(now)?))
+    on_engine(move |e| to_js_value(serde_json::to_value(e.metrics(now)?)))
 }
 
 fn prometheus(now: i64) -> Work<String> {
@@ -294,7 +297,7 @@ fn prometheus(now: i64) -> Work<String> {
 }
 
 fn health(now: i64) -> Work<Value> {
-    on_engine(move |e| parse_json("the health report", &e.health_json(now)?))
+    on_engine(move |e| to_js_value(serde_json::to_value(e.health(now)?)))
 }
 
 fn open() -> Work<()> {
@@ -315,6 +318,12 @@ fn webhook_body(env: &Env, raw_body: &Unknown<'_>) -> tollbooth::Result<Vec<u8>>
 /// tollbooth itself checks, like Node's `fs.promises`.
 fn failed<T: 'static>(e: tollbooth::Error) -> Work<T> {
     Box::new(move |_: &Shared| Err(e))
+}
+
+/// The work `f` builds once it has checked its arguments, or work that reports why they were
+/// refused (so both the Promise and the Sync form report a bad argument the same way).
+pub(crate) fn checked<T: 'static>(f: impl FnOnce() -> tollbooth::Result<Work<T>>) -> Work<T> {
+    or_failed(f())
 }
 
 /// The work, or work that reports why there is none.
@@ -418,14 +427,17 @@ impl Tollbooth {
         &self,
         env: Env,
         raw_body: Unknown<'_>,
-        signature_header: Option<String>,
-        now_seconds: Option<i64>,
+        signature_header: Option<Text>,
+        now_seconds: Option<Num>,
     ) -> napi::Result<PromiseValue> {
-        let now = now_or(now_seconds);
-        let work = webhook_body(&env, &raw_body).map(|b| handle_webhook(b, signature_header, now));
+        let work = checked(|| {
+            let now = args::now(now_seconds, "nowSeconds")?;
+            let header = args::opt_text(signature_header, "signatureHeader")?;
+            webhook_body(&env, &raw_body).map(|b| handle_webhook(b, header, now))
+        });
         // On a lane, not libuv's pool: see `crate::lanes` (group commit needs the deliveries
         // in flight to be in the engine at once).
-        on_lane(&env, Arc::clone(&self.shared), or_failed(work))
+        on_lane(&env, Arc::clone(&self.shared), work)
     }
 
     /// `handleWebhook` on the calling thread; reads a `Buffer` in place, without a copy.
@@ -437,12 +449,13 @@ impl Tollbooth {
         &self,
         env: Env,
         raw_body: Unknown<'_>,
-        signature_header: Option<String>,
-        now_seconds: Option<i64>,
+        signature_header: Option<Text>,
+        now_seconds: Option<Num>,
     ) -> Result<HandledWebhook> {
         let body = body::webhook_body(&env, &raw_body).map_err(to_napi)?;
-        let header = signature_header.as_deref().unwrap_or("");
-        let now = now_or(now_seconds);
+        let header = args::opt_text(signature_header, "signatureHeader").map_err(to_napi)?;
+        let header = header.as_deref().unwrap_or("");
+        let now = args::now(now_seconds, "nowSeconds").map_err(to_napi)?;
         guard(|| {
             self.shared.run(|e| {
                 e.handle_webhook_at(body.as_slice(), header, now)
@@ -453,14 +466,32 @@ impl Tollbooth {
 
     /// Access for a Stripe customer (an unknown customer has state `none`).
     #[napi(catch_unwind, ts_return_type = "Promise<Access>")]
-    pub fn access(&self, customer_id: String, now_seconds: Option<i64>) -> AsyncTask<Call<Access>> {
-        self.later(access(customer_id, now_or(now_seconds)))
+    pub fn access(
+        &self,
+        #[napi(ts_arg_type = "string")] customer_id: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> AsyncTask<Call<Access>> {
+        self.later(checked(|| {
+            Ok(access(
+                customer_id.get("customerId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `access` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn access_sync(&self, customer_id: String, now_seconds: Option<i64>) -> Result<Access> {
-        self.now(access(customer_id, now_or(now_seconds)))
+    pub fn access_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] customer_id: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> Result<Access> {
+        self.now(checked(|| {
+            Ok(access(
+                customer_id.get("customerId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Access for an app user, through the customer linked to it by Checkout's
@@ -468,20 +499,30 @@ impl Tollbooth {
     #[napi(catch_unwind, ts_return_type = "Promise<Access>")]
     pub fn access_for_user(
         &self,
-        user_id: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "string")] user_id: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<Access>> {
-        self.later(access_for_user(user_id, now_or(now_seconds)))
+        self.later(checked(|| {
+            Ok(access_for_user(
+                user_id.get("userId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `accessForUser` on the calling thread.
     #[napi(catch_unwind)]
     pub fn access_for_user_sync(
         &self,
-        user_id: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "string")] user_id: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<Access> {
-        self.now(access_for_user(user_id, now_or(now_seconds)))
+        self.now(checked(|| {
+            Ok(access_for_user(
+                user_id.get("userId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Connect: access for an app user of connected account `account` (`acct_...`), through
@@ -490,34 +531,52 @@ impl Tollbooth {
     #[napi(catch_unwind, ts_return_type = "Promise<Access>")]
     pub fn access_for_user_in(
         &self,
-        account: String,
-        user_id: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "string")] account: Text,
+        #[napi(ts_arg_type = "string")] user_id: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<Access>> {
-        self.later(access_for_user_in(account, user_id, now_or(now_seconds)))
+        self.later(checked(|| {
+            Ok(access_for_user_in(
+                account.get("account")?,
+                user_id.get("userId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `accessForUserIn` on the calling thread.
     #[napi(catch_unwind)]
     pub fn access_for_user_in_sync(
         &self,
-        account: String,
-        user_id: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "string")] account: Text,
+        #[napi(ts_arg_type = "string")] user_id: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<Access> {
-        self.now(access_for_user_in(account, user_id, now_or(now_seconds)))
+        self.now(checked(|| {
+            Ok(access_for_user_in(
+                account.get("account")?,
+                user_id.get("userId")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// A customer's one-time purchases (paid, pending and refunded), by id.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Purchase>>")]
-    pub fn purchases(&self, customer_id: String) -> AsyncTask<Call<Vec<Purchase>>> {
-        self.later(purchases(customer_id))
+    pub fn purchases(
+        &self,
+        #[napi(ts_arg_type = "string")] customer_id: Text,
+    ) -> AsyncTask<Call<Vec<Purchase>>> {
+        self.later(checked(|| Ok(purchases(customer_id.get("customerId")?))))
     }
 
     /// `purchases` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn purchases_sync(&self, customer_id: String) -> Result<Vec<Purchase>> {
-        self.now(purchases(customer_id))
+    pub fn purchases_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] customer_id: Text,
+    ) -> Result<Vec<Purchase>> {
+        self.now(checked(|| Ok(purchases(customer_id.get("customerId")?))))
     }
 
     /// Products and prices by id (`object`: only `'product'` or only `'price'`), so a page
@@ -525,31 +584,41 @@ impl Tollbooth {
     #[napi(catch_unwind, ts_return_type = "Promise<Array<CatalogEntry>>")]
     pub fn catalog(
         &self,
-        #[napi(ts_arg_type = "'product' | 'price'")] object: Option<String>,
+        #[napi(ts_arg_type = "'product' | 'price'")] object: Option<Text>,
     ) -> AsyncTask<Call<Vec<CatalogEntry>>> {
-        self.later(catalog(object))
+        self.later(checked(|| Ok(catalog(args::opt_text(object, "object")?))))
     }
 
     /// `catalog` on the calling thread.
     #[napi(catch_unwind)]
     pub fn catalog_sync(
         &self,
-        #[napi(ts_arg_type = "'product' | 'price'")] object: Option<String>,
+        #[napi(ts_arg_type = "'product' | 'price'")] object: Option<Text>,
     ) -> Result<Vec<CatalogEntry>> {
-        self.now(catalog(object))
+        self.now(checked(|| Ok(catalog(args::opt_text(object, "object")?))))
     }
 
     /// The active Stripe Entitlements (feature lookup keys, sorted) of a Stripe customer or
     /// of the customer linked to an app user (empty when unknown).
     #[napi(catch_unwind, ts_return_type = "Promise<Array<string>>")]
-    pub fn features(&self, user_or_customer: String) -> AsyncTask<Call<Vec<String>>> {
-        self.later(features(user_or_customer))
+    pub fn features(
+        &self,
+        #[napi(ts_arg_type = "string")] user_or_customer: Text,
+    ) -> AsyncTask<Call<Vec<String>>> {
+        self.later(checked(|| {
+            Ok(features(user_or_customer.get("userOrCustomer")?))
+        }))
     }
 
     /// `features` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn features_sync(&self, user_or_customer: String) -> Result<Vec<String>> {
-        self.now(features(user_or_customer))
+    pub fn features_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] user_or_customer: Text,
+    ) -> Result<Vec<String>> {
+        self.now(checked(|| {
+            Ok(features(user_or_customer.get("userOrCustomer")?))
+        }))
     }
 
     /// Whether a Stripe customer (or an app user's customer) has the active entitlement
@@ -557,41 +626,71 @@ impl Tollbooth {
     #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
     pub fn has_feature(
         &self,
-        user_or_customer: String,
-        lookup_key: String,
+        #[napi(ts_arg_type = "string")] user_or_customer: Text,
+        #[napi(ts_arg_type = "string")] lookup_key: Text,
     ) -> AsyncTask<Call<bool>> {
-        self.later(has_feature(user_or_customer, lookup_key))
+        self.later(checked(|| {
+            Ok(has_feature(
+                user_or_customer.get("userOrCustomer")?,
+                lookup_key.get("lookupKey")?,
+            ))
+        }))
     }
 
     /// `hasFeature` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn has_feature_sync(&self, user_or_customer: String, lookup_key: String) -> Result<bool> {
-        self.now(has_feature(user_or_customer, lookup_key))
+    pub fn has_feature_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] user_or_customer: Text,
+        #[napi(ts_arg_type = "string")] lookup_key: Text,
+    ) -> Result<bool> {
+        self.now(checked(|| {
+            Ok(has_feature(
+                user_or_customer.get("userOrCustomer")?,
+                lookup_key.get("lookupKey")?,
+            ))
+        }))
     }
 
     /// A customer's invoices, newest first.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Invoice>>")]
-    pub fn invoices(&self, customer_id: String) -> AsyncTask<Call<Vec<Invoice>>> {
-        self.later(invoices(customer_id))
+    pub fn invoices(
+        &self,
+        #[napi(ts_arg_type = "string")] customer_id: Text,
+    ) -> AsyncTask<Call<Vec<Invoice>>> {
+        self.later(checked(|| Ok(invoices(customer_id.get("customerId")?))))
     }
 
     /// `invoices` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn invoices_sync(&self, customer_id: String) -> Result<Vec<Invoice>> {
-        self.now(invoices(customer_id))
+    pub fn invoices_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] customer_id: Text,
+    ) -> Result<Vec<Invoice>> {
+        self.now(checked(|| Ok(invoices(customer_id.get("customerId")?))))
     }
 
     /// What the checkout success page may say about a Checkout Session (`pending` when no
     /// webhook for it has been processed yet).
     #[napi(catch_unwind, ts_return_type = "Promise<CheckoutStatus>")]
-    pub fn checkout_status(&self, session_id: String) -> AsyncTask<Call<CheckoutStatus>> {
-        self.later(checkout_status(session_id))
+    pub fn checkout_status(
+        &self,
+        #[napi(ts_arg_type = "string")] session_id: Text,
+    ) -> AsyncTask<Call<CheckoutStatus>> {
+        self.later(checked(|| {
+            Ok(checkout_status(session_id.get("sessionId")?))
+        }))
     }
 
     /// `checkoutStatus` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn checkout_status_sync(&self, session_id: String) -> Result<CheckoutStatus> {
-        self.now(checkout_status(session_id))
+    pub fn checkout_status_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] session_id: Text,
+    ) -> Result<CheckoutStatus> {
+        self.now(checked(|| {
+            Ok(checkout_status(session_id.get("sessionId")?))
+        }))
     }
 
     /// Applies an object freshly fetched from the Stripe API (a subscription, invoice,
@@ -607,11 +706,16 @@ impl Tollbooth {
         &self,
         env: Env,
         stripe_object: Unknown<'_>,
-        fetched_at_seconds: Option<i64>,
+        fetched_at_seconds: Option<Num>,
     ) -> AsyncTask<Call<SnapshotApplied>> {
-        let at = now_or(fetched_at_seconds);
-        let work = snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at));
-        self.later(or_failed(work))
+        self.later(checked(|| {
+            Ok(checked(|| {
+                Ok(checked(|| {
+                    let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
+                    snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
+                }))
+            }))
+        }))
     }
 
     /// `applySnapshot` on the calling thread.
@@ -623,10 +727,16 @@ impl Tollbooth {
         &self,
         env: Env,
         stripe_object: Unknown<'_>,
-        fetched_at_seconds: Option<i64>,
+        fetched_at_seconds: Option<Num>,
     ) -> Result<SnapshotApplied> {
-        let json = snapshot_json(&env, &stripe_object).map_err(to_napi)?;
-        self.now(apply_snapshot(json, now_or(fetched_at_seconds)))
+        self.now(checked(|| {
+            Ok(checked(|| {
+                Ok(checked(|| {
+                    let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
+                    snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
+                }))
+            }))
+        }))
     }
 
     /// Leases up to `limit` due jobs (of `kinds`, or all) for `leaseSeconds`. Run each job's
@@ -648,22 +758,34 @@ impl Tollbooth {
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn complete_job(
         &self,
-        id: i64,
-        lease_token: i64,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "number")] id: Num,
+        #[napi(ts_arg_type = "number")] lease_token: Num,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<()>> {
-        self.later(complete_job(id, lease_token, now_or(now_seconds)))
+        self.later(checked(|| {
+            Ok(complete_job(
+                args::id(&id, "id")?,
+                args::id(&lease_token, "leaseToken")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `completeJob` on the calling thread.
     #[napi(catch_unwind)]
     pub fn complete_job_sync(
         &self,
-        id: i64,
-        lease_token: i64,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "number")] id: Num,
+        #[napi(ts_arg_type = "number")] lease_token: Num,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<()> {
-        self.now(complete_job(id, lease_token, now_or(now_seconds)))
+        self.now(checked(|| {
+            Ok(complete_job(
+                args::id(&id, "id")?,
+                args::id(&lease_token, "leaseToken")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Records a failed attempt: retry with backoff, or dead-letter after `maxAttempts`.
@@ -672,24 +794,38 @@ impl Tollbooth {
     #[napi(catch_unwind, ts_return_type = "Promise<FailResult>")]
     pub fn fail_job(
         &self,
-        id: i64,
-        lease_token: i64,
-        message: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "number")] id: Num,
+        #[napi(ts_arg_type = "number")] lease_token: Num,
+        #[napi(ts_arg_type = "string")] message: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> AsyncTask<Call<FailResult>> {
-        self.later(fail_job(id, lease_token, message, now_or(now_seconds)))
+        self.later(checked(|| {
+            Ok(fail_job(
+                args::id(&id, "id")?,
+                args::id(&lease_token, "leaseToken")?,
+                message.get("message")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `failJob` on the calling thread.
     #[napi(catch_unwind)]
     pub fn fail_job_sync(
         &self,
-        id: i64,
-        lease_token: i64,
-        message: String,
-        now_seconds: Option<i64>,
+        #[napi(ts_arg_type = "number")] id: Num,
+        #[napi(ts_arg_type = "number")] lease_token: Num,
+        #[napi(ts_arg_type = "string")] message: Text,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
     ) -> Result<FailResult> {
-        self.now(fail_job(id, lease_token, message, now_or(now_seconds)))
+        self.now(checked(|| {
+            Ok(fail_job(
+                args::id(&id, "id")?,
+                args::id(&lease_token, "leaseToken")?,
+                message.get("message")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// Jobs, newest first, optionally filtered.
@@ -718,51 +854,95 @@ impl Tollbooth {
 
     /// Puts a dead job back in the queue; resolves to the id of the job that will run.
     #[napi(catch_unwind, ts_return_type = "Promise<number>")]
-    pub fn replay_job(&self, id: i64, now_seconds: Option<i64>) -> AsyncTask<Call<i64>> {
-        self.later(replay_job(id, now_or(now_seconds)))
+    pub fn replay_job(
+        &self,
+        #[napi(ts_arg_type = "number")] id: Num,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> AsyncTask<Call<i64>> {
+        self.later(checked(|| {
+            Ok(replay_job(
+                args::id(&id, "id")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// `replayJob` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn replay_job_sync(&self, id: i64, now_seconds: Option<i64>) -> Result<i64> {
-        self.now(replay_job(id, now_or(now_seconds)))
+    pub fn replay_job_sync(
+        &self,
+        #[napi(ts_arg_type = "number")] id: Num,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> Result<i64> {
+        self.now(checked(|| {
+            Ok(replay_job(
+                args::id(&id, "id")?,
+                args::now(now_seconds, "nowSeconds")?,
+            ))
+        }))
     }
 
     /// A customer by Stripe id, email or app user id (tried in that order), or `null`.
     #[napi(catch_unwind, ts_return_type = "Promise<Customer | null>")]
-    pub fn find_customer(&self, needle: String) -> AsyncTask<Call<Option<Customer>>> {
-        self.later(find_customer(needle))
+    pub fn find_customer(
+        &self,
+        #[napi(ts_arg_type = "string")] needle: Text,
+    ) -> AsyncTask<Call<Option<Customer>>> {
+        self.later(checked(|| Ok(find_customer(needle.get("needle")?))))
     }
 
     /// `findCustomer` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn find_customer_sync(&self, needle: String) -> Result<Option<Customer>> {
-        self.now(find_customer(needle))
+    pub fn find_customer_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] needle: Text,
+    ) -> Result<Option<Customer>> {
+        self.now(checked(|| Ok(find_customer(needle.get("needle")?))))
     }
 
     /// The metrics report (deliveries, latency, lag, queue depth, failure rate) as an object,
     /// with the keys of the core's JSON report (snake_case).
     #[napi(catch_unwind, ts_return_type = "Promise<Record<string, any>>")]
-    pub fn metrics(&self, now_seconds: Option<i64>) -> AsyncTask<Call<Value>> {
-        self.later(metrics(now_or(now_seconds)))
+    pub fn metrics(
+        &self,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> AsyncTask<Call<Value>> {
+        self.later(checked(|| {
+            Ok(metrics(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// `metrics` on the calling thread.
     #[napi(catch_unwind, ts_return_type = "Record<string, any>")]
-    pub fn metrics_sync(&self, now_seconds: Option<i64>) -> Result<Value> {
-        self.now(metrics(now_or(now_seconds)))
+    pub fn metrics_sync(
+        &self,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> Result<Value> {
+        self.now(checked(|| {
+            Ok(metrics(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// Prometheus text exposition (format 0.0.4), for a `/metrics` route.
     #[napi(catch_unwind, ts_return_type = "Promise<string>")]
-    pub fn prometheus(&self, now_seconds: Option<i64>) -> AsyncTask<Call<String>> {
-        self.later(prometheus(now_or(now_seconds)))
+    pub fn prometheus(
+        &self,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> AsyncTask<Call<String>> {
+        self.later(checked(|| {
+            Ok(prometheus(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// `prometheus` on the calling thread.
     #[napi(catch_unwind)]
-    pub fn prometheus_sync(&self, now_seconds: Option<i64>) -> Result<String> {
-        self.now(prometheus(now_or(now_seconds)))
+    pub fn prometheus_sync(
+        &self,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> Result<String> {
+        self.now(checked(|| {
+            Ok(prometheus(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// Health: `{ ok, alerts, failure_rate, deliveries_window }` (keys as the core's JSON has
@@ -771,8 +951,13 @@ impl Tollbooth {
         catch_unwind,
         ts_return_type = "Promise<{ ok: boolean; alerts: any[]; [key: string]: any }>"
     )]
-    pub fn health(&self, now_seconds: Option<i64>) -> AsyncTask<Call<Value>> {
-        self.later(health(now_or(now_seconds)))
+    pub fn health(
+        &self,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> AsyncTask<Call<Value>> {
+        self.later(checked(|| {
+            Ok(health(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// `health` on the calling thread.
@@ -780,8 +965,13 @@ impl Tollbooth {
         catch_unwind,
         ts_return_type = "{ ok: boolean; alerts: any[]; [key: string]: any }"
     )]
-    pub fn health_sync(&self, now_seconds: Option<i64>) -> Result<Value> {
-        self.now(health(now_or(now_seconds)))
+    pub fn health_sync(
+        &self,
+        #[napi(ts_arg_type = "number | undefined | null")] now_seconds: Option<Num>,
+    ) -> Result<Value> {
+        self.now(checked(|| {
+            Ok(health(args::now(now_seconds, "nowSeconds")?))
+        }))
     }
 
     /// Flushes buffered log rows and closes the database. Calls made after `close()` reject

@@ -7,6 +7,7 @@
 //! every export and around every worker task, so a panic surfaces as code `PANIC`).
 
 mod admin;
+mod args;
 mod body;
 mod convert;
 mod engine;
@@ -35,11 +36,12 @@ pub use engine::Tollbooth;
 pub fn sign_test_payload(
     env: Env,
     payload: Unknown<'_>,
-    secret: String,
-    timestamp_seconds: Option<i64>,
+    secret: args::Text,
+    timestamp_seconds: Option<args::Num>,
 ) -> error::Result<String> {
-    let t = timestamp_seconds.unwrap_or_else(tollbooth::unix_now);
     error::guard(|| {
+        let t = args::now(timestamp_seconds, "timestampSeconds")?;
+        let secret = secret.get("secret")?;
         let body = body::bytes(&env, &payload, "payload", body::Also::Text)?.ok_or_else(|| {
             tollbooth::Error::new(
                 ErrorCode::InvalidArgument,
@@ -59,8 +61,11 @@ pub fn sign_test_payload(
 /// everything on our side, so Stripe retries it. Unknown or missing codes are 500. The same
 /// table as Rust's `ErrorCode::http_status` and C's `tb_result_http_status`.
 #[napi(catch_unwind)]
-pub fn http_status(code: Option<String>) -> u32 {
-    code.as_deref()
+pub fn http_status(
+    #[napi(ts_arg_type = "string | undefined | null")] code: Option<args::Text>,
+) -> u32 {
+    code.and_then(|c| c.get("code").ok())
+        .as_deref()
         .and_then(tollbooth::ErrorCode::parse)
         .map_or(500, |c| u32::from(c.http_status()))
 }
@@ -69,6 +74,12 @@ pub fn http_status(code: Option<String>) -> u32 {
 /// Stripe sends it): ISO 4217 with Stripe's documented exceptions. Divide a Stripe amount by
 /// `10 ** currencyExponent(currency)` before formatting it.
 #[napi(catch_unwind)]
-pub fn currency_exponent(currency: String) -> u32 {
-    tollbooth::billing::money::exponent(&currency)
+pub fn currency_exponent(
+    #[napi(ts_arg_type = "string")] currency: args::Text,
+) -> error::Result<u32> {
+    error::guard(|| {
+        Ok(tollbooth::billing::money::exponent(
+            &currency.get("currency")?,
+        ))
+    })
 }

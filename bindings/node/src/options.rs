@@ -6,6 +6,8 @@ use std::time::Duration;
 use napi::Env;
 use napi::bindgen_prelude::{JsObjectValue, Object};
 use napi_derive::napi;
+
+use crate::args::{Num, Text, Texts};
 use tollbooth::{Config, Durability, Error, ErrorCode, Result};
 
 /// Options for `new Tollbooth(...)`.
@@ -14,32 +16,42 @@ pub struct TollboothOptions {
     /// SQLite file path (its directory is created on first use), or `':memory:'` for a
     /// private in-memory database. A relative path is relative to the process's working
     /// directory (the project root under `next start`).
-    pub database: String,
+    #[napi(ts_type = "string")]
+    pub database: Text,
     /// Active webhook signing secrets (`whsec_...`); pass two while rotating.
-    pub webhook_secrets: Vec<String>,
+    #[napi(ts_type = "Array<string>")]
+    pub webhook_secrets: Texts,
     /// Largest allowed `|now - t|` of a signature, seconds (default 300). Also rejects
     /// timestamps this far in the future.
-    pub tolerance_seconds: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub tolerance_seconds: Option<Num>,
     /// Access continues this many seconds after a subscription becomes past_due (default 0).
-    pub past_due_grace_seconds: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub past_due_grace_seconds: Option<Num>,
     /// One-time purchases that grant access: each a price id, product id or `'*'`, optionally
     /// `'=SECONDS'` of access from the payment (default: lifetime), e.g.
     /// `['price_lifetime', 'prod_pass=2592000']`. Default: none (purchases grant nothing).
-    pub purchase_grants: Option<Vec<String>>,
+    #[napi(ts_type = "Array<string> | undefined | null")]
+    pub purchase_grants: Option<Texts>,
     /// `true`: accept live-mode events only; `false`: test-mode only; unset: both. Never
     /// derive it from `NODE_ENV`: a production build receiving test events (staging,
     /// `next start` locally) would refuse every one.
     pub livemode: Option<bool>,
     /// Attempts before a job moves to dead-letter (default 25).
-    pub max_attempts: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub max_attempts: Option<Num>,
     /// `'normal'` (default; a commit survives a process crash) or `'full'` (fsync per commit,
     /// survives power loss).
     #[napi(ts_type = "'normal' | 'full'")]
     pub durability: Option<String>,
-    /// How long to wait for another process's write lock before `STORE_BUSY`, ms (default 5000).
-    pub busy_timeout_ms: Option<i64>,
+    /// The wait budget, ms (default 2000): the longest a call waits for the store (other
+    /// calls and another process's write lock) before `STORE_BUSY`. Rejections and
+    /// duplicates never wait.
+    #[napi(ts_type = "number | undefined | null")]
+    pub busy_timeout_ms: Option<Num>,
     /// Largest webhook body accepted, bytes (default 1 MiB); larger gives `PAYLOAD_TOO_LARGE`.
-    pub max_body_bytes: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub max_body_bytes: Option<Num>,
     /// Whether this endpoint takes Connect events (a top-level `account`). `true` (default):
     /// each is kept in its connected account's scope (`accessForUserIn`). `false`: each is
     /// answered 2xx as `ignored` with reason `CONNECT_EVENT_REFUSED`; nothing moves.
@@ -50,38 +62,46 @@ pub struct TollboothOptions {
 #[napi(object)]
 pub struct EnvOptions {
     /// Instead of `TOLLBOOTH_DB` (default `'data/tollbooth.db'`).
-    pub database: Option<String>,
+    #[napi(ts_type = "string | undefined | null")]
+    pub database: Option<Text>,
     /// Instead of `STRIPE_WEBHOOK_SECRET`.
-    pub webhook_secrets: Option<Vec<String>>,
+    #[napi(ts_type = "Array<string> | undefined | null")]
+    pub webhook_secrets: Option<Texts>,
     /// Instead of `STRIPE_LIVEMODE` / the mode of `STRIPE_SECRET_KEY`.
     pub livemode: Option<bool>,
     /// As in `TollboothOptions`.
-    pub tolerance_seconds: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub tolerance_seconds: Option<Num>,
     /// As in `TollboothOptions`.
-    pub past_due_grace_seconds: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub past_due_grace_seconds: Option<Num>,
     /// Instead of `TOLLBOOTH_PURCHASE_GRANTS` (comma-separated, as in `TollboothOptions`).
-    pub purchase_grants: Option<Vec<String>>,
+    #[napi(ts_type = "Array<string> | undefined | null")]
+    pub purchase_grants: Option<Texts>,
     /// As in `TollboothOptions`.
-    pub max_attempts: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub max_attempts: Option<Num>,
     /// As in `TollboothOptions`.
     #[napi(ts_type = "'normal' | 'full'")]
     pub durability: Option<String>,
     /// As in `TollboothOptions`.
-    pub busy_timeout_ms: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub busy_timeout_ms: Option<Num>,
     /// As in `TollboothOptions`.
-    pub max_body_bytes: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub max_body_bytes: Option<Num>,
     /// As in `TollboothOptions`.
     pub accept_connect_events: Option<bool>,
 }
 
 /// The tuning knobs both option objects share.
 struct Tuning<'a> {
-    tolerance_seconds: Option<i64>,
-    past_due_grace_seconds: Option<i64>,
-    max_attempts: Option<i64>,
+    tolerance_seconds: &'a Option<Num>,
+    past_due_grace_seconds: &'a Option<Num>,
+    max_attempts: &'a Option<Num>,
     durability: Option<&'a str>,
-    busy_timeout_ms: Option<i64>,
-    max_body_bytes: Option<i64>,
+    busy_timeout_ms: &'a Option<Num>,
+    max_body_bytes: &'a Option<Num>,
     accept_connect_events: Option<bool>,
 }
 
@@ -89,27 +109,35 @@ fn bad(m: impl Into<String>) -> Error {
     Error::new(ErrorCode::ConfigInvalid, m)
 }
 
+/// A numeric option in `min..=max` (NaN, infinities and fractions refused), as
+/// `CONFIG_INVALID` with a fixed message.
+fn number(v: &Option<Num>, name: &str, min: i64, max: i64) -> Result<Option<i64>> {
+    v.as_ref()
+        .map(|n| n.whole(name, min, max).map_err(|e| bad(e.message())))
+        .transpose()
+}
+
 impl Tuning<'_> {
     fn apply(&self, c: &mut Config) -> Result<()> {
         if let Some(a) = self.accept_connect_events {
             c.accept_connect_events = a;
         }
-        if let Some(t) = self.tolerance_seconds {
+        const YEAR: i64 = 366 * 86_400;
+        if let Some(t) = number(self.tolerance_seconds, "toleranceSeconds", 1, YEAR)? {
             c.verify.tolerance_secs = t;
         }
-        if let Some(g) = self.past_due_grace_seconds {
+        if let Some(g) = number(self.past_due_grace_seconds, "pastDueGraceSeconds", 0, YEAR)? {
             c.past_due_grace_secs = g;
         }
-        if let Some(m) = self.max_attempts {
-            c.max_attempts = u32::try_from(m).map_err(|_| bad("maxAttempts is out of range"))?;
+        if let Some(m) = number(self.max_attempts, "maxAttempts", 1, 10_000)? {
+            c.max_attempts = m as u32;
         }
-        if let Some(ms) = self.busy_timeout_ms {
-            let ms = u64::try_from(ms).map_err(|_| bad("busyTimeoutMs must not be negative"))?;
-            c.sqlite.busy_timeout = Duration::from_millis(ms);
+        let most_ms = i64::from(i32::MAX);
+        if let Some(ms) = number(self.busy_timeout_ms, "busyTimeoutMs", 0, most_ms)? {
+            c.sqlite.busy_timeout = Duration::from_millis(ms as u64);
         }
-        if let Some(b) = self.max_body_bytes {
-            c.verify.max_body_bytes =
-                usize::try_from(b).map_err(|_| bad("maxBodyBytes must not be negative"))?;
+        if let Some(b) = number(self.max_body_bytes, "maxBodyBytes", 1, 1 << 30)? {
+            c.verify.max_body_bytes = b as usize;
         }
         c.sqlite.durability = match self.durability {
             None | Some("normal") => Durability::Normal,
@@ -122,17 +150,21 @@ impl Tuning<'_> {
 
 /// The configuration of `new Tollbooth(options)`, validated.
 pub fn config(o: &TollboothOptions) -> Result<Config> {
-    let secrets: Vec<&str> = o.webhook_secrets.iter().map(String::as_str).collect();
-    let mut c = Config::new(o.database.clone(), &secrets)?;
+    let secrets = o.webhook_secrets.get("webhookSecrets")?;
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let mut c = Config::new(o.database.get("database")?, &secrets)?;
     c.livemode = o.livemode;
-    c.purchase_grants = grants(o.purchase_grants.as_deref().unwrap_or_default())?;
+    c.purchase_grants = match &o.purchase_grants {
+        Some(list) => grants(&list.get("purchaseGrants")?)?,
+        None => Vec::new(),
+    };
     Tuning {
-        tolerance_seconds: o.tolerance_seconds,
-        past_due_grace_seconds: o.past_due_grace_seconds,
-        max_attempts: o.max_attempts,
+        tolerance_seconds: &o.tolerance_seconds,
+        past_due_grace_seconds: &o.past_due_grace_seconds,
+        max_attempts: &o.max_attempts,
         durability: o.durability.as_deref(),
-        busy_timeout_ms: o.busy_timeout_ms,
-        max_body_bytes: o.max_body_bytes,
+        busy_timeout_ms: &o.busy_timeout_ms,
+        max_body_bytes: &o.max_body_bytes,
         accept_connect_events: o.accept_connect_events,
     }
     .apply(&mut c)?;
@@ -164,12 +196,12 @@ pub fn from_env(env: &Env, o: Option<&EnvOptions>) -> Result<Config> {
             ))
         })
     };
-    let database = match o.and_then(|o| o.database.clone()) {
-        Some(d) => d,
+    let database = match o.and_then(|o| o.database.as_ref()) {
+        Some(d) => d.get("database")?,
         None => var("TOLLBOOTH_DB")?.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
     };
-    let secrets: Vec<String> = match o.and_then(|o| o.webhook_secrets.clone()) {
-        Some(s) => s,
+    let secrets: Vec<String> = match o.and_then(|o| o.webhook_secrets.as_ref()) {
+        Some(s) => s.get("webhookSecrets")?,
         None => {
             let Some(list) = var("STRIPE_WEBHOOK_SECRET")? else {
                 return Err(bad(
@@ -188,20 +220,20 @@ pub fn from_env(env: &Env, o: Option<&EnvOptions>) -> Result<Config> {
         Some(l) => Some(l),
         None => livemode_from_env(var("STRIPE_LIVEMODE")?, var("STRIPE_SECRET_KEY")?)?,
     };
-    c.purchase_grants = match o.and_then(|o| o.purchase_grants.as_deref()) {
-        Some(list) => grants(list)?,
+    c.purchase_grants = match o.and_then(|o| o.purchase_grants.as_ref()) {
+        Some(list) => grants(&list.get("purchaseGrants")?)?,
         None => tollbooth::PurchaseGrant::parse_list(
             var("TOLLBOOTH_PURCHASE_GRANTS")?.as_deref().unwrap_or(""),
         )
         .map_err(|e| bad(format!("TOLLBOOTH_PURCHASE_GRANTS: {}", e.message())))?,
     };
     let tuning = o.map(|o| Tuning {
-        tolerance_seconds: o.tolerance_seconds,
-        past_due_grace_seconds: o.past_due_grace_seconds,
-        max_attempts: o.max_attempts,
+        tolerance_seconds: &o.tolerance_seconds,
+        past_due_grace_seconds: &o.past_due_grace_seconds,
+        max_attempts: &o.max_attempts,
         durability: o.durability.as_deref(),
-        busy_timeout_ms: o.busy_timeout_ms,
-        max_body_bytes: o.max_body_bytes,
+        busy_timeout_ms: &o.busy_timeout_ms,
+        max_body_bytes: &o.max_body_bytes,
         accept_connect_events: o.accept_connect_events,
     });
     match tuning {

@@ -18,12 +18,20 @@ use tollbooth::stripe_api::{
 };
 use tollbooth::{Error, ErrorCode};
 
-use crate::convert::{FailResult, HandledWebhook, to_u32};
-use crate::engine::{Tollbooth, on_engine, or_failed, snapshot_json};
+use crate::args::{self, Num, Text, Texts};
+use crate::convert::{FailResult, HandledWebhook};
+use crate::engine::{Tollbooth, checked, on_engine, or_failed, snapshot_json};
 use crate::error::{Result, to_napi};
 use crate::task::{Call, Work};
 
 /// Where and how to reach Stripe: the part every Stripe operation shares.
+/// [`client`] from the JS options: the key must be a string (never quoted back), the base URL
+/// a string when given.
+fn client_of(api_key: &Text, base_url: &Option<Text>) -> tollbooth::Result<StripeClient> {
+    let base = args::opt_text(base_url.clone(), "baseUrl")?;
+    client(&api_key.get("apiKey")?, base.as_deref())
+}
+
 fn client(api_key: &str, base_url: Option<&str>) -> tollbooth::Result<StripeClient> {
     let base = base_url
         .filter(|b| !b.is_empty())
@@ -41,18 +49,23 @@ fn client(api_key: &str, base_url: Option<&str>) -> tollbooth::Result<StripeClie
 #[napi(object)]
 pub struct StripeSyncOptions {
     /// A secret (`sk_...`) or restricted (`rk_...`) key; read access is enough.
-    pub api_key: String,
+    #[napi(ts_type = "string")]
+    pub api_key: Text,
     /// `https://api.stripe.com` when absent; plain `http://` only to a loopback host (tests).
-    pub base_url: Option<String>,
+    #[napi(ts_type = "string | undefined | null")]
+    pub base_url: Option<Text>,
     /// Object types, in this order (default: all): `customers`, `products`, `prices`,
     /// `subscriptions`, `invoices`, `checkout_sessions` (singular and stream names work too).
-    pub only: Option<Vec<String>>,
+    #[napi(ts_type = "Array<string> | undefined | null")]
+    pub only: Option<Texts>,
     /// Only objects created at or after this unix second (`created[gte]`).
-    pub since: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub since: Option<Num>,
     /// Start every type from the beginning even when an unfinished run could resume.
     pub restart: Option<bool>,
     /// A Connect account (`acct_...`, sent as `Stripe-Account`).
-    pub account: Option<String>,
+    #[napi(ts_type = "string | undefined | null")]
+    pub account: Option<Text>,
 }
 
 /// One object type's result.
@@ -87,17 +100,22 @@ pub struct StripeSyncReport {
 #[napi(object)]
 pub struct StripeCatchUpOptions {
     /// A secret or restricted key with read access to Events.
-    pub api_key: String,
+    #[napi(ts_type = "string")]
+    pub api_key: Text,
     /// As in `syncFromStripe`.
-    pub base_url: Option<String>,
+    #[napi(ts_type = "string | undefined | null")]
+    pub base_url: Option<Text>,
     /// Start here (unix seconds) instead of the newest stored event minus the margin.
-    pub since: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub since: Option<Num>,
     /// Seconds before the newest stored event to start at (default 3600).
-    pub margin_seconds: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub margin_seconds: Option<Num>,
     /// Start a new window even when an unfinished catch-up could resume.
     pub restart: Option<bool>,
     /// A Connect account.
-    pub account: Option<String>,
+    #[napi(ts_type = "string | undefined | null")]
+    pub account: Option<Text>,
 }
 
 /// What `catchUp` did.
@@ -137,13 +155,17 @@ pub struct StripeCatchUpReport {
 #[napi(object)]
 pub struct StripeReconcileOptions {
     /// A secret or restricted key with read access to the reconciled objects.
-    pub api_key: String,
+    #[napi(ts_type = "string")]
+    pub api_key: Text,
     /// As in `syncFromStripe`.
-    pub base_url: Option<String>,
+    #[napi(ts_type = "string | undefined | null")]
+    pub base_url: Option<Text>,
     /// Most jobs claimed in this pass (default 50).
-    pub limit: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub limit: Option<Num>,
     /// Lease per job, seconds (default 60).
-    pub lease_seconds: Option<i64>,
+    #[napi(ts_type = "number | undefined | null")]
+    pub lease_seconds: Option<Num>,
 }
 
 /// A `stripe.reconcile` job that failed in this pass.
@@ -171,10 +193,12 @@ pub struct StripeReconcileReport {
 }
 
 fn sync_options(o: &StripeSyncOptions) -> tollbooth::Result<SyncOptions> {
-    let objects = o
-        .only
+    let only = match &o.only {
+        Some(names) => names.get("only")?,
+        None => Vec::new(),
+    };
+    let objects = only
         .iter()
-        .flatten()
         .map(|name| {
             SyncObject::parse(name).ok_or_else(|| {
                 Error::new(
@@ -188,9 +212,9 @@ fn sync_options(o: &StripeSyncOptions) -> tollbooth::Result<SyncOptions> {
         .collect::<tollbooth::Result<Vec<_>>>()?;
     Ok(SyncOptions {
         objects,
-        since: o.since,
+        since: args::opt_time(&o.since, "since")?,
         restart: o.restart.unwrap_or(false),
-        account: o.account.clone(),
+        account: args::opt_text(o.account.clone(), "account")?,
     })
 }
 
@@ -199,7 +223,7 @@ fn sync_options(o: &StripeSyncOptions) -> tollbooth::Result<SyncOptions> {
 
 fn sync_from_stripe(o: StripeSyncOptions) -> tollbooth::Result<Work<StripeSyncReport>> {
     let opts = sync_options(&o)?;
-    let client = client(&o.api_key, o.base_url.as_deref())?;
+    let client = client_of(&o.api_key, &o.base_url)?;
     Ok(on_engine(move |e| {
         let r = stripe_api::sync(e, &client, &opts, &mut |_| {})?;
         Ok(StripeSyncReport {
@@ -222,21 +246,18 @@ fn sync_from_stripe(o: StripeSyncOptions) -> tollbooth::Result<Work<StripeSyncRe
 }
 
 fn catch_up(o: StripeCatchUpOptions) -> tollbooth::Result<Work<StripeCatchUpReport>> {
-    let client = client(&o.api_key, o.base_url.as_deref())?;
+    let client = client_of(&o.api_key, &o.base_url)?;
+    let margin = o
+        .margin_seconds
+        .as_ref()
+        .map(|m| m.whole("marginSeconds", 0, 366 * 86_400))
+        .transpose()?;
     let opts = CatchUpOptions {
-        since: o.since,
-        margin_secs: o
-            .margin_seconds
-            .unwrap_or(stripe_api::catchup::DEFAULT_MARGIN_SECS),
+        since: args::opt_time(&o.since, "since")?,
+        margin_secs: margin.unwrap_or(stripe_api::catchup::DEFAULT_MARGIN_SECS),
         restart: o.restart.unwrap_or(false),
-        account: o.account,
+        account: args::opt_text(o.account, "account")?,
     };
-    if opts.margin_secs < 0 {
-        return Err(Error::new(
-            ErrorCode::InvalidArgument,
-            "marginSeconds must not be negative",
-        ));
-    }
     Ok(on_engine(move |e| {
         let r = stripe_api::catch_up(e, &client, &opts, &mut |_| {})?;
         Ok(StripeCatchUpReport {
@@ -271,15 +292,12 @@ fn stripe_jobs(
     o: StripeReconcileOptions,
     every_kind: bool,
 ) -> tollbooth::Result<Work<StripeReconcileReport>> {
-    let client = client(&o.api_key, o.base_url.as_deref())?;
-    let limit = to_u32("limit", o.limit.unwrap_or(50))?;
-    let lease = o.lease_seconds.unwrap_or(60);
-    if lease <= 0 {
-        return Err(Error::new(
-            ErrorCode::InvalidArgument,
-            "leaseSeconds must be positive",
-        ));
-    }
+    let client = client_of(&o.api_key, &o.base_url)?;
+    let limit = args::limit(&o.limit, 50, tollbooth::outbox::MAX_CLAIM_LIMIT)?;
+    let lease = match &o.lease_seconds {
+        Some(l) => l.whole("leaseSeconds", 1, tollbooth::outbox::MAX_LEASE_SECS)?,
+        None => 60,
+    };
     Ok(on_engine(move |e| {
         let r = if every_kind {
             stripe_api::work_stripe_jobs(e, &client, limit, lease)?
@@ -394,11 +412,12 @@ impl Tollbooth {
         &self,
         env: Env,
         event: Unknown<'_>,
-        now_seconds: Option<i64>,
+        now_seconds: Option<Num>,
     ) -> AsyncTask<Call<HandledWebhook>> {
-        let now = now_seconds.unwrap_or_else(tollbooth::unix_now);
-        let work = snapshot_json(&env, &event).map(|b| ingest_trusted(b, now));
-        self.later(or_failed(work))
+        self.later(checked(|| {
+            let now = args::now(now_seconds, "nowSeconds")?;
+            snapshot_json(&env, &event).map(|b| ingest_trusted(b, now))
+        }))
     }
 
     /// `ingestTrusted` on the calling thread.
@@ -410,12 +429,11 @@ impl Tollbooth {
         &self,
         env: Env,
         event: Unknown<'_>,
-        now_seconds: Option<i64>,
+        now_seconds: Option<Num>,
     ) -> Result<HandledWebhook> {
-        let body = snapshot_json(&env, &event).map_err(to_napi)?;
-        self.now(ingest_trusted(
-            body,
-            now_seconds.unwrap_or_else(tollbooth::unix_now),
-        ))
+        self.now(checked(|| {
+            let now = args::now(now_seconds, "nowSeconds")?;
+            snapshot_json(&env, &event).map(|b| ingest_trusted(b, now))
+        }))
     }
 }

@@ -2,35 +2,51 @@
 
 use std::collections::HashMap;
 
+use tollbooth::engine::CustomerTimeline;
+
 use crate::output::{Table, date, money, opt, time};
 use crate::{App, EXIT_OK, Res, fail};
 
 pub fn run(app: &App, who: &str) -> Res<u8> {
     let engine = app.engine()?;
-    let out = &app.out;
     let Some(tl) = engine.customer_timeline(who, app.now)? else {
         return Err(fail(format!(
             "no customer matches {who:?} (tried Stripe customer id, email and user id)"
         )));
     };
-    if out.json {
-        out.json(&tl);
+    if app.out.json {
+        app.out.json(&tl);
         return Ok(EXIT_OK);
     }
-    let (customer, access, cid) = (&tl.customer, &tl.access, &tl.customer.id);
-    let (events, invoices) = (&tl.events, &tl.invoices);
-    let job_rows: Vec<_> = tl.jobs.iter().map(|h| (&h.job, &h.attempts)).collect();
+    let names = plan_names(&engine)?;
+    print_customer(app, &tl);
+    print_access(app, &tl, &names);
+    print_events(app, &tl);
+    app.out.heading("Invoices");
+    app.out
+        .table(&invoice_table(app, &tl.invoices), "no invoices");
+    print_jobs(app, &tl);
+    Ok(EXIT_OK)
+}
 
+/// Name, email, ids, and whether Stripe deleted the customer.
+fn print_customer(app: &App, tl: &CustomerTimeline) {
+    let (out, customer) = (&app.out, &tl.customer);
     out.line(format!(
         "{} {}  {} {}",
         out.bold(customer.name.as_deref().unwrap_or("(no name)")),
         opt(customer.email.as_deref()),
-        out.dim(cid),
+        out.dim(&customer.id),
         out.dim(&format!("user {}", opt(customer.user_id.as_deref())))
     ));
     if customer.deleted {
         out.line(format!("  {}", out.red("deleted in Stripe")));
     }
+}
+
+/// The access decision and what it rests on: subscriptions, one-time purchases, features.
+fn print_access(app: &App, tl: &CustomerTimeline, names: &HashMap<String, String>) {
+    let (out, access) = (&app.out, &tl.access);
     out.heading("Access");
     out.line(format!(
         "  {}  {}  {}",
@@ -42,11 +58,10 @@ pub fn run(app: &App, who: &str) -> Res<u8> {
         },
         access.reason
     ));
-    let names = plan_names(&engine)?;
-    subscription_lines(app, &tl.subscriptions, &names);
+    subscription_lines(app, &tl.subscriptions, names);
     out.heading("Purchases");
     out.table(
-        &purchase_table(app, &tl.purchases, &names),
+        &purchase_table(app, &tl.purchases, names),
         "no one-time purchases",
     );
     out.heading("Features");
@@ -55,9 +70,13 @@ pub fn run(app: &App, who: &str) -> Res<u8> {
     } else {
         format!("  {}", tl.features.join(", "))
     });
+}
+
+fn print_events(app: &App, tl: &CustomerTimeline) {
+    let out = &app.out;
     out.heading("Events");
     let mut t = Table::new(&["created", "type", "outcome", "object", "event"]);
-    for e in events {
+    for e in &tl.events {
         t.row(vec![
             time(e.created),
             e.event_type.clone(),
@@ -67,22 +86,24 @@ pub fn run(app: &App, who: &str) -> Res<u8> {
         ]);
     }
     out.table(&t, "no events");
-    out.heading("Invoices");
-    out.table(&invoice_table(app, invoices), "no invoices");
+}
+
+fn print_jobs(app: &App, tl: &CustomerTimeline) {
+    let out = &app.out;
     out.heading("Jobs");
     let mut t = Table::new(&["id", "kind", "key", "state", "attempts", "last error"]);
-    for (j, attempts) in &job_rows {
+    for h in &tl.jobs {
+        let j = &h.job;
         t.row(vec![
             j.id.to_string(),
             j.kind.clone(),
             j.key.clone(),
             out.status(j.state.as_str()),
-            attempts_cell(attempts),
+            attempts_cell(&h.attempts),
             opt(j.last_error.as_deref()),
         ]);
     }
     out.table(&t, "no jobs");
-    Ok(EXIT_OK)
 }
 
 /// `features <who> [--has KEY]`: the active entitlements of a customer or app user.

@@ -72,18 +72,13 @@ pub(super) fn enqueue(
     })
 }
 
-/// The claim pick: due jobs and expired leases, oldest first, each half an ordered index range
-/// stopping at the limit; a job waits while an older open job of its queue for its customer
-/// exists. `$2` is the kind list (empty: every kind).
-const CLAIM_PICK: &str = "SELECT id, state, kind FROM ( \
-     (SELECT id, state, run_at, kind FROM jobs j WHERE state = 'due' AND run_at <= $1 \
-        AND (cardinality($2::text[]) = 0 OR kind = ANY($2)) AND kind <> ALL($4::text[]) \
-        AND NOT_OLDER ORDER BY run_at, id LIMIT $3) \
-     UNION ALL \
-     (SELECT id, state, run_at, kind FROM jobs j WHERE state = 'leased' AND lease_until <= $1 \
-        AND (cardinality($2::text[]) = 0 OR kind = ANY($2)) AND kind <> ALL($4::text[]) \
-        AND NOT_OLDER ORDER BY run_at, id LIMIT $3) \
-   ) picked ORDER BY run_at, id LIMIT $3";
+/// The claim pick: due jobs, oldest first, an ordered index range stopping at the limit; a
+/// job waits while an older open job of its queue for its customer exists. `$2` is the kind
+/// list (empty: every kind). Expired leases are not picked here: `expire_leases` first turns
+/// them into failed attempts (backoff, dead-letter), which makes them due again.
+const CLAIM_PICK: &str = "SELECT id, kind FROM jobs j WHERE state = 'due' AND run_at <= $1 \
+     AND (cardinality($2::text[]) = 0 OR kind = ANY($2)) AND kind <> ALL($4::text[]) \
+     AND NOT_OLDER ORDER BY run_at, id LIMIT $3";
 
 const NOT_OLDER: &str = "(customer_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.queue = j.queue \
      AND o.customer_id = j.customer_id AND o.id < j.id AND o.state IN ('due', 'leased')))";
@@ -318,14 +313,14 @@ impl PgStore {
                     (&except, Type::TEXT_ARRAY),
                 ],
             )?;
-            let picked: Vec<(i64, String, String)> = picked
-                .iter()
-                .map(|r| Ok((tx.get(r, 0)?, tx.get(r, 1)?, tx.get(r, 2)?)))
-                .collect::<Result<_>>()?;
             let picked: Vec<(i64, String)> = picked
+                .iter()
+                .map(|r| Ok((tx.get(r, 0)?, tx.get(r, 1)?)))
+                .collect::<Result<_>>()?;
+            let picked: Vec<i64> = picked
                 .into_iter()
-                .filter(|(_, _, kind)| gate.take(kind))
-                .map(|(id, state, _)| (id, state))
+                .filter(|(_, kind)| gate.take(kind))
+                .map(|(id, _)| id)
                 .collect();
             let taken: Vec<(String, crate::outbox::JobThrottle, i64, i64)> = gate
                 .taken()
@@ -338,14 +333,7 @@ impl PgStore {
             let now = gate.now(now);
             let until = now.saturating_add(lease_secs);
             let mut out = Vec::with_capacity(picked.len());
-            for (id, state) in picked {
-                if state == "leased" {
-                    tx.exec(
-                        "UPDATE job_attempts SET finished_at = $2, outcome = 'lease_expired' \
-                         WHERE job_id = $1 AND finished_at IS NULL",
-                        &[(&id, INT8), (&now, INT8)],
-                    )?;
-                }
+            for id in picked {
                 let Some(r) = tx.row(
                     "UPDATE jobs SET state = 'leased', attempts = attempts + 1, \
                      lease_token = coalesce(lease_token, 0) + 1, lease_until = $2, updated_at = $3 WHERE id = $1 \

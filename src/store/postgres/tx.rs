@@ -195,7 +195,7 @@ impl<'c> PgTx<'c> {
                     subscription_id: self.get(r, 7)?,
                     ..Default::default()
                 },
-                state: CheckoutState::parse(&state),
+                state: CheckoutState::parse(&state)?,
             },
             self.watermark(r, 8)?,
         ))

@@ -71,18 +71,18 @@ pub(super) fn enqueue(
     }))
 }
 
-/// The pick of [`Store::claim`] for a kind filter: due jobs and expired leases are two ordered
-/// index ranges (each half stops at the limit, so a claim never reads the whole backlog), and a
-/// job waits while an older open job of its queue (`support.*`, `crm.*`, ...) for its customer
-/// exists: a close-ticket never overtakes its open-ticket.
+/// The pick of [`Store::claim`] for a kind filter: due jobs, an ordered index range that stops
+/// at the limit (so a claim never reads the whole backlog); a job waits while an older open job
+/// of its queue (`support.*`, `crm.*`, ...) for its customer exists: a close-ticket never
+/// overtakes its open-ticket. Expired leases are not picked here: `expire_leases` first turns
+/// them into failed attempts (backoff, dead-letter), which makes them due again.
 macro_rules! claim_pick {
     ($kind:literal) => {
         concat!(
-            "SELECT id, state FROM (SELECT * FROM (SELECT id, state, run_at FROM jobs j \
-             WHERE state = 'due' AND run_at <= ?1 AND ", $kind, claim_pick!(@order), " ORDER BY run_at, id LIMIT ?3) \
-             UNION ALL SELECT * FROM (SELECT id, state, run_at FROM jobs j \
-             WHERE state = 'leased' AND lease_until <= ?1 AND ", $kind, claim_pick!(@order), " ORDER BY run_at, id LIMIT ?3)) \
-             ORDER BY run_at, id LIMIT ?3"
+            "SELECT id FROM jobs j WHERE state = 'due' AND run_at <= ?1 AND ",
+            $kind,
+            claim_pick!(@order),
+            " ORDER BY run_at, id LIMIT ?3"
         )
     };
     (@order) => {
@@ -274,7 +274,6 @@ impl SqliteDb {
     ) -> Result<Vec<ClaimedJob>> {
         let kinds_json = serde_json::to_string(kinds)
             .map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
-        let lease_secs = lease_secs.max(1);
         self.write(|tx| {
             let conn = &tx.tx;
             expire_leases(conn, max_attempts, now)?;
@@ -286,7 +285,7 @@ impl SqliteDb {
                     1 => CLAIM_PICK_ONE,
                     _ => CLAIM_PICK_MANY,
                 })?;
-                pick.query_map(params![now, kinds_json, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                pick.query_map(params![now, kinds_json, limit], |r| r.get::<_, i64>(0))?
                     .collect::<rusqlite::Result<Vec<_>>>()?
             } else {
                 gate = ThrottleGate::open(throttled, kinds, now, &mut throttle::Counts(conn))?;
@@ -304,14 +303,14 @@ impl SqliteDb {
                 let list = serde_json::to_string(&list).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
                 let picked = conn
                     .prepare_cached(sql)?
-                    .query_map(params![now, list, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                    .query_map(params![now, list, limit], |r| r.get::<_, i64>(0))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 let mut kind_of = conn.prepare_cached("SELECT kind FROM jobs WHERE id = ?1")?;
                 let mut kept = Vec::with_capacity(picked.len());
-                for (id, state) in picked {
+                for id in picked {
                     let kind: String = kind_of.query_row([id], |r| r.get(0))?;
                     if gate.take(&kind) {
-                        kept.push((id, state));
+                        kept.push(id);
                     }
                 }
                 kept
@@ -323,10 +322,6 @@ impl SqliteDb {
             // worker that read its clock before waiting for the lock never stamps a claim
             // into a window the others already filled.
             let now = gate.now(now);
-            let mut expire = conn.prepare_cached(
-                "UPDATE job_attempts SET finished_at = ?2, outcome = 'lease_expired' \
-                 WHERE job_id = ?1 AND finished_at IS NULL",
-            )?;
             let mut lease = conn.prepare_cached(
                 "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = coalesce(lease_token, 0) + 1, \
                  lease_until = ?2, updated_at = ?3 WHERE id = ?1 \
@@ -335,10 +330,7 @@ impl SqliteDb {
             let mut attempt =
                 conn.prepare_cached("INSERT INTO job_attempts (job_id, attempt, started_at) VALUES (?1, ?2, ?3)")?;
             let mut out = Vec::with_capacity(picked.len());
-            for (id, state) in picked {
-                if state == "leased" {
-                    expire.execute(params![id, now])?;
-                }
+            for id in picked {
                 let job = lease.query_row(params![id, now.saturating_add(lease_secs), now], |r| {
                     Ok(ClaimedJob {
                         id: r.get(0)?,

@@ -315,6 +315,8 @@ impl SqliteDb {
 
     /// Sets how long the next statements wait for another process's write lock.
     fn set_wait(&mut self, wait: Duration) -> Result<()> {
+        // Whole milliseconds (SQLite's unit), so an uncontended call finds it unchanged.
+        let wait = Duration::from_millis(wait.as_millis() as u64);
         if wait != self.wait {
             self.conn.busy_timeout(wait)?;
             self.wait = wait;

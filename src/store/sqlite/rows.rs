@@ -107,7 +107,7 @@ pub(crate) fn checkout_row(r: &Row<'_>) -> rusqlite::Result<(CheckoutRow, Waterm
                 subscription_id: r.get(7)?,
                 ..Default::default()
             },
-            state: CheckoutState::parse(&state),
+            state: CheckoutState::parse(&state).map_err(|e| super::corrupt(6, e))?,
         },
         watermark(r, 8)?,
     ))
