@@ -86,9 +86,9 @@ test('one-time lifetime purchase, its refund, then seats and features', { timeou
     const d = await dashboard();
     assert.equal(d.state, 'active');
     assert.match(d.card, /Lifetime access/);
-    assert.match(d.card, /You bought Lifetime once: access for life/);
+    assert.match(d.card, /You bought Portal Lifetime once: access for life/);
     assert.match(d.card, /lifetime access \(one-time purchase on/);
-    assert.match(d.plan, /One-time purchase: Lifetime, \$199\.00 on/);
+    assert.match(d.plan, /One-time purchase: Portal Lifetime, \$199\.00 on/);
     assert.ok(await page.isVisible('[data-testid="workspace"]'), 'the purchase unlocks the workspace');
     await shot('lifetime');
   });

@@ -9,15 +9,24 @@ export const dynamic = 'force-dynamic';
 const PLAN_NAMES: Record<string, string> = { prod_portal_pro: 'Pro' };
 
 function planName(access: Access, catalog: CatalogEntry[] = []): string {
-  const id = access.productId ?? access.priceId;
-  const named = catalog.find((c) => c.id === id)?.name;
-  return named || (access.productId && PLAN_NAMES[access.productId]) || id || 'your plan';
+  const named = catalogName(catalog, access.productId) ?? catalogName(catalog, access.priceId);
+  return named || (access.productId && PLAN_NAMES[access.productId]) || access.productId || access.priceId || 'your plan';
 }
 
-/** A product or price by its catalog name (kept from Stripe's product.* / price.* events). */
+/**
+ * A product's name, or a price's product's name (else the price's nickname), from the catalog
+ * tollbooth keeps from Stripe's product.* / price.* events.
+ */
+function catalogName(catalog: CatalogEntry[], id: string | null): string | undefined {
+  const entry = id ? catalog.find((c) => c.id === id) : undefined;
+  if (entry?.object === 'price' && entry.productId) return catalogName(catalog, entry.productId) ?? entry.name ?? undefined;
+  return entry?.name ?? undefined;
+}
+
+/** The first of `ids` the catalog names, else the first id. */
 function nameOf(catalog: CatalogEntry[], ...ids: (string | null)[]): string {
   for (const id of ids) {
-    const named = id ? catalog.find((c) => c.id === id)?.name : undefined;
+    const named = catalogName(catalog, id);
     if (named) return named;
   }
   return ids.find((id) => id) ?? '—';
@@ -127,7 +136,7 @@ export default async function Dashboard() {
         title = `Canceling — access until ${day(access.accessEndsAt ?? access.currentPeriodEnd)}`;
         body = (
           <p>
-            Your {planName(access)} subscription will not renew. You keep full access until{' '}
+            Your {planName(access, catalog)} subscription will not renew. You keep full access until{' '}
             <strong>{day(access.accessEndsAt ?? access.currentPeriodEnd)}</strong>.
           </p>
         );
@@ -136,7 +145,7 @@ export default async function Dashboard() {
         title = 'Active';
         body = (
           <p>
-            Your {planName(access)} subscription is active. Next renewal on{' '}
+            Your {planName(access, catalog)} subscription is active. Next renewal on{' '}
             <strong>{day(access.currentPeriodEnd)}</strong>.
           </p>
         );
@@ -147,7 +156,7 @@ export default async function Dashboard() {
       title = 'Trialing';
       body = (
         <p>
-          You are on a free trial of {planName(access)} until{' '}
+          You are on a free trial of {planName(access, catalog)} until{' '}
           <strong data-testid="trial-end">{day(access.trialEnd ?? access.currentPeriodEnd)}</strong>.
         </p>
       );
