@@ -127,7 +127,7 @@ export default async function Dashboard() {
         title = `Canceling — access until ${day(access.accessEndsAt ?? access.currentPeriodEnd)}`;
         body = (
           <p>
-            Your {planName(access)} subscription will not renew. You keep full access until{' '}
+            Your {planName(access, catalog)} subscription will not renew. You keep full access until{' '}
             <strong>{day(access.accessEndsAt ?? access.currentPeriodEnd)}</strong>.
           </p>
         );
@@ -136,7 +136,7 @@ export default async function Dashboard() {
         title = 'Active';
         body = (
           <p>
-            Your {planName(access)} subscription is active. Next renewal on{' '}
+            Your {planName(access, catalog)} subscription is active. Next renewal on{' '}
             <strong>{day(access.currentPeriodEnd)}</strong>.
           </p>
         );
@@ -147,7 +147,7 @@ export default async function Dashboard() {
       title = 'Trialing';
       body = (
         <p>
-          You are on a free trial of {planName(access)} until <strong>{day(access.currentPeriodEnd)}</strong>.
+          You are on a free trial of {planName(access, catalog)} until <strong>{day(access.currentPeriodEnd)}</strong>.
         </p>
       );
       break;
