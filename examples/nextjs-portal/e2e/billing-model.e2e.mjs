@@ -9,12 +9,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { signTestPayload } from 'tollbooth';
-import { APP_DIR, runSecrets, startStack } from './harness.mjs';
+import { APP_DIR, launchBrowser, postSigned, runSecrets, signIn, startStack } from './harness.mjs';
 import * as S from './stripe-events.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(APP_DIR, 'e2e', 'screenshots');
 const GRACE = { id: 'user_grace', email: 'grace@example.com', password: 'grace-demo-password' };
 const LIFETIME_PRICE = 'price_portal_lifetime';
@@ -28,15 +25,8 @@ let page;
 
 async function deliver(...events) {
   for (const e of events) {
-    const raw = JSON.stringify(e);
-    const res = await fetch(`${stack.baseUrl}/api/webhooks/stripe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signTestPayload(raw, secrets.STRIPE_WEBHOOK_SECRET) },
-      body: raw,
-      signal: AbortSignal.timeout(10_000),
-    });
-    const json = await res.json();
-    assert.equal(res.status, 200, JSON.stringify(json));
+    const { status, json } = await postSigned(stack.baseUrl, secrets.STRIPE_WEBHOOK_SECRET, e);
+    assert.equal(status, 200, JSON.stringify(json));
     assert.equal(json.outcome, 'processed', `${e.type}: ${JSON.stringify(json)}`);
   }
 }
@@ -55,14 +45,7 @@ async function dashboard() {
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   stack = await startStack({ workDir, secrets, worker: false, extraEnv: { TOLLBOOTH_PURCHASE_GRANTS: LIFETIME_PRICE } });
-  browser = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1100, height: 760 },
-  });
-  browser.setDefaultTimeout(15_000);
-  page = browser.pages()[0] ?? (await browser.newPage());
+  ({ browser, page } = await launchBrowser(workDir));
 });
 
 after(async () => {
@@ -78,10 +61,7 @@ test('one-time lifetime purchase, its refund, then seats and features', { timeou
   const sub = S.sid('sub');
 
   await t.test('signed in without a plan: no features, no purchases', async () => {
-    await page.goto(`${stack.baseUrl}/login`);
-    await page.fill('input[name="email"]', GRACE.email);
-    await page.fill('input[name="password"]', GRACE.password);
-    await Promise.all([page.waitForURL(/\/dashboard$/, { timeout: 15_000 }), page.click('button[type="submit"]')]);
+    await signIn(page, stack.baseUrl, GRACE);
     const d = await dashboard();
     assert.equal(d.state, 'none');
     assert.match(d.plan, /Features: none yet/);

@@ -14,8 +14,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Tollbooth, signTestPayload } from 'tollbooth';
-import { APP_DIR, launchBrowser, runSecrets, signIn, startStack, waitUntil } from './harness.mjs';
+import { Tollbooth } from 'tollbooth';
+import { APP_DIR, launchBrowser, postSigned, runSecrets, signIn, startStack, waitUntil } from './harness.mjs';
 import * as S from './stripe-events.mjs';
 
 const SHOTS = join(APP_DIR, 'e2e', 'screenshots');
@@ -32,14 +32,8 @@ let page;
 
 async function deliver(...events) {
   for (const e of events) {
-    const raw = JSON.stringify(e);
-    const res = await fetch(`${stack.baseUrl}/api/webhooks/stripe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signTestPayload(raw, secrets.STRIPE_WEBHOOK_SECRET) },
-      body: raw,
-      signal: AbortSignal.timeout(10_000),
-    });
-    assert.equal(res.status, 200, await res.text());
+    const r = await postSigned(stack.baseUrl, secrets.STRIPE_WEBHOOK_SECRET, e);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
   }
 }
 
