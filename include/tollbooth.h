@@ -129,6 +129,11 @@ enum tb_result
    */
   TB_RESULT_SNAPSHOT_UNSUPPORTED = 203,
   /*
+   A Connect event reached an endpoint that does not take them (the reason of an
+   `ignored` outcome, never returned).
+   */
+  TB_RESULT_CONNECT_EVENT_REFUSED = 204,
+  /*
    The database could not be opened or initialised.
    */
   TB_RESULT_STORE_OPEN_FAILED = 300,
@@ -288,6 +293,11 @@ enum tb_access_state
    No subscription known (unknown customer included).
    */
   TB_ACCESS_STATE_NONE = 7,
+  /*
+   The payment needs the customer to authenticate it (3-D Secure / SCA); see
+   `tb_access.payment_action_url`.
+   */
+  TB_ACCESS_STATE_ACTION_REQUIRED = 8,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -525,6 +535,19 @@ typedef struct tb_access {
    When access ends (or ended), unix seconds.
    */
   int64_t access_ends_at;
+  /*
+   Whether `trial_end` is set.
+   */
+  bool has_trial_end;
+  /*
+   The deciding subscription's trial end, unix seconds.
+   */
+  int64_t trial_end;
+  /*
+   For `TB_ACCESS_STATE_ACTION_REQUIRED`: the hosted invoice page where the customer
+   confirms the payment; `{NULL, 0}` otherwise.
+   */
+  struct tb_str payment_action_url;
   /*
    The one-time purchase that decides, when a purchase decides (then `subscription_id`
    is absent and `price_id`/`product_id` are what was bought).
@@ -1021,6 +1044,22 @@ tb_result tb_engine_access_for_user(const struct tb_engine *engine,
                                     struct tb_access **access_out);
 
 /*
+ Connect: access for the app user `user_id` of connected account `account` (`acct_...`;
+ both UTF-8) at `now` (unix seconds, or `TB_NOW`), through that account's customer linked to
+ the user. `tb_engine_access_for_user` answers for the platform's own users only.
+
+ On `TB_RESULT_OK` `*access_out` receives a new `tb_access` that the caller owns and must
+ release with `tb_access_free`.
+ */
+tb_result tb_engine_access_for_user_in(const struct tb_engine *engine,
+                                       const uint8_t *account,
+                                       size_t account_len,
+                                       const uint8_t *user_id,
+                                       size_t user_id_len,
+                                       int64_t now,
+                                       struct tb_access **access_out);
+
+/*
  Frees a `tb_checkout`. NULL is a no-op.
  */
 void tb_checkout_free(struct tb_checkout *checkout);
@@ -1125,6 +1164,13 @@ tb_result tb_config_set_max_body_bytes(struct tb_config *config, size_t bytes);
  Must not be negative (checked by `tb_engine_open`).
  */
 tb_result tb_config_set_past_due_grace(struct tb_config *config, int64_t seconds);
+
+/*
+ Sets whether this endpoint takes Connect events (a top-level `account`): `true` (the
+ default) keeps each in its connected account's scope; `false` answers each as
+ `TB_OUTCOME_IGNORED` with reason `TB_RESULT_CONNECT_EVENT_REFUSED` (acknowledge with 200).
+ */
+tb_result tb_config_set_accept_connect_events(struct tb_config *config, bool accept);
 
 /*
  Sets which one-time purchases grant access (UTF-8): comma-separated price ids, product
@@ -1234,6 +1280,23 @@ tb_result tb_engine_handle_webhook(const struct tb_engine *engine,
                                    size_t body_len,
                                    const uint8_t *signature,
                                    size_t signature_len,
+                                   int64_t now,
+                                   struct tb_handled **handled_out);
+
+/*
+ Ingests one raw Stripe event the host trusts without a signature: an event fetched from the
+ Stripe API (`GET /v1/events/{id}`, the full event behind a thin notification), a backfill
+ from an export, or an event from an intake where no signature exists (Amazon EventBridge).
+ Everything `tb_engine_handle_webhook` does after verifying, with the same size limit.
+
+ `body`: the event JSON (NULL with length 0 is an empty body); as for a verified delivery, a
+ body that does not normalize is stored and answered as quarantined, and a thin event
+ becomes a `stripe.fetch_event` job. `now`: unix seconds, or `TB_NOW`. On `TB_RESULT_OK` `*handled_out` receives a
+ new `tb_handled` that the caller owns and must release with `tb_handled_free`.
+ */
+tb_result tb_engine_ingest_trusted(const struct tb_engine *engine,
+                                   const uint8_t *body,
+                                   size_t body_len,
                                    int64_t now,
                                    struct tb_handled **handled_out);
 
@@ -1465,6 +1528,22 @@ tb_result tb_stripe_reconcile(const struct tb_engine *engine,
                               uint32_t limit,
                               int64_t lease_secs,
                               struct tb_reconcile_report *report_out);
+
+/*
+ `tb_stripe_reconcile` for every Stripe job kind: `stripe.reconcile` and the
+ `stripe.fetch_event` jobs thin events enqueue (the full event is fetched from
+ `/v2/core/events/{id}` with the event's context as `Stripe-Context`, then the v1 snapshot
+ event it names with `Stripe-Account`, and ingested as if delivered). Same arguments,
+ report and errors; the report counts jobs of both kinds.
+ */
+tb_result tb_stripe_work(const struct tb_engine *engine,
+                         const uint8_t *api_key,
+                         size_t api_key_len,
+                         const uint8_t *base_url,
+                         size_t base_url_len,
+                         uint32_t limit,
+                         int64_t lease_secs,
+                         struct tb_reconcile_report *report_out);
 
 /*
  `tb_engine_job_fail` with the downstream service's "retry after N seconds" (e.g. a CRM's

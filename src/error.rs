@@ -99,6 +99,9 @@ code_table! {
     LivemodeMismatch = 202, "LIVEMODE_MISMATCH", 400, "the event's livemode does not match this deployment";
     /// `apply_snapshot` got an object type it does not handle.
     SnapshotUnsupported = 203, "SNAPSHOT_UNSUPPORTED", 400, "the snapshot object type is not supported";
+    /// A Connect event (one with a top-level `account`) reached an endpoint configured not to
+    /// take them. Never an error answer: the reason of an `ignored` (2xx) outcome.
+    ConnectEventRefused = 204, "CONNECT_EVENT_REFUSED", 400, "this endpoint does not accept Connect events";
 
     /// The database could not be opened or initialised.
     StoreOpenFailed = 300, "STORE_OPEN_FAILED", 500, "the store could not be opened";

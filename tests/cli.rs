@@ -67,7 +67,14 @@ fn demo_tells_the_story_with_engine_figures() {
     assert_eq!(v["crm_contacts"], 1, "{v:#}");
     let failed = v["failed_payment_attempts"].as_u64().unwrap();
     assert!(failed >= 1);
-    assert_eq!(v["tickets"].as_u64().unwrap(), failed);
+    // One ticket per failed attempt, per refund (two partial ones) and for the dispute.
+    assert_eq!(v["tickets"].as_u64().unwrap(), failed + 3);
+    let tickets = v["ticket_list"].as_array().unwrap();
+    let dispute = tickets
+        .iter()
+        .find(|t| t["external_id"].as_str().unwrap().starts_with("dispute:"))
+        .unwrap();
+    assert_eq!(dispute["status"], "closed", "the dispute closed (won)");
     // Every event was delivered twice: the duplicates are exactly the redeliveries.
     let events = v["events"].as_u64().unwrap();
     assert_eq!(v["deliveries"].as_u64().unwrap(), 2 * events);
@@ -97,10 +104,10 @@ fn demo_tells_the_story_with_engine_figures() {
     assert_eq!(
         states,
         [
-            "active", "past_due", "active", "active", "canceled", "active"
+            "active", "past_due", "active", "active", "active", "canceled", "active"
         ]
     );
-    let lifetime = &steps[5]["access"];
+    let lifetime = &steps[6]["access"];
     assert_eq!(lifetime["has_access"], true);
     assert_eq!(lifetime["purchase_id"], "pi_AdaLifetime");
     assert_eq!(lifetime["subscription_id"], Value::Null);
@@ -218,7 +225,9 @@ fn events_and_jobs_filters() {
         ],
         0,
     );
-    assert_eq!(done.as_array().unwrap().len(), 4);
+    // CRM, the failed payment's ticket and its close, two refund tickets, the dispute's
+    // ticket and its close, the revocation.
+    assert_eq!(done.as_array().unwrap().len(), 8);
     let dead = json_of(&["--db", &db, "jobs", "--dead"], 0);
     assert!(
         dead.as_array().unwrap().is_empty(),

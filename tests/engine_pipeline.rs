@@ -393,7 +393,18 @@ fn refunds_and_disputes_open_one_ticket_each_on(b: &Backend) {
         .into_iter()
         .map(|j| j.key)
         .collect();
-    assert_eq!(keys, vec!["dispute:dp_1", "refund:ch_1"]);
+    // The charge of 2025 API versions embeds no refunds: keyed by its refunded total.
+    assert_eq!(keys, vec!["dispute:dp_1", "refund:ch_1:total:2900"]);
+    // The dispute's customer comes from the charge; amount and currency on every ticket.
+    for j in jobs_of(&e, "support.open_ticket") {
+        assert_eq!(j.customer_id.as_deref(), Some("cus_r"), "{}", j.key);
+        let p: serde_json::Value = serde_json::from_str(&j.payload).unwrap();
+        assert_eq!(
+            (p["amount"].as_i64(), p["currency"].as_str()),
+            (Some(2900), Some("usd"))
+        );
+        assert_eq!(p["customer_id"], "cus_r");
+    }
 }
 
 #[test]

@@ -298,7 +298,7 @@ fn one_customers_jobs_of_a_kind_run_in_order_and_kinds_are_independent_on(b: &Ba
             "invoice:in_0:attempt:1",
             "invoice:in_1:attempt:1",
             "invoice:in_2:attempt:1",
-            "refund:ch_9"
+            "refund:ch_9:total:5"
         ]
     );
 }

@@ -1,5 +1,8 @@
 //! Property: for any permutation of realistic histories with distinct timestamps, and any
 //! 1–3 deliveries of each event, the final state and the outbox equal the in-order result.
+//! The histories include refunds (two partial ones for odd customers) and disputes (created,
+//! updated, closed), so a dispute or refund that arrives before the charge naming its customer
+//! ends with the same tickets as in order.
 
 mod common;
 
@@ -7,6 +10,7 @@ use std::collections::BTreeSet;
 
 use common::*;
 use proptest::prelude::*;
+use serde_json::{Value, json};
 use tollbooth::Engine;
 use tollbooth::JobFilter;
 
@@ -57,9 +61,64 @@ fn snapshot(e: &Engine, customers: &[usize]) -> Snapshot {
     s
 }
 
+/// Events in all the histories (the permutation's length).
+const EVENTS: usize = 56;
+
+/// Customer `n`'s charge, refunds and dispute: a charge, a partial refund (and a second one
+/// for odd `n`), a dispute created, updated (odd `n`) and closed (won for even `n`).
+fn money_history(n: usize, shape: Shape) -> Vec<(String, i64, Vec<u8>)> {
+    let t = T0 + (n as i64) * 10_000 + 4;
+    let (cus, ch, pi, dp) = (
+        format!("cus_{n}"),
+        format!("ch_{n}"),
+        format!("pi_{n}"),
+        format!("dp_{n}"),
+    );
+    let charge = json!({"id": ch, "object": "charge", "customer": cus, "amount": 2900,
+        "amount_refunded": 0, "currency": "usd", "refunded": false, "payment_intent": pi});
+    let refund = |id: &str, amount: i64| -> Value {
+        json!({"id": id, "object": "refund", "amount": amount, "charge": ch, "currency": "usd",
+            "payment_intent": pi, "reason": "requested_by_customer", "status": "succeeded"})
+    };
+    let dispute = |status: &str| -> Value {
+        json!({"id": dp, "object": "dispute", "amount": 2900, "charge": ch, "currency": "usd",
+            "payment_intent": pi, "reason": "fraudulent", "status": status})
+    };
+    let mut out = vec![
+        ("ch", "charge.succeeded", charge),
+        ("re_a", "refund.created", refund(&format!("re_{n}_a"), 500)),
+        ("dc", "charge.dispute.created", dispute("needs_response")),
+    ];
+    if n % 2 == 1 {
+        out.push(("re_b", "refund.created", refund(&format!("re_{n}_b"), 700)));
+        out.push(("du", "charge.dispute.updated", dispute("under_review")));
+    }
+    let outcome = if n % 2 == 0 { "won" } else { "lost" };
+    out.push(("dx", "charge.dispute.closed", dispute(outcome)));
+    out.into_iter()
+        .enumerate()
+        .map(|(i, (name, kind, obj))| {
+            let id = format!("evt_{n}_{name}");
+            let created = t + i as i64;
+            let body = event_shaped(&id, kind, created, obj, shape);
+            (id, created, body)
+        })
+        .collect()
+}
+
+/// Customer `n`'s whole history: the subscription's and the money's.
+fn full_history(n: usize, shape: Shape) -> Vec<(String, i64, Vec<u8>)> {
+    let mut h = history(n, shape);
+    h.extend(money_history(n, shape));
+    h
+}
+
 fn in_order(customers: &[usize], shape: Shape) -> Snapshot {
     let e = engine();
-    let mut all: Vec<_> = customers.iter().flat_map(|n| history(*n, shape)).collect();
+    let mut all: Vec<_> = customers
+        .iter()
+        .flat_map(|n| full_history(*n, shape))
+        .collect();
     all.sort_by_key(|(_, created, _)| *created);
     for (_, created, body) in &all {
         deliver(&e, body, *created).unwrap();
@@ -72,8 +131,11 @@ fn check(b: &Backend, basil: bool, order: &[usize], copies: &[usize]) -> Result<
     let shape = if basil { Shape::Basil } else { Shape::Legacy };
     let customers = [1usize, 2, 3, 4];
     let expected = in_order(&customers, shape);
-    let all: Vec<_> = customers.iter().flat_map(|n| history(*n, shape)).collect();
-    prop_assert!(all.len() <= 40);
+    let all: Vec<_> = customers
+        .iter()
+        .flat_map(|n| full_history(*n, shape))
+        .collect();
+    prop_assert_eq!(all.len(), EVENTS);
     let e = b.engine();
     let mut processed = 0;
     for i in order.iter().copied().filter(|i| *i < all.len()) {
@@ -107,7 +169,10 @@ fn check_batched(
     let shape = if basil { Shape::Basil } else { Shape::Legacy };
     let customers = [1usize, 2, 3, 4];
     let expected = in_order(&customers, shape);
-    let all: Vec<_> = customers.iter().flat_map(|n| history(*n, shape)).collect();
+    let all: Vec<_> = customers
+        .iter()
+        .flat_map(|n| full_history(*n, shape))
+        .collect();
     let deliveries: Vec<(Vec<u8>, i64)> = order
         .iter()
         .copied()
@@ -141,8 +206,8 @@ proptest! {
     #[test]
     fn group_committed_in_any_order_and_batch_size_gives_the_in_order_state(
         basil in any::<bool>(),
-        order in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle(),
-        copies in proptest::collection::vec(1..=2usize, 40),
+        order in Just((0..EVENTS).collect::<Vec<_>>()).prop_shuffle(),
+        copies in proptest::collection::vec(1..=2usize, EVENTS),
         size in 2..=16usize,
     ) {
         check_batched(&backends().remove(0), basil, &order, &copies, size)?;
@@ -155,8 +220,8 @@ proptest! {
     #[test]
     fn on_postgres_group_committed_in_any_order_gives_the_in_order_state(
         basil in any::<bool>(),
-        order in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle(),
-        copies in proptest::collection::vec(1..=2usize, 40),
+        order in Just((0..EVENTS).collect::<Vec<_>>()).prop_shuffle(),
+        copies in proptest::collection::vec(1..=2usize, EVENTS),
         size in 2..=16usize,
     ) {
         if let Some(b) = backends().into_iter().find(Backend::is_postgres) {
@@ -171,8 +236,8 @@ proptest! {
     #[test]
     fn any_order_and_any_redelivery_gives_the_in_order_state(
         basil in any::<bool>(),
-        order in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle(),
-        copies in proptest::collection::vec(1..=3usize, 40),
+        order in Just((0..EVENTS).collect::<Vec<_>>()).prop_shuffle(),
+        copies in proptest::collection::vec(1..=3usize, EVENTS),
     ) {
         check(&backends().remove(0), basil, &order, &copies)?;
     }
@@ -186,11 +251,35 @@ proptest! {
     #[test]
     fn on_postgres_any_order_and_any_redelivery_gives_the_in_order_state(
         basil in any::<bool>(),
-        order in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle(),
-        copies in proptest::collection::vec(1..=3usize, 40),
+        order in Just((0..EVENTS).collect::<Vec<_>>()).prop_shuffle(),
+        copies in proptest::collection::vec(1..=3usize, EVENTS),
     ) {
         if let Some(b) = backends().into_iter().find(Backend::is_postgres) {
             check(&b, basil, &order, &copies)?;
+        }
+    }
+}
+
+/// The in-order outbox the property compares against holds the money tickets, each with its
+/// customer (so the property also covers adopting a ticket written before its charge).
+#[test]
+fn the_in_order_outbox_has_every_refund_and_dispute_ticket_with_its_customer() {
+    let s = in_order(&[1, 2, 3, 4], Shape::Basil);
+    let count = |kind: &str, prefix: &str| {
+        s.jobs
+            .iter()
+            .filter(|(k, key, _)| k == kind && key.starts_with(prefix))
+            .count()
+    };
+    assert_eq!(count("support.open_ticket", "refund:re_"), 6);
+    assert_eq!(count("support.open_ticket", "dispute:"), 4);
+    assert_eq!(count("support.update_ticket", "dispute:"), 2);
+    assert_eq!(count("support.close_ticket", "dispute:"), 4);
+    for (kind, key, payload) in &s.jobs {
+        if key.starts_with("refund:re_") || key.starts_with("dispute:") {
+            let p: Value = serde_json::from_str(payload).unwrap();
+            assert!(p["customer_id"].is_string(), "{kind} {key}: {payload}");
+            assert_eq!(p["currency"], "usd");
         }
     }
 }

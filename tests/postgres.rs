@@ -128,6 +128,7 @@ fn an_older_schema_is_upgraded_in_place_keeping_its_rows() {
          DROP TABLE stripe_sync_cursors, stripe_catalog, job_throttles, job_throttle_claims; \
          DROP TABLE purchases, customer_features; ALTER TABLE subscriptions DROP COLUMN items; \
          DROP INDEX events_received; \
+         DROP TABLE payment_refs, orphan_jobs, payment_actions; ALTER TABLE customers DROP COLUMN account; \
          DELETE FROM schema_migrations WHERE version > 1",
         s.name
     ));
@@ -1074,4 +1075,37 @@ fn doctor_judges_the_livemode_of_a_postgres_store() {
     let (status, summary) = doctor();
     assert_eq!(status, "warn", "a live and a test endpoint in one database");
     assert!(summary.starts_with("mixed: 1 live and 1 test"), "{summary}");
+}
+
+#[test]
+fn the_one_round_trip_duplicate_check_reads_any_id_as_a_literal() {
+    for var in [DIRECT, BOUNCER] {
+        let Some(s) = schema(var, "dedupe_literal") else {
+            return;
+        };
+        let st = PgStore::open(&s.url).unwrap();
+        let ids = [
+            "evt_plain",
+            "evt_quote'd",
+            "evt_back\\slash",
+            "evt_x'; DROP TABLE events; --",
+            "evt_\\'mixed''",
+        ];
+        st.write(|tx| {
+            for id in ids {
+                tx.insert_event(&event(id, None, b"{}"))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        for id in ids {
+            assert!(st.event_exists(id).unwrap(), "{var}: {id:?} is stored");
+        }
+        for id in ["evt_quote", "evt_back\\\\slash", "evt_x'", "evt_'"] {
+            assert!(!st.event_exists(id).unwrap(), "{var}: {id:?} is not");
+        }
+        // A NUL cannot be a literal: the parameterized read answers (with the server's error).
+        assert!(st.event_exists("evt_\0").is_err());
+        assert!(st.event_exists("evt_plain").unwrap(), "the table is intact");
+    }
 }

@@ -28,6 +28,7 @@ RESULT_NAMES = {
     103: "TIMESTAMP_OUT_OF_TOLERANCE", 104: "SECRET_INVALID", 105: "PAYLOAD_TOO_LARGE",
     200: "PAYLOAD_INVALID_JSON", 201: "EVENT_FIELD_MISSING", 202: "LIVEMODE_MISMATCH",
     203: "SNAPSHOT_UNSUPPORTED",
+    204: "CONNECT_EVENT_REFUSED",
     300: "STORE_OPEN_FAILED", 301: "STORE_BUSY", 302: "STORE_SCHEMA_TOO_NEW", 303: "STORE_ERROR",
     304: "STORE_FULL", 305: "STORE_READONLY", 306: "STORE_CORRUPT",
     307: "STORE_UNAVAILABLE", 308: "STORE_TIMEOUT",
@@ -36,7 +37,7 @@ RESULT_NAMES = {
     604: "STRIPE_REQUEST_INVALID", 605: "STRIPE_RESPONSE_INVALID",
 }
 OUTCOMES = ["processed", "duplicate", "ignored", "stale", "quarantined", "probe"]
-ACCESS_STATES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused", "canceled", "none"]
+ACCESS_STATES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused", "canceled", "none", "action_required"]
 CHECKOUT_STATES = ["pending", "complete", "payment_pending", "payment_failed", "expired"]
 FAIL_STATES = ["scheduled", "dead", "superseded"]
 LIVEMODE = {None: 0, True: 1, False: 2}

@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use super::PaymentAction;
 use super::purchase::{PurchaseGrant, PurchaseRecord};
 use crate::event::SubscriptionRecord;
 
@@ -26,6 +27,9 @@ pub enum AccessState {
     Incomplete,
     /// Paused by Stripe (a trial ended without a payment method).
     Paused,
+    /// The payment needs the customer: their bank asks them to authenticate it (3-D Secure /
+    /// SCA, `invoice.payment_action_required`). `payment_action_url` is where they confirm.
+    ActionRequired,
     /// Ended.
     Canceled,
     /// No subscription known (unknown customer included).
@@ -42,6 +46,7 @@ impl AccessState {
             AccessState::Unpaid => "unpaid",
             AccessState::Incomplete => "incomplete",
             AccessState::Paused => "paused",
+            AccessState::ActionRequired => "action_required",
             AccessState::Canceled => "canceled",
             AccessState::None => "none",
         }
@@ -107,6 +112,11 @@ pub struct Access {
     pub cancel_at_period_end: bool,
     /// When access ends (or ended), if known.
     pub access_ends_at: Option<i64>,
+    /// The deciding subscription's trial end, when it has one.
+    pub trial_end: Option<i64>,
+    /// For [`AccessState::ActionRequired`]: the hosted invoice page where the customer
+    /// confirms the payment.
+    pub payment_action_url: Option<String>,
     /// The one-time purchase that decides, when a purchase decides (then
     /// `subscription_id` is `None` and `price_id`/`product_id` are what was bought).
     pub purchase_id: Option<String>,
@@ -203,7 +213,8 @@ fn evaluate_one(policy: &AccessPolicy, view: &SubscriptionView, now: i64) -> Acc
             };
             (false, ended, reason)
         }
-        AccessState::None => (
+        // ActionRequired comes from an invoice, never a status (`with_payment_actions`).
+        AccessState::None | AccessState::ActionRequired => (
             false,
             None,
             format!("unknown subscription status {:?}", s.status),
@@ -221,6 +232,8 @@ fn evaluate_one(policy: &AccessPolicy, view: &SubscriptionView, now: i64) -> Acc
         current_period_end: s.current_period_end,
         cancel_at_period_end: s.cancel_at_period_end,
         access_ends_at,
+        trial_end: s.trial_end,
+        payment_action_url: None,
         purchase_id: None,
     }
 }
@@ -239,8 +252,37 @@ pub fn no_access(customer_id: Option<String>, user_id: Option<String>) -> Access
         current_period_end: None,
         cancel_at_period_end: false,
         access_ends_at: None,
+        trial_end: None,
+        payment_action_url: None,
         purchase_id: None,
     }
+}
+
+/// Folds a pending payment action (SCA) into the answer: when the deciding subscription waits
+/// for a payment (incomplete, past_due, unpaid) and one of its invoices asks the customer to
+/// authenticate, the state is [`AccessState::ActionRequired`], the reason says "confirm your
+/// payment" and `payment_action_url` links to the hosted invoice page. Access itself is
+/// unchanged (a past-due grace period still applies).
+pub fn with_payment_actions(mut a: Access, actions: &[PaymentAction]) -> Access {
+    let waiting = matches!(
+        a.state,
+        AccessState::Incomplete | AccessState::PastDue | AccessState::Unpaid
+    );
+    let action = actions
+        .iter()
+        .find(|p| p.subscription_id.is_none() || p.subscription_id == a.subscription_id);
+    if let (true, Some(p)) = (waiting, action) {
+        a.state = AccessState::ActionRequired;
+        a.reason = match (a.has_access, a.access_ends_at) {
+            (true, Some(end)) => format!(
+                "confirm your payment — your bank asks you to authenticate it (access until {})",
+                format_date(end)
+            ),
+            _ => "confirm your payment — your bank asks you to authenticate it".to_string(),
+        };
+        a.payment_action_url = p.hosted_invoice_url.clone();
+    }
+    a
 }
 
 /// Decides access from all of a customer's subscriptions: the best one wins (access first,
@@ -314,6 +356,8 @@ fn evaluate_purchase(p: &PurchaseRecord, grant: &PurchaseGrant, paid: i64, now: 
         current_period_end: None,
         cancel_at_period_end: false,
         access_ends_at,
+        trial_end: None,
+        payment_action_url: None,
         purchase_id: Some(p.id.clone()),
     }
 }
@@ -444,6 +488,63 @@ mod tests {
                 .unwrap()
                 .has_access
         );
+    }
+
+    #[test]
+    fn a_pending_authentication_is_its_own_state_with_the_invoice_link() {
+        let action = PaymentAction {
+            invoice_id: "in_1".into(),
+            subscription_id: Some("sub_past_due".into()),
+            hosted_invoice_url: Some("https://invoice.stripe.com/i/acct_1/test_1".into()),
+            amount_due: 2900,
+            currency: "eur".into(),
+            since: 1_000,
+        };
+        let p = AccessPolicy::default();
+        let a = with_payment_actions(
+            evaluate(&p, &[view("past_due")], NOW).unwrap(),
+            std::slice::from_ref(&action),
+        );
+        assert_eq!(a.state, AccessState::ActionRequired);
+        assert_eq!(a.state.as_str(), "action_required");
+        assert!(!a.has_access);
+        assert!(a.reason.starts_with("confirm your payment"), "{}", a.reason);
+        assert_eq!(a.payment_action_url, action.hosted_invoice_url);
+        // Within a grace period access stays, and the reason says until when.
+        let grace = AccessPolicy {
+            past_due_grace_secs: 600,
+        };
+        let g = with_payment_actions(
+            evaluate(&grace, &[view("past_due")], NOW).unwrap(),
+            std::slice::from_ref(&action),
+        );
+        assert!(
+            g.has_access && g.reason.contains("access until"),
+            "{}",
+            g.reason
+        );
+        // An active subscription, or another subscription's invoice, is not affected.
+        let ok = with_payment_actions(
+            evaluate(&p, &[view("active")], NOW).unwrap(),
+            std::slice::from_ref(&action),
+        );
+        assert_eq!(ok.state, AccessState::Active);
+        let other = PaymentAction {
+            subscription_id: Some("sub_other".into()),
+            ..action
+        };
+        let b = with_payment_actions(evaluate(&p, &[view("past_due")], NOW).unwrap(), &[other]);
+        assert_eq!(b.state, AccessState::PastDue);
+        assert_eq!(b.payment_action_url, None);
+    }
+
+    #[test]
+    fn trialing_shows_the_trial_end() {
+        let mut v = view("trialing");
+        v.record.trial_end = Some(1_800_000_000);
+        let a = evaluate(&AccessPolicy::default(), &[v], NOW).unwrap();
+        assert_eq!(a.trial_end, Some(1_800_000_000));
+        assert_eq!(a.reason, "trial until 2027-01-15");
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! snapshot) that last wrote it. [`decide`] compares an incoming write against it.
 
 pub mod access;
+mod actions;
 pub mod checkout;
 mod customer;
 pub mod money;
 pub mod purchase;
 
 pub use access::{Access, AccessPolicy, AccessState, SubscriptionView};
+pub use actions::PaymentAction;
 pub use checkout::{CheckoutRow, CheckoutState, checkout_state};
 pub use customer::CustomerRow;
 pub use purchase::{PurchaseGrant, PurchaseRecord};

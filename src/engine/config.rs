@@ -35,6 +35,11 @@ pub struct Config {
     /// the webhook path) under this policy; `None` (the default) leaves it to
     /// `Engine::prune` / `tollbooth prune`.
     pub retention: Option<Retention>,
+    /// Whether this endpoint takes Connect events (a top-level `account`: a connected
+    /// account's event). `true` (the default): each is kept in its account's own scope (user
+    /// links, access, jobs carry the account). `false`: each is stored and answered 2xx as
+    /// `ignored` with reason `CONNECT_EVENT_REFUSED`, and counted; nothing moves.
+    pub accept_connect_events: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -49,6 +54,7 @@ impl std::fmt::Debug for Config {
             .field("livemode", &self.livemode)
             .field("max_attempts", &self.max_attempts)
             .field("alerts", &self.alerts)
+            .field("accept_connect_events", &self.accept_connect_events)
             .finish()
     }
 }
@@ -70,6 +76,7 @@ impl Config {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             alerts: AlertThresholds::default(),
             retention: None,
+            accept_connect_events: true,
         })
     }
 

@@ -35,20 +35,29 @@ impl Engine {
         };
         // Stored bodies were verified and parsed when they arrived; the row is found by the
         // type and second they carry (a bounded read on the events index).
+        // A thin event or a quarantined one is found by what it carries, read the same way as
+        // when it was stored.
         let parsed = event::parse_event(&body).ok();
-        let row = match &parsed {
-            Some(ev) => self
-                .events(&EventFilter {
-                    event_type: Some(ev.kind.as_str().to_owned()),
-                    since: Some(ev.created),
-                    until: Some(ev.created.saturating_add(1)),
-                    limit: Some(10_000),
-                    ..EventFilter::default()
-                })?
-                .into_iter()
-                .find(|r| r.id == id),
-            None => None,
+        let (event_type, created) = match &parsed {
+            Some(ev) => (ev.kind.as_str().to_owned(), ev.created),
+            None => match event::parse_thin(&body) {
+                Ok(t) => (t.event_type, t.created),
+                Err(_) => {
+                    let s = event::salvage(&body);
+                    (s.event_type, s.created)
+                }
+            },
         };
+        let row = self
+            .events(&EventFilter {
+                event_type: Some(event_type),
+                since: Some(created),
+                until: Some(created.saturating_add(1)),
+                limit: Some(10_000),
+                ..EventFilter::default()
+            })?
+            .into_iter()
+            .find(|r| r.id == id);
         let Some(row) = row else {
             return Ok(None);
         };

@@ -20,21 +20,21 @@ use crate::store::{NewEvent, Store, StoreTx, write_with};
 use crate::{probe, verify};
 
 /// One delivery in flight.
-struct Intake<'b> {
-    body: &'b [u8],
-    now: i64,
+pub(super) struct Intake<'b> {
+    pub(super) body: &'b [u8],
+    pub(super) now: i64,
     started: Instant,
     /// Which configured secret verified it (`None`: trusted input, no signature).
-    secret_index: Option<u32>,
+    pub(super) secret_index: Option<u32>,
 }
 
 /// The envelope facts a log row names: id, type, and `created` when it is known (a salvaged
 /// envelope may have none).
-type Named<'a> = Option<(&'a str, &'a str, Option<i64>)>;
+pub(super) type Named<'a> = Option<(&'a str, &'a str, Option<i64>)>;
 
 impl Intake<'_> {
     /// The delivery-log row for this delivery.
-    fn row(
+    pub(super) fn row(
         &self,
         outcome: DeliveryOutcome,
         reason: Option<ErrorCode>,
@@ -187,7 +187,7 @@ impl Engine {
     }
 
     /// The pending rejection tally, if any.
-    fn take_rejections(&self, now: i64) -> Option<RejectionBatch> {
+    pub(super) fn take_rejections(&self, now: i64) -> Option<RejectionBatch> {
         let batch = self
             .rejections
             .lock()
@@ -197,7 +197,7 @@ impl Engine {
     }
 
     /// Puts back a batch whose transaction did not commit.
-    fn restore_rejections(&self, batch: RejectionBatch) {
+    pub(super) fn restore_rejections(&self, batch: RejectionBatch) {
         self.rejections
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -213,6 +213,10 @@ impl Engine {
                 h.secret_index = intake.secret_index;
                 Ok(h)
             }
+            Err(_) if event::is_thin(intake.body) => match event::parse_thin(intake.body) {
+                Ok(thin) => self.ingest_thin(intake, &thin),
+                Err(te) => self.quarantine(intake, te.code()),
+            },
             parsed => match parsed.and_then(|e| self.check_livemode(e)) {
                 Ok(event) => self.ingest_event(intake, event),
                 Err(e) => self.quarantine(intake, e.code()),
@@ -244,7 +248,7 @@ impl Engine {
 
     /// Counts a committed (or answered) delivery, or logs the store failure for the next
     /// successful write and returns it.
-    fn finish<T>(
+    pub(super) fn finish<T>(
         &self,
         intake: &Intake<'_>,
         named: Named<'_>,
@@ -267,7 +271,7 @@ impl Engine {
 
     /// Stores an authentic body that does not normalize, raw, under the id it salvages and
     /// with `code`; a redelivery of it is a duplicate.
-    fn quarantine(&self, intake: &Intake<'_>, code: ErrorCode) -> Result<Handled> {
+    pub(super) fn quarantine(&self, intake: &Intake<'_>, code: ErrorCode) -> Result<Handled> {
         let found = event::salvage(intake.body);
         let answer = |outcome| Handled {
             outcome,
@@ -414,10 +418,14 @@ impl Engine {
         }
         self.faults.check(FaultPoint::AfterDedupe, &event.id)?;
         let wm = Watermark::event(event.created, &event.id);
+        if event.account.is_some() && !self.config.accept_connect_events {
+            return self.refuse_connect(tx, intake, event);
+        }
         let applied = apply::apply_object(
             tx,
             &event.object,
             Some(&event.kind),
+            event.account.as_deref(),
             &wm,
             intake.now,
             &self.faults,
@@ -425,24 +433,39 @@ impl Engine {
         self.faults.check(FaultPoint::AfterEnqueue, &event.id)?;
         let outcome = applied_outcome(event, &applied);
         tx.insert_event(&NewEvent {
-            id: &event.id,
-            event_type: event.kind.as_str(),
-            created: event.created,
-            livemode: event.livemode,
-            api_version: event.api_version.as_deref(),
-            account: event.account.as_deref(),
-            object_id: event.object.id(),
             customer_id: applied.customer_id.as_deref(),
-            outcome: outcome.as_str(),
-            error_code: None,
-            received_at: intake.now,
-            body: intake.body,
+            ..stored(intake, event, outcome, None)
         })?;
         self.faults.check(FaultPoint::AfterInsertEvent, &event.id)?;
         let d = intake.row(outcome.delivery(), None, named(event));
         tx.log_delivery(&d)?;
         self.faults.check(FaultPoint::BeforeCommit, &event.id)?;
         let mut h = self.handled(event, outcome, applied.customer_id, applied.jobs);
+        h.secret_index = intake.secret_index;
+        Ok((h, d))
+    }
+
+    /// A Connect event on an endpoint that does not take them: stored (a redelivery is a
+    /// duplicate) and logged as `ignored` with reason `CONNECT_EVENT_REFUSED`; nothing moves.
+    /// Never a 4xx: the event is authentic, and Stripe would retry it for days.
+    fn refuse_connect(
+        &self,
+        tx: &mut dyn StoreTx,
+        intake: &Intake<'_>,
+        event: &Event,
+    ) -> Result<(Handled, Delivery)> {
+        let code = ErrorCode::ConnectEventRefused;
+        tx.insert_event(&stored(
+            intake,
+            event,
+            Outcome::Ignored,
+            Some(code.as_str()),
+        ))?;
+        let d = intake.row(DeliveryOutcome::Ignored, Some(code), named(event));
+        tx.log_delivery(&d)?;
+        let mut h = self.handled(event, Outcome::Ignored, None, Vec::new());
+        h.customer_id = None;
+        h.reason = Some(code);
         h.secret_index = intake.secret_index;
         Ok((h, d))
     }
@@ -474,8 +497,31 @@ impl Engine {
     }
 }
 
+/// The stored row of a parsed event (no customer; the caller sets the one applying found).
+fn stored<'a>(
+    intake: &'a Intake<'_>,
+    event: &'a Event,
+    outcome: Outcome,
+    error_code: Option<&'a str>,
+) -> NewEvent<'a> {
+    NewEvent {
+        id: &event.id,
+        event_type: event.kind.as_str(),
+        created: event.created,
+        livemode: event.livemode,
+        api_version: event.api_version.as_deref(),
+        account: event.account.as_deref(),
+        object_id: event.object.id(),
+        customer_id: None,
+        outcome: outcome.as_str(),
+        error_code,
+        received_at: intake.now,
+        body: intake.body,
+    }
+}
+
 /// Logs a rejection batch's samples and adds its counts.
-fn write_rejections(tx: &mut dyn StoreTx, batch: &RejectionBatch) -> Result<()> {
+pub(super) fn write_rejections(tx: &mut dyn StoreTx, batch: &RejectionBatch) -> Result<()> {
     for d in &batch.samples {
         tx.log_delivery(d)?;
     }

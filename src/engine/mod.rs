@@ -27,6 +27,7 @@ mod observe;
 mod queries;
 mod silence;
 mod stripe_state;
+mod thin;
 mod timeline;
 
 pub use commit::CommitFigures;
@@ -307,7 +308,7 @@ impl Engine {
         let wm = Watermark::snapshot(fetched_at);
         let applied = self.with_store(|s| {
             write_with(s, |tx| {
-                apply::apply_object(tx, &object, None, &wm, fetched_at, &self.faults)
+                apply::apply_object(tx, &object, None, None, &wm, fetched_at, &self.faults)
             })
         })?;
         Ok(SnapshotApplied {
@@ -348,6 +349,7 @@ impl Engine {
                             Ok((object, _)) => Some(apply::apply_object(
                                 tx,
                                 object,
+                                None,
                                 None,
                                 &wm,
                                 fetched_at,
@@ -401,6 +403,7 @@ impl Engine {
                     tx,
                     &event.object,
                     Some(&event.kind),
+                    event.account.as_deref(),
                     &wm,
                     now,
                     &self.faults,

@@ -28,6 +28,16 @@ impl Engine {
         })
     }
 
+    /// Access for an app user of connected account `account` (Connect): through the customer
+    /// of that account linked to the user. The platform's own user of the same id is another
+    /// user ([`Engine::access_for_user`]).
+    pub fn access_for_user_in(&self, account: &str, user_id: &str, now: i64) -> Result<Access> {
+        self.with_store(|s| match s.customer_for_user_in(account, user_id)? {
+            Some(c) => self.decide_access(s, Some(&c.id), Some(user_id.to_owned()), now),
+            None => Ok(access::no_access(None, Some(user_id.to_owned()))),
+        })
+    }
+
     /// Subscriptions and covered one-time purchases together (see [`access::combine`]).
     fn decide_access(
         &self,
@@ -54,7 +64,11 @@ impl Engine {
             Some(mut a) => {
                 a.customer_id = a.customer_id.or_else(|| customer_id.map(str::to_owned));
                 a.user_id = user_id;
-                a
+                let actions = match customer_id {
+                    Some(c) => s.payment_actions(c)?,
+                    None => Vec::new(),
+                };
+                access::with_payment_actions(a, &actions)
             }
             None => access::no_access(customer_id.map(str::to_owned), user_id),
         })

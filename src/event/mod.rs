@@ -14,13 +14,15 @@ mod objects;
 mod records;
 mod salvage;
 mod stored;
+mod thin;
 
 pub use records::{
     ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, EntitlementsRecord, InvoiceRecord,
-    Object, PaymentIntentRecord, SubscriptionItem, SubscriptionRecord,
+    Object, PaymentIntentRecord, RefundRecord, SubscriptionItem, SubscriptionRecord,
 };
 pub use salvage::{Salvaged, salvage};
 pub use stored::{EventFilter, EventRow, LivemodeCounts};
+pub use thin::{RelatedObject, THIN_OBJECT, ThinEvent, is_thin, parse_thin};
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -75,12 +77,25 @@ pub enum EventKind {
     InvoiceVoided,
     /// `invoice.marked_uncollectible`.
     InvoiceMarkedUncollectible,
+    /// `charge.succeeded`: a payment settled (a one-time purchase is paid); also teaches
+    /// which customer a charge and its PaymentIntent belong to.
+    ChargeSucceeded,
     /// `charge.refunded`.
     ChargeRefunded,
     /// `charge.dispute.created`.
     ChargeDisputeCreated,
-    /// `charge.succeeded`: a payment settled (a one-time purchase is paid).
-    ChargeSucceeded,
+    /// `charge.dispute.updated`: evidence or status changed; noted on the dispute's ticket.
+    ChargeDisputeUpdated,
+    /// `charge.dispute.closed`: won, lost or warning_closed; closes the dispute's ticket.
+    ChargeDisputeClosed,
+    /// `refund.created`: one refund (partial or full) of a charge.
+    RefundCreated,
+    /// `refund.updated`: a refund's status changed (e.g. it failed).
+    RefundUpdated,
+    /// `charge.refund.updated`: the older name of `refund.updated`.
+    ChargeRefundUpdated,
+    /// `invoice.payment_action_required`: the payment needs the customer (3-D Secure / SCA).
+    InvoicePaymentActionRequired,
     /// `payment_intent.succeeded`: a one-time payment succeeded.
     PaymentIntentSucceeded,
     /// `entitlements.active_entitlement_summary.updated`: a customer's features changed.
@@ -159,9 +174,18 @@ const KNOWN: &[(&str, EventKind)] = &[
         "invoice.marked_uncollectible",
         EventKind::InvoiceMarkedUncollectible,
     ),
+    ("charge.succeeded", EventKind::ChargeSucceeded),
     ("charge.refunded", EventKind::ChargeRefunded),
     ("charge.dispute.created", EventKind::ChargeDisputeCreated),
-    ("charge.succeeded", EventKind::ChargeSucceeded),
+    ("charge.dispute.updated", EventKind::ChargeDisputeUpdated),
+    ("charge.dispute.closed", EventKind::ChargeDisputeClosed),
+    ("refund.created", EventKind::RefundCreated),
+    ("refund.updated", EventKind::RefundUpdated),
+    ("charge.refund.updated", EventKind::ChargeRefundUpdated),
+    (
+        "invoice.payment_action_required",
+        EventKind::InvoicePaymentActionRequired,
+    ),
     ("payment_intent.succeeded", EventKind::PaymentIntentSucceeded),
     (
         "entitlements.active_entitlement_summary.updated",
@@ -220,9 +244,13 @@ impl EventKind {
             | K::InvoicePaymentFailed
             | K::InvoiceFinalized
             | K::InvoiceVoided
-            | K::InvoiceMarkedUncollectible => ObjType::Invoice,
-            K::ChargeRefunded | K::ChargeSucceeded => ObjType::Charge,
-            K::ChargeDisputeCreated => ObjType::Dispute,
+            | K::InvoiceMarkedUncollectible
+            | K::InvoicePaymentActionRequired => ObjType::Invoice,
+            K::ChargeSucceeded | K::ChargeRefunded => ObjType::Charge,
+            K::ChargeDisputeCreated | K::ChargeDisputeUpdated | K::ChargeDisputeClosed => {
+                ObjType::Dispute
+            }
+            K::RefundCreated | K::RefundUpdated | K::ChargeRefundUpdated => ObjType::Refund,
             K::PaymentIntentSucceeded => ObjType::PaymentIntent,
             K::EntitlementsSummaryUpdated => ObjType::Entitlements,
             K::ProductCreated | K::ProductUpdated | K::ProductDeleted => ObjType::Product,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::loose::{Cx, Loose};
 use super::{
     ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, EntitlementsRecord, InvoiceRecord,
-    Object, PaymentIntentRecord, SubscriptionItem, SubscriptionRecord,
+    Object, PaymentIntentRecord, RefundRecord, SubscriptionItem, SubscriptionRecord,
 };
 use crate::error::Result;
 
@@ -32,6 +32,19 @@ pub(crate) struct Item {
     plan: Loose,
     quantity: Loose,
     current_period_end: Loose,
+}
+
+/// A refund embedded in a charge's `refunds.data` (API versions before 2022-11-15).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RefundItem {
+    id: Loose,
+    amount: Loose,
+    currency: Loose,
+    reason: Loose,
+    status: Loose,
+    charge: Loose,
+    payment_intent: Loose,
 }
 
 /// One active entitlement of a summary: the feature's `lookup_key`.
@@ -56,6 +69,7 @@ pub(crate) struct RawObject {
     object: Loose,
     id: Loose,
     customer: Loose,
+    customer_account: Loose,
     status: Loose,
     metadata: Loose,
     currency: Loose,
@@ -96,6 +110,7 @@ pub(crate) struct RawObject {
     refunded: Loose,
     charge: Loose,
     reason: Loose,
+    refunds: Option<List<RefundItem>>,
     line_items: Option<List<Item>>,
     entitlements: Option<List<Entitlement>>,
 }
@@ -109,6 +124,7 @@ pub(crate) enum ObjType {
     CheckoutSession,
     Charge,
     Dispute,
+    Refund,
     PaymentIntent,
     Entitlements,
     /// `product` or `price`: read by [`crate::sync_state::CatalogEntry::parse`].
@@ -126,6 +142,7 @@ impl ObjType {
             ObjType::CheckoutSession => "checkout.session",
             ObjType::Charge => "charge",
             ObjType::Dispute => "dispute",
+            ObjType::Refund => "refund",
             ObjType::PaymentIntent => "payment_intent",
             ObjType::Entitlements => "entitlements.active_entitlement_summary",
             ObjType::Product => "product",
@@ -197,6 +214,15 @@ impl Item {
     }
 }
 
+/// `customer`, else (Accounts v2, where `customer` is null) `customer_account`: the Account
+/// (`acct_...`) that is the customer.
+fn customer_of(customer: &mut Loose, account: &mut Loose, cx: Cx) -> Result<Option<String>> {
+    match std::mem::take(customer).id(cx, "customer")? {
+        Some(c) => Ok(Some(c)),
+        None => std::mem::take(account).id(cx, "customer_account"),
+    }
+}
+
 impl RawObject {
     /// Parses the union from the text of one JSON object.
     pub fn parse(json: &str) -> serde_json::Result<RawObject> {
@@ -229,6 +255,7 @@ impl RawObject {
             ObjType::CheckoutSession => Object::CheckoutSession(self.checkout_record(cx)?),
             ObjType::Charge => Object::Charge(self.charge_record(cx)?),
             ObjType::Dispute => Object::Dispute(self.dispute_record(cx)?),
+            ObjType::Refund => Object::Refund(self.refund_record(cx)?),
             ObjType::PaymentIntent => Object::PaymentIntent(self.payment_intent_record(cx)?),
             ObjType::Entitlements => Object::Entitlements(self.entitlements_record(cx)?),
             // The catalog types are read from the object's text before this union.
@@ -260,7 +287,10 @@ impl RawObject {
 
     fn subscription_record(mut self, cx: Cx) -> Result<SubscriptionRecord> {
         let id = self.id(cx)?;
-        let customer_id = cx.need(self.customer.id(cx, "customer")?, "customer")?;
+        let customer_id = cx.need(
+            customer_of(&mut self.customer, &mut self.customer_account, cx)?,
+            "customer",
+        )?;
         let status = cx.need(self.status.string(cx, "status")?, "status")?;
         let raw_items = self.items.and_then(|l| l.data).unwrap_or_default();
         let mut items = Vec::with_capacity(raw_items.len());
@@ -333,7 +363,7 @@ impl RawObject {
     fn invoice_record(mut self, cx: Cx) -> Result<InvoiceRecord> {
         let id = self.id(cx)?;
         let customer_id = cx.need(
-            std::mem::take(&mut self.customer).id(cx, "customer")?,
+            customer_of(&mut self.customer, &mut self.customer_account, cx)?,
             "customer",
         )?;
         let subscription_id = self.invoice_subscription(cx)?;
@@ -377,7 +407,7 @@ impl RawObject {
         }
         Ok(CheckoutRecord {
             id,
-            customer_id: self.customer.id(cx, "customer")?,
+            customer_id: customer_of(&mut self.customer, &mut self.customer_account, cx)?,
             user_id,
             email,
             name,
@@ -393,9 +423,31 @@ impl RawObject {
     }
 
     fn charge_record(mut self, cx: Cx) -> Result<ChargeRecord> {
+        let id = self.id(cx)?;
+        let embedded = self.refunds.take().and_then(|l| l.data).unwrap_or_default();
+        let mut refunds = Vec::with_capacity(embedded.len());
+        for r in embedded {
+            let name = |f: &str| format!("refunds.data[].{f}");
+            refunds.push(RefundRecord {
+                id: cx.need(r.id.string(cx, &name("id"))?, &name("id"))?,
+                charge_id: r
+                    .charge
+                    .id(cx, &name("charge"))?
+                    .or_else(|| Some(id.clone())),
+                payment_intent: r.payment_intent.id(cx, &name("payment_intent"))?,
+                amount: r.amount.int(cx, &name("amount"))?.unwrap_or(0),
+                currency: r
+                    .currency
+                    .string(cx, &name("currency"))?
+                    .unwrap_or_default(),
+                reason: r.reason.string(cx, &name("reason"))?,
+                status: r.status.string(cx, &name("status"))?,
+            });
+        }
         Ok(ChargeRecord {
-            id: self.id(cx)?,
-            customer_id: self.customer.id(cx, "customer")?,
+            id,
+            refunds,
+            customer_id: customer_of(&mut self.customer, &mut self.customer_account, cx)?,
             amount: self.amount.int(cx, "amount")?.unwrap_or(0),
             amount_refunded: self
                 .amount_refunded
@@ -455,7 +507,7 @@ impl RawObject {
         let (price_id, product_id) = Self::metadata_price(self.metadata.clone(), cx)?;
         Ok(PaymentIntentRecord {
             id: self.id(cx)?,
-            customer_id: self.customer.id(cx, "customer")?,
+            customer_id: customer_of(&mut self.customer, &mut self.customer_account, cx)?,
             status: self.status.string(cx, "status")?,
             amount: self.amount.int(cx, "amount")?.unwrap_or(0),
             currency: self.currency.string(cx, "currency")?.unwrap_or_default(),
@@ -467,8 +519,11 @@ impl RawObject {
     }
 
     /// A summary has no id of its own: the customer is its key.
-    fn entitlements_record(self, cx: Cx) -> Result<EntitlementsRecord> {
-        let customer_id = cx.need(self.customer.id(cx, "customer")?, "customer")?;
+    fn entitlements_record(mut self, cx: Cx) -> Result<EntitlementsRecord> {
+        let customer_id = cx.need(
+            customer_of(&mut self.customer, &mut self.customer_account, cx)?,
+            "customer",
+        )?;
         let mut features = Vec::new();
         for e in self.entitlements.and_then(|l| l.data).unwrap_or_default() {
             let key = e.lookup_key.string(cx, "entitlements.data[].lookup_key")?;
@@ -479,6 +534,18 @@ impl RawObject {
         Ok(EntitlementsRecord {
             customer_id,
             features,
+        })
+    }
+
+    fn refund_record(mut self, cx: Cx) -> Result<RefundRecord> {
+        Ok(RefundRecord {
+            id: self.id(cx)?,
+            charge_id: self.charge.id(cx, "charge")?,
+            payment_intent: self.payment_intent.id(cx, "payment_intent")?,
+            amount: self.amount.int(cx, "amount")?.unwrap_or(0),
+            currency: self.currency.string(cx, "currency")?.unwrap_or_default(),
+            reason: self.reason.string(cx, "reason")?,
+            status: self.status.string(cx, "status")?,
         })
     }
 

@@ -25,6 +25,8 @@ pub enum Object {
     Charge(ChargeRecord),
     /// A dispute.
     Dispute(DisputeRecord),
+    /// A refund.
+    Refund(RefundRecord),
     /// A PaymentIntent (one-time payments).
     PaymentIntent(PaymentIntentRecord),
     /// A customer's active Stripe Entitlements (`entitlements.active_entitlement_summary`).
@@ -193,6 +195,28 @@ pub struct ChargeRecord {
     pub status: Option<String>,
     /// `metadata.user_id`.
     pub user_id: Option<String>,
+    /// The refunds the charge embeds (`refunds.data`, API versions before 2022-11-15); empty
+    /// when the list is absent, as it is in newer versions.
+    pub refunds: Vec<RefundRecord>,
+}
+
+/// The refund fields a support ticket needs: one refund of one charge.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct RefundRecord {
+    /// `re_...` (`pyr_...` for some payment methods).
+    pub id: String,
+    /// The refunded charge.
+    pub charge_id: Option<String>,
+    /// The PaymentIntent id.
+    pub payment_intent: Option<String>,
+    /// This refund's amount, minor units (0 when absent).
+    pub amount: i64,
+    /// Currency (empty when absent).
+    pub currency: String,
+    /// `duplicate`, `fraudulent`, `requested_by_customer`, ...
+    pub reason: Option<String>,
+    /// `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
+    pub status: Option<String>,
 }
 
 /// The PaymentIntent fields that record a one-time purchase.
@@ -256,6 +280,7 @@ impl Object {
             Object::CheckoutSession(r) => Some(&r.id),
             Object::Charge(r) => Some(&r.id),
             Object::Dispute(r) => Some(&r.id),
+            Object::Refund(r) => Some(&r.id),
             Object::PaymentIntent(r) => Some(&r.id),
             Object::Entitlements(r) => Some(&r.customer_id),
             Object::Catalog(r) => Some(&r.id),
@@ -264,7 +289,8 @@ impl Object {
     }
 
     /// The customer this object belongs to: a customer's own id, others' customer field
-    /// (disputes and [`Object::Other`] have none).
+    /// (disputes, refunds and [`Object::Other`] have none: theirs is looked up through the
+    /// charge or PaymentIntent).
     pub fn customer_id(&self) -> Option<&str> {
         match self {
             Object::Customer(r) => Some(&r.id),
@@ -272,7 +298,7 @@ impl Object {
             Object::Invoice(r) => Some(&r.customer_id),
             Object::CheckoutSession(r) => r.customer_id.as_deref(),
             Object::Charge(r) => r.customer_id.as_deref(),
-            Object::Dispute(_) => None,
+            Object::Dispute(_) | Object::Refund(_) => None,
             Object::PaymentIntent(r) => r.customer_id.as_deref(),
             Object::Entitlements(r) => Some(&r.customer_id),
             Object::Catalog(_) => None,
@@ -290,6 +316,7 @@ impl Object {
             Object::CheckoutSession(_) => ObjType::CheckoutSession.as_str(),
             Object::Charge(_) => ObjType::Charge.as_str(),
             Object::Dispute(_) => ObjType::Dispute.as_str(),
+            Object::Refund(_) => ObjType::Refund.as_str(),
             Object::PaymentIntent(_) => ObjType::PaymentIntent.as_str(),
             Object::Entitlements(_) => ObjType::Entitlements.as_str(),
             Object::Catalog(r) => &r.object,

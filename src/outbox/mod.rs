@@ -21,19 +21,31 @@ pub mod kinds {
     pub const CRM_SYNC_CUSTOMER: &str = "crm.sync_customer";
     /// Open a helpdesk ticket (failed payment attempt, refund, dispute).
     pub const SUPPORT_OPEN_TICKET: &str = "support.open_ticket";
-    /// Close or annotate the failed-payment ticket once the invoice is paid.
+    /// Close a ticket: the failed payment was recovered, or the dispute closed (won or lost).
     pub const SUPPORT_CLOSE_TICKET: &str = "support.close_ticket";
+    /// Add a note to an open ticket: a dispute changed, or a refund failed.
+    pub const SUPPORT_UPDATE_TICKET: &str = "support.update_ticket";
     /// Tell the app (email, session revocation) that a subscription ended.
     pub const PORTAL_ACCESS_REVOKED: &str = "portal.access_revoked";
+    /// Ask the customer to confirm a payment (3-D Secure / SCA) on the hosted invoice page.
+    pub const PORTAL_PAYMENT_ACTION_REQUIRED: &str = "portal.payment_action_required";
+    /// Tell the customer their trial ends soon (Stripe sends it three days before).
+    pub const PORTAL_TRIAL_WILL_END: &str = "portal.trial_will_end";
     /// Refetch an object from the Stripe API and hand it to `apply_snapshot`.
     pub const STRIPE_RECONCILE: &str = "stripe.reconcile";
+    /// Fetch the full event a thin event (v2 notification) announced and ingest it.
+    pub const STRIPE_FETCH_EVENT: &str = "stripe.fetch_event";
     /// Every kind the engine enqueues.
     pub const ALL: &[&str] = &[
         CRM_SYNC_CUSTOMER,
         SUPPORT_OPEN_TICKET,
         SUPPORT_CLOSE_TICKET,
+        SUPPORT_UPDATE_TICKET,
         PORTAL_ACCESS_REVOKED,
+        PORTAL_PAYMENT_ACTION_REQUIRED,
+        PORTAL_TRIAL_WILL_END,
         STRIPE_RECONCILE,
+        STRIPE_FETCH_EVENT,
     ];
 }
 
@@ -129,16 +141,67 @@ impl NewJob {
         )
     }
 
-    /// `support.open_ticket` for a refund or a dispute (`what` is `refund` or `dispute`).
+    /// A support ticket job about money (a refund or a dispute): `kind` opens, notes or closes
+    /// it, `key` names it, `body` is what the handler needs. The customer may be unknown yet
+    /// (`null` in the payload until a charge tells; see [`crate::store::PaymentsTx`]); the
+    /// amount and currency are at the top level of every such payload.
     pub fn money_ticket(
-        what: &str,
-        object_id: &str,
+        kind: &'static str,
+        key: String,
         customer_id: Option<&str>,
-        record: &impl Serialize,
+        amount: i64,
+        currency: &str,
+        body: Value,
     ) -> NewJob {
-        let key = format!("{what}:{object_id}");
-        let body = json!({ "reason": what, "customer_id": customer_id, what: record });
-        NewJob::new(kinds::SUPPORT_OPEN_TICKET, key, customer_id, false, body)
+        let mut head =
+            json!({ "customer_id": customer_id, "amount": amount, "currency": currency });
+        if let (Value::Object(dst), Value::Object(src)) = (&mut head, body) {
+            dst.extend(src);
+        }
+        NewJob::new(kind, key, customer_id, false, head)
+    }
+
+    /// `portal.payment_action_required` once per invoice attempt that needs the customer
+    /// (3-D Secure / SCA): the hosted invoice URL is where they confirm.
+    pub fn payment_action_required(
+        customer_id: &str,
+        invoice: &crate::event::InvoiceRecord,
+    ) -> NewJob {
+        let key = format!("invoice:{}:action:{}", invoice.id, invoice.attempt_count);
+        let body = json!({
+            "reason": "payment_action_required", "customer_id": customer_id,
+            "invoice_id": invoice.id, "subscription_id": invoice.subscription_id,
+            "hosted_invoice_url": invoice.hosted_invoice_url,
+            "amount": invoice.amount_due, "currency": invoice.currency,
+        });
+        NewJob::new(
+            kinds::PORTAL_PAYMENT_ACTION_REQUIRED,
+            key,
+            Some(customer_id),
+            false,
+            body,
+        )
+    }
+
+    /// `portal.trial_will_end` once per subscription and trial end.
+    pub fn trial_will_end(sub: &crate::event::SubscriptionRecord) -> NewJob {
+        let key = format!(
+            "subscription:{}:trial_end:{}",
+            sub.id,
+            sub.trial_end.unwrap_or(0)
+        );
+        let body = json!({
+            "customer_id": sub.customer_id, "subscription_id": sub.id,
+            "trial_end": sub.trial_end, "price_id": sub.price_id, "product_id": sub.product_id,
+            "cancel_at_period_end": sub.cancel_at_period_end,
+        });
+        NewJob::new(
+            kinds::PORTAL_TRIAL_WILL_END,
+            key,
+            Some(&sub.customer_id),
+            false,
+            body,
+        )
     }
 
     /// `portal.access_revoked` once per ended subscription.
@@ -182,6 +245,27 @@ impl NewJob {
             object_id.to_owned(),
             customer_id,
             true,
+            body,
+        )
+    }
+
+    /// `stripe.fetch_event` for one thin event, keyed by its id: everything the worker needs to
+    /// fetch the full event (`GET /v2/core/events/{id}` with the event's context, then the
+    /// snapshot event it names) without reading the stored body.
+    pub fn fetch_event(thin: &crate::event::ThinEvent) -> NewJob {
+        let body = json!({
+            "event_id": thin.id,
+            "event_type": thin.event_type,
+            "created": thin.created,
+            "livemode": thin.livemode,
+            "account": thin.context,
+            "related_object": thin.related_object,
+        });
+        NewJob::new(
+            kinds::STRIPE_FETCH_EVENT,
+            thin.id.clone(),
+            None,
+            false,
             body,
         )
     }

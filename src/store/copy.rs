@@ -94,6 +94,7 @@ pub const TABLES: &[Table] = &[
             ("wm_snapshot", Bool),
             ("user_id", Text),
             ("user_created", Int),
+            ("account", Text),
         ],
     },
     Table {
@@ -263,6 +264,25 @@ pub const TABLES: &[Table] = &[
             ("currency", Text),
             ("recurring_interval", Text),
             ("fetched_at", Int),
+        ],
+    },
+    Table {
+        name: "payment_refs",
+        key_len: 1,
+        columns: &[("id", Text), ("customer_id", Text), ("created", Int)],
+    },
+    Table {
+        name: "orphan_jobs",
+        key_len: 2,
+        columns: &[("ref_id", Text), ("job_id", Int)],
+    },
+    Table {
+        name: "payment_actions",
+        key_len: 1,
+        columns: &[
+            ("invoice_id", Text),
+            ("customer_id", Text),
+            ("created", Int),
         ],
     },
     // The throttles themselves; their claim log is a sliding window that refills on its own.

@@ -23,7 +23,9 @@ pub mod sqlite;
 
 pub use sqlite::{Durability, SqliteOptions};
 
-use crate::billing::{CheckoutRow, CustomerRow, PurchaseRecord, SubscriptionView, Watermark};
+use crate::billing::{
+    CheckoutRow, CustomerRow, PaymentAction, PurchaseRecord, SubscriptionView, Watermark,
+};
 use crate::deliveries::{AuthenticTimes, Delivery, DeliveryCounts, DeliveryOutcome};
 use crate::error::Result;
 use crate::event::{
@@ -125,8 +127,11 @@ pub trait Store: Send + Sync {
 
     /// A customer by Stripe id.
     fn customer(&self, id: &str) -> Result<Option<CustomerRow>>;
-    /// The customer linked to an app user (the most recently linked, if several).
+    /// The platform's customer linked to an app user (the most recently linked, if several);
+    /// customers of connected accounts never answer here.
     fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>>;
+    /// The customer of connected account `account` linked to an app user of that account.
+    fn customer_for_user_in(&self, account: &str, user_id: &str) -> Result<Option<CustomerRow>>;
     /// The customer with this email (the most recently written, if several).
     fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>>;
     /// All subscriptions of a customer, by id.
@@ -149,6 +154,9 @@ pub trait Store: Send + Sync {
     fn event_body(&self, id: &str) -> Result<Option<Vec<u8>>>;
     /// How many stored events are quarantined.
     fn quarantined_count(&self) -> Result<u64>;
+    /// A customer's pending payment actions (SCA): invoices asked for one and still open,
+    /// newest first.
+    fn payment_actions(&self, customer_id: &str) -> Result<Vec<PaymentAction>>;
 
     // --- Job queue ----------------------------------------------------------------------
 
@@ -436,6 +444,8 @@ pub trait StoreTx {
         reason: &str,
         n: u64,
     ) -> Result<()>;
+    /// The payment lookups and pending actions of this transaction ([`PaymentsTx`]).
+    fn payments(&mut self) -> &mut dyn PaymentsTx;
     /// Records that a stored (quarantined) event has now been applied: its new outcome and
     /// customer, and no error code.
     fn mark_event_applied(
@@ -445,3 +455,35 @@ pub trait StoreTx {
         customer_id: Option<&str>,
     ) -> Result<()>;
 }
+
+/// Payment lookups, pending customer actions and Connect scopes, inside the ingest
+/// transaction: which customer a charge or PaymentIntent belongs to (disputes and refunds name
+/// only those), the ticket jobs still waiting to learn it, invoices whose payment needs the
+/// customer (SCA), and which connected account a customer belongs to.
+pub trait PaymentsTx {
+    /// The customer a charge or PaymentIntent (`ch_...`, `pi_...`) belongs to, if learned.
+    fn payment_ref(&mut self, id: &str) -> Result<Option<String>>;
+    /// Learns that `id` belongs to `customer_id` (the first answer stays); returns whether it
+    /// was new.
+    fn put_payment_ref(&mut self, id: &str, customer_id: &str, created: i64) -> Result<bool>;
+    /// Remembers that due job `job_id` waits for the customer of `ref_id`.
+    fn note_orphan_job(&mut self, ref_id: &str, job_id: i64) -> Result<()>;
+    /// Gives the due jobs waiting for `ref_id` their customer (the job's `customer_id` and the
+    /// payload's top-level `"customer_id":null`); returns how many.
+    fn adopt_orphan_jobs(&mut self, ref_id: &str, customer_id: &str) -> Result<u64>;
+    /// Puts customer `customer_id` in connected account `account`'s scope (creating a bare
+    /// row when it has none yet): its user link then answers only within that account.
+    fn set_customer_account(&mut self, customer_id: &str, account: &str) -> Result<()>;
+    /// Records that invoice `invoice_id`'s payment needs the customer; returns whether it was
+    /// new.
+    fn put_payment_action(
+        &mut self,
+        invoice_id: &str,
+        customer_id: &str,
+        created: i64,
+    ) -> Result<bool>;
+}
+
+/// The payload text an orphan job carries until its customer is known, and what replaces it:
+/// one rule for both backends' SQL (`replace(payload, NULL_CUSTOMER, ...)`).
+pub const NULL_CUSTOMER: &str = r#""customer_id":null"#;

@@ -235,13 +235,33 @@ impl StripeClient {
         query: &[(&str, String)],
         account: Option<&str>,
     ) -> std::result::Result<Vec<u8>, (Error, Option<Duration>)> {
+        self.get_scoped(path, query, account.map(|a| ("Stripe-Account", a)))
+    }
+
+    /// A v2 API GET (`/v2/core/events/evt_...`): as [`StripeClient::get_with_hint`], but the
+    /// connected account goes in v2's `Stripe-Context` header (a thin event's `context`).
+    pub fn get_v2_with_hint(
+        &self,
+        path: &str,
+        context: Option<&str>,
+    ) -> std::result::Result<Vec<u8>, (Error, Option<Duration>)> {
+        self.get_scoped(path, &[], context.map(|c| ("Stripe-Context", c)))
+    }
+
+    /// The GET with retries; `scope` is the account header and its value, if any.
+    fn get_scoped(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        scope: Option<(&str, &str)>,
+    ) -> std::result::Result<Vec<u8>, (Error, Option<Duration>)> {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.base, path);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let (result, body, detail) = self.send_once(&url, query, account);
+            let (result, body, detail) = self.send_once(&url, query, scope);
             match self.opts.retry.decide(&result, attempt, seq) {
                 Verdict::Done => return Ok(body),
                 Verdict::Retry(wait) => {
@@ -270,15 +290,15 @@ impl StripeClient {
         &self,
         url: &str,
         query: &[(&str, String)],
-        account: Option<&str>,
+        scope: Option<(&str, &str)>,
     ) -> (Attempt, Vec<u8>, Option<String>) {
         let mut req = self
             .agent
             .get(url)
             .header("Authorization", self.key.bearer())
             .header("Stripe-Version", STRIPE_VERSION);
-        if let Some(acct) = account {
-            req = req.header("Stripe-Account", acct);
+        if let Some((name, value)) = scope {
+            req = req.header(name, value);
         }
         for (k, v) in query {
             req = req.query(*k, v);

@@ -24,7 +24,7 @@ struct ReconcilePayload {
     account: Option<String>,
 }
 
-/// What one pass of the worker did.
+/// What one pass of the worker did (reconcile and fetch jobs alike).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReconcileReport {
     /// Jobs claimed.
@@ -37,12 +37,15 @@ pub struct ReconcileReport {
     pub failed: Vec<(i64, String, FailOutcome)>,
 }
 
+/// Whether `id` looks like a Stripe id (`sub_1Ab`, `acct_1X`, `evt_test_65R`): ASCII letters,
+/// digits and `_`, at most 255 bytes. Anything else never reaches a URL path or header.
+pub(crate) fn stripe_id_ok(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// The API path of an object a reconcile job names.
 fn object_path(object_type: &str, id: &str) -> Result<String> {
-    let safe = !id.is_empty()
-        && id.len() <= 255
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !safe {
+    if !stripe_id_ok(id) {
         return Err(Error::new(
             ErrorCode::InvalidArgument,
             "reconcile job: the object id is not a Stripe id",
@@ -89,44 +92,14 @@ pub fn reconcile_job(
 
 /// Claims up to `limit` due `stripe.reconcile` jobs (lease `lease_secs`), works each one off
 /// and completes or fails it. Returns what happened; an `Err` only for a store failure.
+/// [`super::work_stripe_jobs`] does the same for every Stripe job kind.
 pub fn work_reconcile_jobs(
     engine: &Engine,
     client: &StripeClient,
     limit: u32,
     lease_secs: i64,
 ) -> Result<ReconcileReport> {
-    let clock = client.clock();
-    let jobs = engine.claim(&[STRIPE_RECONCILE], limit, lease_secs, clock.now())?;
-    let mut rep = ReconcileReport {
-        claimed: jobs.len(),
-        ..ReconcileReport::default()
-    };
-    for job in &jobs {
-        match reconcile_job(engine, client, job) {
-            Ok(applied) => {
-                engine.complete(job.id, job.lease_token, clock.now())?;
-                rep.completed += 1;
-                rep.changed += usize::from(applied.changed);
-            }
-            Err((e, retry_after)) => {
-                if matches!(e.code().as_u32(), 300..=399) || e.code() == ErrorCode::Closed {
-                    // The store failed: stop; the lease runs out and the job is retried.
-                    return Err(e);
-                }
-                let retry_after = retry_after.map(|d| d.as_secs().min(i64::MAX as u64) as i64);
-                let outcome = engine.fail_after(
-                    job.id,
-                    job.lease_token,
-                    &e.to_string(),
-                    retry_after,
-                    clock.now(),
-                )?;
-                rep.failed
-                    .push((job.id, e.code().as_str().to_owned(), outcome));
-            }
-        }
-    }
-    Ok(rep)
+    super::worker::work_kinds(engine, client, &[STRIPE_RECONCILE], limit, lease_secs)
 }
 
 #[cfg(test)]

@@ -263,7 +263,7 @@ static void check_messages_and_buffers(void) {
   uint8_t buf[TB_ERROR_MESSAGE_MAX];
   size_t n = 0;
   const uint32_t codes[] = {0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 102, 103, 104, 105,
-                            200, 201, 202, 203, 300, 301, 302, 303, 304, 305, 306, 307, 308, 500, 501};
+                            200, 201, 202, 203, 204, 300, 301, 302, 303, 304, 305, 306, 307, 308, 500, 501};
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
     n = 0;
     CHECK_OK(tb_result_message(codes[i], buf, sizeof buf, &n));

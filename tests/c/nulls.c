@@ -56,6 +56,7 @@ int main(void) {
   NUL_RC(tb_config_set_purchase_grants(config, NULL, 0));
   NUL_RC(tb_config_set_livemode(NULL, TB_LIVEMODE_ANY));
   NUL_RC(tb_config_set_max_attempts(NULL, 3));
+  NUL_RC(tb_config_set_busy_timeout_ms(NULL, 2000));
   NUL_RC(tb_config_last_error(NULL, buf, sizeof buf, &n));
   NUL_RC(tb_config_last_error(config, NULL, 0, &n));
   NUL_RC(tb_config_last_error(config, buf, sizeof buf, NULL));

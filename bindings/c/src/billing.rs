@@ -29,6 +29,9 @@ pub enum tb_access_state {
     Canceled = 6,
     /// No subscription known (unknown customer included).
     None = 7,
+    /// The payment needs the customer to authenticate it (3-D Secure / SCA); see
+    /// `tb_access.payment_action_url`.
+    ActionRequired = 8,
 }
 
 fn access_state(s: AccessState) -> tb_access_state {
@@ -41,6 +44,7 @@ fn access_state(s: AccessState) -> tb_access_state {
         AccessState::Paused => tb_access_state::Paused,
         AccessState::Canceled => tb_access_state::Canceled,
         AccessState::None => tb_access_state::None,
+        AccessState::ActionRequired => tb_access_state::ActionRequired,
     }
 }
 
@@ -77,6 +81,13 @@ pub struct tb_access {
     pub has_access_ends_at: bool,
     /// When access ends (or ended), unix seconds.
     pub access_ends_at: i64,
+    /// Whether `trial_end` is set.
+    pub has_trial_end: bool,
+    /// The deciding subscription's trial end, unix seconds.
+    pub trial_end: i64,
+    /// For `TB_ACCESS_STATE_ACTION_REQUIRED`: the hosted invoice page where the customer
+    /// confirms the payment; `{NULL, 0}` otherwise.
+    pub payment_action_url: tb_str,
     /// The one-time purchase that decides, when a purchase decides (then `subscription_id`
     /// is absent and `price_id`/`product_id` are what was bought).
     pub purchase_id: tb_str,
@@ -97,6 +108,9 @@ fn new_access(a: Access) -> *mut tb_access {
         cancel_at_period_end: a.cancel_at_period_end,
         has_access_ends_at: a.access_ends_at.is_some(),
         access_ends_at: a.access_ends_at.unwrap_or(0),
+        has_trial_end: a.trial_end.is_some(),
+        trial_end: a.trial_end.unwrap_or(0),
+        payment_action_url: tb_str::opt(a.payment_action_url.as_ref()),
         purchase_id: tb_str::opt(a.purchase_id.as_ref()),
     };
     into_raw_view(Owned { view, _keep: a })
@@ -153,6 +167,35 @@ pub extern "C" fn tb_engine_access_for_user(
         let user = try_str!(user_id, user_id_len);
         let now = resolve_now(now);
         engine.run(|e| e.access_for_user(user, now), |a| *out = new_access(a))
+    }
+}
+
+/// Connect: access for the app user `user_id` of connected account `account` (`acct_...`;
+/// both UTF-8) at `now` (unix seconds, or `TB_NOW`), through that account's customer linked to
+/// the user. `tb_engine_access_for_user` answers for the platform's own users only.
+///
+/// On `TB_RESULT_OK` `*access_out` receives a new `tb_access` that the caller owns and must
+/// release with `tb_access_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_engine_access_for_user_in(
+    engine: *const tb_engine,
+    account: *const u8,
+    account_len: usize,
+    user_id: *const u8,
+    user_id_len: usize,
+    now: i64,
+    access_out: *mut *mut tb_access,
+) -> tb_result {
+    ffi_boundary! {
+        let engine = try_ref!(engine);
+        let out = try_mut!(access_out);
+        let account = try_str!(account, account_len);
+        let user = try_str!(user_id, user_id_len);
+        let now = resolve_now(now);
+        engine.run(
+            |e| e.access_for_user_in(account, user, now),
+            |a| *out = new_access(a),
+        )
     }
 }
 

@@ -137,6 +137,20 @@ pub extern "C" fn tb_config_set_past_due_grace(config: *mut tb_config, seconds: 
     }
 }
 
+/// Sets whether this endpoint takes Connect events (a top-level `account`): `true` (the
+/// default) keeps each in its connected account's scope; `false` answers each as
+/// `TB_OUTCOME_IGNORED` with reason `TB_RESULT_CONNECT_EVENT_REFUSED` (acknowledge with 200).
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_config_set_accept_connect_events(
+    config: *mut tb_config,
+    accept: bool,
+) -> tb_result {
+    ffi_boundary! {
+        try_mut!(config).config.accept_connect_events = accept;
+        tb_result::Ok
+    }
+}
+
 /// Sets which one-time purchases grant access (UTF-8): comma-separated price ids, product
 /// ids or `*`, each optionally `=SECONDS` of access from the payment (default: lifetime),
 /// e.g. `"price_lifetime,prod_pass=2592000"`. Replaces earlier grants; empty text clears

@@ -306,6 +306,35 @@ pub extern "C" fn tb_engine_handle_webhook(
     }
 }
 
+/// Ingests one raw Stripe event the host trusts without a signature: an event fetched from the
+/// Stripe API (`GET /v1/events/{id}`, the full event behind a thin notification), a backfill
+/// from an export, or an event from an intake where no signature exists (Amazon EventBridge).
+/// Everything `tb_engine_handle_webhook` does after verifying, with the same size limit.
+///
+/// `body`: the event JSON (NULL with length 0 is an empty body); as for a verified delivery, a
+/// body that does not normalize is stored and answered as quarantined, and a thin event
+/// becomes a `stripe.fetch_event` job. `now`: unix seconds, or `TB_NOW`. On `TB_RESULT_OK` `*handled_out` receives a
+/// new `tb_handled` that the caller owns and must release with `tb_handled_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_engine_ingest_trusted(
+    engine: *const tb_engine,
+    body: *const u8,
+    body_len: usize,
+    now: i64,
+    handled_out: *mut *mut tb_handled,
+) -> tb_result {
+    ffi_boundary! {
+        let engine = try_ref!(engine);
+        let out = try_mut!(handled_out);
+        let body: &[u8] = if body.is_null() && body_len == 0 { &[] } else { try_slice!(body, body_len) };
+        let now = resolve_now(now);
+        engine.run(
+            |e| e.ingest_trusted(body, now),
+            |h| *out = new_handled(h),
+        )
+    }
+}
+
 /// The result of `tb_engine_apply_snapshot`.
 ///
 /// Owned by the caller; release with `tb_snapshot_free`. Every `tb_str` and the `jobs` array

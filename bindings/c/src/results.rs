@@ -47,6 +47,9 @@ pub enum tb_result {
     LivemodeMismatch = 202,
     /// A snapshot object type is not supported.
     SnapshotUnsupported = 203,
+    /// A Connect event reached an endpoint that does not take them (the reason of an
+    /// `ignored` outcome, never returned).
+    ConnectEventRefused = 204,
     /// The database could not be opened or initialised.
     StoreOpenFailed = 300,
     /// The database stayed locked beyond the busy timeout; retry later.
@@ -105,6 +108,7 @@ impl From<ErrorCode> for tb_result {
             ErrorCode::EventFieldMissing => tb_result::EventFieldMissing,
             ErrorCode::LivemodeMismatch => tb_result::LivemodeMismatch,
             ErrorCode::SnapshotUnsupported => tb_result::SnapshotUnsupported,
+            ErrorCode::ConnectEventRefused => tb_result::ConnectEventRefused,
             ErrorCode::StoreOpenFailed => tb_result::StoreOpenFailed,
             ErrorCode::StoreBusy => tb_result::StoreBusy,
             ErrorCode::StoreSchemaTooNew => tb_result::StoreSchemaTooNew,

@@ -1,8 +1,9 @@
-//! tollbooth's own Stripe API work from C: the `stripe.reconcile` worker, and `fail` with a
-//! downstream service's retry-after.
+//! tollbooth's own Stripe API work from C: the Stripe jobs worker (`stripe.reconcile` and
+//! `stripe.fetch_event`), and `fail` with a downstream service's retry-after.
 
 use tollbooth::stripe_api::{
-    ApiKey, ClientOptions, DEFAULT_BASE_URL, StripeClient, work_reconcile_jobs,
+    ApiKey, ClientOptions, DEFAULT_BASE_URL, ReconcileReport, StripeClient, work_reconcile_jobs,
+    work_stripe_jobs,
 };
 
 use crate::engine::{resolve_now, tb_engine};
@@ -45,33 +46,93 @@ pub extern "C" fn tb_stripe_reconcile(
     lease_secs: i64,
     report_out: *mut tb_reconcile_report,
 ) -> tb_result {
+    let args = (api_key, api_key_len, base_url, base_url_len);
+    work(
+        engine,
+        args,
+        limit,
+        lease_secs,
+        report_out,
+        work_reconcile_jobs,
+    )
+}
+
+/// `tb_stripe_reconcile` for every Stripe job kind: `stripe.reconcile` and the
+/// `stripe.fetch_event` jobs thin events enqueue (the full event is fetched from
+/// `/v2/core/events/{id}` with the event's context as `Stripe-Context`, then the v1 snapshot
+/// event it names with `Stripe-Account`, and ingested as if delivered). Same arguments,
+/// report and errors; the report counts jobs of both kinds.
+#[unsafe(no_mangle)]
+pub extern "C" fn tb_stripe_work(
+    engine: *const tb_engine,
+    api_key: *const u8,
+    api_key_len: usize,
+    base_url: *const u8,
+    base_url_len: usize,
+    limit: u32,
+    lease_secs: i64,
+    report_out: *mut tb_reconcile_report,
+) -> tb_result {
+    let args = (api_key, api_key_len, base_url, base_url_len);
+    work(
+        engine,
+        args,
+        limit,
+        lease_secs,
+        report_out,
+        work_stripe_jobs,
+    )
+}
+
+/// A Stripe worker pass: the two exported functions differ only in `pass`.
+type Pass = fn(&tollbooth::Engine, &StripeClient, u32, i64) -> tollbooth::Result<ReconcileReport>;
+
+/// The key and base URL arguments: `(key, key_len, base, base_len)`.
+type KeyAndBase = (*const u8, usize, *const u8, usize);
+
+fn work(
+    engine: *const tb_engine,
+    (api_key, api_key_len, base_url, base_url_len): KeyAndBase,
+    limit: u32,
+    lease_secs: i64,
+    report_out: *mut tb_reconcile_report,
+    pass: Pass,
+) -> tb_result {
     ffi_boundary! {
         let engine = try_ref!(engine);
         let out = try_mut!(report_out);
         let key = try_str!(api_key, api_key_len);
         let base = try_str!(base_url, base_url_len);
-        let base = if base.is_empty() { DEFAULT_BASE_URL } else { base };
         engine.run(
-            |e| {
-                let client = StripeClient::new(
-                    ApiKey::new(key)?,
-                    ClientOptions {
-                        base_url: base.to_owned(),
-                        ..ClientOptions::default()
-                    },
-                )?;
-                work_reconcile_jobs(e, &client, limit, lease_secs)
-            },
-            |r| {
-                let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
-                *out = tb_reconcile_report {
-                    claimed: n(r.claimed),
-                    completed: n(r.completed),
-                    changed: n(r.changed),
-                    failed: n(r.failed.len()),
-                };
-            },
+            |e| pass(e, &client(key, base)?, limit, lease_secs),
+            |r| *out = to_report(&r),
         )
+    }
+}
+
+/// A client for `key` at `base` (the production API when empty).
+fn client(key: &str, base: &str) -> tollbooth::Result<StripeClient> {
+    let base = if base.is_empty() {
+        DEFAULT_BASE_URL
+    } else {
+        base
+    };
+    StripeClient::new(
+        ApiKey::new(key)?,
+        ClientOptions {
+            base_url: base.to_owned(),
+            ..ClientOptions::default()
+        },
+    )
+}
+
+fn to_report(r: &ReconcileReport) -> tb_reconcile_report {
+    let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+    tb_reconcile_report {
+        claimed: n(r.claimed),
+        completed: n(r.completed),
+        changed: n(r.changed),
+        failed: n(r.failed.len()),
     }
 }
 

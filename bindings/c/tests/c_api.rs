@@ -216,8 +216,9 @@ fn readme_example_runs_and_is_the_one_in_the_readme() {
 #[path = "../../../tests/stripe_stub/mod.rs"]
 mod stripe_stub;
 
-/// `tb_stripe_reconcile` and `tb_engine_job_fail_after` from C (`tests/c/stripe.c`) against
-/// the loopback Stripe stub; the database is prepared and checked through the Rust API.
+/// `tb_stripe_reconcile`, `tb_engine_ingest_trusted` (a thin event), `tb_stripe_work` and
+/// `tb_engine_job_fail_after` from C (`tests/c/stripe.c`) against the loopback Stripe stub;
+/// the database is prepared and checked through the Rust API.
 #[test]
 fn stripe_reconcile_from_c() {
     use stripe_stub::{Stub, objects};
@@ -242,7 +243,13 @@ fn stripe_reconcile_from_c() {
     }
     let stub = Stub::start(KEY);
     let truth = objects::subscription("sub_c", "cus_c", "canceled", T0, T0 + 86_400, "u");
-    stub.add("/v1/subscriptions", [truth]);
+    let thin = serde_json::json!({"id": "evt_test_c_thin", "object": "v2.core.event",
+        "type": "v1.customer.subscription.created", "livemode": false,
+        "created": "2026-01-01T00:00:00Z", "context": null,
+        "related_object": {"id": "sub_c2", "type": "subscription", "url": "/v1/subscriptions/sub_c2"}});
+    stub.add("/v2/core/events", [thin.clone()]);
+    let sub2 = objects::subscription("sub_c2", "cus_c2", "active", T0, T0 + 86_400, "u2");
+    stub.add("/v1/subscriptions", [truth, sub2]);
     let exe = build("stripe.c", "cc", C_FLAGS);
     let mut cmd = if std::env::var_os("VALGRIND").is_some_and(|v| v == "1") {
         let mut c = Command::new("valgrind");
@@ -256,7 +263,8 @@ fn stripe_reconcile_from_c() {
     } else {
         Command::new(&exe)
     };
-    let out = run(cmd.args([db, &stub.base_url, KEY]));
+    let thin = thin.to_string();
+    let out = run(cmd.args([db, &stub.base_url, KEY, &thin]));
     assert!(out.contains("stripe: ok"), "{out}");
     // valgrind's own lines ("==pid== Command: ...") quote the arguments; the program's don't.
     assert!(
@@ -264,13 +272,22 @@ fn stripe_reconcile_from_c() {
         "{out}"
     );
     let reqs = stub.requests();
-    assert_eq!(reqs.len(), 1, "the bad key and URL sent nothing");
-    assert_eq!(reqs[0].path, "/v1/subscriptions/sub_c");
+    let paths: Vec<_> = reqs.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/subscriptions/sub_c",
+            "/v2/core/events/evt_test_c_thin",
+            "/v1/subscriptions/sub_c2"
+        ],
+        "the bad key and URL sent nothing"
+    );
     let e = tollbooth::Engine::open(
         tollbooth::Config::new(db, &["whsec_c_test_0123456789SECRETVALUE"]).unwrap(),
     )
     .unwrap();
     assert!(!e.access("cus_c", T0 + 10).unwrap().has_access);
+    assert!(e.access("cus_c2", T0 + 10).unwrap().has_access);
 }
 
 /// A fresh directory under the target dir (no tempfile dependency in this crate).

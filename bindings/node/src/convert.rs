@@ -79,7 +79,7 @@ pub struct Access {
     pub user_id: Option<String>,
     /// The deciding subscription's state (`none`: no subscription known).
     #[napi(
-        ts_type = "'active' | 'trialing' | 'past_due' | 'unpaid' | 'incomplete' | 'paused' | 'canceled' | 'none'"
+        ts_type = "'active' | 'trialing' | 'past_due' | 'unpaid' | 'incomplete' | 'paused' | 'action_required' | 'canceled' | 'none'"
     )]
     pub state: String,
     /// Whether the portal should let the customer in.
@@ -98,6 +98,11 @@ pub struct Access {
     pub cancel_at_period_end: bool,
     /// When access ends (or ended), unix seconds, if known.
     pub access_ends_at: Option<i64>,
+    /// The deciding subscription's trial end (unix seconds), when it has one.
+    pub trial_end: Option<i64>,
+    /// For `action_required` (3-D Secure / SCA): the hosted invoice page where the customer
+    /// confirms the payment.
+    pub payment_action_url: Option<String>,
     /// The one-time purchase that decides, when a purchase decides (then `subscriptionId`
     /// is null and `priceId`/`productId` are what was bought).
     pub purchase_id: Option<String>,
@@ -117,6 +122,8 @@ impl From<tollbooth::Access> for Access {
             current_period_end: a.current_period_end,
             cancel_at_period_end: a.cancel_at_period_end,
             access_ends_at: a.access_ends_at,
+            trial_end: a.trial_end,
+            payment_action_url: a.payment_action_url,
             purchase_id: a.purchase_id,
         }
     }

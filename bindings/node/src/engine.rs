@@ -193,6 +193,13 @@ fn access_for_user(user_id: String, now: i64) -> Work<Access> {
     on_engine(move |e| e.access_for_user(&user_id, now).map(Into::into))
 }
 
+fn access_for_user_in(account: String, user_id: String, now: i64) -> Work<Access> {
+    on_engine(move |e| {
+        e.access_for_user_in(&account, &user_id, now)
+            .map(Into::into)
+    })
+}
+
 fn purchases(customer_id: String) -> Work<Vec<Purchase>> {
     on_engine(move |e| {
         Ok(e.purchases(&customer_id)?
@@ -316,7 +323,7 @@ pub(crate) fn or_failed<T: 'static>(work: tollbooth::Result<Work<T>>) -> Work<T>
 }
 
 /// The JSON of `applySnapshot`: bytes or a string as is, an object through `JSON.stringify`.
-fn snapshot_json(env: &Env, value: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
+pub(crate) fn snapshot_json(env: &Env, value: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
     let bad = |m: String| tollbooth::Error::new(ErrorCode::InvalidArgument, m);
     if let Some(b) = body::bytes(env, value, "stripeObject", Also::Text)? {
         return Ok(b.into_vec());
@@ -475,6 +482,30 @@ impl Tollbooth {
         now_seconds: Option<i64>,
     ) -> Result<Access> {
         self.now(access_for_user(user_id, now_or(now_seconds)))
+    }
+
+    /// Connect: access for an app user of connected account `account` (`acct_...`), through
+    /// that account's customer linked to the user. `accessForUser` answers for the platform's
+    /// own users only, so the same user id in two accounts never mixes.
+    #[napi(catch_unwind, ts_return_type = "Promise<Access>")]
+    pub fn access_for_user_in(
+        &self,
+        account: String,
+        user_id: String,
+        now_seconds: Option<i64>,
+    ) -> AsyncTask<Call<Access>> {
+        self.later(access_for_user_in(account, user_id, now_or(now_seconds)))
+    }
+
+    /// `accessForUserIn` on the calling thread.
+    #[napi(catch_unwind)]
+    pub fn access_for_user_in_sync(
+        &self,
+        account: String,
+        user_id: String,
+        now_seconds: Option<i64>,
+    ) -> Result<Access> {
+        self.now(access_for_user_in(account, user_id, now_or(now_seconds)))
     }
 
     /// A customer's one-time purchases (paid, pending and refunded), by id.

@@ -40,6 +40,10 @@ pub struct TollboothOptions {
     pub busy_timeout_ms: Option<i64>,
     /// Largest webhook body accepted, bytes (default 1 MiB); larger gives `PAYLOAD_TOO_LARGE`.
     pub max_body_bytes: Option<i64>,
+    /// Whether this endpoint takes Connect events (a top-level `account`). `true` (default):
+    /// each is kept in its connected account's scope (`accessForUserIn`). `false`: each is
+    /// answered 2xx as `ignored` with reason `CONNECT_EVENT_REFUSED`; nothing moves.
+    pub accept_connect_events: Option<bool>,
 }
 
 /// Options for `Tollbooth.fromEnv(...)`: any option given here wins over the environment.
@@ -66,6 +70,8 @@ pub struct EnvOptions {
     pub busy_timeout_ms: Option<i64>,
     /// As in `TollboothOptions`.
     pub max_body_bytes: Option<i64>,
+    /// As in `TollboothOptions`.
+    pub accept_connect_events: Option<bool>,
 }
 
 /// The tuning knobs both option objects share.
@@ -76,6 +82,7 @@ struct Tuning<'a> {
     durability: Option<&'a str>,
     busy_timeout_ms: Option<i64>,
     max_body_bytes: Option<i64>,
+    accept_connect_events: Option<bool>,
 }
 
 fn bad(m: impl Into<String>) -> Error {
@@ -84,6 +91,9 @@ fn bad(m: impl Into<String>) -> Error {
 
 impl Tuning<'_> {
     fn apply(&self, c: &mut Config) -> Result<()> {
+        if let Some(a) = self.accept_connect_events {
+            c.accept_connect_events = a;
+        }
         if let Some(t) = self.tolerance_seconds {
             c.verify.tolerance_secs = t;
         }
@@ -123,6 +133,7 @@ pub fn config(o: &TollboothOptions) -> Result<Config> {
         durability: o.durability.as_deref(),
         busy_timeout_ms: o.busy_timeout_ms,
         max_body_bytes: o.max_body_bytes,
+        accept_connect_events: o.accept_connect_events,
     }
     .apply(&mut c)?;
     Ok(c)
@@ -191,6 +202,7 @@ pub fn from_env(env: &Env, o: Option<&EnvOptions>) -> Result<Config> {
         durability: o.durability.as_deref(),
         busy_timeout_ms: o.busy_timeout_ms,
         max_body_bytes: o.max_body_bytes,
+        accept_connect_events: o.accept_connect_events,
     });
     match tuning {
         Some(t) => t.apply(&mut c)?,

@@ -1,14 +1,16 @@
 //! Talking to Stripe's API from Node: `syncFromStripe` (adopt an account with existing
-//! customers), `catchUp` (the events missed during an outage) and `reconcile` (work off
-//! `stripe.reconcile` jobs), the CLI's `sync`, `catch-up` and `reconcile` and C's
-//! `tb_stripe_reconcile`. Each is a thin translation of one `tollbooth::stripe_api` call and
+//! customers), `catchUp` (the events missed during an outage), `reconcile` (work off
+//! `stripe.reconcile` jobs) and `workStripeJobs` (those and the `stripe.fetch_event` jobs of
+//! thin events), the CLI's `sync`, `catch-up`, `reconcile` and `work-stripe` and C's
+//! `tb_stripe_reconcile` / `tb_stripe_work`; and `ingestTrusted`, an event the host trusts
+//! without a signature (fetched from the API, or from an intake such as EventBridge). Each is a thin translation of one `tollbooth::stripe_api` call and
 //! runs, like every store method, off the JS thread in its Promise form.
 //!
 //! The API key arrives in the options object and goes straight into an [`ApiKey`], whose
 //! `Debug`/`Display` print `[redacted]` and which the client scrubs from every message: no
 //! error, report or job this module returns can carry it.
 
-use napi::bindgen_prelude::AsyncTask;
+use napi::bindgen_prelude::{AsyncTask, Env, Unknown};
 use napi_derive::napi;
 use tollbooth::stripe_api::{
     self, ApiKey, CatchUpOptions, ClientOptions, DEFAULT_BASE_URL, StripeClient, SyncObject,
@@ -16,8 +18,8 @@ use tollbooth::stripe_api::{
 };
 use tollbooth::{Error, ErrorCode};
 
-use crate::convert::{FailResult, to_u32};
-use crate::engine::{Tollbooth, on_engine, or_failed};
+use crate::convert::{FailResult, HandledWebhook, to_u32};
+use crate::engine::{Tollbooth, on_engine, or_failed, snapshot_json};
 use crate::error::{Result, to_napi};
 use crate::task::{Call, Work};
 
@@ -257,6 +259,18 @@ fn catch_up(o: StripeCatchUpOptions) -> tollbooth::Result<Work<StripeCatchUpRepo
 }
 
 fn reconcile(o: StripeReconcileOptions) -> tollbooth::Result<Work<StripeReconcileReport>> {
+    stripe_jobs(o, false)
+}
+
+fn ingest_trusted(body: Vec<u8>, now: i64) -> Work<HandledWebhook> {
+    on_engine(move |e| e.ingest_trusted(&body, now).map(Into::into))
+}
+
+/// `reconcile` (`every_kind` false) and `workStripeJobs` (every Stripe job kind).
+fn stripe_jobs(
+    o: StripeReconcileOptions,
+    every_kind: bool,
+) -> tollbooth::Result<Work<StripeReconcileReport>> {
     let client = client(&o.api_key, o.base_url.as_deref())?;
     let limit = to_u32("limit", o.limit.unwrap_or(50))?;
     let lease = o.lease_seconds.unwrap_or(60);
@@ -267,7 +281,11 @@ fn reconcile(o: StripeReconcileOptions) -> tollbooth::Result<Work<StripeReconcil
         ));
     }
     Ok(on_engine(move |e| {
-        let r = stripe_api::work_reconcile_jobs(e, &client, limit, lease)?;
+        let r = if every_kind {
+            stripe_api::work_stripe_jobs(e, &client, limit, lease)?
+        } else {
+            stripe_api::work_reconcile_jobs(e, &client, limit, lease)?
+        };
         let n = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
         Ok(StripeReconcileReport {
             claimed: n(r.claimed),
@@ -339,5 +357,65 @@ impl Tollbooth {
     #[napi(catch_unwind)]
     pub fn reconcile_sync(&self, options: StripeReconcileOptions) -> Result<StripeReconcileReport> {
         self.now(reconcile(options).map_err(to_napi)?)
+    }
+
+    /// Works off due Stripe jobs once: `stripe.reconcile` as `reconcile` does, and the
+    /// `stripe.fetch_event` jobs of thin events (v2 notifications): fetches the full event
+    /// (`/v2/core/events/{id}` with the event's context as `Stripe-Context`), then the v1
+    /// snapshot event it names (with `Stripe-Account`) and ingests it, or applies the related
+    /// object as a snapshot. The CLI's `tollbooth work-stripe`.
+    #[napi(catch_unwind, ts_return_type = "Promise<StripeReconcileReport>")]
+    pub fn work_stripe_jobs(
+        &self,
+        options: StripeReconcileOptions,
+    ) -> AsyncTask<Call<StripeReconcileReport>> {
+        self.later(or_failed(stripe_jobs(options, true)))
+    }
+
+    /// `workStripeJobs` on the calling thread (blocks on the network).
+    #[napi(catch_unwind)]
+    pub fn work_stripe_jobs_sync(
+        &self,
+        options: StripeReconcileOptions,
+    ) -> Result<StripeReconcileReport> {
+        self.now(stripe_jobs(options, true).map_err(to_napi)?)
+    }
+
+    /// Ingests one Stripe event the host trusts without a signature: an event fetched from
+    /// the Stripe API, or one from an intake where no signature exists (Amazon EventBridge).
+    /// Everything `handleWebhook` does after verifying: dedupe, state, jobs; a thin event
+    /// becomes a `stripe.fetch_event` job; a body that does not normalize is quarantined.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "event: object | string | Uint8Array | ArrayBuffer | DataView, nowSeconds?: number | undefined | null",
+        ts_return_type = "Promise<HandledWebhook>"
+    )]
+    pub fn ingest_trusted(
+        &self,
+        env: Env,
+        event: Unknown<'_>,
+        now_seconds: Option<i64>,
+    ) -> AsyncTask<Call<HandledWebhook>> {
+        let now = now_seconds.unwrap_or_else(tollbooth::unix_now);
+        let work = snapshot_json(&env, &event).map(|b| ingest_trusted(b, now));
+        self.later(or_failed(work))
+    }
+
+    /// `ingestTrusted` on the calling thread.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "event: object | string | Uint8Array | ArrayBuffer | DataView, nowSeconds?: number | undefined | null"
+    )]
+    pub fn ingest_trusted_sync(
+        &self,
+        env: Env,
+        event: Unknown<'_>,
+        now_seconds: Option<i64>,
+    ) -> Result<HandledWebhook> {
+        let body = snapshot_json(&env, &event).map_err(to_napi)?;
+        self.now(ingest_trusted(
+            body,
+            now_seconds.unwrap_or_else(tollbooth::unix_now),
+        ))
     }
 }

@@ -41,7 +41,7 @@ node node_modules/next/dist/bin/next build
 status=0
 echo "== e2e 1/2: SQLite (TOLLBOOTH_DB), ${E2E_INSTANCES:-1} server(s)"
 t0=$(date +%s)
-node --test --test-reporter=spec e2e/portal.e2e.mjs e2e/admin.e2e.mjs e2e/stripe.e2e.mjs e2e/doctor.e2e.mjs e2e/latency.e2e.mjs e2e/billing-model.e2e.mjs || status=$?
+node --test --test-reporter=spec e2e/portal.e2e.mjs e2e/admin.e2e.mjs e2e/stripe.e2e.mjs e2e/doctor.e2e.mjs e2e/latency.e2e.mjs e2e/billing-model.e2e.mjs e2e/sca.e2e.mjs || status=$?
 t1=$(date +%s)
 echo "== e2e SQLite: $((t1 - t0)) s"
 # The portal e2e and the Stripe API e2e (import, reconcile, billing portal) again, with

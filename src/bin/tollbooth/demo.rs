@@ -1,4 +1,5 @@
-//! `demo`: Ada Lovelace's whole customer history, signed and delivered like Stripe does
+//! `demo`: Ada Lovelace's whole customer history (signup, a failed renewal, two partial
+//! refunds and a dispute, cancellation), signed and delivered like Stripe does
 //! (twice, some out of order), then workers against a simulated CRM and helpdesk, a
 //! dead-lettered job, the operator's replay, and the health check.
 
@@ -239,7 +240,66 @@ fn subscription_story(s: &mut Story<'_>, t0: i64) -> Res<i64> {
         t2 + 2,
     )?;
     s.portal("recovered", t2 + 10)?;
+    refund_and_dispute(s, t2 + 5 * DAY)?;
     cancellation(s, t0 + 45 * DAY, t1)
+}
+
+/// Chapter 3½: two partial refunds of the renewal's charge (a ticket each, keyed by refund
+/// id), then a dispute that names only the charge: its ticket finds Ada through it, and the
+/// close carries the outcome.
+fn refund_and_dispute(s: &mut Story<'_>, t: i64) -> Res<()> {
+    let c = s.ctx.clone();
+    s.app
+        .out
+        .heading(&format!("3½. Refunds and a dispute  ({})", date(t)));
+    let mut charge = c.charge(t - 5 * DAY, false);
+    charge["status"] = json!("succeeded");
+    charge["invoice"] = json!(format!("in_{}_2", c.tag));
+    s.deliver(
+        "charge.succeeded",
+        t - 5 * DAY,
+        charge,
+        "the renewal's charge (names Ada)",
+        t,
+    )?;
+    for (n, (amount, note)) in [
+        (1000, "$10.00 back, a ticket"),
+        (500, "$5.00 more: its own ticket"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let refund = json!({
+            "id": format!("re_{}_{}", c.tag, n + 1), "object": "refund", "amount": amount,
+            "charge": format!("ch_{}", c.tag), "payment_intent": format!("pi_{}", c.tag),
+            "currency": "usd", "reason": "requested_by_customer", "status": "succeeded",
+            "created": t + n as i64,
+        });
+        s.deliver(
+            "refund.created",
+            t + n as i64,
+            refund,
+            note,
+            t + 10 + n as i64,
+        )?;
+    }
+    s.deliver(
+        "charge.dispute.created",
+        t + DAY,
+        c.dispute(t + DAY),
+        "her bank disputes the charge",
+        t + DAY + 1,
+    )?;
+    let mut won = c.dispute(t + DAY);
+    won["status"] = json!("won");
+    s.deliver(
+        "charge.dispute.closed",
+        t + 20 * DAY,
+        won,
+        "evidence accepted: won",
+        t + 20 * DAY + 1,
+    )?;
+    s.portal("refunds and a dispute", t + 20 * DAY + 10)
 }
 
 /// Chapter 1: checkout, the customer, the subscription (its update arrives first) and the

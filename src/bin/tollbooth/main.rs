@@ -99,6 +99,10 @@ struct Cli {
         value_parser = clap::value_parser!(u32).range(0..=i64::from(i32::MAX))
     )]
     busy_timeout_ms: Option<u32>,
+    /// Refuse Connect events (with a top-level `account`) in catch-up, import and
+    /// ingest: they are stored as `ignored` with reason CONNECT_EVENT_REFUSED
+    #[arg(long, global = true, env = "TOLLBOOTH_REFUSE_CONNECT_EVENTS")]
+    refuse_connect_events: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -289,6 +293,18 @@ enum Cmd {
         #[command(flatten)]
         stripe: stripe::StripeArgs,
     },
+    /// Work off due Stripe jobs: stripe.reconcile (fetch the object) and stripe.fetch_event (fetch
+    /// the full event a thin event announced), with each job's Stripe-Account
+    WorkStripe {
+        /// Jobs per claim
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Lease per claim, seconds
+        #[arg(long, default_value_t = 120)]
+        lease: i64,
+        #[command(flatten)]
+        stripe: stripe::StripeArgs,
+    },
     /// Pace claims of a job kind (e.g. crm.sync_customer: --max 100 --per 10); no args: list
     Throttle {
         /// The job kind
@@ -357,6 +373,8 @@ pub struct App {
     pub purchase_grants: Vec<tollbooth::PurchaseGrant>,
     /// `--busy-timeout-ms`, when given.
     pub busy_timeout_ms: Option<u32>,
+    /// `--refuse-connect-events`.
+    pub refuse_connect_events: bool,
     pub out: Out,
 }
 
@@ -380,6 +398,7 @@ impl App {
     /// Opens (creating if needed) the database.
     pub fn engine_create(&self) -> Res<Engine> {
         let mut config = Config::new(self.db.to_string_lossy(), &[NO_VERIFY_SECRET])?;
+        config.accept_connect_events = !self.refuse_connect_events;
         config.purchase_grants = self.purchase_grants.clone();
         if let Some(ms) = self.busy_timeout_ms {
             config.sqlite.busy_timeout = std::time::Duration::from_millis(ms.into());
@@ -473,6 +492,7 @@ fn main() -> ExitCode {
             }
         },
         busy_timeout_ms: cli.busy_timeout_ms,
+        refuse_connect_events: cli.refuse_connect_events,
         out,
     };
     // doctor checks the store when one was named (flag or env), or the default file exists.
@@ -595,7 +615,12 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
             limit,
             lease,
             stripe,
-        } => stripe::reconcile_cmd(app, limit, lease, &stripe),
+        } => stripe::reconcile_cmd(app, limit, lease, &stripe, false),
+        Cmd::WorkStripe {
+            limit,
+            lease,
+            stripe,
+        } => stripe::reconcile_cmd(app, limit, lease, &stripe, true),
         Cmd::Throttle {
             kind,
             max,

@@ -85,7 +85,14 @@ impl World {
         match kind {
             kinds::CRM_SYNC_CUSTOMER => self.crm_upsert(key, payload),
             kinds::SUPPORT_OPEN_TICKET => self.open_ticket(key, payload),
+            kinds::SUPPORT_CLOSE_TICKET if payload["reason"] == "dispute_closed" => {
+                Ok(self.close_dispute(payload))
+            }
             kinds::SUPPORT_CLOSE_TICKET => self.close_ticket(payload),
+            kinds::SUPPORT_UPDATE_TICKET => {
+                self.helpdesk_calls += 1;
+                Ok(format!("note added to ticket {key}"))
+            }
             kinds::PORTAL_ACCESS_REVOKED => {
                 self.notices.push(key.to_owned());
                 Ok("portal notified: access ended, goodbye email sent".into())
@@ -137,6 +144,18 @@ impl World {
                 "Payment failed: invoice {number}, attempt {}",
                 p["invoice"]["attempt_count"]
             ),
+            Some(what @ ("refund" | "dispute")) => format!(
+                "{} of {} ({key})",
+                if what == "refund" {
+                    "Refund"
+                } else {
+                    "Dispute"
+                },
+                crate::output::money(
+                    p["amount"].as_i64().unwrap_or(0),
+                    p["currency"].as_str().unwrap_or("")
+                )
+            ),
             Some(other) => format!("{other}: {key}"),
             None => key.to_owned(),
         };
@@ -159,6 +178,20 @@ impl World {
         } else {
             format!("ticket opened: \"{subject}\"")
         })
+    }
+
+    /// A dispute's close: its ticket (keyed `dispute:<id>`) closes with the outcome.
+    fn close_dispute(&mut self, p: &Value) -> String {
+        self.helpdesk_calls += 1;
+        let key = format!("dispute:{}", s(p, &["dispute_id"]).unwrap_or_default());
+        let outcome = s(p, &["outcome"]).unwrap_or_default();
+        match self.tickets.get_mut(&key) {
+            Some(t) => {
+                t.status = "closed";
+                format!("ticket {key} closed: dispute {outcome}")
+            }
+            None => format!("no ticket {key} yet: dispute {outcome} noted"),
+        }
     }
 
     fn close_ticket(&mut self, p: &Value) -> Result<String, String> {

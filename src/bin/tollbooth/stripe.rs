@@ -1,4 +1,4 @@
-//! `sync`, `catch-up`, `reconcile` and `throttle`: tollbooth's own calls to the Stripe API,
+//! `sync`, `catch-up`, `reconcile`, `work-stripe` and `throttle`: tollbooth's own calls to the Stripe API,
 //! and the claim throttle that paces what a sync sets off.
 //!
 //! The API key comes from `--stripe-key` or `STRIPE_API_KEY` and is never printed: it is in
@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
 use tollbooth::JobThrottle;
+use tollbooth::outbox::kinds::STRIPE_RECONCILE;
 use tollbooth::stripe_api::catchup::DEFAULT_MARGIN_SECS;
 use tollbooth::stripe_api::{
-    ApiKey, CatchUpOptions, ClientOptions, Clock, DEFAULT_BASE_URL, StripeClient, SyncObject,
-    SyncOptions, SystemClock, catch_up, sync, work_reconcile_jobs,
+    ApiKey, CatchUpOptions, ClientOptions, Clock, DEFAULT_BASE_URL, STRIPE_JOB_KINDS, StripeClient,
+    SyncObject, SyncOptions, SystemClock, catch_up, sync, work_reconcile_jobs, work_stripe_jobs,
 };
 
 use crate::output::time;
@@ -220,14 +221,26 @@ pub fn catch_up_cmd(
     Ok(EXIT_OK)
 }
 
-pub fn reconcile_cmd(app: &App, limit: u32, lease: i64, args: &StripeArgs) -> Res<u8> {
+/// `reconcile` (`every_kind` false: stripe.reconcile only) and `work-stripe` (every Stripe job
+/// kind, fetch_event included).
+pub fn reconcile_cmd(
+    app: &App,
+    limit: u32,
+    lease: i64,
+    args: &StripeArgs,
+    every_kind: bool,
+) -> Res<u8> {
     let engine = app.engine_create()?;
     let client = client(app, args)?;
     let (mut claimed, mut completed, mut changed) = (0, 0, 0);
     let mut failed = Vec::new();
     // Until nothing is due: a failed job is rescheduled into the future, so this ends.
     loop {
-        let rep = work_reconcile_jobs(&engine, &client, limit, lease)?;
+        let rep = if every_kind {
+            work_stripe_jobs(&engine, &client, limit, lease)?
+        } else {
+            work_reconcile_jobs(&engine, &client, limit, lease)?
+        };
         if rep.claimed == 0 {
             break;
         }
@@ -238,8 +251,13 @@ pub fn reconcile_cmd(app: &App, limit: u32, lease: i64, args: &StripeArgs) -> Re
     }
     let out = &app.out;
     out.json(&json!({ "claimed": claimed, "completed": completed, "changed": changed, "failed": failed }));
+    let what = if every_kind {
+        STRIPE_JOB_KINDS.join(" + ")
+    } else {
+        STRIPE_RECONCILE.to_owned()
+    };
     out.line(format!(
-        "stripe.reconcile: {claimed} claimed, {completed} completed ({changed} changed state), {} failed",
+        "{what}: {claimed} claimed, {completed} completed ({changed} changed state), {} failed",
         failed.len()
     ));
     for (id, code, outcome) in &failed {

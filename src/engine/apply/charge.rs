@@ -1,11 +1,12 @@
-//! A charge: a refund opens a ticket; a one-time payment's charge marks its purchase paid
+//! A charge: it teaches which customer the charge and its PaymentIntent belong to (for the
+//! tickets of refunds and disputes that name only those); a refund opens a ticket per refund
+//! ([`super::tickets`]); a one-time payment's charge marks its purchase paid
 //! (`charge.succeeded`) or, refunded in full, revoked (`charge.refunded`).
 
-use super::{Plan, purchase};
+use super::{Plan, purchase, tickets};
 use crate::billing::{PurchaseRecord, Watermark};
 use crate::error::Result;
 use crate::event::{ChargeRecord, EventKind};
-use crate::outbox::NewJob;
 use crate::store::StoreTx;
 
 /// Charges have no row of their own; an invoice's charge never touches a purchase.
@@ -16,15 +17,15 @@ pub(super) fn plan(
     wm: &Watermark,
 ) -> Result<Plan> {
     let mut plan = match kind {
-        Some(EventKind::ChargeRefunded) => Plan::job(NewJob::money_ticket(
-            "refund",
-            &rec.id,
-            rec.customer_id.as_deref(),
-            rec,
-        )),
+        Some(EventKind::ChargeRefunded) => {
+            let mut p = Plan::default();
+            tickets::charge_refunded(&mut p, rec);
+            p
+        }
         Some(EventKind::ChargeSucceeded) => Plan::default(),
         _ => return Ok(Plan::ignored()),
     };
+    plan.writes.extend(tickets::learn(rec));
     if rec.invoice_id.is_none() {
         purchase::merge(tx, &mut plan, &seen(rec, wm))?;
     }

@@ -1,4 +1,6 @@
-//! An invoice: its row, and the payment-failure tickets it opens or closes.
+//! An invoice: its row, the payment-failure tickets it opens or closes, and a payment that
+//! needs the customer (3-D Secure / SCA): the portal's `action_required` state and a
+//! notification job.
 
 use super::{Plan, Write};
 use crate::billing::{Watermark, decide};
@@ -26,6 +28,15 @@ pub(super) fn plan(
         Some(&rec.customer_id),
     );
     plan.jobs.extend(jobs(rec, kind));
+    if kind == Some(&EventKind::InvoicePaymentActionRequired) {
+        // Pending while the stored invoice stays open: a later payment ends it in any order.
+        plan.writes.push(Write::PaymentAction {
+            invoice_id: rec.id.clone(),
+            customer_id: rec.customer_id.clone(),
+        });
+        plan.jobs
+            .push(NewJob::payment_action_required(&rec.customer_id, rec));
+    }
     Ok(plan)
 }
 

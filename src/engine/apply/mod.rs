@@ -16,7 +16,9 @@ mod entitlements;
 mod invoice;
 mod payment_intent;
 mod purchase;
+mod refund;
 mod subscription;
+mod tickets;
 
 use serde_json::json;
 
@@ -59,6 +61,12 @@ pub(super) struct Plan {
     pub crm: bool,
     /// Nothing in the object moves state.
     pub ignored: bool,
+    /// The customer, when the object does not name it but a lookup found it (refunds,
+    /// disputes).
+    pub customer_id: Option<String>,
+    /// Charge / PaymentIntent ids under which the plan's jobs without a customer wait for it
+    /// ([`crate::store::PaymentsTx::note_orphan_job`]).
+    pub orphan_refs: Vec<String>,
 }
 
 /// One row write a plan asks for.
@@ -90,6 +98,21 @@ pub(super) enum Write {
     Entitlements(EntitlementsRecord),
     /// A product or price (the store keeps the newest; counts as a change when written).
     Catalog(CatalogEntry),
+    /// Which customer a charge or PaymentIntent belongs to (the first answer stays); when new,
+    /// the ticket jobs waiting for it get the customer.
+    PaymentRef {
+        /// `ch_...` or `pi_...`.
+        id: String,
+        /// `cus_...`.
+        customer_id: String,
+    },
+    /// An invoice whose payment needs the customer (SCA).
+    PaymentAction {
+        /// `in_...`.
+        invoice_id: String,
+        /// `cus_...`.
+        customer_id: String,
+    },
 }
 
 impl Plan {
@@ -130,11 +153,15 @@ impl Plan {
 }
 
 /// Applies `object` written under `wm`. `kind` is the event type (`None` for an API snapshot,
-/// which moves state but never triggers event-specific side effects).
+/// which moves state but never triggers event-specific side effects). `account` is a Connect
+/// event's connected account: its customer is kept in that account's scope (its user link
+/// never answers for the platform's user of the same id) and every job carries it, so a
+/// worker calling Stripe sends `Stripe-Account`.
 pub(crate) fn apply_object(
     tx: &mut dyn StoreTx,
     object: &Object,
     kind: Option<&EventKind>,
+    account: Option<&str>,
     wm: &Watermark,
     now: i64,
     faults: &Faults,
@@ -145,14 +172,18 @@ pub(crate) fn apply_object(
         Object::Invoice(rec) => invoice::plan(tx, rec, kind, wm)?,
         Object::CheckoutSession(rec) => checkout::plan(tx, rec, kind, wm)?,
         Object::Charge(rec) => charge::plan(tx, rec, kind, wm)?,
-        Object::Dispute(rec) => dispute::plan(rec, kind),
+        Object::Dispute(rec) => dispute::plan(tx, rec, kind, wm)?,
+        Object::Refund(rec) => refund::plan(tx, rec)?,
         Object::PaymentIntent(rec) => payment_intent::plan(tx, rec, kind, wm)?,
         Object::Entitlements(rec) => entitlements::plan(tx, rec, wm)?,
         Object::Catalog(entry) => catalog::plan(entry, wm),
         Object::Other { .. } => Plan::ignored(),
     };
     let mut out = Applied {
-        customer_id: object.customer_id().map(str::to_owned),
+        customer_id: object
+            .customer_id()
+            .map(str::to_owned)
+            .or(plan.customer_id.take()),
         ignored: plan.ignored,
         ..Applied::default()
     };
@@ -170,9 +201,24 @@ pub(crate) fn apply_object(
             plan.jobs.push(crm_job(tx, &cid)?);
         }
     }
+    if let (Some(acct), Some(cid)) = (account, out.customer_id.as_deref()) {
+        tx.payments().set_customer_account(cid, acct)?;
+    }
+    if let Some(acct) = account {
+        for job in &mut plan.jobs {
+            if let serde_json::Value::Object(p) = &mut job.payload {
+                p.insert("account".to_owned(), json!(acct));
+            }
+        }
+    }
     faults.check(FaultPoint::AfterApply, &wm.event_id)?;
     for job in &plan.jobs {
         if let Some(j) = tx.enqueue(job, (!wm.snapshot).then_some(wm.event_id.as_str()), now)? {
+            if job.customer_id.is_none() {
+                for r in &plan.orphan_refs {
+                    tx.payments().note_orphan_job(r, j.id)?;
+                }
+            }
             out.jobs.push(j);
         }
     }
@@ -199,6 +245,18 @@ fn execute(tx: &mut dyn StoreTx, write: &Write, wm: &Watermark) -> Result<bool> 
         Write::Purchase(p) => tx.put_purchase(p)?,
         Write::Entitlements(rec) => tx.put_entitlements(rec, wm)?,
         Write::Catalog(entry) => return tx.put_catalog_entry(entry),
+        Write::PaymentRef { id, customer_id } => {
+            if tx.payments().put_payment_ref(id, customer_id, wm.created)? {
+                tx.payments().adopt_orphan_jobs(id, customer_id)?;
+            }
+        }
+        Write::PaymentAction {
+            invoice_id,
+            customer_id,
+        } => {
+            tx.payments()
+                .put_payment_action(invoice_id, customer_id, wm.created)?;
+        }
     }
     Ok(false)
 }

@@ -43,6 +43,8 @@ pub(super) fn plan(
     };
     let revoked = (kind == Some(&EventKind::SubscriptionDeleted))
         .then(|| NewJob::access_revoked(&rec.customer_id, &view.record, &rec.id));
+    let trial_ends = (kind == Some(&EventKind::SubscriptionTrialWillEnd))
+        .then(|| NewJob::trial_will_end(&view.record));
     plan.row(
         d,
         Write::Subscription(view),
@@ -50,6 +52,7 @@ pub(super) fn plan(
         &rec.id,
         Some(&rec.customer_id),
     );
+    plan.jobs.extend(trial_ends);
     plan.jobs.extend(revoked);
     Ok(plan)
 }

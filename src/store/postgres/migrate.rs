@@ -33,6 +33,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0006_events_received",
         include_str!("migrations/0006_events_received.sql"),
     ),
+    (
+        "0007_payments",
+        include_str!("migrations/0007_payments.sql"),
+    ),
 ];
 
 /// Migrations may rewrite large tables: their transaction gets a longer statement timeout

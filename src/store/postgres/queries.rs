@@ -7,6 +7,17 @@ use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
 use crate::error::Result;
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
 
+/// A customer from the columns `id, email, name, user_id, deleted`.
+pub(super) fn customer_row(tx: &mut super::tx::PgTx<'_>, r: &postgres::Row) -> Result<CustomerRow> {
+    Ok(CustomerRow {
+        id: tx.get(r, 0)?,
+        email: tx.get(r, 1)?,
+        name: tx.get(r, 2)?,
+        user_id: tx.get(r, 3)?,
+        deleted: tx.get(r, 4)?,
+    })
+}
+
 impl PgStore {
     /// A customer by id.
     pub fn customer(&self, id: &str) -> Result<Option<CustomerRow>> {
@@ -16,7 +27,7 @@ impl PgStore {
     /// The customer linked to an app user (the newest link wins).
     pub fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>> {
         self.customer_where(
-            "user_id = $1 ORDER BY user_created DESC, id LIMIT 1",
+            "user_id = $1 AND account IS NULL ORDER BY user_created DESC, id LIMIT 1",
             user_id,
         )
     }
@@ -28,17 +39,9 @@ impl PgStore {
 
     fn customer_where(&self, cond: &str, arg: &str) -> Result<Option<CustomerRow>> {
         let sql = format!("SELECT id, email, name, user_id, deleted FROM customers WHERE {cond}");
-        self.read(|tx| {
-            let Some(r) = tx.row(&sql, &[(&arg, TEXT)])? else {
-                return Ok(None);
-            };
-            Ok(Some(CustomerRow {
-                id: tx.get(&r, 0)?,
-                email: tx.get(&r, 1)?,
-                name: tx.get(&r, 2)?,
-                user_id: tx.get(&r, 3)?,
-                deleted: tx.get(&r, 4)?,
-            }))
+        self.read(|tx| match tx.row(&sql, &[(&arg, TEXT)])? {
+            Some(r) => customer_row(tx, &r).map(Some),
+            None => Ok(None),
         })
     }
 

@@ -45,6 +45,9 @@ impl Store for PgStore {
     fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>> {
         PgStore::customer_for_email(self, email)
     }
+    fn customer_for_user_in(&self, account: &str, user_id: &str) -> Result<Option<CustomerRow>> {
+        PgStore::customer_for_user_in(self, account, user_id)
+    }
     fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
         PgStore::subscriptions(self, customer_id)
     }
@@ -72,6 +75,9 @@ impl Store for PgStore {
     }
     fn quarantined_count(&self) -> Result<u64> {
         PgStore::quarantined_count(self)
+    }
+    fn payment_actions(&self, customer_id: &str) -> Result<Vec<crate::billing::PaymentAction>> {
+        PgStore::payment_actions(self, customer_id)
     }
     fn prune(&self, cutoffs: &Cutoffs, batch: u32) -> Result<Pruned> {
         PgStore::prune(self, cutoffs, batch)

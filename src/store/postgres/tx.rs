@@ -213,6 +213,10 @@ pub(super) const INVOICE_COLS: &str = "id, customer_id, subscription_id, number,
 pub(super) const CHECKOUT_COLS: &str = "id, customer_id, user_id, mode, status, payment_status, state, subscription_id, wm_event, wm_created, wm_snapshot";
 
 impl StoreTx for PgTx<'_> {
+    fn payments(&mut self) -> &mut dyn crate::store::PaymentsTx {
+        self
+    }
+
     fn savepoint(&mut self) -> Result<()> {
         self.failure_at_savepoint = self.failure;
         if std::mem::take(&mut self.release_pending) {

@@ -10,6 +10,7 @@ mod checkpointer;
 mod copy;
 mod deliveries;
 mod jobs;
+mod payments;
 mod prune;
 mod queries;
 mod readers;
@@ -47,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_delivery_stats.sql"),
     include_str!("migrations/0008_stripe_api.sql"),
     include_str!("migrations/0009_billing_model.sql"),
+    include_str!("migrations/0010_payments.sql"),
 ];
 
 /// The default wait budget ([`SqliteOptions::busy_timeout`]): long enough for a queue of
@@ -437,6 +439,9 @@ impl Store for SqliteStore {
     fn customer_for_email(&self, email: &str) -> Result<Option<CustomerRow>> {
         self.db(|db| db.customer_for_email(email))
     }
+    fn customer_for_user_in(&self, account: &str, user_id: &str) -> Result<Option<CustomerRow>> {
+        self.db(|db| db.customer_for_user_in(account, user_id))
+    }
     fn subscriptions(&self, customer_id: &str) -> Result<Vec<SubscriptionView>> {
         self.db(|db| db.subscriptions(customer_id))
     }
@@ -464,6 +469,9 @@ impl Store for SqliteStore {
     }
     fn quarantined_count(&self) -> Result<u64> {
         self.db(|db| db.quarantined_count())
+    }
+    fn payment_actions(&self, customer_id: &str) -> Result<Vec<crate::billing::PaymentAction>> {
+        self.db(|db| db.payment_actions(customer_id))
     }
     fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
         self.db(|db| db.jobs(filter))

@@ -11,6 +11,17 @@ use crate::billing::{CheckoutRow, CustomerRow, SubscriptionView};
 use crate::error::Result;
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
 
+/// A customer from the columns `id, email, name, user_id, deleted`.
+pub(crate) fn customer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerRow> {
+    Ok(CustomerRow {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        user_id: r.get(3)?,
+        deleted: r.get(4)?,
+    })
+}
+
 impl SqliteDb {
     /// A customer by Stripe id.
     pub(crate) fn customer(&self, id: &str) -> Result<Option<CustomerRow>> {
@@ -20,7 +31,7 @@ impl SqliteDb {
     /// The customer linked to an app user (the most recently linked, if several).
     pub(crate) fn customer_for_user(&self, user_id: &str) -> Result<Option<CustomerRow>> {
         self.customer_where(
-            "user_id = ?1 ORDER BY user_created DESC, id LIMIT 1",
+            "user_id = ?1 AND account IS NULL ORDER BY user_created DESC, id LIMIT 1",
             user_id,
         )
     }
@@ -33,17 +44,7 @@ impl SqliteDb {
     fn customer_where(&self, cond: &str, arg: &str) -> Result<Option<CustomerRow>> {
         let sql = format!("SELECT id, email, name, user_id, deleted FROM customers WHERE {cond}");
         let mut st = self.conn().prepare_cached(&sql)?;
-        Ok(st
-            .query_row([arg], |r| {
-                Ok(CustomerRow {
-                    id: r.get(0)?,
-                    email: r.get(1)?,
-                    name: r.get(2)?,
-                    user_id: r.get(3)?,
-                    deleted: r.get(4)?,
-                })
-            })
-            .optional()?)
+        Ok(st.query_row([arg], customer_row).optional()?)
     }
 
     /// All subscriptions of a customer.

@@ -114,6 +114,10 @@ pub(crate) fn checkout_row(r: &Row<'_>) -> rusqlite::Result<(CheckoutRow, Waterm
 }
 
 impl StoreTx for SqliteTx<'_> {
+    fn payments(&mut self) -> &mut dyn crate::store::PaymentsTx {
+        self
+    }
+
     fn savepoint(&mut self) -> Result<()> {
         self.tx.prepare_cached("SAVEPOINT delivery")?.execute([])?;
         Ok(())

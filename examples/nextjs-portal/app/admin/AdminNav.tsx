@@ -49,6 +49,7 @@ export function tone(word: string | null | undefined): string {
     case 'canceled':
     case 'unpaid':
     case 'past_due':
+    case 'action_required':
       return 'bad';
     case 'stale':
     case 'quarantined':

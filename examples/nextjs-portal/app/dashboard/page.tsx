@@ -147,7 +147,8 @@ export default async function Dashboard() {
       title = 'Trialing';
       body = (
         <p>
-          You are on a free trial of {planName(access, catalog)} until <strong>{day(access.currentPeriodEnd)}</strong>.
+          You are on a free trial of {planName(access, catalog)} until{' '}
+          <strong data-testid="trial-end">{day(access.trialEnd ?? access.currentPeriodEnd)}</strong>.
         </p>
       );
       break;
@@ -173,6 +174,28 @@ export default async function Dashboard() {
               </a>
             ) : null}
           </p>
+        </>
+      );
+      break;
+    case 'action_required':
+      // 3-D Secure / SCA (`invoice.payment_action_required`): Stripe cannot finish the payment
+      // without the customer; the hosted invoice page runs the bank's authentication.
+      tone = 'bad';
+      title = 'Confirm your payment';
+      body = (
+        <>
+          <p data-testid="payment-action">
+            <strong>Your bank asks you to confirm this payment.</strong> Nothing is wrong with your card: open the
+            invoice and approve the payment with your bank (3-D Secure).{' '}
+            {access.hasAccess ? 'Your access continues meanwhile.' : 'Your access resumes once it is confirmed.'}
+          </p>
+          {access.paymentActionUrl ? (
+            <p>
+              <a href={access.paymentActionUrl} className="button" rel="noreferrer" data-testid="confirm-payment">
+                Confirm your payment
+              </a>
+            </p>
+          ) : null}
         </>
       );
       break;
