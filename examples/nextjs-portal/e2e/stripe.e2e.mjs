@@ -3,7 +3,7 @@
 //   - a founder adopting tollbooth with existing customers presses "Import from Stripe" on the
 //     admin page, and a customer who subscribed before (never seen by a webhook) gets access;
 //   - a same-second conflict enqueues a stripe.reconcile job that the example's worker works
-//     off through tollbooth (tb.reconcile): the object fetched from Stripe decides;
+//     off through tollbooth (tb.workStripeJobs): the object fetched from Stripe decides;
 //   - "Update your card" on a past-due account makes a billing portal session on the server
 //     (stripe-node against the stub) and the browser lands on it; Stripe failing is an error
 //     state, not a crash;
