@@ -45,6 +45,7 @@ export type TollboothErrorCode =
   | 'EVENT_FIELD_MISSING'
   | 'LIVEMODE_MISMATCH'
   | 'SNAPSHOT_UNSUPPORTED'
+  | 'CONNECT_EVENT_REFUSED'
   | 'STORE_OPEN_FAILED'
   | 'STORE_BUSY'
   | 'STORE_SCHEMA_TOO_NEW'
@@ -191,6 +192,14 @@ export declare class Tollbooth {
   accessForUser(userId: string, nowSeconds?: number | undefined | null): Promise<Access>
   /** `accessForUser` on the calling thread. */
   accessForUserSync(userId: string, nowSeconds?: number | undefined | null): Access
+  /**
+   * Connect: access for an app user of connected account `account` (`acct_...`), through
+   * that account's customer linked to the user. `accessForUser` answers for the platform's
+   * own users only, so the same user id in two accounts never mixes.
+   */
+  accessForUserIn(account: string, userId: string, nowSeconds?: number | undefined | null): Promise<Access>
+  /** `accessForUserIn` on the calling thread. */
+  accessForUserInSync(account: string, userId: string, nowSeconds?: number | undefined | null): Access
   /** A customer's one-time purchases (paid, pending and refunded), by id. */
   purchases(customerId: string): Promise<Array<Purchase>>
   /** `purchases` on the calling thread. */
@@ -330,6 +339,25 @@ export declare class Tollbooth {
   reconcile(options: StripeReconcileOptions): Promise<StripeReconcileReport>
   /** `reconcile` on the calling thread. */
   reconcileSync(options: StripeReconcileOptions): StripeReconcileReport
+  /**
+   * Works off due Stripe jobs once: `stripe.reconcile` as `reconcile` does, and the
+   * `stripe.fetch_event` jobs of thin events (v2 notifications): fetches the full event
+   * (`/v2/core/events/{id}` with the event's context as `Stripe-Context`), then the v1
+   * snapshot event it names (with `Stripe-Account`) and ingests it, or applies the related
+   * object as a snapshot. The CLI's `tollbooth work-stripe`.
+   */
+  workStripeJobs(options: StripeReconcileOptions): Promise<StripeReconcileReport>
+  /** `workStripeJobs` on the calling thread (blocks on the network). */
+  workStripeJobsSync(options: StripeReconcileOptions): StripeReconcileReport
+  /**
+   * Ingests one Stripe event the host trusts without a signature: an event fetched from
+   * the Stripe API, or one from an intake where no signature exists (Amazon EventBridge).
+   * Everything `handleWebhook` does after verifying: dedupe, state, jobs; a thin event
+   * becomes a `stripe.fetch_event` job; a body that does not normalize is quarantined.
+   */
+  ingestTrusted(event: object | string | Uint8Array | ArrayBuffer | DataView, nowSeconds?: number | undefined | null): Promise<HandledWebhook>
+  /** `ingestTrusted` on the calling thread. */
+  ingestTrustedSync(event: object | string | Uint8Array | ArrayBuffer | DataView, nowSeconds?: number | undefined | null): HandledWebhook
 }
 
 /** May this customer use the portal, and what should the UI say? */
@@ -339,7 +367,7 @@ export interface Access {
   /** The app user linked to the customer, when known. */
   userId: string | null
   /** The deciding subscription's state (`none`: no subscription known). */
-  state: 'active' | 'trialing' | 'past_due' | 'unpaid' | 'incomplete' | 'paused' | 'canceled' | 'none'
+  state: 'active' | 'trialing' | 'past_due' | 'unpaid' | 'incomplete' | 'paused' | 'action_required' | 'canceled' | 'none'
   /** Whether the portal should let the customer in. */
   hasAccess: boolean
   /** A sentence the UI can show. */
@@ -356,6 +384,13 @@ export interface Access {
   cancelAtPeriodEnd: boolean
   /** When access ends (or ended), unix seconds, if known. */
   accessEndsAt: number | null
+  /** The deciding subscription's trial end (unix seconds), when it has one. */
+  trialEnd: number | null
+  /**
+   * For `action_required` (3-D Secure / SCA): the hosted invoice page where the customer
+   * confirms the payment.
+   */
+  paymentActionUrl: string | null
   /**
    * The one-time purchase that decides, when a purchase decides (then `subscriptionId`
    * is null and `priceId`/`productId` are what was bought).
@@ -527,6 +562,8 @@ export interface EnvOptions {
   busyTimeoutMs?: number
   /** As in `TollboothOptions`. */
   maxBodyBytes?: number
+  /** As in `TollboothOptions`. */
+  acceptConnectEvents?: boolean
 }
 
 /** One stored event with what it caused. */
@@ -995,4 +1032,10 @@ export interface TollboothOptions {
   busyTimeoutMs?: number
   /** Largest webhook body accepted, bytes (default 1 MiB); larger gives `PAYLOAD_TOO_LARGE`. */
   maxBodyBytes?: number
+  /**
+   * Whether this endpoint takes Connect events (a top-level `account`). `true` (default):
+   * each is kept in its connected account's scope (`accessForUserIn`). `false`: each is
+   * answered 2xx as `ignored` with reason `CONNECT_EVENT_REFUSED`; nothing moves.
+   */
+  acceptConnectEvents?: boolean
 }
