@@ -71,7 +71,7 @@ eachStore('a thin event becomes a fetch job that workStripeJobs fetches and inge
     );
     assert.equal(tb.ingestTrustedSync(JSON.stringify(note), NOW + 1).outcome, 'duplicate');
     const [job] = await tb.jobs({ kind: 'stripe.fetch_event' });
-    const payload = JSON.parse(job.payload);
+    const { payload } = job; // parsed JSON, as every Job's payload
     assert.equal(payload.event_id, note.id);
     assert.equal(payload.account, acct);
     assert.equal(payload.related_object.id, sub);
