@@ -127,30 +127,15 @@ impl PgStore {
     /// once per pooled connection before the call fails.
     fn run<T>(&self, begin: &str, mut f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
         let mut tries = 0;
-        let mut stale = 0;
-        let mut fresh_retried = false;
+        let mut retry = StaleRetry::new(self.opts.pool_size);
         loop {
             let mut conn = self.pool.get()?;
             if let Err(e) = conn.client().batch_execute(begin) {
-                let kind = errors::kind(&e);
-                if kind == errors::Kind::Broken {
-                    conn.mark_broken();
-                    // Nothing ran yet, so another connection is always safe to try: one that
-                    // died idle in our pool (server restart), or once, a new one that a pooler
-                    // handed a dead server connection (PgBouncer after a restart) and dropped.
-                    let dropped = e.as_db_error().is_none();
-                    if (conn.reused && stale <= self.opts.pool_size) || (dropped && !fresh_retried)
-                    {
-                        if !conn.reused {
-                            fresh_retried = true;
-                        }
-                        stale += 1;
-                        continue;
-                    }
-                } else if conn.client().batch_execute("ROLLBACK").is_err() {
-                    conn.mark_broken();
+                // Nothing ran yet, so another connection is always safe to try.
+                match first_failed(&mut conn, &e, &mut retry) {
+                    None => continue,
+                    Some(err) => return Err(err),
                 }
-                return Err(errors::map(&e));
             }
             let mut tx = PgTx::new(conn.client());
             let out = f(&mut tx);
@@ -246,8 +231,7 @@ impl PgStore {
             self.begin_read,
             literal(id)
         );
-        let mut stale = 0;
-        let mut fresh_retried = false;
+        let mut retry = StaleRetry::new(self.opts.pool_size);
         loop {
             let mut conn = self.pool.get()?;
             let e = match conn.client().simple_query(&sql) {
@@ -258,22 +242,11 @@ impl PgStore {
                 }
                 Err(e) => e,
             };
-            if errors::kind(&e) == errors::Kind::Broken {
-                conn.mark_broken();
-                // A read has no effect: another connection is always safe to try, as in `run`.
-                let dropped = e.as_db_error().is_none();
-                if (conn.reused && stale <= self.opts.pool_size) || (dropped && !fresh_retried) {
-                    if !conn.reused {
-                        fresh_retried = true;
-                    }
-                    stale += 1;
-                    continue;
-                }
-            } else if conn.client().batch_execute("ROLLBACK").is_err() {
-                // A failed statement left the transaction open and aborted.
-                conn.mark_broken();
+            // A read has no effect: another connection is always safe to try.
+            match first_failed(&mut conn, &e, &mut retry) {
+                None => continue,
+                Some(err) => return Err(err),
             }
-            return Err(errors::map(&e));
         }
     }
 
@@ -319,6 +292,57 @@ impl PgStore {
     pub fn schema(&self) -> &str {
         &self.opts.schema
     }
+}
+
+/// When a connection fails at the transport level before anything ran on it, whether to try
+/// another: one that died idle in our pool (a server restart), up to the pool's size, or once,
+/// a new one that a pooler handed a dead server connection (PgBouncer after a restart) and
+/// dropped.
+struct StaleRetry {
+    stale: usize,
+    fresh_retried: bool,
+    pool_size: usize,
+}
+
+impl StaleRetry {
+    fn new(pool_size: usize) -> Self {
+        StaleRetry {
+            stale: 0,
+            fresh_retried: false,
+            pool_size,
+        }
+    }
+
+    fn again(&mut self, conn: &pool::Conn<'_>, e: &postgres::Error) -> bool {
+        let dropped = e.as_db_error().is_none();
+        if (conn.reused && self.stale <= self.pool_size) || (dropped && !self.fresh_retried) {
+            if !conn.reused {
+                self.fresh_retried = true;
+            }
+            self.stale += 1;
+            return true;
+        }
+        false
+    }
+}
+
+/// After a call's first batch of statements failed on `conn`: `None` to try another
+/// connection ([`StaleRetry`]), else the error to return, with the connection dropped (broken)
+/// or its aborted transaction rolled back.
+fn first_failed(
+    conn: &mut pool::Conn<'_>,
+    e: &postgres::Error,
+    retry: &mut StaleRetry,
+) -> Option<crate::error::Error> {
+    if errors::kind(e) == errors::Kind::Broken {
+        conn.mark_broken();
+        if retry.again(conn, e) {
+            return None;
+        }
+    } else if conn.client().batch_execute("ROLLBACK").is_err() {
+        conn.mark_broken();
+    }
+    Some(errors::map(e))
 }
 
 /// `s` as an SQL string literal: an escape string (`E'...'`), so it reads the same whatever
