@@ -58,7 +58,6 @@ int main(void) {
   NUL_RC(tb_config_set_livemode(NULL, TB_LIVEMODE_ANY));
   NUL_RC(tb_config_set_max_attempts(NULL, 3));
   NUL_RC(tb_config_set_busy_timeout_ms(NULL, 2000));
-  NUL_RC(tb_config_set_accept_connect_events(NULL, true));
   NUL_RC(tb_config_last_error(NULL, buf, sizeof buf, &n));
   NUL_RC(tb_config_last_error(config, NULL, 0, &n));
   NUL_RC(tb_config_last_error(config, buf, sizeof buf, NULL));
@@ -113,13 +112,6 @@ int main(void) {
   NUL_RC(tb_engine_access_for_user_in(engine, S("acct_1"), S("u"), T0, NULL));
   NUL_RC(tb_engine_access_for_user(engine, NULL, 0, T0, &a));
   NUL_RC(tb_engine_access_for_user(engine, S("u"), T0, NULL));
-  NUL_RC(tb_engine_access_for_user_in(NULL, S("acct_1"), S("u"), T0, &a));
-  NUL_RC(tb_engine_access_for_user_in(engine, NULL, 0, S("u"), T0, &a));
-  NUL_RC(tb_engine_access_for_user_in(engine, S("acct_1"), NULL, 0, T0, &a));
-  NUL_RC(tb_engine_access_for_user_in(engine, S("acct_1"), S("u"), T0, NULL));
-  NUL_RC(tb_engine_ingest_trusted(NULL, S(body), T0, &h));
-  NUL_RC(tb_engine_ingest_trusted(engine, NULL, 5, T0, &h));
-  NUL_RC(tb_engine_ingest_trusted(engine, S(body), T0, NULL));
   CHECK(a == NULL);
   tb_checkout *c = NULL;
   NUL_RC(tb_engine_checkout_status(NULL, S("cs"), &c));

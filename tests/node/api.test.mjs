@@ -426,6 +426,8 @@ eachStore('after close, every method throws (Sync) or rejects (Promise) with CLO
     catchUp: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
     reconcile: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
     workStripeJobs: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
+    ingestTrusted: [body.toString()],
+    accessForUserIn: ['acct_x', 'u', NOW],
   };
   const methods = Object.getOwnPropertyNames(Tollbooth.prototype).filter((n) => n !== 'constructor');
   const expected = [...Object.keys(args), 'close'].flatMap((m) => [m, `${m}Sync`]);

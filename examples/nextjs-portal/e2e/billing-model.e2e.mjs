@@ -9,8 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { signTestPayload } from 'tollbooth';
-import { APP_DIR, launchBrowser, runSecrets, signIn, startStack } from './harness.mjs';
+import { APP_DIR, launchBrowser, postSigned, runSecrets, signIn, startStack } from './harness.mjs';
 import * as S from './stripe-events.mjs';
 
 const SHOTS = join(APP_DIR, 'e2e', 'screenshots');
@@ -26,15 +25,8 @@ let page;
 
 async function deliver(...events) {
   for (const e of events) {
-    const raw = JSON.stringify(e);
-    const res = await fetch(`${stack.baseUrl}/api/webhooks/stripe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signTestPayload(raw, secrets.STRIPE_WEBHOOK_SECRET) },
-      body: raw,
-      signal: AbortSignal.timeout(10_000),
-    });
-    const json = await res.json();
-    assert.equal(res.status, 200, JSON.stringify(json));
+    const { status, json } = await postSigned(stack.baseUrl, secrets.STRIPE_WEBHOOK_SECRET, e);
+    assert.equal(status, 200, JSON.stringify(json));
     assert.equal(json.outcome, 'processed', `${e.type}: ${JSON.stringify(json)}`);
   }
 }

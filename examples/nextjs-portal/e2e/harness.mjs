@@ -215,3 +215,16 @@ export async function signIn(page, baseUrl, user) {
   await page.fill('input[name="password"]', user.password);
   await Promise.all([page.waitForURL(/\/dashboard$/, { timeout: 15_000 }), page.click('button[type="submit"]')]);
 }
+
+/** POSTs `event` to the webhook route signed with `secret`, as Stripe would; { status, json }. */
+export async function postSigned(baseUrl, secret, event) {
+  const { signTestPayload } = await import('tollbooth');
+  const raw = JSON.stringify(event);
+  const res = await fetch(`${baseUrl}/api/webhooks/stripe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': signTestPayload(raw, secret) },
+    body: raw,
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { status: res.status, json: await res.json() };
+}

@@ -3,7 +3,7 @@
 //   - a founder adopting tollbooth with existing customers presses "Import from Stripe" on the
 //     admin page, and a customer who subscribed before (never seen by a webhook) gets access;
 //   - a same-second conflict enqueues a stripe.reconcile job that the example's worker works
-//     off through tollbooth (tb.reconcile): the object fetched from Stripe decides;
+//     off through tollbooth (tb.workStripeJobs): the object fetched from Stripe decides;
 //   - "Update your card" on a past-due account makes a billing portal session on the server
 //     (stripe-node against the stub) and the browser lands on it; Stripe failing is an error
 //     state, not a crash;
@@ -14,8 +14,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Tollbooth, signTestPayload } from 'tollbooth';
-import { APP_DIR, launchBrowser, runSecrets, signIn, startStack, waitUntil } from './harness.mjs';
+import { Tollbooth } from 'tollbooth';
+import { APP_DIR, launchBrowser, postSigned, runSecrets, signIn, startStack, waitUntil } from './harness.mjs';
 import * as S from './stripe-events.mjs';
 
 const SHOTS = join(APP_DIR, 'e2e', 'screenshots');
@@ -32,14 +32,8 @@ let page;
 
 async function deliver(...events) {
   for (const e of events) {
-    const raw = JSON.stringify(e);
-    const res = await fetch(`${stack.baseUrl}/api/webhooks/stripe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signTestPayload(raw, secrets.STRIPE_WEBHOOK_SECRET) },
-      body: raw,
-      signal: AbortSignal.timeout(10_000),
-    });
-    assert.equal(res.status, 200, await res.text());
+    const r = await postSigned(stack.baseUrl, secrets.STRIPE_WEBHOOK_SECRET, e);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
   }
 }
 

@@ -9,7 +9,8 @@
 // Env: TOLLBOOTH_DB or a postgres:// DATABASE_URL, STRIPE_WEBHOOK_SECRET (the engine wants one; the worker verifies nothing),
 // CRM_URL, HELPDESK_URL, WORKER_BATCH (10), WORKER_LEASE_S (60), WORKER_POLL_MS (250),
 // CALL_TIMEOUT_MS (1500), WORKER_MAX_ATTEMPTS (tollbooth's default), STRIPE_SECRET_KEY and
-// STRIPE_API_BASE (only for stripe.reconcile, which tollbooth works off itself: tb.reconcile).
+// STRIPE_API_BASE (only for the Stripe jobs, stripe.reconcile and stripe.fetch_event, which
+// tollbooth works off itself: tb.workStripeJobs).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Tollbooth } from 'tollbooth';
 
@@ -171,23 +172,24 @@ async function runBatch(jobs) {
   );
 }
 
-// The kinds this worker performs itself; stripe.reconcile is tollbooth's own (below).
+// The kinds this worker performs itself; the Stripe jobs are tollbooth's own (below).
 const KINDS = Object.keys(handlers);
 
 /**
- * stripe.reconcile jobs (two events about one object in the same second that disagree):
- * tollbooth claims them, fetches the object from Stripe's API, applies it and completes the
- * job, or fails it with backoff (or Stripe's Retry-After). Returns how many it claimed.
+ * The Stripe jobs: stripe.reconcile (two events about one object in the same second that
+ * disagree) and stripe.fetch_event (a thin event whose full object must be fetched). tollbooth
+ * claims them, fetches from Stripe's API, applies what it got and completes each job, or fails
+ * it with backoff (or Stripe's Retry-After). Returns how many it claimed.
  */
-async function reconcileStripe() {
+async function workStripeJobs() {
   if (!env.STRIPE_SECRET_KEY) return 0;
   try {
-    const r = await tb.reconcile({ apiKey: env.STRIPE_SECRET_KEY, baseUrl: env.STRIPE_API_BASE || undefined, limit: BATCH, leaseSeconds: LEASE_S });
-    if (r.claimed) log({ kind: 'stripe.reconcile', claimed: r.claimed, completed: r.completed, changed: r.changed, failed: r.failed.map((f) => ({ job: f.jobId, code: f.code, result: f.result.state })) });
+    const r = await tb.workStripeJobs({ apiKey: env.STRIPE_SECRET_KEY, baseUrl: env.STRIPE_API_BASE || undefined, limit: BATCH, leaseSeconds: LEASE_S });
+    if (r.claimed) log({ kind: 'stripe.*', claimed: r.claimed, completed: r.completed, changed: r.changed, failed: r.failed.map((f) => ({ job: f.jobId, code: f.code, result: f.result.state })) });
     return r.claimed;
   } catch (err) {
     // Only a store failure lands here (Stripe's failures fail the job); the codes carry no key.
-    log({ msg: 'reconcile failed', code: err?.code ?? String(err) });
+    log({ msg: 'stripe jobs failed', code: err?.code ?? String(err) });
     return 0;
   }
 }
@@ -209,8 +211,8 @@ while (!stopping) {
     log({ msg: 'claim failed', code: err?.code ?? String(err) });
   }
   if (jobs.length) await runBatch(jobs);
-  const reconciled = await reconcileStripe();
-  if (!jobs.length && !reconciled) await sleep(POLL_MS);
+  const stripeJobs = await workStripeJobs();
+  if (!jobs.length && !stripeJobs) await sleep(POLL_MS);
 }
 await tb.close();
 log({ msg: 'worker stopped' });
