@@ -418,16 +418,11 @@ eachStore('after close, every method throws (Sync) or rejects (Promise) with CLO
     customerTimeline: ['x'],
     reprocess: ['evt_x'],
     importEvents: [body.toString()],
-    accessForUserIn: ['acct_x', 'u', NOW],
-    ingestTrusted: [body.toString(), NOW],
-    workStripeJobs: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
     // Nothing answers on port 9: CLOSED must come before any request.
     syncFromStripe: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
     catchUp: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
     reconcile: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
     workStripeJobs: [{ apiKey: 'sk_test_closed', baseUrl: 'http://127.0.0.1:9' }],
-    ingestTrusted: [body.toString()],
-    accessForUserIn: ['acct_x', 'u', NOW],
   };
   const methods = Object.getOwnPropertyNames(Tollbooth.prototype).filter((n) => n !== 'constructor');
   const expected = [...Object.keys(args), 'close'].flatMap((m) => [m, `${m}Sync`]);
