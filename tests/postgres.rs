@@ -129,6 +129,7 @@ fn an_older_schema_is_upgraded_in_place_keeping_its_rows() {
          DROP TABLE purchases, customer_features; ALTER TABLE subscriptions DROP COLUMN items; \
          DROP INDEX events_received; \
          DROP TABLE payment_refs, orphan_jobs, payment_actions; ALTER TABLE customers DROP COLUMN account; \
+         ALTER TABLE subscriptions DROP COLUMN trial_missing_payment_method, DROP COLUMN has_payment_method; \
          DELETE FROM schema_migrations WHERE version > 1",
         s.name
     ));

@@ -142,6 +142,20 @@ pub fn format_date(unix: i64) -> String {
         .unwrap_or_else(|_| unix.to_string())
 }
 
+/// When a trialing subscription's trial is over at `now` with no payment method and Stripe is
+/// set to cancel or pause it: the state it is in from then on, and since when.
+fn trial_lapse(s: &SubscriptionRecord, now: i64) -> Option<(AccessState, i64)> {
+    let end = s.trial_end.filter(|&t| now >= t)?;
+    if s.status != "trialing" || s.has_payment_method {
+        return None;
+    }
+    match s.trial_missing_payment_method.as_deref() {
+        Some("cancel") => Some((AccessState::Canceled, end)),
+        Some("pause") => Some((AccessState::Paused, end)),
+        _ => None,
+    }
+}
+
 fn evaluate_one(policy: &AccessPolicy, view: &SubscriptionView, now: i64) -> Access {
     let s = &view.record;
     let mut state = AccessState::from_status(&s.status);
@@ -158,80 +172,105 @@ fn evaluate_one(policy: &AccessPolicy, view: &SubscriptionView, now: i64) -> Acc
     {
         state = AccessState::Canceled;
     }
-    let (has_access, access_ends_at, reason) = match state {
-        AccessState::Canceled if s.status != "canceled" => {
-            let end = scheduled_end.unwrap_or(now);
+    // A trial that ends without a payment method, set to cancel or pause, ends at
+    // `trial_end` even when `customer.subscription.deleted`/`paused` is late or never comes.
+    // `create_invoice` (Stripe's default) opens an invoice instead: the invoice and past-due
+    // rules decide, from the events that follow.
+    let lapsed_trial = trial_lapse(s, now).filter(|_| state == AccessState::Trialing);
+    if let Some((lapsed, _)) = lapsed_trial {
+        state = lapsed;
+    }
+    let (has_access, access_ends_at, reason) = match lapsed_trial {
+        Some((lapsed, end)) => {
+            let then = if lapsed == AccessState::Paused {
+                "paused — add a payment method to resume"
+            } else {
+                "canceled"
+            };
             (
                 false,
                 Some(end),
                 format!(
-                    "canceled on {} (the end of the paid period)",
+                    "trial ended without a payment method on {} — {then}",
                     format_date(end)
                 ),
             )
         }
-        AccessState::Active | AccessState::Trialing => match scheduled_end {
-            Some(end) => (
-                true,
-                Some(end),
-                format!("canceled, access until {}", format_date(end)),
-            ),
-            None if state == AccessState::Trialing => (
-                true,
-                None,
-                match s.trial_end {
-                    Some(t) => format!("trial until {}", format_date(t)),
-                    None => "trialing".to_string(),
-                },
-            ),
-            None => (true, None, "active".to_string()),
-        },
-        AccessState::PastDue => {
-            let grace_end = view.status_since.saturating_add(policy.past_due_grace_secs);
-            if policy.past_due_grace_secs > 0 && now < grace_end {
+        None => match state {
+            AccessState::Canceled if s.status != "canceled" => {
+                let end = scheduled_end.unwrap_or(now);
                 (
-                    true,
-                    Some(grace_end),
+                    false,
+                    Some(end),
                     format!(
-                        "payment failed — update your card (access until {})",
-                        format_date(grace_end)
+                        "canceled on {} (the end of the paid period)",
+                        format_date(end)
                     ),
                 )
-            } else {
-                (false, None, "payment failed — update your card".to_string())
             }
-        }
-        AccessState::Unpaid => (
-            false,
-            None,
-            "unpaid — payment retries are exhausted; update your card to restore access"
-                .to_string(),
-        ),
-        AccessState::Incomplete if s.status == "incomplete_expired" => (
-            false,
-            None,
-            "the first payment never completed; start a new checkout".to_string(),
-        ),
-        AccessState::Incomplete => (false, None, "waiting for the first payment".to_string()),
-        AccessState::Paused => (
-            false,
-            None,
-            "paused — add a payment method to resume".to_string(),
-        ),
-        AccessState::Canceled => {
-            let ended = s.ended_at.or(s.canceled_at);
-            let reason = match ended {
-                Some(t) => format!("canceled on {}", format_date(t)),
-                None => "canceled".to_string(),
-            };
-            (false, ended, reason)
-        }
-        // ActionRequired comes from an invoice, never a status (`with_payment_actions`).
-        AccessState::None | AccessState::ActionRequired => (
-            false,
-            None,
-            format!("unknown subscription status {:?}", s.status),
-        ),
+            AccessState::Active | AccessState::Trialing => match scheduled_end {
+                Some(end) => (
+                    true,
+                    Some(end),
+                    format!("canceled, access until {}", format_date(end)),
+                ),
+                None if state == AccessState::Trialing => (
+                    true,
+                    None,
+                    match s.trial_end {
+                        Some(t) => format!("trial until {}", format_date(t)),
+                        None => "trialing".to_string(),
+                    },
+                ),
+                None => (true, None, "active".to_string()),
+            },
+            AccessState::PastDue => {
+                let grace_end = view.status_since.saturating_add(policy.past_due_grace_secs);
+                if policy.past_due_grace_secs > 0 && now < grace_end {
+                    (
+                        true,
+                        Some(grace_end),
+                        format!(
+                            "payment failed — update your card (access until {})",
+                            format_date(grace_end)
+                        ),
+                    )
+                } else {
+                    (false, None, "payment failed — update your card".to_string())
+                }
+            }
+            AccessState::Unpaid => (
+                false,
+                None,
+                "unpaid — payment retries are exhausted; update your card to restore access"
+                    .to_string(),
+            ),
+            AccessState::Incomplete if s.status == "incomplete_expired" => (
+                false,
+                None,
+                "the first payment never completed; start a new checkout".to_string(),
+            ),
+            AccessState::Incomplete => (false, None, "waiting for the first payment".to_string()),
+            AccessState::Paused => (
+                false,
+                None,
+                "paused — add a payment method to resume".to_string(),
+            ),
+            AccessState::Canceled => {
+                let ended = s.ended_at.or(s.canceled_at);
+                let reason = match ended {
+                    Some(t) => format!("canceled on {}", format_date(t)),
+                    None => "canceled".to_string(),
+                };
+                (false, ended, reason)
+            }
+            // ActionRequired comes from an invoice, never a status (`with_payment_actions`).
+            AccessState::None | AccessState::ActionRequired => (
+                false,
+                None,
+                format!("unknown subscription status {:?}", s.status),
+            ),
+        },
     };
     Access {
         customer_id: Some(s.customer_id.clone()),

@@ -62,6 +62,20 @@ pub(crate) struct Line {
     subscription: Loose,
 }
 
+/// A subscription's `trial_settings`: only what decides access when the trial ends.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct TrialSettings {
+    end_behavior: Option<EndBehavior>,
+}
+
+/// `trial_settings.end_behavior`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct EndBehavior {
+    missing_payment_method: Loose,
+}
+
 /// The union of the fields of every object type we normalize, read in one pass.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -88,6 +102,9 @@ pub(crate) struct RawObject {
     canceled_at: Loose,
     ended_at: Loose,
     trial_end: Loose,
+    trial_settings: Option<TrialSettings>,
+    default_payment_method: Loose,
+    default_source: Loose,
     parent: Loose,
     lines: Option<List<Line>>,
     number: Loose,
@@ -324,6 +341,17 @@ impl RawObject {
             canceled_at: self.canceled_at.int(cx, "canceled_at")?,
             ended_at: self.ended_at.int(cx, "ended_at")?,
             trial_end: self.trial_end.int(cx, "trial_end")?,
+            trial_missing_payment_method: self
+                .trial_settings
+                .and_then(|t| t.end_behavior)
+                .map(|e| e.missing_payment_method)
+                .unwrap_or_default()
+                .string(cx, "trial_settings.end_behavior.missing_payment_method")?,
+            // Present at all (an id or an expanded object) is enough: a shape we do not
+            // know must not make an authentic event unprocessable.
+            has_payment_method: [&self.default_payment_method, &self.default_source]
+                .iter()
+                .any(|v| !matches!(v, Loose::Absent | Loose::Null)),
             user_id: Self::user_id(self.metadata, cx)?,
         })
     }

@@ -86,6 +86,13 @@ pub struct SubscriptionRecord {
     pub ended_at: Option<i64>,
     /// Trial end.
     pub trial_end: Option<i64>,
+    /// `trial_settings.end_behavior.missing_payment_method`: what Stripe does when the trial
+    /// ends without a payment method (`cancel`, `pause`, `create_invoice`; absent is Stripe's
+    /// default, `create_invoice`).
+    pub trial_missing_payment_method: Option<String>,
+    /// Whether the subscription names a `default_payment_method` (or legacy
+    /// `default_source`): a trial that ends with one converts instead of ending.
+    pub has_payment_method: bool,
     /// `metadata.user_id`.
     pub user_id: Option<String>,
 }

@@ -117,6 +117,8 @@ pub const TABLES: &[Table] = &[
             ("wm_created", Int),
             ("wm_snapshot", Bool),
             ("items", Text),
+            ("trial_missing_payment_method", Text),
+            ("has_payment_method", Bool),
         ],
     },
     Table {

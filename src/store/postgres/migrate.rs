@@ -37,6 +37,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0007_payments",
         include_str!("migrations/0007_payments.sql"),
     ),
+    (
+        "0008_trial_end_behavior",
+        include_str!("migrations/0008_trial_end_behavior.sql"),
+    ),
 ];
 
 /// Migrations may rewrite large tables: their transaction gets a longer statement timeout

@@ -148,6 +148,8 @@ impl<'c> PgTx<'c> {
             trial_end: self.get(r, 10)?,
             user_id: None,
             items: self.json(r, 15, "subscriptions", "items")?,
+            trial_missing_payment_method: self.get(r, 16)?,
+            has_payment_method: self.get(r, 17)?,
         };
         Ok((
             SubscriptionView {
@@ -204,7 +206,7 @@ impl<'c> PgTx<'c> {
 
 pub(super) const SUBSCRIPTION_COLS: &str = "id, customer_id, status, price_id, product_id, current_period_end, \
      cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, wm_snapshot, \
-     items";
+     items, trial_missing_payment_method, has_payment_method";
 
 pub(super) const INVOICE_COLS: &str = "id, customer_id, subscription_id, number, status, amount_due, amount_paid, \
      amount_remaining, currency, hosted_invoice_url, invoice_pdf, attempt_count, next_payment_attempt, created, \
@@ -388,13 +390,16 @@ impl StoreTx for PgTx<'_> {
         self.exec(
             "INSERT INTO subscriptions (id, customer_id, status, price_id, product_id, current_period_end, \
              cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, \
-             wm_snapshot, items) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             wm_snapshot, items, trial_missing_payment_method, has_payment_method) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, \
              price_id = excluded.price_id, product_id = excluded.product_id, \
              current_period_end = excluded.current_period_end, cancel_at_period_end = excluded.cancel_at_period_end, \
              cancel_at = excluded.cancel_at, canceled_at = excluded.canceled_at, ended_at = excluded.ended_at, \
              trial_end = excluded.trial_end, status_since = excluded.status_since, wm_event = excluded.wm_event, \
-             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot, items = excluded.items",
+             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot, items = excluded.items, \
+             trial_missing_payment_method = excluded.trial_missing_payment_method, \
+             has_payment_method = excluded.has_payment_method",
             &[
                 (&s.id, TEXT),
                 (&s.customer_id, TEXT),
@@ -412,6 +417,8 @@ impl StoreTx for PgTx<'_> {
                 (&wm.created, INT8),
                 (&wm.snapshot, BOOL),
                 (&crate::store::json_cols::encode(&s.items), TEXT),
+                (&s.trial_missing_payment_method, TEXT),
+                (&s.has_payment_method, BOOL),
             ],
         )?;
         Ok(())

@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_stripe_api.sql"),
     include_str!("migrations/0009_billing_model.sql"),
     include_str!("migrations/0010_payments.sql"),
+    include_str!("migrations/0011_trial_end_behavior.sql"),
 ];
 
 /// The default wait budget ([`SqliteOptions::busy_timeout`]): long enough for a queue of

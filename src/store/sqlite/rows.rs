@@ -26,7 +26,7 @@ fn watermark(r: &Row<'_>, i: usize) -> rusqlite::Result<Watermark> {
 
 pub(crate) const SUBSCRIPTION_COLS: &str = "id, customer_id, status, price_id, product_id, current_period_end, \
      cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, wm_snapshot, \
-     items";
+     items, trial_missing_payment_method, has_payment_method";
 
 /// A JSON column, decoded; text that does not decode fails the row (never an empty value).
 pub(crate) fn json_col<T: serde::de::DeserializeOwned>(
@@ -54,6 +54,8 @@ pub(crate) fn subscription_row(r: &Row<'_>) -> rusqlite::Result<(SubscriptionVie
         trial_end: r.get(10)?,
         user_id: None,
         items: json_col(r, 15)?,
+        trial_missing_payment_method: r.get(16)?,
+        has_payment_method: r.get(17)?,
     };
     Ok((
         SubscriptionView {
@@ -257,7 +259,8 @@ impl StoreTx for SqliteTx<'_> {
         let mut st = self.tx.prepare_cached(
             "INSERT OR REPLACE INTO subscriptions (id, customer_id, status, price_id, product_id, current_period_end, \
              cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, \
-             wm_snapshot, items) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             wm_snapshot, items, trial_missing_payment_method, has_payment_method) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?;
         st.execute(params![
             s.id,
@@ -275,7 +278,9 @@ impl StoreTx for SqliteTx<'_> {
             wm.event_id,
             wm.created,
             wm.snapshot,
-            crate::store::json_cols::encode(&s.items)
+            crate::store::json_cols::encode(&s.items),
+            s.trial_missing_payment_method,
+            s.has_payment_method
         ])?;
         Ok(())
     }
