@@ -542,6 +542,77 @@ mod tests {
         );
     }
 
+    fn trial(behaviour: Option<&str>, has_payment_method: bool) -> SubscriptionView {
+        let mut v = view("trialing");
+        v.record.trial_end = Some(1_600);
+        v.record.trial_missing_payment_method = behaviour.map(str::to_string);
+        v.record.has_payment_method = has_payment_method;
+        v
+    }
+
+    #[test]
+    fn a_trial_ending_without_a_payment_method_ends_access_at_trial_end() {
+        let p = AccessPolicy::default();
+        for (behaviour, state, then) in [
+            ("cancel", AccessState::Canceled, "canceled"),
+            (
+                "pause",
+                AccessState::Paused,
+                "paused — add a payment method to resume",
+            ),
+        ] {
+            let v = trial(Some(behaviour), false);
+            let before = evaluate(&p, &[v.clone()], 1_599).unwrap();
+            assert!(before.has_access, "{behaviour}");
+            assert_eq!(before.state, AccessState::Trialing);
+            assert_eq!(before.reason, "trial until 1970-01-01");
+            for now in [1_600, 1_601, 2_100_000_000] {
+                let a = evaluate(&p, &[v.clone()], now).unwrap();
+                assert!(!a.has_access, "{behaviour} at {now}");
+                assert_eq!(a.state, state, "{behaviour} at {now}");
+                assert_eq!(a.access_ends_at, Some(1_600));
+                assert_eq!(a.trial_end, Some(1_600));
+                assert_eq!(
+                    a.reason,
+                    format!("trial ended without a payment method on 1970-01-01 — {then}")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_payment_method_or_create_invoice_keeps_the_usual_rules_after_the_trial() {
+        let p = AccessPolicy::default();
+        // With a payment method the trial converts: Stripe charges it, and until the
+        // `customer.subscription.updated` comes the subscription is still entitled.
+        for behaviour in [Some("cancel"), Some("pause"), Some("create_invoice"), None] {
+            let a = evaluate(&p, &[trial(behaviour, true)], 1_700).unwrap();
+            assert!(a.has_access, "{behaviour:?} with a payment method");
+            assert_eq!(a.state, AccessState::Trialing);
+        }
+        // create_invoice (and an absent setting, Stripe's default) opens an invoice: access
+        // follows the invoice and past-due rules, decided by the events that follow.
+        for behaviour in [Some("create_invoice"), None, Some("something_new")] {
+            let a = evaluate(&p, &[trial(behaviour, false)], 1_700).unwrap();
+            assert!(a.has_access, "{behaviour:?}");
+            assert_eq!(a.state, AccessState::Trialing);
+            let mut due = trial(behaviour, false);
+            due.record.status = "past_due".into();
+            assert!(!evaluate(&p, &[due], 1_700).unwrap().has_access);
+        }
+        // Once Stripe's own event has moved the status, the status decides as before.
+        let mut paused = trial(Some("pause"), false);
+        paused.record.status = "paused".into();
+        let a = evaluate(&p, &[paused], 1_700).unwrap();
+        assert_eq!(a.reason, "paused — add a payment method to resume");
+        // An earlier scheduled cancellation still wins over the trial's end.
+        let mut early = trial(Some("pause"), false);
+        early.record.cancel_at = Some(1_550);
+        let a = evaluate(&p, &[early], 1_700).unwrap();
+        assert_eq!(a.state, AccessState::Canceled);
+        assert_eq!(a.access_ends_at, Some(1_550));
+    }
+
     #[test]
     fn a_pending_authentication_is_its_own_state_with_the_invoice_link() {
         let action = PaymentAction {
