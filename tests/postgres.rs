@@ -396,6 +396,8 @@ fn rows_round_trip(url: &str) {
             canceled_at: Some(5),
             ended_at: None,
             trial_end: None,
+            trial_missing_payment_method: Some("pause".into()),
+            has_payment_method: true,
             user_id: None,
         },
         status_since: 1_699_999_000,
