@@ -141,6 +141,8 @@ fn fixtures_carry_the_expected_values() {
                 price_id: Some("price_Tb1Pro".into()),
                 product_id: Some("prod_Tb1Pro".into()),
                 current_period_end: Some(P1E),
+                trial_missing_payment_method: Some("create_invoice".into()),
+                has_payment_method: true,
                 user_id: Some("user_42".into()),
                 ..Default::default()
             }
