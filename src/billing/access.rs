@@ -562,12 +562,12 @@ mod tests {
             ),
         ] {
             let v = trial(Some(behaviour), false);
-            let before = evaluate(&p, &[v.clone()], 1_599).unwrap();
+            let before = evaluate(&p, std::slice::from_ref(&v), 1_599).unwrap();
             assert!(before.has_access, "{behaviour}");
             assert_eq!(before.state, AccessState::Trialing);
             assert_eq!(before.reason, "trial until 1970-01-01");
             for now in [1_600, 1_601, 2_100_000_000] {
-                let a = evaluate(&p, &[v.clone()], now).unwrap();
+                let a = evaluate(&p, std::slice::from_ref(&v), now).unwrap();
                 assert!(!a.has_access, "{behaviour} at {now}");
                 assert_eq!(a.state, state, "{behaviour} at {now}");
                 assert_eq!(a.access_ends_at, Some(1_600));
