@@ -121,6 +121,7 @@ fn fixtures_carry_the_expected_values() {
             name: Some("Ada Lovelace".into()),
             user_id: None,
             deleted: false,
+            has_payment_method: false,
         };
         assert_eq!(ev.object, Object::Customer(expected));
 

@@ -130,6 +130,7 @@ fn an_older_schema_is_upgraded_in_place_keeping_its_rows() {
          DROP INDEX events_received; \
          DROP TABLE payment_refs, orphan_jobs, payment_actions; ALTER TABLE customers DROP COLUMN account; \
          ALTER TABLE subscriptions DROP COLUMN trial_missing_payment_method, DROP COLUMN has_payment_method; \
+         ALTER TABLE customers DROP COLUMN has_payment_method; \
          DELETE FROM schema_migrations WHERE version > 1",
         s.name
     ));
@@ -433,6 +434,7 @@ fn rows_round_trip(url: &str) {
             name: Some("Ada".into()),
             user_id: None,
             deleted: false,
+            has_payment_method: true,
         };
         tx.put_customer(&c, &wm)?;
         tx.fill_contact("cus_1", Some("ada@example.com"), Some("Not Ada"))?;
@@ -456,6 +458,10 @@ fn rows_round_trip(url: &str) {
         "fill_contact never overwrites"
     );
     assert_eq!(c.user_id.as_deref(), Some("user_7"));
+    assert!(
+        c.has_payment_method,
+        "the customer's default payment method is kept"
+    );
     assert_eq!(st.customer_for_user("user_7").unwrap().unwrap().id, "cus_1");
     assert_eq!(
         st.customer_for_email("ada@example.com")

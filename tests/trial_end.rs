@@ -85,6 +85,21 @@ fn pause_payment_method_and_create_invoice_are_kept_through_the_store() {
             json!({"id": "pm_Tb4Card", "object": "payment_method"}),
         );
         trial("cus_invoice", "create_invoice", Value::Null);
+        // The customer's own default (invoice_settings) is what Stripe charges when the
+        // subscription names none.
+        let customer = json!({
+            "id": "cus_default", "object": "customer", "email": "pat@example.com",
+            "name": null, "metadata": {}, "default_source": null,
+            "invoice_settings": {"custom_fields": null, "default_payment_method": "pm_Tb4Default",
+                                 "footer": null, "rendering_options": null}
+        });
+        deliver(
+            &e,
+            &event("evt_cus_default", "customer.created", T0, customer),
+            T0,
+        )
+        .unwrap();
+        trial("cus_default", "cancel", Value::Null);
 
         let a = e.access("cus_pause", TRIAL_END).unwrap();
         assert!(!a.has_access, "{}", b.name);
@@ -93,7 +108,7 @@ fn pause_payment_method_and_create_invoice_are_kept_through_the_store() {
             a.reason,
             "trial ended without a payment method on 2026-01-04 — paused — add a payment method to resume"
         );
-        for c in ["cus_card", "cus_expanded", "cus_invoice"] {
+        for c in ["cus_card", "cus_expanded", "cus_invoice", "cus_default"] {
             let a = e.access(c, TRIAL_END + 60).unwrap();
             assert!(a.has_access, "{} {c}", b.name);
             assert_eq!(a.state, AccessState::Trialing, "{c}");

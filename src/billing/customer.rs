@@ -15,4 +15,6 @@ pub struct CustomerRow {
     pub user_id: Option<String>,
     /// Deleted in Stripe.
     pub deleted: bool,
+    /// A default payment method is set (`invoice_settings.default_payment_method`).
+    pub has_payment_method: bool,
 }

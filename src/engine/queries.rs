@@ -46,10 +46,19 @@ impl Engine {
         user_id: Option<String>,
         now: i64,
     ) -> Result<Access> {
-        let subs = match customer_id {
+        let mut subs = match customer_id {
             Some(c) => s.subscriptions(c)?,
             None => Vec::new(),
         };
+        // A customer's default payment method (invoice_settings) is what Stripe charges when
+        // a subscription names none: its trials convert rather than lapse.
+        if let Some(c) = customer_id.filter(|_| !subs.is_empty())
+            && s.customer(c)?.is_some_and(|c| c.has_payment_method)
+        {
+            for v in &mut subs {
+                v.record.has_payment_method = true;
+            }
+        }
         let policy = AccessPolicy {
             past_due_grace_secs: self.config.past_due_grace_secs,
         };

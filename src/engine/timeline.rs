@@ -56,6 +56,7 @@ impl Engine {
                 name: None,
                 user_id: None,
                 deleted: false,
+                has_payment_method: false,
             },
             None => return Ok(None),
         };

@@ -69,6 +69,13 @@ pub(crate) struct TrialSettings {
     end_behavior: Option<EndBehavior>,
 }
 
+/// A customer's `invoice_settings`: only whether a default payment method is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct InvoiceSettings {
+    default_payment_method: Loose,
+}
+
 /// `trial_settings.end_behavior`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -105,6 +112,7 @@ pub(crate) struct RawObject {
     trial_settings: Option<TrialSettings>,
     default_payment_method: Loose,
     default_source: Loose,
+    invoice_settings: Option<InvoiceSettings>,
     parent: Loose,
     lines: Option<List<Line>>,
     number: Loose,
@@ -299,6 +307,15 @@ impl RawObject {
             name: self.name.string(cx, "name")?,
             user_id: Self::user_id(self.metadata, cx)?,
             deleted: self.deleted.flag(cx, "deleted")? || deleted_event,
+            has_payment_method: [
+                &self
+                    .invoice_settings
+                    .unwrap_or_default()
+                    .default_payment_method,
+                &self.default_source,
+            ]
+            .iter()
+            .any(|v| !matches!(v, Loose::Absent | Loose::Null)),
         })
     }
 

@@ -56,6 +56,9 @@ pub struct CustomerRecord {
     pub user_id: Option<String>,
     /// A `customer.deleted` event or `"deleted": true`.
     pub deleted: bool,
+    /// Whether `invoice_settings.default_payment_method` (or legacy `default_source`) is set:
+    /// a trial of this customer's that ends converts instead of lapsing.
+    pub has_payment_method: bool,
 }
 
 /// The subscription fields that decide entitlement.

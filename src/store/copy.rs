@@ -95,6 +95,7 @@ pub const TABLES: &[Table] = &[
             ("user_id", Text),
             ("user_created", Int),
             ("account", Text),
+            ("has_payment_method", Bool),
         ],
     },
     Table {

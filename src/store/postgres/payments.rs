@@ -79,7 +79,7 @@ impl PgStore {
     ) -> Result<Option<CustomerRow>> {
         self.read(|tx| {
             match tx.row(
-                "SELECT id, email, name, user_id, deleted FROM customers WHERE account = $1 AND user_id = $2 \
+                "SELECT id, email, name, user_id, deleted, has_payment_method FROM customers WHERE account = $1 AND user_id = $2 \
                  ORDER BY user_created DESC, id LIMIT 1",
                 &[(&account, TEXT), (&user_id, TEXT)],
             )? {

@@ -15,6 +15,7 @@ pub(super) fn customer_row(tx: &mut super::tx::PgTx<'_>, r: &postgres::Row) -> R
         name: tx.get(r, 2)?,
         user_id: tx.get(r, 3)?,
         deleted: tx.get(r, 4)?,
+        has_payment_method: tx.get(r, 5)?,
     })
 }
 
@@ -38,7 +39,9 @@ impl PgStore {
     }
 
     fn customer_where(&self, cond: &str, arg: &str) -> Result<Option<CustomerRow>> {
-        let sql = format!("SELECT id, email, name, user_id, deleted FROM customers WHERE {cond}");
+        let sql = format!(
+            "SELECT id, email, name, user_id, deleted, has_payment_method FROM customers WHERE {cond}"
+        );
         self.read(|tx| match tx.row(&sql, &[(&arg, TEXT)])? {
             Some(r) => customer_row(tx, &r).map(Some),
             None => Ok(None),

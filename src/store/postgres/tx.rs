@@ -314,7 +314,7 @@ impl StoreTx for PgTx<'_> {
 
     fn customer(&mut self, id: &str) -> Result<Option<(CustomerRecord, Watermark)>> {
         let Some(r) = self.row(
-            "SELECT id, email, name, deleted, wm_event, wm_created, wm_snapshot FROM customers WHERE id = $1",
+            "SELECT id, email, name, deleted, wm_event, wm_created, wm_snapshot, has_payment_method FROM customers WHERE id = $1",
             &[(&id, TEXT)],
         )?
         else {
@@ -327,6 +327,7 @@ impl StoreTx for PgTx<'_> {
                 name: self.get(&r, 2)?,
                 user_id: None,
                 deleted: self.get(&r, 3)?,
+                has_payment_method: self.get(&r, 7)?,
             },
             self.watermark(&r, 4)?,
         )))
@@ -334,10 +335,11 @@ impl StoreTx for PgTx<'_> {
 
     fn put_customer(&mut self, c: &CustomerRecord, wm: &Watermark) -> Result<()> {
         self.exec(
-            "INSERT INTO customers (id, email, name, deleted, wm_event, wm_created, wm_snapshot) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+            "INSERT INTO customers (id, email, name, deleted, wm_event, wm_created, wm_snapshot, has_payment_method) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
              name = excluded.name, deleted = excluded.deleted, wm_event = excluded.wm_event, \
-             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot",
+             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot, \
+             has_payment_method = excluded.has_payment_method",
             &[
                 (&c.id, TEXT),
                 (&c.email, TEXT),
@@ -346,6 +348,7 @@ impl StoreTx for PgTx<'_> {
                 (&wm.event_id, TEXT),
                 (&wm.created, INT8),
                 (&wm.snapshot, BOOL),
+                (&c.has_payment_method, BOOL),
             ],
         )?;
         Ok(())

@@ -82,7 +82,7 @@ impl SqliteDb {
         user_id: &str,
     ) -> Result<Option<CustomerRow>> {
         let mut st = self.conn().prepare_cached(
-            "SELECT id, email, name, user_id, deleted FROM customers WHERE account = ?1 AND user_id = ?2 \
+            "SELECT id, email, name, user_id, deleted, has_payment_method FROM customers WHERE account = ?1 AND user_id = ?2 \
              ORDER BY user_created DESC, id LIMIT 1",
         )?;
         Ok(st.query_row([account, user_id], customer_row).optional()?)

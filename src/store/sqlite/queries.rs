@@ -19,6 +19,7 @@ pub(crate) fn customer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerRo
         name: r.get(2)?,
         user_id: r.get(3)?,
         deleted: r.get(4)?,
+        has_payment_method: r.get(5)?,
     })
 }
 
@@ -42,7 +43,9 @@ impl SqliteDb {
     }
 
     fn customer_where(&self, cond: &str, arg: &str) -> Result<Option<CustomerRow>> {
-        let sql = format!("SELECT id, email, name, user_id, deleted FROM customers WHERE {cond}");
+        let sql = format!(
+            "SELECT id, email, name, user_id, deleted, has_payment_method FROM customers WHERE {cond}"
+        );
         let mut st = self.conn().prepare_cached(&sql)?;
         Ok(st.query_row([arg], customer_row).optional()?)
     }

@@ -187,7 +187,7 @@ impl StoreTx for SqliteTx<'_> {
     fn customer(&mut self, id: &str) -> Result<Option<(CustomerRecord, Watermark)>> {
         let mut st = self
             .tx
-            .prepare_cached("SELECT id, email, name, deleted, wm_event, wm_created, wm_snapshot FROM customers WHERE id = ?1")?;
+            .prepare_cached("SELECT id, email, name, deleted, wm_event, wm_created, wm_snapshot, has_payment_method FROM customers WHERE id = ?1")?;
         Ok(st
             .query_row([id], |r| {
                 Ok((
@@ -197,6 +197,7 @@ impl StoreTx for SqliteTx<'_> {
                         name: r.get(2)?,
                         user_id: None,
                         deleted: r.get(3)?,
+                        has_payment_method: r.get(7)?,
                     },
                     watermark(r, 4)?,
                 ))
@@ -206,10 +207,11 @@ impl StoreTx for SqliteTx<'_> {
 
     fn put_customer(&mut self, c: &CustomerRecord, wm: &Watermark) -> Result<()> {
         let mut st = self.tx.prepare_cached(
-            "INSERT INTO customers (id, email, name, deleted, wm_event, wm_created, wm_snapshot) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+            "INSERT INTO customers (id, email, name, deleted, wm_event, wm_created, wm_snapshot, has_payment_method) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
              name = excluded.name, deleted = excluded.deleted, wm_event = excluded.wm_event, \
-             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot",
+             wm_created = excluded.wm_created, wm_snapshot = excluded.wm_snapshot, \
+             has_payment_method = excluded.has_payment_method",
         )?;
         st.execute(params![
             c.id,
@@ -218,7 +220,8 @@ impl StoreTx for SqliteTx<'_> {
             c.deleted,
             wm.event_id,
             wm.created,
-            wm.snapshot
+            wm.snapshot,
+            c.has_payment_method
         ])?;
         Ok(())
     }

@@ -5,3 +5,5 @@
 -- before this migration read as "no end behaviour": access follows the status, as before.
 ALTER TABLE subscriptions ADD COLUMN trial_missing_payment_method TEXT;
 ALTER TABLE subscriptions ADD COLUMN has_payment_method INTEGER NOT NULL DEFAULT 0;
+-- A customer's invoice_settings.default_payment_method also converts a trial.
+ALTER TABLE customers ADD COLUMN has_payment_method INTEGER NOT NULL DEFAULT 0;
