@@ -253,14 +253,15 @@ impl EndedAttempt<'_> {
     }
 }
 
-/// A leased job whose lease ran out, as a store reads it before ending the attempt.
+/// A leased job as a store reads it to end its attempt: a worker's `fail`, or a lease that
+/// ran out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExpiredLease {
+pub struct LeasedJob {
     /// The job.
     pub id: i64,
     /// The lease token (the attempt's number); 0 when none was stored.
     pub lease_token: i64,
-    /// Attempts so far, the expired one included.
+    /// Attempts so far, the current one included.
     pub attempts: i64,
     /// Whether the job is coalesced.
     pub coalesce: bool,
@@ -270,13 +271,28 @@ pub struct ExpiredLease {
     pub key: String,
 }
 
-impl ExpiredLease {
+impl LeasedJob {
+    /// The attempt a worker's `fail` ends: recorded as `failed` with the worker's (already
+    /// redacted and truncated) `error`, and its `Retry-After` if a downstream gave one.
+    pub fn failed<'a>(&'a self, error: &'a str, retry_after_secs: Option<i64>) -> EndedAttempt<'a> {
+        self.ended("failed", error, retry_after_secs)
+    }
+
     /// The attempt an expired lease ends: the worker died or hung, so it counts as a failed
     /// attempt recorded as `lease_expired` with [`LEASE_EXPIRED_ERROR`], and no worker gave a
     /// `Retry-After`. The job then retries with backoff, or is dead-lettered at
     /// `max_attempts` (so a job that kills its workers cannot be handed out forever nor hold
     /// up its queue), or is retired for a newer due twin — [`EndedAttempt::next`].
-    pub fn ended(&self) -> EndedAttempt<'_> {
+    pub fn lease_expired(&self) -> EndedAttempt<'_> {
+        self.ended("lease_expired", LEASE_EXPIRED_ERROR, None)
+    }
+
+    fn ended<'a>(
+        &'a self,
+        outcome: &'a str,
+        error: &'a str,
+        retry_after_secs: Option<i64>,
+    ) -> EndedAttempt<'a> {
         EndedAttempt {
             id: self.id,
             attempt: self.lease_token,
@@ -284,9 +300,9 @@ impl ExpiredLease {
             coalesce: self.coalesce,
             kind: &self.kind,
             key: &self.key,
-            outcome: "lease_expired",
-            error: LEASE_EXPIRED_ERROR,
-            retry_after_secs: None,
+            outcome,
+            error,
+            retry_after_secs,
         }
     }
 }
@@ -369,7 +385,7 @@ mod tests {
 
     #[test]
     fn an_expired_lease_is_a_failed_attempt_that_backs_off_or_dead_letters() {
-        let lease = |attempts, coalesce| ExpiredLease {
+        let lease = |attempts, coalesce| LeasedJob {
             id: 7,
             lease_token: attempts,
             attempts,
@@ -378,7 +394,7 @@ mod tests {
             key: "k".into(),
         };
         let first = lease(1, false);
-        let ended = first.ended();
+        let ended = first.lease_expired();
         assert_eq!(
             (ended.outcome, ended.error),
             ("lease_expired", LEASE_EXPIRED_ERROR)
@@ -398,13 +414,13 @@ mod tests {
             )
         );
         assert_eq!(
-            lease(3, false).ended().next(3, None, 100).2,
+            lease(3, false).lease_expired().next(3, None, 100).2,
             FailOutcome::Dead
         );
         let coalesced = lease(2, true);
-        assert!(coalesced.ended().coalesce);
+        assert!(coalesced.lease_expired().coalesce);
         assert_eq!(
-            coalesced.ended().next(3, Some(9), 100).2,
+            coalesced.lease_expired().next(3, Some(9), 100).2,
             FailOutcome::Superseded { by: 9 }
         );
     }

@@ -13,8 +13,8 @@ use super::PgStore;
 use super::tx::{BOOL, INT8, PgTx, TEXT};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
-    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, ExpiredLease, FailOutcome, Job,
-    JobAttempt, JobFilter, JobState, NewJob, ThrottleGate,
+    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
+    JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -170,7 +170,7 @@ fn end_attempt(
     Ok(outcome)
 }
 
-/// Ends every lease that ran out by `now` as [`ExpiredLease::ended`] says (the SQL only; the
+/// Ends every lease that ran out by `now` as [`LeasedJob::lease_expired`] says (the SQL only; the
 /// decision lives in `outbox`, shared with the SQLite store).
 fn expire_leases(tx: &mut PgTx<'_>, max_attempts: u32, now: i64) -> Result<()> {
     let rows = tx.rows(
@@ -180,7 +180,7 @@ fn expire_leases(tx: &mut PgTx<'_>, max_attempts: u32, now: i64) -> Result<()> {
     )?;
     let mut expired = Vec::with_capacity(rows.len());
     for r in &rows {
-        expired.push(ExpiredLease {
+        expired.push(LeasedJob {
             id: tx.get(r, 0)?,
             lease_token: tx.get(r, 1)?,
             attempts: tx.get(r, 2)?,
@@ -190,7 +190,7 @@ fn expire_leases(tx: &mut PgTx<'_>, max_attempts: u32, now: i64) -> Result<()> {
         });
     }
     for lease in &expired {
-        end_attempt(tx, &lease.ended(), max_attempts, now)?;
+        end_attempt(tx, &lease.lease_expired(), max_attempts, now)?;
     }
     Ok(())
 }
@@ -386,26 +386,15 @@ impl PgStore {
             let Some(r) = row else {
                 return Err(lease_error(tx, id)?);
             };
-            let attempts: i64 = tx.get(&r, 0)?;
-            let coalesce: bool = tx.get(&r, 1)?;
-            let kind: String = tx.get(&r, 2)?;
-            let key: String = tx.get(&r, 3)?;
-            end_attempt(
-                tx,
-                &EndedAttempt {
-                    id,
-                    attempt: lease_token,
-                    attempts,
-                    coalesce,
-                    kind: &kind,
-                    key: &key,
-                    outcome: "failed",
-                    error,
-                    retry_after_secs,
-                },
-                max_attempts,
-                now,
-            )
+            let job = LeasedJob {
+                id,
+                lease_token,
+                attempts: tx.get(&r, 0)?,
+                coalesce: tx.get(&r, 1)?,
+                kind: tx.get(&r, 2)?,
+                key: tx.get(&r, 3)?,
+            };
+            end_attempt(tx, &job.failed(error, retry_after_secs), max_attempts, now)
         })
     }
 

@@ -14,8 +14,8 @@ use super::SqliteDb;
 use super::throttle;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
-    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, ExpiredLease, FailOutcome, Job,
-    JobAttempt, JobFilter, JobState, NewJob, ThrottleGate,
+    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
+    JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -151,7 +151,7 @@ fn end_attempt(
     Ok(outcome)
 }
 
-/// Ends every lease that ran out by `now` as [`ExpiredLease::ended`] says (the SQL only; the
+/// Ends every lease that ran out by `now` as [`LeasedJob::lease_expired`] says (the SQL only; the
 /// decision lives in `outbox`).
 fn expire_leases(conn: &Connection, max_attempts: u32, now: i64) -> Result<()> {
     let expired = conn
@@ -160,7 +160,7 @@ fn expire_leases(conn: &Connection, max_attempts: u32, now: i64) -> Result<()> {
              WHERE state = 'leased' AND lease_until <= ?1 ORDER BY lease_until, id LIMIT ?2",
         )?
         .query_map(params![now, EXPIRED_PER_CLAIM], |r| {
-            Ok(ExpiredLease {
+            Ok(LeasedJob {
                 id: r.get(0)?,
                 lease_token: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
                 attempts: r.get(2)?,
@@ -171,7 +171,7 @@ fn expire_leases(conn: &Connection, max_attempts: u32, now: i64) -> Result<()> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for lease in &expired {
-        end_attempt(conn, &lease.ended(), max_attempts, now)?;
+        end_attempt(conn, &lease.lease_expired(), max_attempts, now)?;
     }
     Ok(())
 }
@@ -371,30 +371,22 @@ impl SqliteDb {
                      WHERE id = ?1 AND state = 'leased' AND lease_token = ?2 AND lease_until > ?3",
                 )?
                 .query_row(params![id, lease_token, now], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, bool>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
+                    Ok(LeasedJob {
+                        id,
+                        lease_token,
+                        attempts: r.get(0)?,
+                        coalesce: r.get(1)?,
+                        kind: r.get(2)?,
+                        key: r.get(3)?,
+                    })
                 })
                 .optional()?;
-            let Some((attempts, coalesce, kind, key)) = row else {
+            let Some(job) = row else {
                 return Err(lease_error(conn, id));
             };
             end_attempt(
                 conn,
-                &EndedAttempt {
-                    id,
-                    attempt: lease_token,
-                    attempts,
-                    coalesce,
-                    kind: &kind,
-                    key: &key,
-                    outcome: "failed",
-                    error,
-                    retry_after_secs,
-                },
+                &job.failed(error, retry_after_secs),
                 max_attempts,
                 now,
             )
