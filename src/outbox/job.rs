@@ -229,6 +229,82 @@ pub struct EndedAttempt<'a> {
     pub outcome: &'a str,
     /// The error recorded on the attempt and the job.
     pub error: &'a str,
+    /// A downstream service's `Retry-After`, replacing the backoff (see [`after_failure`]).
+    pub retry_after_secs: Option<i64>,
+}
+
+impl EndedAttempt<'_> {
+    /// Where the job goes next: [`after_failure`] for this attempt, given the newer due job of
+    /// the same coalesced key the store found (`due_twin`), if any.
+    pub fn next(
+        &self,
+        max_attempts: u32,
+        due_twin: Option<i64>,
+        now: i64,
+    ) -> (JobState, i64, FailOutcome) {
+        after_failure(
+            self.id,
+            self.attempts,
+            max_attempts,
+            due_twin,
+            self.retry_after_secs,
+            now,
+        )
+    }
+}
+
+/// A leased job as a store reads it to end its attempt: a worker's `fail`, or a lease that
+/// ran out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeasedJob {
+    /// The job.
+    pub id: i64,
+    /// The lease token (the attempt's number); 0 when none was stored.
+    pub lease_token: i64,
+    /// Attempts so far, the current one included.
+    pub attempts: i64,
+    /// Whether the job is coalesced.
+    pub coalesce: bool,
+    /// Its kind.
+    pub kind: String,
+    /// Its key.
+    pub key: String,
+}
+
+impl LeasedJob {
+    /// The attempt a worker's `fail` ends: recorded as `failed` with the worker's (already
+    /// redacted and truncated) `error`, and its `Retry-After` if a downstream gave one.
+    pub fn failed<'a>(&'a self, error: &'a str, retry_after_secs: Option<i64>) -> EndedAttempt<'a> {
+        self.ended("failed", error, retry_after_secs)
+    }
+
+    /// The attempt an expired lease ends: the worker died or hung, so it counts as a failed
+    /// attempt recorded as `lease_expired` with [`LEASE_EXPIRED_ERROR`], and no worker gave a
+    /// `Retry-After`. The job then retries with backoff, or is dead-lettered at
+    /// `max_attempts` (so a job that kills its workers cannot be handed out forever nor hold
+    /// up its queue), or is retired for a newer due twin — [`EndedAttempt::next`].
+    pub fn lease_expired(&self) -> EndedAttempt<'_> {
+        self.ended("lease_expired", LEASE_EXPIRED_ERROR, None)
+    }
+
+    fn ended<'a>(
+        &'a self,
+        outcome: &'a str,
+        error: &'a str,
+        retry_after_secs: Option<i64>,
+    ) -> EndedAttempt<'a> {
+        EndedAttempt {
+            id: self.id,
+            attempt: self.lease_token,
+            attempts: self.attempts,
+            coalesce: self.coalesce,
+            kind: &self.kind,
+            key: &self.key,
+            outcome,
+            error,
+            retry_after_secs,
+        }
+    }
 }
 
 /// Most expired leases a claim ends (each is a few small writes); the rest wait for the
@@ -304,6 +380,48 @@ mod tests {
         assert_eq!(
             after_failure(1, 25, 25, None, Some(9), 100).2,
             FailOutcome::Dead
+        );
+    }
+
+    #[test]
+    fn an_expired_lease_is_a_failed_attempt_that_backs_off_or_dead_letters() {
+        let lease = |attempts, coalesce| LeasedJob {
+            id: 7,
+            lease_token: attempts,
+            attempts,
+            coalesce,
+            kind: "email.send".into(),
+            key: "k".into(),
+        };
+        let first = lease(1, false);
+        let ended = first.lease_expired();
+        assert_eq!(
+            (ended.outcome, ended.error),
+            ("lease_expired", LEASE_EXPIRED_ERROR)
+        );
+        assert_eq!(
+            (ended.id, ended.attempt, ended.kind, ended.key),
+            (7, 1, "email.send", "k")
+        );
+        assert_eq!(
+            ended.next(3, None, 100),
+            (
+                JobState::Due,
+                100 + backoff_secs(1, jitter_for(7, 1)),
+                FailOutcome::Scheduled {
+                    next_attempt_at: 100 + backoff_secs(1, jitter_for(7, 1))
+                }
+            )
+        );
+        assert_eq!(
+            lease(3, false).lease_expired().next(3, None, 100).2,
+            FailOutcome::Dead
+        );
+        let coalesced = lease(2, true);
+        assert!(coalesced.lease_expired().coalesce);
+        assert_eq!(
+            coalesced.lease_expired().next(3, Some(9), 100).2,
+            FailOutcome::Superseded { by: 9 }
         );
     }
 

@@ -7,8 +7,8 @@ mod throttle;
 
 pub use job::{
     ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
-    JobFilter, JobState, KindStats, LEASE_EXPIRED_ERROR, MAX_ERROR_CHARS, MAX_RETRY_AFTER_SECS,
-    after_failure, truncate_error,
+    JobFilter, JobState, KindStats, LEASE_EXPIRED_ERROR, LeasedJob, MAX_ERROR_CHARS,
+    MAX_RETRY_AFTER_SECS, after_failure, truncate_error,
 };
 pub use throttle::{JobThrottle, ThrottleCounts, ThrottleGate, throttle_now};
 

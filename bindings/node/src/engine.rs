@@ -87,7 +87,6 @@ impl Shared {
 
     /// Runs `f` against the engine (opening it first if needed).
     pub fn run<T>(&self, f: impl FnOnce(&Engine) -> tollbooth::Result<T>) -> tollbooth::Result<T> {
-        crate::error::test_panic_point();
         f(self.engine()?.as_ref())
     }
 
@@ -986,5 +985,48 @@ impl Tollbooth {
     #[napi(catch_unwind)]
     pub fn close_sync(&self) -> Result<()> {
         self.now(close(&self.shared))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The panic boundary as the exports use it: the `...Sync` path ([`Tollbooth::now`]) and
+    //! the Promise path ([`Call`]'s `compute`, on a worker thread) both turn a panic in the
+    //! engine call into code `PANIC`, and the instance keeps working afterwards.
+
+    use napi::Task;
+
+    use super::*;
+
+    fn instance() -> Tollbooth {
+        Tollbooth::with_config(Config::new(":memory:", &["whsec_p"]).unwrap())
+    }
+
+    fn panics() -> Work<Access> {
+        on_engine(|_| panic!("deliberate"))
+    }
+
+    #[test]
+    fn a_panic_in_a_sync_call_is_thrown_as_panic_and_the_instance_goes_on() {
+        let tb = instance();
+        let e = tb.now(panics()).map(|_| ()).unwrap_err();
+        assert_eq!(e.status, ErrorCode::Panic);
+        let after = tb.now(access("cus_1".into(), 1)).unwrap();
+        assert_eq!(after.state, "none");
+    }
+
+    #[test]
+    fn a_panic_in_a_promise_call_rejects_with_panic_on_a_worker_thread() {
+        let tb = instance();
+        let shared = Arc::clone(&tb.shared);
+        let worker = std::thread::spawn(move || {
+            let mut failing = Call::new(Arc::clone(&shared), panics());
+            let first = failing.compute().unwrap().map(|_| ()).unwrap_err();
+            let mut next = Call::new(shared, access("cus_1".into(), 1));
+            (first, next.compute().unwrap().unwrap())
+        });
+        let (first, next) = worker.join().expect("the worker thread did not unwind");
+        assert_eq!(first.code(), ErrorCode::Panic);
+        assert_eq!(next.state, "none");
     }
 }

@@ -8,8 +8,6 @@
 //! Core messages never contain secrets, signatures or bodies; this module adds none.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use napi::bindgen_prelude::{JsObjectValue, JsValue};
 use napi::{Env, Status};
@@ -66,30 +64,33 @@ pub fn guard<T>(f: impl FnOnce() -> tollbooth::Result<T>) -> Result<T> {
     catch(f).map_err(to_napi)
 }
 
-/// How tests prove the panic boundary holds without a test hook in the package's API: with
-/// `TOLLBOOTH_NODE_TEST_PANICS=<n>` in the environment at the first engine call, the next `n`
-/// engine calls panic inside [`catch`] (on the JS thread for `...Sync` methods, on a worker
-/// thread for Promise methods). Unset (always, outside tests), it costs one relaxed load.
-const PANIC_ENV: &str = "TOLLBOOTH_NODE_TEST_PANICS";
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Panics when the test environment above asks for it; called at the start of engine work.
-pub fn test_panic_point() {
-    if test_panic_due() {
-        panic!("deliberate panic ({PANIC_ENV} is set)");
+    #[test]
+    fn a_panic_of_any_payload_becomes_the_panic_code() {
+        let from_str = catch::<()>(|| panic!("boom")).unwrap_err();
+        assert_eq!(from_str.code(), ErrorCode::Panic);
+        assert!(from_str.message().ends_with(": boom"), "{from_str}");
+        let from_string = catch::<()>(|| panic!("{}", String::from("formatted"))).unwrap_err();
+        assert!(from_string.message().ends_with(": formatted"));
+        let other = catch::<()>(|| std::panic::panic_any(7_u8)).unwrap_err();
+        assert_eq!(other.code(), ErrorCode::Panic);
+        assert!(other.message().ends_with("non-string panic payload"));
     }
-}
 
-fn test_panic_due() -> bool {
-    static LEFT: OnceLock<AtomicU64> = OnceLock::new();
-    let left = LEFT.get_or_init(|| {
-        let n = std::env::var(PANIC_ENV)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        AtomicU64::new(n)
-    });
-    left.load(Ordering::Relaxed) > 0
-        && left
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok()
+    #[test]
+    fn results_pass_through_unchanged() {
+        assert_eq!(catch(|| Ok(3)).unwrap(), 3);
+        let e = catch::<()>(|| Err(tollbooth::Error::new(ErrorCode::Closed, "gone"))).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Closed);
+    }
+
+    #[test]
+    fn guard_throws_the_panic_code_as_the_js_error_code() {
+        let e = guard::<()>(|| panic!("boom")).unwrap_err();
+        assert_eq!(e.status, ErrorCode::Panic);
+        assert!(e.reason.starts_with("PANIC"), "{}", e.reason);
+    }
 }

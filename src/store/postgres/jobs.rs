@@ -14,7 +14,7 @@ use super::tx::{BOOL, INT8, PgTx, TEXT};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
     ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
-    JobFilter, JobState, LEASE_EXPIRED_ERROR, NewJob, ThrottleGate, after_failure,
+    JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -130,13 +130,12 @@ fn coalesced_twin(tx: &mut PgTx<'_>, kind: &str, key: &str) -> Result<Option<i64
     }
 }
 
-/// Closes the attempt row and moves the job as [`after_failure`] decides (the same rule as
-/// the SQLite store: retry with backoff, dead-letter at `max_attempts`, or retire it for a
+/// Closes the attempt row and moves the job as [`EndedAttempt::next`] decides (the same rule
+/// as the SQLite store: retry with backoff, dead-letter at `max_attempts`, or retire it for a
 /// newer due twin).
 fn end_attempt(
     tx: &mut PgTx<'_>,
     e: &EndedAttempt<'_>,
-    retry_after_secs: Option<i64>,
     max_attempts: u32,
     now: i64,
 ) -> Result<FailOutcome> {
@@ -155,8 +154,7 @@ fn end_attempt(
     } else {
         None
     };
-    let (state, run_at, outcome) =
-        after_failure(e.id, e.attempts, max_attempts, twin, retry_after_secs, now);
+    let (state, run_at, outcome) = e.next(max_attempts, twin, now);
     let state = state.as_str();
     tx.exec(
         "UPDATE jobs SET state = $2, run_at = $3, lease_until = NULL, last_error = $4, updated_at = $5 \
@@ -172,8 +170,8 @@ fn end_attempt(
     Ok(outcome)
 }
 
-/// Ends every lease that ran out by `now` as a failed attempt (`lease_expired`), as the SQLite
-/// store does: the job retries with backoff or is dead-lettered at `max_attempts`.
+/// Ends every lease that ran out by `now` as [`LeasedJob::lease_expired`] says (the SQL only; the
+/// decision lives in `outbox`, shared with the SQLite store).
 fn expire_leases(tx: &mut PgTx<'_>, max_attempts: u32, now: i64) -> Result<()> {
     let rows = tx.rows(
         "SELECT id, coalesce(lease_token, 0), attempts, \"coalesce\", kind, key FROM jobs \
@@ -182,32 +180,17 @@ fn expire_leases(tx: &mut PgTx<'_>, max_attempts: u32, now: i64) -> Result<()> {
     )?;
     let mut expired = Vec::with_capacity(rows.len());
     for r in &rows {
-        expired.push((
-            tx.get::<i64>(r, 0)?,
-            tx.get::<i64>(r, 1)?,
-            tx.get::<i64>(r, 2)?,
-            tx.get::<bool>(r, 3)?,
-            tx.get::<String>(r, 4)?,
-            tx.get::<String>(r, 5)?,
-        ));
+        expired.push(LeasedJob {
+            id: tx.get(r, 0)?,
+            lease_token: tx.get(r, 1)?,
+            attempts: tx.get(r, 2)?,
+            coalesce: tx.get(r, 3)?,
+            kind: tx.get(r, 4)?,
+            key: tx.get(r, 5)?,
+        });
     }
-    for (id, attempt, attempts, coalesce, kind, key) in expired {
-        end_attempt(
-            tx,
-            &EndedAttempt {
-                id,
-                attempt,
-                attempts,
-                coalesce,
-                kind: &kind,
-                key: &key,
-                outcome: "lease_expired",
-                error: LEASE_EXPIRED_ERROR,
-            },
-            None,
-            max_attempts,
-            now,
-        )?;
+    for lease in &expired {
+        end_attempt(tx, &lease.lease_expired(), max_attempts, now)?;
     }
     Ok(())
 }
@@ -382,8 +365,8 @@ impl PgStore {
         })
     }
 
-    /// Records a failed attempt and applies [`after_failure`] (retry with backoff, dead-letter
-    /// after `max_attempts`, or superseded by a newer due twin). `error` is already redacted
+    /// Records a failed attempt and applies [`EndedAttempt::next`] (retry with backoff,
+    /// dead-letter after `max_attempts`, or superseded by a newer due twin). `error` is already redacted
     /// and truncated by the caller.
     pub fn fail(
         &self,
@@ -403,26 +386,15 @@ impl PgStore {
             let Some(r) = row else {
                 return Err(lease_error(tx, id)?);
             };
-            let attempts: i64 = tx.get(&r, 0)?;
-            let coalesce: bool = tx.get(&r, 1)?;
-            let kind: String = tx.get(&r, 2)?;
-            let key: String = tx.get(&r, 3)?;
-            end_attempt(
-                tx,
-                &EndedAttempt {
-                    id,
-                    attempt: lease_token,
-                    attempts,
-                    coalesce,
-                    kind: &kind,
-                    key: &key,
-                    outcome: "failed",
-                    error,
-                },
-                retry_after_secs,
-                max_attempts,
-                now,
-            )
+            let job = LeasedJob {
+                id,
+                lease_token,
+                attempts: tx.get(&r, 0)?,
+                coalesce: tx.get(&r, 1)?,
+                kind: tx.get(&r, 2)?,
+                key: tx.get(&r, 3)?,
+            };
+            end_attempt(tx, &job.failed(error, retry_after_secs), max_attempts, now)
         })
     }
 

@@ -15,7 +15,7 @@ use super::throttle;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
     ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
-    JobFilter, JobState, LEASE_EXPIRED_ERROR, NewJob, ThrottleGate, after_failure,
+    JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -121,13 +121,12 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
-/// Closes the attempt row and moves the job as [`after_failure`] decides: retry with
+/// Closes the attempt row and moves the job as [`EndedAttempt::next`] decides: retry with
 /// backoff (or after the downstream's `retry_after_secs`), dead-letter at `max_attempts`, or
 /// retire it for a newer due twin.
 fn end_attempt(
     conn: &Connection,
     e: &EndedAttempt<'_>,
-    retry_after_secs: Option<i64>,
     max_attempts: u32,
     now: i64,
 ) -> Result<FailOutcome> {
@@ -144,8 +143,7 @@ fn end_attempt(
     } else {
         None
     };
-    let (state, run_at, outcome) =
-        after_failure(e.id, e.attempts, max_attempts, twin, retry_after_secs, now);
+    let (state, run_at, outcome) = e.next(max_attempts, twin, now);
     conn.prepare_cached(
         "UPDATE jobs SET state = ?2, run_at = ?3, lease_until = NULL, last_error = ?4, updated_at = ?5 WHERE id = ?1",
     )?
@@ -153,9 +151,8 @@ fn end_attempt(
     Ok(outcome)
 }
 
-/// Ends every lease that ran out by `now` as a failed attempt (`lease_expired`): the worker
-/// died or hung. The job retries with backoff, or is dead-lettered at `max_attempts`, so a job
-/// that kills its workers cannot be handed out forever nor hold up its customer's queue.
+/// Ends every lease that ran out by `now` as [`LeasedJob::lease_expired`] says (the SQL only; the
+/// decision lives in `outbox`).
 fn expire_leases(conn: &Connection, max_attempts: u32, now: i64) -> Result<()> {
     let expired = conn
         .prepare_cached(
@@ -163,33 +160,18 @@ fn expire_leases(conn: &Connection, max_attempts: u32, now: i64) -> Result<()> {
              WHERE state = 'leased' AND lease_until <= ?1 ORDER BY lease_until, id LIMIT ?2",
         )?
         .query_map(params![now, EXPIRED_PER_CLAIM], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<i64>>(1)?.unwrap_or(0),
-                r.get::<_, i64>(2)?,
-                r.get::<_, bool>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
+            Ok(LeasedJob {
+                id: r.get(0)?,
+                lease_token: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                attempts: r.get(2)?,
+                coalesce: r.get(3)?,
+                kind: r.get(4)?,
+                key: r.get(5)?,
+            })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (id, attempt, attempts, coalesce, kind, key) in expired {
-        end_attempt(
-            conn,
-            &EndedAttempt {
-                id,
-                attempt,
-                attempts,
-                coalesce,
-                kind: &kind,
-                key: &key,
-                outcome: "lease_expired",
-                error: LEASE_EXPIRED_ERROR,
-            },
-            None,
-            max_attempts,
-            now,
-        )?;
+    for lease in &expired {
+        end_attempt(conn, &lease.lease_expired(), max_attempts, now)?;
     }
     Ok(())
 }
@@ -389,30 +371,22 @@ impl SqliteDb {
                      WHERE id = ?1 AND state = 'leased' AND lease_token = ?2 AND lease_until > ?3",
                 )?
                 .query_row(params![id, lease_token, now], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, bool>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
+                    Ok(LeasedJob {
+                        id,
+                        lease_token,
+                        attempts: r.get(0)?,
+                        coalesce: r.get(1)?,
+                        kind: r.get(2)?,
+                        key: r.get(3)?,
+                    })
                 })
                 .optional()?;
-            let Some((attempts, coalesce, kind, key)) = row else {
+            let Some(job) = row else {
                 return Err(lease_error(conn, id));
             };
             end_attempt(
                 conn,
-                &EndedAttempt {
-                    id,
-                    attempt: lease_token,
-                    attempts,
-                    coalesce,
-                    kind: &kind,
-                    key: &key,
-                    outcome: "failed",
-                    error,
-                },
-                retry_after_secs,
+                &job.failed(error, retry_after_secs),
                 max_attempts,
                 now,
             )
