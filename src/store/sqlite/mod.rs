@@ -19,7 +19,9 @@ mod stats;
 mod stripe_sync;
 mod throttle;
 
-pub use checkpointer::{CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT};
+pub use checkpointer::{
+    BUSY_CHECKPOINT_INTERVAL, CHECKPOINT_INTERVAL, Checkpointer, REQUEST_PATH_AUTOCHECKPOINT,
+};
 pub use prune::restore;
 
 use std::sync::{Arc, Mutex};
@@ -138,12 +140,16 @@ impl SqliteStore {
             },
         )?;
         let checkpointer = if background {
-            Some(Checkpointer::start(path, CHECKPOINT_INTERVAL).map_err(|e| {
-                Error::new(
-                    ErrorCode::StoreOpenFailed,
-                    format!("checkpoint thread: {e}"),
-                )
-            })?)
+            Some(
+                Checkpointer::start(path, CHECKPOINT_INTERVAL, BUSY_CHECKPOINT_INTERVAL).map_err(
+                    |e| {
+                        Error::new(
+                            ErrorCode::StoreOpenFailed,
+                            format!("checkpoint thread: {e}"),
+                        )
+                    },
+                )?,
+            )
         } else {
             None
         };
