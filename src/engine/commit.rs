@@ -10,15 +10,15 @@
 //! gets its own result only after the transaction holding its delivery committed (or failed).
 //!
 //! Store-neutral: the batch is written by a closure the engine passes (through
-//! [`crate::store::Store::write`] and savepoints on [`crate::store::StoreTx`]), so both
-//! backends — and any later one — use the same pipeline.
+//! [`crate::store::Store::write`]; a failed delivery is left out and the batch written again,
+//! see `Engine::write_batch`), so both backends — and any later one — use the same pipeline.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Most deliveries written in one transaction. Bounded so one transaction (and the wait of
-/// the callers in it) stays short, and below PostgreSQL's 64 cached subtransactions per
-/// backend (each delivery runs in a savepoint).
+/// the callers in it) stays short, and so are the rewrites of a batch when its deliveries
+/// fail one by one.
 pub(crate) const MAX_BATCH: usize = 32;
 
 /// A caller's slot after its batch: its item back with the result, or `None` when the leader

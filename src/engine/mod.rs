@@ -6,9 +6,10 @@
 //! ```
 //! Steps 3–6 are one store write transaction: a crash leaves nothing or everything, and a
 //! redelivery after a crash is processed normally. Deliveries in flight at the same time share
-//! that transaction (group commit, [`commit`]), each in its own savepoint, so a failure still
-//! touches only its own delivery and each caller is answered once its delivery is durable. Rejections (1–2, and the livemode guard)
-//! are written to the delivery log at once; duplicates are answered from a read and their log
+//! that transaction (group commit, [`commit`]); a delivery that fails is left out and the
+//! transaction written again without it, so a failure still touches only its own delivery, and
+//! each caller is answered once its delivery is durable. Rejections (1–2, and the livemode
+//! guard) are written to the delivery log at once; duplicates are answered from a read and their log
 //! row is group-committed with the next write.
 //!
 //! `Engine` is `Send + Sync`: one engine serves every request thread of a process, and the
