@@ -587,3 +587,28 @@ pub(super) fn applied_outcome(event: &Event, applied: &apply::Applied) -> Outcom
         Outcome::Processed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_fails_alone_unless_the_store_itself_failed() {
+        let alone = |code| fails_alone(&Error::new(code, "x"));
+        // A fault, a constraint, a row the store refused: that delivery only.
+        assert!(alone(ErrorCode::StoreError));
+        assert!(alone(ErrorCode::EventFieldMissing));
+        // The store or the transaction failed: every delivery in the batch.
+        for code in [
+            ErrorCode::StoreBusy,
+            ErrorCode::StoreUnavailable,
+            ErrorCode::StoreTimeout,
+            ErrorCode::StoreFull,
+            ErrorCode::StoreReadonly,
+            ErrorCode::StoreCorrupt,
+            ErrorCode::Closed,
+        ] {
+            assert!(!alone(code), "{code:?}");
+        }
+    }
+}
