@@ -7,6 +7,24 @@ use crate::customer::attempts_cell;
 use crate::output::{Table, age, opt};
 use crate::{App, EXIT_OK, Res, resolve_customer};
 
+/// `jobs --state S` / `--dead` as a state filter (`--dead` wins).
+pub fn state_arg(state: Option<String>, dead: bool) -> Res<Option<JobState>> {
+    if dead {
+        return Ok(Some(JobState::Dead));
+    }
+    state
+        .as_deref()
+        .map(JobState::parse)
+        .transpose()
+        .map_err(|_| {
+            tollbooth::Error::new(
+                tollbooth::ErrorCode::InvalidArgument,
+                "--state must be one of due, leased, done, dead, superseded",
+            )
+            .into()
+        })
+}
+
 pub fn list(
     app: &App,
     kind: Option<String>,
