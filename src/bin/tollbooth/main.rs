@@ -131,26 +131,7 @@ enum Cmd {
         has: Option<String>,
     },
     /// Stored events, newest first
-    Events {
-        /// Only this event type (e.g. invoice.paid)
-        #[arg(long = "type", value_name = "TYPE")]
-        event_type: Option<String>,
-        /// Only this outcome
-        #[arg(long, value_parser = ["processed", "ignored", "stale", "quarantined"])]
-        outcome: Option<String>,
-        /// Created at or after (unix seconds)
-        #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
-        since: Option<i64>,
-        /// Created before (unix seconds)
-        #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
-        until: Option<i64>,
-        /// Only this customer (id, email or user id)
-        #[arg(long)]
-        customer: Option<String>,
-        /// At most this many
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-    },
+    Events(events::Filter),
     /// Jobs in the outbox, newest first
     Jobs {
         /// Only this kind (e.g. crm.sync_customer)
@@ -517,24 +498,7 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
         Cmd::Status => status::status(app),
         Cmd::Customer { who } => customer::run(app, &who),
         Cmd::Features { who, has } => customer::features(app, &who, has.as_deref()),
-        Cmd::Events {
-            event_type,
-            outcome,
-            since,
-            until,
-            customer,
-            limit,
-        } => events::run(
-            app,
-            events::Filter {
-                event_type,
-                outcome,
-                since,
-                until,
-                customer,
-                limit,
-            },
-        ),
+        Cmd::Events(filter) => events::run(app, filter),
         Cmd::Jobs {
             kind,
             state,
