@@ -133,23 +133,7 @@ enum Cmd {
     /// Stored events, newest first
     Events(events::Filter),
     /// Jobs in the outbox, newest first
-    Jobs {
-        /// Only this kind (e.g. crm.sync_customer)
-        #[arg(long)]
-        kind: Option<String>,
-        /// Only this state
-        #[arg(long, value_parser = ["due", "leased", "done", "dead", "superseded"], conflicts_with = "dead")]
-        state: Option<String>,
-        /// Only dead-lettered jobs (same as --state dead)
-        #[arg(long)]
-        dead: bool,
-        /// Only this customer (id, email or user id)
-        #[arg(long)]
-        customer: Option<String>,
-        /// At most this many
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-    },
+    Jobs(jobs::ListArgs),
     /// Put a dead-lettered job back in the queue
     ReplayJob {
         /// Job id
@@ -499,13 +483,7 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
         Cmd::Customer { who } => customer::run(app, &who),
         Cmd::Features { who, has } => customer::features(app, &who, has.as_deref()),
         Cmd::Events(filter) => events::run(app, filter),
-        Cmd::Jobs {
-            kind,
-            state,
-            dead,
-            customer,
-            limit,
-        } => jobs::list(app, kind, jobs::state_arg(state, dead)?, customer, limit),
+        Cmd::Jobs(args) => jobs::list(app, args),
         Cmd::ReplayJob { id } => jobs::replay(app, id),
         Cmd::Reprocess {
             event_id: Some(id), ..
