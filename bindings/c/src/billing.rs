@@ -34,19 +34,9 @@ pub enum tb_access_state {
     ActionRequired = 8,
 }
 
-fn access_state(s: AccessState) -> tb_access_state {
-    match s {
-        AccessState::Active => tb_access_state::Active,
-        AccessState::Trialing => tb_access_state::Trialing,
-        AccessState::PastDue => tb_access_state::PastDue,
-        AccessState::Unpaid => tb_access_state::Unpaid,
-        AccessState::Incomplete => tb_access_state::Incomplete,
-        AccessState::Paused => tb_access_state::Paused,
-        AccessState::Canceled => tb_access_state::Canceled,
-        AccessState::None => tb_access_state::None,
-        AccessState::ActionRequired => tb_access_state::ActionRequired,
-    }
-}
+from_same_variants!(AccessState => tb_access_state {
+    Active, Trialing, PastDue, Unpaid, Incomplete, Paused, Canceled, None, ActionRequired,
+});
 
 /// May this customer use the portal, and what should the UI say?
 ///
@@ -96,7 +86,7 @@ pub struct tb_access {
 fn new_access(a: Access) -> *mut tb_access {
     let view = tb_access {
         has_access: a.has_access,
-        state: access_state(a.state) as u32,
+        state: tb_access_state::from(a.state) as u32,
         reason: tb_str::of(&a.reason),
         customer_id: tb_str::opt(a.customer_id.as_ref()),
         user_id: tb_str::opt(a.user_id.as_ref()),
@@ -216,15 +206,9 @@ pub enum tb_checkout_state {
     Expired = 4,
 }
 
-fn checkout_state(s: CheckoutState) -> tb_checkout_state {
-    match s {
-        CheckoutState::Pending => tb_checkout_state::Pending,
-        CheckoutState::Complete => tb_checkout_state::Complete,
-        CheckoutState::PaymentPending => tb_checkout_state::PaymentPending,
-        CheckoutState::PaymentFailed => tb_checkout_state::PaymentFailed,
-        CheckoutState::Expired => tb_checkout_state::Expired,
-    }
-}
+from_same_variants!(CheckoutState => tb_checkout_state {
+    Pending, Complete, PaymentPending, PaymentFailed, Expired,
+});
 
 /// A checkout session's status for the success page.
 ///
@@ -275,7 +259,7 @@ pub extern "C" fn tb_engine_checkout_status(
             |e| e.checkout_status(session),
             |c| {
                 let view = tb_checkout {
-                    state: checkout_state(c.state) as u32,
+                    state: tb_checkout_state::from(c.state) as u32,
                     session_id: tb_str::of(&c.session_id),
                     customer_id: tb_str::opt(c.customer_id.as_ref()),
                     user_id: tb_str::opt(c.user_id.as_ref()),

@@ -91,6 +91,19 @@ macro_rules! try_slice {
     }};
 }
 
+/// `try_slice!`, except that NULL with length 0 is the empty slice (an absent body or header).
+macro_rules! try_slice_or_empty {
+    ($ptr:expr, $len:expr) => {{
+        let (ptr, len): (*const u8, usize) = ($ptr, $len);
+        let bytes: &[u8] = if ptr.is_null() && len == 0 {
+            &[]
+        } else {
+            try_slice!(ptr, len)
+        };
+        bytes
+    }};
+}
+
 /// Like `try_slice!` for `uint8_t *buf, size_t len` output buffers.
 macro_rules! try_slice_mut {
     ($ptr:expr, $len:expr) => {{
@@ -125,6 +138,21 @@ macro_rules! try_ok {
         match $e {
             Ok(v) => v,
             Err(code) => return code,
+        }
+    };
+}
+
+/// `From<$core>` for a C enum whose variants carry the same names as the core enum's: the
+/// mapping is the variant list, written once. cbindgen reads the C enum itself (it does not
+/// expand macros), so the enum with its numbers and docs stays spelled out beside it.
+macro_rules! from_same_variants {
+    ($core:ident => $c:ident { $($v:ident),+ $(,)? }) => {
+        impl From<$core> for $c {
+            fn from(s: $core) -> Self {
+                match s {
+                    $($core::$v => $c::$v,)+
+                }
+            }
         }
     };
 }

@@ -159,18 +159,9 @@ pub enum tb_outcome {
     Probe = 5,
 }
 
-impl From<Outcome> for tb_outcome {
-    fn from(o: Outcome) -> Self {
-        match o {
-            Outcome::Processed => tb_outcome::Processed,
-            Outcome::Duplicate => tb_outcome::Duplicate,
-            Outcome::Ignored => tb_outcome::Ignored,
-            Outcome::Stale => tb_outcome::Stale,
-            Outcome::Quarantined => tb_outcome::Quarantined,
-            Outcome::Probe => tb_outcome::Probe,
-        }
-    }
-}
+from_same_variants!(Outcome => tb_outcome {
+    Processed, Duplicate, Ignored, Stale, Quarantined, Probe,
+});
 
 /// A job that a delivery wrote (an element of `tb_handled.jobs`). Strings borrow from the
 /// `tb_handled`.
@@ -234,21 +225,34 @@ pub(crate) fn array_ptr<T>(v: &[T]) -> *const T {
 }
 
 fn new_handled(h: Handled) -> *mut tb_handled {
-    let jobs = job_views(&h.jobs);
-    let view = tb_handled {
-        outcome: tb_outcome::from(h.outcome) as u32,
-        event_id: tb_str::of(&h.event_id),
-        event_type: tb_str::of(&h.event_type),
-        customer_id: tb_str::opt(h.customer_id.as_ref()),
-        jobs: array_ptr(&jobs),
-        jobs_len: jobs.len(),
-        reason: h.reason.map_or(0, |c| c.as_u32()),
-    };
-    // Moving `h` and `jobs` into the box moves only their headers, not the heap buffers the
-    // view points into.
+    view_with_jobs(
+        h,
+        |h| &h.jobs,
+        |h, jobs| tb_handled {
+            outcome: tb_outcome::from(h.outcome) as u32,
+            event_id: tb_str::of(&h.event_id),
+            event_type: tb_str::of(&h.event_type),
+            customer_id: tb_str::opt(h.customer_id.as_ref()),
+            jobs: array_ptr(jobs),
+            jobs_len: jobs.len(),
+            reason: h.reason.map_or(0, |c| c.as_u32()),
+        },
+    )
+}
+
+/// Boxes the view `make` builds over `owner` and the `tb_enqueued_job` views of its `jobs`
+/// (`tb_handled` and `tb_snapshot` both carry the jobs a call wrote). Moving `owner` and the
+/// job views into the box moves only their headers, not the heap buffers the view points into.
+fn view_with_jobs<T, V>(
+    owner: T,
+    jobs: impl FnOnce(&T) -> &[EnqueuedJob],
+    make: impl FnOnce(&T, &[tb_enqueued_job]) -> V,
+) -> *mut V {
+    let job_views = job_views(jobs(&owner));
+    let view = make(&owner, &job_views);
     into_raw_view(Owned {
         view,
-        _keep: (h, jobs),
+        _keep: (owner, job_views),
     })
 }
 
@@ -289,12 +293,8 @@ pub extern "C" fn tb_engine_handle_webhook(
     ffi_boundary! {
         let engine = try_ref!(engine);
         let out = try_mut!(handled_out);
-        let body: &[u8] = if body.is_null() && body_len == 0 { &[] } else { try_slice!(body, body_len) };
-        let signature: &[u8] = if signature.is_null() && signature_len == 0 {
-            &[]
-        } else {
-            try_slice!(signature, signature_len)
-        };
+        let body = try_slice_or_empty!(body, body_len);
+        let signature = try_slice_or_empty!(signature, signature_len);
         // Not UTF-8 cannot be Stripe's header: the replacement characters make the core
         // refuse it as malformed (and log it), like any other bad header.
         let signature = String::from_utf8_lossy(signature);
@@ -326,7 +326,7 @@ pub extern "C" fn tb_engine_ingest_trusted(
     ffi_boundary! {
         let engine = try_ref!(engine);
         let out = try_mut!(handled_out);
-        let body: &[u8] = if body.is_null() && body_len == 0 { &[] } else { try_slice!(body, body_len) };
+        let body = try_slice_or_empty!(body, body_len);
         let now = resolve_now(now);
         engine.run(
             |e| e.ingest_trusted(body, now),
@@ -359,19 +359,18 @@ pub struct tb_snapshot {
 type SnapshotKeep = (SnapshotApplied, Vec<tb_enqueued_job>);
 
 fn new_snapshot(a: SnapshotApplied) -> *mut tb_snapshot {
-    let jobs = job_views(&a.jobs);
-    let view = tb_snapshot {
-        changed: a.changed,
-        object_type: tb_str::of(&a.object_type),
-        object_id: tb_str::of(&a.object_id),
-        customer_id: tb_str::opt(a.customer_id.as_ref()),
-        jobs: array_ptr(&jobs),
-        jobs_len: jobs.len(),
-    };
-    into_raw_view(Owned {
-        view,
-        _keep: (a, jobs),
-    })
+    view_with_jobs(
+        a,
+        |a| &a.jobs,
+        |a, jobs| tb_snapshot {
+            changed: a.changed,
+            object_type: tb_str::of(&a.object_type),
+            object_id: tb_str::of(&a.object_id),
+            customer_id: tb_str::opt(a.customer_id.as_ref()),
+            jobs: array_ptr(jobs),
+            jobs_len: jobs.len(),
+        },
+    )
 }
 
 /// Frees a `tb_snapshot`. NULL is a no-op. Its strings and jobs must not be used afterwards.

@@ -155,7 +155,7 @@ pub struct tb_fail_outcome {
 }
 
 /// The C form of a `FailOutcome`.
-pub(crate) fn to_fail_outcome(f: FailOutcome) -> tb_fail_outcome {
+fn to_fail_outcome(f: FailOutcome) -> tb_fail_outcome {
     match f {
         FailOutcome::Scheduled { next_attempt_at } => tb_fail_outcome {
             state: tb_fail_state::Scheduled as u32,
@@ -191,13 +191,27 @@ pub extern "C" fn tb_engine_job_fail(
     now: i64,
     outcome_out: *mut tb_fail_outcome,
 ) -> tb_result {
+    let job = (id, lease_token);
+    fail_job(engine, job, (error, error_len), None, now, outcome_out)
+}
+
+/// `tb_engine_job_fail` and `tb_engine_job_fail_after`: `job` is `(id, lease_token)`, `error`
+/// is `(ptr, len)`, `retry_after` replaces the backoff when given.
+pub(crate) fn fail_job(
+    engine: *const tb_engine,
+    (id, lease_token): (i64, i64),
+    (error, error_len): (*const u8, usize),
+    retry_after: Option<i64>,
+    now: i64,
+    outcome_out: *mut tb_fail_outcome,
+) -> tb_result {
     ffi_boundary! {
         let engine = try_ref!(engine);
         let out = try_mut!(outcome_out);
         let error = try_str!(error, error_len);
         let now = resolve_now(now);
         engine.run(
-            |e| e.fail(id, lease_token, error, now),
+            |e| e.fail_after(id, lease_token, error, retry_after, now),
             |f| *out = to_fail_outcome(f),
         )
     }
@@ -220,15 +234,7 @@ pub enum tb_job_state {
     Superseded = 4,
 }
 
-fn job_state(s: JobState) -> tb_job_state {
-    match s {
-        JobState::Due => tb_job_state::Due,
-        JobState::Leased => tb_job_state::Leased,
-        JobState::Done => tb_job_state::Done,
-        JobState::Dead => tb_job_state::Dead,
-        JobState::Superseded => tb_job_state::Superseded,
-    }
-}
+from_same_variants!(JobState => tb_job_state { Due, Leased, Done, Dead, Superseded });
 
 /// A job as listed for operators (an element of `tb_job_list.jobs`). Strings borrow from the
 /// list.
@@ -308,7 +314,7 @@ pub extern "C" fn tb_engine_dead_jobs(
                     .iter()
                     .map(|j| tb_job {
                         id: j.id,
-                        state: job_state(j.state) as u32,
+                        state: tb_job_state::from(j.state) as u32,
                         kind: tb_str::of(&j.kind),
                         key: tb_str::of(&j.key),
                         customer_id: tb_str::opt(j.customer_id.as_ref()),

@@ -11,16 +11,26 @@ enum Report {
     HealthJson,
 }
 
-fn observe(engine: &tb_engine, report: Report, now: i64, out: &mut *mut tb_string) -> tb_result {
-    let now = resolve_now(now);
-    engine.run(
-        |e| match report {
-            Report::MetricsJson => e.metrics_json(now),
-            Report::Prometheus => e.prometheus(now),
-            Report::HealthJson => e.health_json(now),
-        },
-        |text| *out = new_string(text),
-    )
+/// The body of the three exported functions, which differ only in `report`.
+fn observe(
+    engine: *const tb_engine,
+    report: Report,
+    now: i64,
+    out: *mut *mut tb_string,
+) -> tb_result {
+    ffi_boundary! {
+        let engine = try_ref!(engine);
+        let out = try_mut!(out);
+        let now = resolve_now(now);
+        engine.run(
+            |e| match report {
+                Report::MetricsJson => e.metrics_json(now),
+                Report::Prometheus => e.prometheus(now),
+                Report::HealthJson => e.health_json(now),
+            },
+            |text| *out = new_string(text),
+        )
+    }
 }
 
 /// The metrics report at `now` (unix seconds, or `TB_NOW`) as a JSON object: deliveries by
@@ -35,11 +45,7 @@ pub extern "C" fn tb_engine_metrics_json(
     now: i64,
     json_out: *mut *mut tb_string,
 ) -> tb_result {
-    ffi_boundary! {
-        let engine = try_ref!(engine);
-        let out = try_mut!(json_out);
-        observe(engine, Report::MetricsJson, now, out)
-    }
+    observe(engine, Report::MetricsJson, now, json_out)
 }
 
 /// The same report in the Prometheus text exposition format (0.0.4), for a metrics route
@@ -53,11 +59,7 @@ pub extern "C" fn tb_engine_prometheus(
     now: i64,
     text_out: *mut *mut tb_string,
 ) -> tb_result {
-    ffi_boundary! {
-        let engine = try_ref!(engine);
-        let out = try_mut!(text_out);
-        observe(engine, Report::Prometheus, now, out)
-    }
+    observe(engine, Report::Prometheus, now, text_out)
 }
 
 /// Health at `now` as a JSON object (`{"ok": bool, "alerts": [...], ...}`), for a health
@@ -71,9 +73,5 @@ pub extern "C" fn tb_engine_health_json(
     now: i64,
     json_out: *mut *mut tb_string,
 ) -> tb_result {
-    ffi_boundary! {
-        let engine = try_ref!(engine);
-        let out = try_mut!(json_out);
-        observe(engine, Report::HealthJson, now, out)
-    }
+    observe(engine, Report::HealthJson, now, json_out)
 }

@@ -6,8 +6,8 @@ use tollbooth::stripe_api::{
     work_stripe_jobs,
 };
 
-use crate::engine::{resolve_now, tb_engine};
-use crate::jobs::{tb_fail_outcome, to_fail_outcome};
+use crate::engine::tb_engine;
+use crate::jobs::{fail_job, tb_fail_outcome};
 use crate::results::tb_result;
 
 /// What `tb_stripe_reconcile` did. A plain value: the caller allocates it.
@@ -151,15 +151,14 @@ pub extern "C" fn tb_engine_job_fail_after(
     now: i64,
     outcome_out: *mut tb_fail_outcome,
 ) -> tb_result {
-    ffi_boundary! {
-        let engine = try_ref!(engine);
-        let out = try_mut!(outcome_out);
-        let error = try_str!(error, error_len);
-        let now = resolve_now(now);
-        let retry_after = (retry_after_secs >= 0).then_some(retry_after_secs);
-        engine.run(
-            |e| e.fail_after(id, lease_token, error, retry_after, now),
-            |f| *out = to_fail_outcome(f),
-        )
-    }
+    let retry_after = (retry_after_secs >= 0).then_some(retry_after_secs);
+    let job = (id, lease_token);
+    fail_job(
+        engine,
+        job,
+        (error, error_len),
+        retry_after,
+        now,
+        outcome_out,
+    )
 }

@@ -9,39 +9,25 @@
 // Bodies: ../shared/baselines/fixtures/invoice.{paid,payment_failed}.<size>.json when present
 // (invoice.paid and invoice.payment_failed alternate), else generated with the same shape.
 // Every unique delivery gets a fresh event id and invoice id (same length, bytes rewritten).
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bodiesFor } from './bodies.mjs';
+import * as setup from './setup.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const pkgDir = path.resolve(here, '..');
-const require = createRequire(path.join(pkgDir, 'package.json'));
-const { Tollbooth, signTestPayload } = require('./index.js');
+const { SECRET, Tollbooth, arg, baselinesDir, require, resolveFromHere, signTestPayload } = setup;
+
 const Stripe = require('stripe');
 
-const args = process.argv.slice(2);
-const arg = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
-};
 const SIZES = arg('sizes', '1k,5k,16k,64k').split(',');
 const DURABILITY = arg('durability', 'normal');
-const SECRET = 'whsec_bench_0123456789abcdef0123456789abcdef';
-const baselinesDir =
-  process.env.TOLLBOOTH_BASELINES ?? path.resolve(pkgDir, '../../../shared/baselines');
 const haveBaseline = fs.existsSync(path.join(baselinesDir, 'node-handler.js'));
 const { templates, unique } = bodiesFor(baselinesDir);
 
 // The baseline requires 'stripe' and 'better-sqlite3' from ../shared: resolve them from here.
 let baseline = null;
 if (haveBaseline) {
-  process.env.NODE_PATH = [path.join(pkgDir, 'node_modules'), process.env.NODE_PATH]
-    .filter(Boolean)
-    .join(path.delimiter);
-  require('node:module').Module._initPaths();
+  resolveFromHere();
   baseline = require(path.join(baselinesDir, 'node-handler.js'));
 } else {
   console.log(`notice: ${baselinesDir} is absent: the hand-written baseline row is skipped`);

@@ -16,38 +16,23 @@
 // time: no queueing is counted in its favour or against it). Every unique delivery gets a
 // fresh event id and invoice id; duplicates re-deliver the same signed bodies. Set
 // TOLLBOOTH_BASELINES to the baselines folder when ../shared is elsewhere.
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bodiesFor } from './bodies.mjs';
+import * as setup from './setup.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const pkgDir = path.resolve(here, '..');
-const require = createRequire(path.join(pkgDir, 'package.json'));
-const { Tollbooth, signTestPayload } = require('./index.js');
+const { SECRET, Tollbooth, arg, baselinesDir, require, resolveFromHere, signTestPayload } = setup;
 
-const args = process.argv.slice(2);
-const arg = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
-};
 const LEVELS = arg('levels', '1,2,4,8,16,64').split(',').map(Number);
-const SECRET = 'whsec_bench_0123456789abcdef0123456789abcdef';
 const PG = arg('db', process.env.TOLLBOOTH_TEST_POSTGRES);
 const STORES = arg('stores', PG ? 'sqlite,postgres' : 'sqlite').split(',');
-const baselinesDir =
-  process.env.TOLLBOOTH_BASELINES ?? path.resolve(pkgDir, '../../../shared/baselines');
 if (!fs.existsSync(path.join(baselinesDir, 'node-handler.js'))) {
   console.error(`${baselinesDir} has no node-handler.js: set TOLLBOOTH_BASELINES`);
   process.exit(2);
 }
 // The baselines require 'stripe', 'better-sqlite3' and 'pg': resolve them from here.
-process.env.NODE_PATH = [path.join(pkgDir, 'node_modules'), process.env.NODE_PATH]
-  .filter(Boolean)
-  .join(path.delimiter);
-require('node:module').Module._initPaths();
+resolveFromHere();
 const sqliteBaseline = require(path.join(baselinesDir, 'node-handler.js'));
 const { templates, unique } = bodiesFor(baselinesDir);
 

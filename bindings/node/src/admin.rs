@@ -98,20 +98,9 @@ pub struct StoredEvent {
     pub received_at: i64,
 }
 
-impl From<tollbooth::event::EventRow> for StoredEvent {
-    fn from(r: tollbooth::event::EventRow) -> Self {
-        StoredEvent {
-            id: r.id,
-            event_type: r.event_type,
-            created: r.created,
-            outcome: r.outcome,
-            error_code: r.error_code,
-            customer_id: r.customer_id,
-            object_id: r.object_id,
-            received_at: r.received_at,
-        }
-    }
-}
+js_from!(StoredEvent from r: tollbooth::event::EventRow {
+    id, event_type, created, outcome, error_code, customer_id, object_id, received_at,
+});
 
 /// One stored event with what it caused.
 #[napi(object, use_nullable = true)]
@@ -152,20 +141,12 @@ pub struct DeliveryRow {
     pub lag_s: Option<i64>,
 }
 
-impl From<tollbooth::deliveries::Delivery> for DeliveryRow {
-    fn from(d: tollbooth::deliveries::Delivery) -> Self {
-        DeliveryRow {
-            at: d.at,
-            outcome: d.outcome.as_str().to_owned(),
-            reason: d.reason.map(str::to_owned),
-            event_id: d.event_id,
-            event_type: d.event_type,
-            body_bytes: d.body_bytes,
-            latency_us: d.latency_us,
-            lag_s: d.lag_s,
-        }
-    }
-}
+js_from!(DeliveryRow from d: tollbooth::deliveries::Delivery {
+    at,
+    outcome = d.outcome.as_str().to_owned(),
+    reason = d.reason.map(str::to_owned),
+    event_id, event_type, body_bytes, latency_us, lag_s,
+});
 
 /// A subscription as stored.
 #[napi(object, use_nullable = true)]
@@ -189,6 +170,12 @@ pub struct Subscription {
     /// Unix seconds.
     pub trial_end: Option<i64>,
 }
+
+js_from!(Subscription from s: tollbooth::event::SubscriptionRecord {
+    id, status, price_id, product_id,
+    items = s.items.into_iter().map(Into::into).collect(),
+    current_period_end, cancel_at_period_end, canceled_at, trial_end,
+});
 
 /// One attempt of a job.
 #[napi(object, use_nullable = true)]
@@ -286,21 +273,7 @@ fn timeline(t: tollbooth::engine::CustomerTimeline) -> tollbooth::Result<Custome
     Ok(CustomerTimeline {
         customer: t.customer.into(),
         access: t.access.into(),
-        subscriptions: t
-            .subscriptions
-            .into_iter()
-            .map(|s| Subscription {
-                id: s.id,
-                status: s.status,
-                price_id: s.price_id,
-                product_id: s.product_id,
-                items: s.items.into_iter().map(Into::into).collect(),
-                current_period_end: s.current_period_end,
-                cancel_at_period_end: s.cancel_at_period_end,
-                canceled_at: s.canceled_at,
-                trial_end: s.trial_end,
-            })
-            .collect(),
+        subscriptions: t.subscriptions.into_iter().map(Into::into).collect(),
         events: t.events.into_iter().map(Into::into).collect(),
         invoices: t.invoices.into_iter().map(Into::into).collect(),
         purchases: t.purchases.into_iter().map(Into::into).collect(),

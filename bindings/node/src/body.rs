@@ -57,16 +57,7 @@ pub fn bytes<'a>(
 ) -> tollbooth::Result<Option<Bytes<'a>>> {
     let raw_env = env.raw();
     let raw = value.raw();
-    let fail = |detail: &str| tollbooth::Error::new(ErrorCode::InvalidArgument, detail);
-    let check = |status: sys::napi_status| {
-        if status == sys::Status::napi_ok {
-            Ok(())
-        } else {
-            Err(fail(&format!(
-                "{what} could not be read (napi status {status})"
-            )))
-        }
-    };
+    let check = |status: sys::napi_status| napi_ok(status, what);
     let mut yes = false;
     // SAFETY: every call below gets this call's env and a live value handle, and out
     // pointers to locals; the data pointers napi hands back stay valid while the value is
@@ -85,17 +76,10 @@ pub fn bytes<'a>(
                 ptr::null_mut(),
                 &mut offset,
             ))?;
-            let width = match kind {
-                sys::TypedarrayType::int8_array
-                | sys::TypedarrayType::uint8_array
-                | sys::TypedarrayType::uint8_clamped_array => 1,
-                sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
-                sys::TypedarrayType::int32_array
-                | sys::TypedarrayType::uint32_array
-                | sys::TypedarrayType::float32_array => 4,
-                _ => 8,
-            };
-            return Ok(Some(Bytes::Borrowed(slice(data, len * width))));
+            return Ok(Some(Bytes::Borrowed(slice(
+                data,
+                len * element_width(kind),
+            ))));
         }
         check(sys::napi_is_dataview(raw_env, raw, &mut yes))?;
         if yes {
@@ -119,8 +103,46 @@ pub fn bytes<'a>(
             return Ok(Some(Bytes::Borrowed(slice(data, len))));
         }
     }
+    not_a_buffer(value, what, also)
+}
+
+/// A napi call's status as a result (`what` names the argument being read).
+fn napi_ok(status: sys::napi_status, what: &str) -> tollbooth::Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(tollbooth::Error::new(
+            ErrorCode::InvalidArgument,
+            format!("{what} could not be read (napi status {status})"),
+        ))
+    }
+}
+
+/// Bytes per element of a typed array of `kind`.
+fn element_width(kind: sys::napi_typedarray_type) -> usize {
+    match kind {
+        sys::TypedarrayType::int8_array
+        | sys::TypedarrayType::uint8_array
+        | sys::TypedarrayType::uint8_clamped_array => 1,
+        sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
+        sys::TypedarrayType::int32_array
+        | sys::TypedarrayType::uint32_array
+        | sys::TypedarrayType::float32_array => 4,
+        _ => 8,
+    }
+}
+
+/// `bytes` for a value that is no byte container: a string's UTF-8 when `also` allows it,
+/// `None` for what the caller explains itself (a string, an object, nothing), else an error.
+fn not_a_buffer<'a>(
+    value: &Unknown<'a>,
+    what: &str,
+    also: Also,
+) -> tollbooth::Result<Option<Bytes<'a>>> {
+    let fail = |detail: &str| tollbooth::Error::new(ErrorCode::InvalidArgument, detail);
     match value.get_type() {
         Ok(ValueType::String) if also == Also::Text => {
+            // SAFETY: `get_type` just said the value is a string.
             let s: String = unsafe { value.cast() }.map_err(|_| fail("not a string"))?;
             Ok(Some(Bytes::Owned(s.into_bytes())))
         }

@@ -22,16 +22,9 @@ pub struct EnqueuedJob {
     pub coalesced: bool,
 }
 
-impl From<tollbooth::EnqueuedJob> for EnqueuedJob {
-    fn from(j: tollbooth::EnqueuedJob) -> Self {
-        EnqueuedJob {
-            id: j.id,
-            kind: j.kind,
-            key: j.key,
-            coalesced: j.coalesced,
-        }
-    }
-}
+js_from!(EnqueuedJob from j: tollbooth::EnqueuedJob {
+    id, kind, key, coalesced,
+});
 
 /// What `handleWebhook` did. Any return (no throw) means: answer Stripe with HTTP 200.
 #[napi(object, use_nullable = true)]
@@ -58,19 +51,13 @@ pub struct HandledWebhook {
     pub secret_index: Option<u32>,
 }
 
-impl From<tollbooth::Handled> for HandledWebhook {
-    fn from(h: tollbooth::Handled) -> Self {
-        HandledWebhook {
-            outcome: h.outcome.as_str().to_owned(),
-            event_id: h.event_id,
-            event_type: h.event_type,
-            customer_id: h.customer_id,
-            jobs: h.jobs.into_iter().map(Into::into).collect(),
-            reason: h.reason.map(|c| c.as_str().to_owned()),
-            secret_index: h.secret_index,
-        }
-    }
-}
+js_from!(HandledWebhook from h: tollbooth::Handled {
+    outcome = h.outcome.as_str().to_owned(),
+    event_id, event_type, customer_id,
+    jobs = h.jobs.into_iter().map(Into::into).collect(),
+    reason = h.reason.map(|c| c.as_str().to_owned()),
+    secret_index,
+});
 
 /// May this customer use the portal, and what should the UI say?
 #[napi(object, use_nullable = true)]
@@ -110,26 +97,12 @@ pub struct Access {
     pub purchase_id: Option<String>,
 }
 
-impl From<tollbooth::Access> for Access {
-    fn from(a: tollbooth::Access) -> Self {
-        Access {
-            customer_id: a.customer_id,
-            user_id: a.user_id,
-            state: a.state.as_str().to_owned(),
-            has_access: a.has_access,
-            reason: a.reason,
-            subscription_id: a.subscription_id,
-            price_id: a.price_id,
-            product_id: a.product_id,
-            current_period_end: a.current_period_end,
-            cancel_at_period_end: a.cancel_at_period_end,
-            access_ends_at: a.access_ends_at,
-            trial_end: a.trial_end,
-            payment_action_url: a.payment_action_url,
-            purchase_id: a.purchase_id,
-        }
-    }
-}
+js_from!(Access from a: tollbooth::Access {
+    customer_id, user_id,
+    state = a.state.as_str().to_owned(),
+    has_access, reason, subscription_id, price_id, product_id, current_period_end,
+    cancel_at_period_end, access_ends_at, trial_end, payment_action_url, purchase_id,
+});
 
 /// A product or price of the catalog (from `product.*` / `price.*` events and `sync`).
 #[napi(object, use_nullable = true)]
@@ -153,20 +126,9 @@ pub struct CatalogEntry {
     pub recurring_interval: Option<String>,
 }
 
-impl From<tollbooth::CatalogEntry> for CatalogEntry {
-    fn from(c: tollbooth::CatalogEntry) -> Self {
-        CatalogEntry {
-            id: c.id,
-            object: c.object,
-            active: c.active,
-            name: c.name,
-            product_id: c.product_id,
-            unit_amount: c.unit_amount,
-            currency: c.currency,
-            recurring_interval: c.recurring_interval,
-        }
-    }
-}
+js_from!(CatalogEntry from c: tollbooth::CatalogEntry {
+    id, object, active, name, product_id, unit_amount, currency, recurring_interval,
+});
 
 /// One subscription item or bought line: what and how many (seats).
 #[napi(object, use_nullable = true)]
@@ -181,16 +143,9 @@ pub struct Item {
     pub quantity: i64,
 }
 
-impl From<tollbooth::event::SubscriptionItem> for Item {
-    fn from(i: tollbooth::event::SubscriptionItem) -> Self {
-        Item {
-            id: i.id,
-            price_id: i.price_id,
-            product_id: i.product_id,
-            quantity: i.quantity,
-        }
-    }
-}
+js_from!(Item from i: tollbooth::event::SubscriptionItem {
+    id, price_id, product_id, quantity,
+});
 
 /// A one-time purchase: what was bought, paid and refunded.
 #[napi(object, use_nullable = true)]
@@ -217,22 +172,11 @@ pub struct Purchase {
     pub amount_refunded: i64,
 }
 
-impl From<tollbooth::PurchaseRecord> for Purchase {
-    fn from(p: tollbooth::PurchaseRecord) -> Self {
-        Purchase {
-            id: p.id,
-            customer_id: p.customer_id,
-            user_id: p.user_id,
-            checkout_session_id: p.checkout_session_id,
-            items: p.items.into_iter().map(Into::into).collect(),
-            amount: p.amount,
-            currency: p.currency,
-            paid_at: p.paid_at,
-            refunded_at: p.refunded_at,
-            amount_refunded: p.amount_refunded,
-        }
-    }
-}
+js_from!(Purchase from p: tollbooth::PurchaseRecord {
+    id, customer_id, user_id, checkout_session_id,
+    items = p.items.into_iter().map(Into::into).collect(),
+    amount, currency, paid_at, refunded_at, amount_refunded,
+});
 
 /// An invoice as the portal lists it.
 #[napi(object, use_nullable = true)]
@@ -267,26 +211,10 @@ pub struct Invoice {
     pub billing_reason: Option<String>,
 }
 
-impl From<tollbooth::event::InvoiceRecord> for Invoice {
-    fn from(i: tollbooth::event::InvoiceRecord) -> Self {
-        Invoice {
-            id: i.id,
-            number: i.number,
-            status: i.status,
-            amount_due: i.amount_due,
-            amount_paid: i.amount_paid,
-            amount_remaining: i.amount_remaining,
-            currency: i.currency,
-            hosted_invoice_url: i.hosted_invoice_url,
-            invoice_pdf: i.invoice_pdf,
-            created: i.created,
-            attempt_count: i.attempt_count,
-            next_payment_attempt: i.next_payment_attempt,
-            subscription_id: i.subscription_id,
-            billing_reason: i.billing_reason,
-        }
-    }
-}
+js_from!(Invoice from i: tollbooth::event::InvoiceRecord {
+    id, number, status, amount_due, amount_paid, amount_remaining, currency, hosted_invoice_url,
+    invoice_pdf, created, attempt_count, next_payment_attempt, subscription_id, billing_reason,
+});
 
 /// What the checkout success page may say. Only a processed webhook (or snapshot) confirms a
 /// payment; landing on the success URL proves nothing.
@@ -305,17 +233,11 @@ pub struct CheckoutStatus {
     pub subscription_id: Option<String>,
 }
 
-impl From<tollbooth::CheckoutStatus> for CheckoutStatus {
-    fn from(c: tollbooth::CheckoutStatus) -> Self {
-        CheckoutStatus {
-            session_id: c.session_id,
-            state: c.state.as_str().to_owned(),
-            customer_id: c.customer_id,
-            user_id: c.user_id,
-            subscription_id: c.subscription_id,
-        }
-    }
-}
+js_from!(CheckoutStatus from c: tollbooth::CheckoutStatus {
+    session_id,
+    state = c.state.as_str().to_owned(),
+    customer_id, user_id, subscription_id,
+});
 
 /// What `applySnapshot` did.
 #[napi(object, use_nullable = true)]
@@ -332,17 +254,10 @@ pub struct SnapshotApplied {
     pub jobs: Vec<EnqueuedJob>,
 }
 
-impl From<tollbooth::SnapshotApplied> for SnapshotApplied {
-    fn from(s: tollbooth::SnapshotApplied) -> Self {
-        SnapshotApplied {
-            changed: s.changed,
-            object_type: s.object_type,
-            object_id: s.object_id,
-            customer_id: s.customer_id,
-            jobs: s.jobs.into_iter().map(Into::into).collect(),
-        }
-    }
-}
+js_from!(SnapshotApplied from s: tollbooth::SnapshotApplied {
+    changed, object_type, object_id, customer_id,
+    jobs = s.jobs.into_iter().map(Into::into).collect(),
+});
 
 /// Options for `claimJobs`.
 #[napi(object)]
@@ -384,20 +299,10 @@ pub struct ClaimedJob {
     pub payload: Value,
 }
 
-impl ClaimedJob {
-    pub fn from_core(j: tollbooth::ClaimedJob) -> Result<Self> {
-        Ok(ClaimedJob {
-            payload: parse_payload(j.id, &j.payload)?,
-            id: j.id,
-            kind: j.kind,
-            key: j.key,
-            attempt: j.attempt,
-            lease_token: j.lease_token,
-            lease_until: j.lease_until,
-            customer_id: j.customer_id,
-        })
-    }
-}
+js_from!(try ClaimedJob from j: tollbooth::ClaimedJob {
+    id, kind, key, attempt, lease_token, lease_until, customer_id,
+    payload = parse_payload(j.id, &j.payload)?,
+});
 
 /// What `failJob` did.
 #[napi(object, use_nullable = true)]
@@ -500,25 +405,12 @@ pub struct Job {
     pub payload: Value,
 }
 
-impl Job {
-    pub fn from_core(j: tollbooth::Job) -> Result<Self> {
-        Ok(Job {
-            payload: parse_payload(j.id, &j.payload)?,
-            id: j.id,
-            kind: j.kind,
-            key: j.key,
-            customer_id: j.customer_id,
-            state: j.state.as_str().to_owned(),
-            attempts: j.attempts,
-            run_at: j.run_at,
-            lease_until: j.lease_until,
-            created_at: j.created_at,
-            updated_at: j.updated_at,
-            last_error: j.last_error,
-            event_id: j.event_id,
-        })
-    }
-}
+js_from!(try Job from j: tollbooth::Job {
+    id, kind, key, customer_id,
+    state = j.state.as_str().to_owned(),
+    attempts, run_at, lease_until, created_at, updated_at, last_error, event_id,
+    payload = parse_payload(j.id, &j.payload)?,
+});
 
 /// A stored customer.
 #[napi(object, use_nullable = true)]
@@ -535,17 +427,9 @@ pub struct Customer {
     pub deleted: bool,
 }
 
-impl From<tollbooth::billing::CustomerRow> for Customer {
-    fn from(c: tollbooth::billing::CustomerRow) -> Self {
-        Customer {
-            id: c.id,
-            email: c.email,
-            name: c.name,
-            user_id: c.user_id,
-            deleted: c.deleted,
-        }
-    }
-}
+js_from!(Customer from c: tollbooth::billing::CustomerRow {
+    id, email, name, user_id, deleted,
+});
 
 /// A core report as a JS-ready value, straight from its `Serialize` (no JSON text between):
 /// `serde_json::to_value(report)`, whose error (never seen: the reports are plain data) gets

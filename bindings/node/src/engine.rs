@@ -330,6 +330,18 @@ pub(crate) fn or_failed<T: 'static>(work: tollbooth::Result<Work<T>>) -> Work<T>
     work.unwrap_or_else(failed)
 }
 
+/// `applySnapshot`'s work for both forms: the object and the time read now, on the JS thread.
+fn snapshot_call(
+    env: &Env,
+    object: &Unknown<'_>,
+    fetched_at: Option<Num>,
+) -> Work<SnapshotApplied> {
+    checked(|| {
+        let at = args::now(fetched_at, "fetchedAtSeconds")?;
+        snapshot_json(env, object).map(|j| apply_snapshot(j, at))
+    })
+}
+
 /// The JSON of `applySnapshot`: bytes or a string as is, an object through `JSON.stringify`.
 pub(crate) fn snapshot_json(env: &Env, value: &Unknown<'_>) -> tollbooth::Result<Vec<u8>> {
     let bad = |m: String| tollbooth::Error::new(ErrorCode::InvalidArgument, m);
@@ -707,14 +719,7 @@ impl Tollbooth {
         stripe_object: Unknown<'_>,
         fetched_at_seconds: Option<Num>,
     ) -> AsyncTask<Call<SnapshotApplied>> {
-        self.later(checked(|| {
-            Ok(checked(|| {
-                Ok(checked(|| {
-                    let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
-                    snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
-                }))
-            }))
-        }))
+        self.later(snapshot_call(&env, &stripe_object, fetched_at_seconds))
     }
 
     /// `applySnapshot` on the calling thread.
@@ -728,14 +733,7 @@ impl Tollbooth {
         stripe_object: Unknown<'_>,
         fetched_at_seconds: Option<Num>,
     ) -> Result<SnapshotApplied> {
-        self.now(checked(|| {
-            Ok(checked(|| {
-                Ok(checked(|| {
-                    let at = args::now(fetched_at_seconds, "fetchedAtSeconds")?;
-                    snapshot_json(&env, &stripe_object).map(|j| apply_snapshot(j, at))
-                }))
-            }))
-        }))
+        self.now(snapshot_call(&env, &stripe_object, fetched_at_seconds))
     }
 
     /// Leases up to `limit` due jobs (of `kinds`, or all) for `leaseSeconds`. Run each job's

@@ -6,6 +6,9 @@
 //! [`tollbooth::ErrorCode::as_str`], and keeps panics on the Rust side (`catch_unwind` at
 //! every export and around every worker task, so a panic surfaces as code `PANIC`).
 
+#[macro_use]
+mod object;
+
 mod admin;
 mod args;
 mod body;

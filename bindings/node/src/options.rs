@@ -105,6 +105,23 @@ struct Tuning<'a> {
     accept_connect_events: Option<bool>,
 }
 
+/// The `Tuning` of an options object: both structs name these fields alike, so one literal
+/// serves both (the structs themselves stay written out, since napi-rs makes the `.d.ts` from
+/// them).
+macro_rules! tuning {
+    ($o:expr) => {
+        Tuning {
+            tolerance_seconds: &$o.tolerance_seconds,
+            past_due_grace_seconds: &$o.past_due_grace_seconds,
+            max_attempts: &$o.max_attempts,
+            durability: $o.durability.as_deref(),
+            busy_timeout_ms: &$o.busy_timeout_ms,
+            max_body_bytes: &$o.max_body_bytes,
+            accept_connect_events: $o.accept_connect_events,
+        }
+    };
+}
+
 fn bad(m: impl Into<String>) -> Error {
     Error::new(ErrorCode::ConfigInvalid, m)
 }
@@ -158,16 +175,7 @@ pub fn config(o: &TollboothOptions) -> Result<Config> {
         Some(list) => grants(&list.get("purchaseGrants")?)?,
         None => Vec::new(),
     };
-    Tuning {
-        tolerance_seconds: &o.tolerance_seconds,
-        past_due_grace_seconds: &o.past_due_grace_seconds,
-        max_attempts: &o.max_attempts,
-        durability: o.durability.as_deref(),
-        busy_timeout_ms: &o.busy_timeout_ms,
-        max_body_bytes: &o.max_body_bytes,
-        accept_connect_events: o.accept_connect_events,
-    }
-    .apply(&mut c)?;
+    tuning!(o).apply(&mut c)?;
     Ok(c)
 }
 
@@ -227,17 +235,8 @@ pub fn from_env(env: &Env, o: Option<&EnvOptions>) -> Result<Config> {
         )
         .map_err(|e| bad(format!("TOLLBOOTH_PURCHASE_GRANTS: {}", e.message())))?,
     };
-    let tuning = o.map(|o| Tuning {
-        tolerance_seconds: &o.tolerance_seconds,
-        past_due_grace_seconds: &o.past_due_grace_seconds,
-        max_attempts: &o.max_attempts,
-        durability: o.durability.as_deref(),
-        busy_timeout_ms: &o.busy_timeout_ms,
-        max_body_bytes: &o.max_body_bytes,
-        accept_connect_events: o.accept_connect_events,
-    });
-    match tuning {
-        Some(t) => t.apply(&mut c)?,
+    match o {
+        Some(o) => tuning!(o).apply(&mut c)?,
         None => c.validate()?,
     }
     Ok(c)

@@ -283,6 +283,14 @@ fn reconcile(o: StripeReconcileOptions) -> tollbooth::Result<Work<StripeReconcil
     stripe_jobs(o, false)
 }
 
+/// `ingestTrusted`'s work for both forms: the event and the time read now, on the JS thread.
+fn trusted_call(env: &Env, event: &Unknown<'_>, now: Option<Num>) -> Work<HandledWebhook> {
+    checked(|| {
+        let now = args::now(now, "nowSeconds")?;
+        snapshot_json(env, event).map(|b| ingest_trusted(b, now))
+    })
+}
+
 fn ingest_trusted(body: Vec<u8>, now: i64) -> Work<HandledWebhook> {
     on_engine(move |e| e.ingest_trusted(&body, now).map(Into::into))
 }
@@ -414,10 +422,7 @@ impl Tollbooth {
         event: Unknown<'_>,
         now_seconds: Option<Num>,
     ) -> AsyncTask<Call<HandledWebhook>> {
-        self.later(checked(|| {
-            let now = args::now(now_seconds, "nowSeconds")?;
-            snapshot_json(&env, &event).map(|b| ingest_trusted(b, now))
-        }))
+        self.later(trusted_call(&env, &event, now_seconds))
     }
 
     /// `ingestTrusted` on the calling thread.
@@ -431,9 +436,6 @@ impl Tollbooth {
         event: Unknown<'_>,
         now_seconds: Option<Num>,
     ) -> Result<HandledWebhook> {
-        self.now(checked(|| {
-            let now = args::now(now_seconds, "nowSeconds")?;
-            snapshot_json(&env, &event).map(|b| ingest_trusted(b, now))
-        }))
+        self.now(trusted_call(&env, &event, now_seconds))
     }
 }

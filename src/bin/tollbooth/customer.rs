@@ -51,11 +51,7 @@ fn print_access(app: &App, tl: &CustomerTimeline, names: &HashMap<String, String
     out.line(format!(
         "  {}  {}  {}",
         out.status(access.state.as_str()),
-        if access.has_access {
-            out.green("has access")
-        } else {
-            out.red("no access")
-        },
+        out.access(access.has_access),
         access.reason
     ));
     subscription_lines(app, &tl.subscriptions, names);

@@ -82,11 +82,7 @@ impl Story<'_> {
             "  {} {} · {} · \"{}\"",
             out.bold("portal:"),
             out.status(a.state.as_str()),
-            if a.has_access {
-                out.green("has access")
-            } else {
-                out.red("no access")
-            },
+            out.access(a.has_access),
             a.reason
         ));
         let deliveries = std::mem::take(&mut self.deliveries);

@@ -5,12 +5,26 @@ use tollbooth::event::EventFilter;
 use crate::output::{Table, opt, time};
 use crate::{App, EXIT_OK, Res, resolve_customer};
 
+/// The filters of `events` (its flags).
+#[derive(Debug, clap::Args)]
 pub struct Filter {
+    /// Only this event type (e.g. invoice.paid)
+    #[arg(long = "type", value_name = "TYPE")]
     pub event_type: Option<String>,
+    /// Only this outcome
+    #[arg(long, value_parser = ["processed", "ignored", "stale", "quarantined"])]
     pub outcome: Option<String>,
+    /// Created at or after (unix seconds)
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
     pub since: Option<i64>,
+    /// Created before (unix seconds)
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
     pub until: Option<i64>,
+    /// Only this customer (id, email or user id)
+    #[arg(long)]
     pub customer: Option<String>,
+    /// At most this many
+    #[arg(long, default_value_t = 50)]
     pub limit: u32,
 }
 

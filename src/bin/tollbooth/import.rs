@@ -6,7 +6,9 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use serde_json::json;
+use tollbooth::import::ImportReport;
 
+use crate::output::Out;
 use crate::{App, EXIT_OK, Res, fail};
 
 pub fn run(app: &App, file: &Path, opts: tollbooth::import::ImportOptions) -> Res<u8> {
@@ -31,7 +33,12 @@ pub fn run(app: &App, file: &Path, opts: tollbooth::import::ImportOptions) -> Re
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let out = &app.out;
+    print_report(&app.out, file, &report);
+    Ok(EXIT_OK)
+}
+
+/// What an import did: totals by outcome, jobs written, the first ten rejected events.
+fn print_report(out: &Out, file: &Path, report: &ImportReport) {
     out.json(&json!({
         "file": file.display().to_string(),
         "total": report.total,
@@ -68,5 +75,4 @@ pub fn run(app: &App, file: &Path, opts: tollbooth::import::ImportOptions) -> Re
             e.message
         ));
     }
-    Ok(EXIT_OK)
 }

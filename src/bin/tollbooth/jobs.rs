@@ -7,21 +7,56 @@ use crate::customer::attempts_cell;
 use crate::output::{Table, age, opt};
 use crate::{App, EXIT_OK, Res, resolve_customer};
 
-pub fn list(
-    app: &App,
-    kind: Option<String>,
-    state: Option<JobState>,
-    customer: Option<String>,
-    limit: u32,
-) -> Res<u8> {
+/// The flags of `jobs`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only this kind (e.g. crm.sync_customer)
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only this state
+    #[arg(long, value_parser = ["due", "leased", "done", "dead", "superseded"], conflicts_with = "dead")]
+    pub state: Option<String>,
+    /// Only dead-lettered jobs (same as --state dead)
+    #[arg(long)]
+    pub dead: bool,
+    /// Only this customer (id, email or user id)
+    #[arg(long)]
+    pub customer: Option<String>,
+    /// At most this many
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}
+
+impl ListArgs {
+    /// `--state S` / `--dead` as a state filter (`--dead` wins).
+    fn state(&self) -> Res<Option<JobState>> {
+        if self.dead {
+            return Ok(Some(JobState::Dead));
+        }
+        self.state
+            .as_deref()
+            .map(JobState::parse)
+            .transpose()
+            .map_err(|_| {
+                tollbooth::Error::new(
+                    tollbooth::ErrorCode::InvalidArgument,
+                    "--state must be one of due, leased, done, dead, superseded",
+                )
+                .into()
+            })
+    }
+}
+
+pub fn list(app: &App, args: ListArgs) -> Res<u8> {
+    let state = args.state()?;
     let engine = app.engine()?;
     let out = &app.out;
-    let customer_id = resolve_customer(&engine, customer.as_deref())?;
+    let customer_id = resolve_customer(&engine, args.customer.as_deref())?;
     let jobs = engine.jobs(&JobFilter {
-        kind,
+        kind: args.kind,
         state,
         customer_id,
-        limit: Some(limit),
+        limit: Some(args.limit),
     })?;
     if out.json {
         out.json(&jobs);

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use tollbooth::{Config, Engine, JobState};
+use tollbooth::{Config, Engine};
 
 use output::Out;
 use scenarios::{ApiVersion, Scenario};
@@ -131,44 +131,9 @@ enum Cmd {
         has: Option<String>,
     },
     /// Stored events, newest first
-    Events {
-        /// Only this event type (e.g. invoice.paid)
-        #[arg(long = "type", value_name = "TYPE")]
-        event_type: Option<String>,
-        /// Only this outcome
-        #[arg(long, value_parser = ["processed", "ignored", "stale", "quarantined"])]
-        outcome: Option<String>,
-        /// Created at or after (unix seconds)
-        #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
-        since: Option<i64>,
-        /// Created before (unix seconds)
-        #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
-        until: Option<i64>,
-        /// Only this customer (id, email or user id)
-        #[arg(long)]
-        customer: Option<String>,
-        /// At most this many
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-    },
+    Events(events::Filter),
     /// Jobs in the outbox, newest first
-    Jobs {
-        /// Only this kind (e.g. crm.sync_customer)
-        #[arg(long)]
-        kind: Option<String>,
-        /// Only this state
-        #[arg(long, value_parser = ["due", "leased", "done", "dead", "superseded"], conflicts_with = "dead")]
-        state: Option<String>,
-        /// Only dead-lettered jobs (same as --state dead)
-        #[arg(long)]
-        dead: bool,
-        /// Only this customer (id, email or user id)
-        #[arg(long)]
-        customer: Option<String>,
-        /// At most this many
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-    },
+    Jobs(jobs::ListArgs),
     /// Put a dead-lettered job back in the queue
     ReplayJob {
         /// Job id
@@ -283,28 +248,10 @@ enum Cmd {
         stripe: stripe::StripeArgs,
     },
     /// Work off due stripe.reconcile jobs: fetch each object from Stripe and apply it
-    Reconcile {
-        /// Jobs per claim
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        /// Lease per claim, seconds
-        #[arg(long, default_value_t = 120)]
-        lease: i64,
-        #[command(flatten)]
-        stripe: stripe::StripeArgs,
-    },
+    Reconcile(stripe::WorkArgs),
     /// Work off due Stripe jobs: stripe.reconcile (fetch the object) and stripe.fetch_event (fetch
     /// the full event a thin event announced), with each job's Stripe-Account
-    WorkStripe {
-        /// Jobs per claim
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        /// Lease per claim, seconds
-        #[arg(long, default_value_t = 120)]
-        lease: i64,
-        #[command(flatten)]
-        stripe: stripe::StripeArgs,
-    },
+    WorkStripe(stripe::WorkArgs),
     /// Pace claims of a job kind (e.g. crm.sync_customer: --max 100 --per 10); no args: list
     Throttle {
         /// The job kind
@@ -449,24 +396,9 @@ fn secrets_in_args() -> Vec<String> {
 
 fn main() -> ExitCode {
     let secrets = secrets_in_args();
-    let matches = match Cli::command().try_get_matches() {
-        Ok(m) => m,
-        Err(e) => {
-            let text = Out::new(false, secrets).redact(&e.to_string());
-            if e.use_stderr() {
-                eprint!("{text}");
-            } else {
-                print!("{text}");
-            }
-            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
-        }
-    };
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(c) => c,
-        Err(e) => {
-            eprint!("{}", Out::new(false, secrets).redact(&e.to_string()));
-            return ExitCode::from(2);
-        }
+    let (matches, cli) = match parse_cli(&secrets) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
     };
     let mut all_secrets = secrets;
     all_secrets.extend(cli.secret.clone());
@@ -477,20 +409,20 @@ fn main() -> ExitCode {
             .subcommand()
             .is_some_and(|(_, m)| m.value_source("db") == Some(ValueSource::CommandLine));
     let demo_db = db_on_cli.then(|| cli.db.clone()).flatten();
-    let app = App {
-        db: cli.db.unwrap_or_else(|| PathBuf::from("tollbooth.db")),
-        secret: cli.secret,
-        now: cli.now.unwrap_or_else(tollbooth::unix_now),
-        now_given: cli.now,
-        purchase_grants: match tollbooth::PurchaseGrant::parse_list(
-            cli.purchase_grants.as_deref().unwrap_or(""),
-        ) {
+    let purchase_grants =
+        match tollbooth::PurchaseGrant::parse_list(cli.purchase_grants.as_deref().unwrap_or("")) {
             Ok(g) => g,
             Err(e) => {
                 eprintln!("error: --purchase-grants: {}", e.message());
                 return ExitCode::from(EXIT_USAGE);
             }
-        },
+        };
+    let app = App {
+        db: cli.db.unwrap_or_else(|| PathBuf::from("tollbooth.db")),
+        secret: cli.secret,
+        now: cli.now.unwrap_or_else(tollbooth::unix_now),
+        now_given: cli.now,
+        purchase_grants,
         busy_timeout_ms: cli.busy_timeout_ms,
         refuse_connect_events: cli.refuse_connect_events,
         out,
@@ -500,69 +432,58 @@ fn main() -> ExitCode {
     let store_named = db_named || app.db.exists();
     match run(&app, cli.cmd, demo_db, store_named) {
         Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            let code = e
-                .downcast_ref::<tollbooth::Error>()
-                .map(|e| e.code().as_str());
-            let msg = app.out.redact(&e.to_string());
-            if app.out.json {
-                app.out.json(&serde_json::json!({
-                    "error": { "code": code, "message": msg }
-                }));
-            }
-            eprintln!("error: {msg}");
-            ExitCode::from(EXIT_ERROR)
-        }
+        Err(e) => report_error(&app.out, &*e),
     }
 }
 
+/// The command line, parsed; a usage error or `--help` / `--version` is printed (with any
+/// secret given on the command line redacted) and becomes the exit code.
+fn parse_cli(secrets: &[String]) -> Result<(clap::ArgMatches, Cli), ExitCode> {
+    let matches = Cli::command().try_get_matches().map_err(|e| {
+        let text = Out::new(false, secrets.to_vec()).redact(&e.to_string());
+        if e.use_stderr() {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+        ExitCode::from(e.exit_code().clamp(0, 255) as u8)
+    })?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| {
+        eprint!(
+            "{}",
+            Out::new(false, secrets.to_vec()).redact(&e.to_string())
+        );
+        ExitCode::from(2)
+    })?;
+    Ok((matches, cli))
+}
+
+/// A failed command: the error on stderr (and as `{"error": {code, message}}` with `--json`),
+/// secrets redacted, exit code `EXIT_ERROR`.
+fn report_error(out: &Out, e: &(dyn std::error::Error + 'static)) -> ExitCode {
+    let code = e
+        .downcast_ref::<tollbooth::Error>()
+        .map(|e| e.code().as_str());
+    let msg = out.redact(&e.to_string());
+    if out.json {
+        out.json(&serde_json::json!({
+            "error": { "code": code, "message": msg }
+        }));
+    }
+    eprintln!("error: {msg}");
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// Runs one subcommand. Long only because it has an arm per subcommand: each arm just moves
+/// the parsed arguments into the module that does the work.
 fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<u8> {
     match cmd {
         Cmd::Demo { keep } => demo::run(app, demo_db, keep),
         Cmd::Status => status::status(app),
         Cmd::Customer { who } => customer::run(app, &who),
         Cmd::Features { who, has } => customer::features(app, &who, has.as_deref()),
-        Cmd::Events {
-            event_type,
-            outcome,
-            since,
-            until,
-            customer,
-            limit,
-        } => events::run(
-            app,
-            events::Filter {
-                event_type,
-                outcome,
-                since,
-                until,
-                customer,
-                limit,
-            },
-        ),
-        Cmd::Jobs {
-            kind,
-            state,
-            dead,
-            customer,
-            limit,
-        } => {
-            let state = if dead {
-                Some(JobState::Dead)
-            } else {
-                match state.as_deref().map(JobState::parse).transpose() {
-                    Ok(s) => s,
-                    Err(_) => {
-                        return Err(tollbooth::Error::new(
-                            tollbooth::ErrorCode::InvalidArgument,
-                            "--state must be one of due, leased, done, dead, superseded",
-                        )
-                        .into());
-                    }
-                }
-            };
-            jobs::list(app, kind, state, customer, limit)
-        }
+        Cmd::Events(filter) => events::run(app, filter),
+        Cmd::Jobs(args) => jobs::list(app, args),
         Cmd::ReplayJob { id } => jobs::replay(app, id),
         Cmd::Reprocess {
             event_id: Some(id), ..
@@ -611,16 +532,8 @@ fn run(app: &App, cmd: Cmd, demo_db: Option<PathBuf>, store_named: bool) -> Res<
             restart,
             stripe,
         } => stripe::catch_up_cmd(app, since, margin, restart, &stripe),
-        Cmd::Reconcile {
-            limit,
-            lease,
-            stripe,
-        } => stripe::reconcile_cmd(app, limit, lease, &stripe, false),
-        Cmd::WorkStripe {
-            limit,
-            lease,
-            stripe,
-        } => stripe::reconcile_cmd(app, limit, lease, &stripe, true),
+        Cmd::Reconcile(w) => stripe::reconcile_cmd(app, &w, false),
+        Cmd::WorkStripe(w) => stripe::reconcile_cmd(app, &w, true),
         Cmd::Throttle {
             kind,
             max,

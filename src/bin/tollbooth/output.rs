@@ -83,6 +83,15 @@ impl Out {
         self.paint("31", t)
     }
 
+    /// "has access" in green or "no access" in red: the verdict of an access check.
+    pub fn access(&self, has_access: bool) -> String {
+        if has_access {
+            self.green("has access")
+        } else {
+            self.red("no access")
+        }
+    }
+
     /// Colours a status word by what it means to an operator.
     pub fn status(&self, word: &str) -> String {
         match word {

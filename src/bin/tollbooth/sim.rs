@@ -211,6 +211,25 @@ impl World {
     }
 }
 
+/// What a failed call led to, for the log line and the JSON `next`: the retry time, `"dead"`,
+/// or the superseding job.
+fn failure(out: &Out, err: &str, outcome: &FailOutcome, t: i64, attempt: i64) -> (String, Value) {
+    match *outcome {
+        FailOutcome::Scheduled { next_attempt_at } => (
+            format!("{err} → retry in {}s", next_attempt_at - t),
+            json!(next_attempt_at),
+        ),
+        FailOutcome::Dead => (
+            format!(
+                "{err} → {} after {attempt} attempts",
+                out.red("dead-letter")
+            ),
+            json!("dead"),
+        ),
+        FailOutcome::Superseded { by } => (format!("{err} → superseded by job {by}"), json!(by)),
+    }
+}
+
 /// Workers claim every due job, call the world, complete or fail; the simulated clock
 /// jumps to the next job's `run_at` whenever nothing is due.
 pub fn run_workers(
@@ -244,27 +263,14 @@ pub fn run_workers(
                     engine.complete(job.id, job.lease_token, *t)?;
                     (out.green("✓"), what.clone(), Value::Null)
                 }
-                Err(err) => match engine.fail(job.id, job.lease_token, err, *t)? {
-                    FailOutcome::Scheduled { next_attempt_at } => (
-                        out.red("✗"),
-                        format!("{err} → retry in {}s", next_attempt_at - *t),
-                        json!(next_attempt_at),
-                    ),
-                    FailOutcome::Dead => {
+                Err(err) => {
+                    let outcome = engine.fail(job.id, job.lease_token, err, *t)?;
+                    if outcome == FailOutcome::Dead {
                         dead.push(job.id);
-                        let msg = format!(
-                            "{err} → {} after {} attempts",
-                            out.red("dead-letter"),
-                            job.attempt
-                        );
-                        (out.red("✗"), msg, json!("dead"))
                     }
-                    FailOutcome::Superseded { by } => (
-                        out.red("✗"),
-                        format!("{err} → superseded by job {by}"),
-                        json!(by),
-                    ),
-                },
+                    let (text, next) = failure(out, err, &outcome, *t, job.attempt);
+                    (out.red("✗"), text, next)
+                }
             };
             out.line(format!(
                 "  {:>5}  #{:<2} {:<22} attempt {}  {mark} {text}",

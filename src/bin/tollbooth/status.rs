@@ -1,7 +1,9 @@
 //! `status`, `metrics`, `health`.
 
 use serde_json::json;
-use tollbooth::engine::Health;
+use tollbooth::deliveries::Delivery;
+use tollbooth::engine::{DeliveryActivity, Health, MetricsReport};
+use tollbooth::outbox::KindStats;
 
 use crate::output::{Out, Table, age, opt, time};
 use crate::{App, EXIT_ALERTS, EXIT_OK, Res};
@@ -56,6 +58,16 @@ pub fn status(app: &App) -> Res<u8> {
     ));
     out.heading("Health");
     print_health(out, &health);
+    webhook_lines(out, &report);
+    stripe_lines(out, now, last_event, &cursors);
+    activity_line(out, &report.activity);
+    queue_table(out, &report.queue);
+    deliveries_table(out, &recent);
+    Ok(exit_for(&health))
+}
+
+/// The webhook deliveries of the metrics window: counts by outcome and rejections by reason.
+fn webhook_lines(out: &Out, report: &MetricsReport) {
     out.heading(&format!("Webhooks (last {} min)", report.window_secs / 60));
     let counts: Vec<String> = report
         .window
@@ -76,8 +88,10 @@ pub fn status(app: &App) -> Res<u8> {
     for (reason, n) in &report.window.by_reason {
         out.line(format!("    {n} × {reason}"));
     }
-    stripe_lines(out, now, last_event, &cursors);
-    let a = &report.activity;
+}
+
+/// When the last authentic delivery came, and whether deliveries were regular before.
+fn activity_line(out: &Out, a: &DeliveryActivity) {
     out.line(match (a.last_authentic_at, a.silent_secs) {
         (Some(at), Some(silent)) => format!(
             "  last authentic delivery {} ago ({}){}",
@@ -94,6 +108,10 @@ pub fn status(app: &App) -> Res<u8> {
         ),
         _ => "  no authentic delivery yet".to_owned(),
     });
+}
+
+/// Jobs by kind and state.
+fn queue_table(out: &Out, queue: &[KindStats]) {
     out.heading("Queue");
     let mut t = Table::new(&[
         "kind",
@@ -104,7 +122,7 @@ pub fn status(app: &App) -> Res<u8> {
         "dead",
         "oldest due",
     ]);
-    for k in &report.queue {
+    for k in queue {
         t.row(vec![
             k.kind.clone(),
             k.due.to_string(),
@@ -120,9 +138,13 @@ pub fn status(app: &App) -> Res<u8> {
         ]);
     }
     out.table(&t, "no jobs");
+}
+
+/// The most recent deliveries.
+fn deliveries_table(out: &Out, recent: &[Delivery]) {
     out.heading("Last deliveries");
     let mut t = Table::new(&["at", "outcome", "event", "type", "reason", "latency"]);
-    for d in &recent {
+    for d in recent {
         t.row(vec![
             time(d.at),
             out.status(d.outcome.as_str()),
@@ -133,7 +155,6 @@ pub fn status(app: &App) -> Res<u8> {
         ]);
     }
     out.table(&t, "no deliveries yet");
-    Ok(exit_for(&health))
 }
 
 pub fn metrics(app: &App, prometheus: bool) -> Res<u8> {

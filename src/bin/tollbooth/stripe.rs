@@ -15,11 +15,25 @@ use tollbooth::outbox::kinds::STRIPE_RECONCILE;
 use tollbooth::stripe_api::catchup::DEFAULT_MARGIN_SECS;
 use tollbooth::stripe_api::{
     ApiKey, CatchUpOptions, ClientOptions, Clock, DEFAULT_BASE_URL, STRIPE_JOB_KINDS, StripeClient,
-    SyncObject, SyncOptions, SystemClock, catch_up, sync, work_reconcile_jobs, work_stripe_jobs,
+    SyncObject, SyncOptions, SyncReport, SystemClock, catch_up, sync, work_reconcile_jobs,
+    work_stripe_jobs,
 };
 
-use crate::output::time;
+use crate::output::{Out, time};
 use crate::{App, EXIT_OK, Res, fail};
+
+/// The arguments of `reconcile` and `work-stripe`, which differ only in the job kinds they work.
+#[derive(Debug, clap::Args)]
+pub struct WorkArgs {
+    /// Jobs per claim
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Lease per claim, seconds
+    #[arg(long, default_value_t = 120)]
+    pub lease: i64,
+    #[command(flatten)]
+    pub stripe: StripeArgs,
+}
 
 /// Where and how to reach Stripe.
 #[derive(Debug, clap::Args)]
@@ -81,16 +95,7 @@ pub fn sync_cmd(
     restart: bool,
     args: &StripeArgs,
 ) -> Res<u8> {
-    let objects = only
-        .iter()
-        .map(|o| {
-            SyncObject::parse(o).ok_or_else(|| {
-                fail(format!(
-                    "unknown object type {o:?} (customers, products, prices, subscriptions, invoices, checkout_sessions)"
-                ))
-            })
-        })
-        .collect::<Res<Vec<_>>>()?;
+    let objects = sync_objects(only)?;
     let engine = app.engine_create()?;
     let client = client(app, args)?;
     let opts = SyncOptions {
@@ -125,8 +130,27 @@ pub fn sync_cmd(
     drop(bars);
     let _ = multi.clear();
     let secs = started.elapsed().as_secs_f64();
+    print_sync(&app.out, &report, secs, &client);
+    Ok(EXIT_OK)
+}
+
+/// `--only` as object types (every type when empty).
+fn sync_objects(only: &[String]) -> Res<Vec<SyncObject>> {
+    only
+        .iter()
+        .map(|o| {
+            SyncObject::parse(o).ok_or_else(|| {
+                fail(format!(
+                    "unknown object type {o:?} (customers, products, prices, subscriptions, invoices, checkout_sessions)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// What a sync did: totals, then per object type (with up to five skipped objects each).
+fn print_sync(out: &Out, report: &SyncReport, secs: f64, client: &StripeClient) {
     let fetched: i64 = report.types.iter().map(|t| t.fetched).sum();
-    let out = &app.out;
     out.json(&json!({
         "types": report.types,
         "fetched": fetched,
@@ -158,7 +182,6 @@ pub fn sync_cmd(
             out.line(format!("    {} {e}", out.red("skipped")));
         }
     }
-    Ok(EXIT_OK)
 }
 
 pub fn catch_up_cmd(
@@ -223,15 +246,10 @@ pub fn catch_up_cmd(
 
 /// `reconcile` (`every_kind` false: stripe.reconcile only) and `work-stripe` (every Stripe job
 /// kind, fetch_event included).
-pub fn reconcile_cmd(
-    app: &App,
-    limit: u32,
-    lease: i64,
-    args: &StripeArgs,
-    every_kind: bool,
-) -> Res<u8> {
+pub fn reconcile_cmd(app: &App, w: &WorkArgs, every_kind: bool) -> Res<u8> {
+    let (limit, lease) = (w.limit, w.lease);
     let engine = app.engine_create()?;
-    let client = client(app, args)?;
+    let client = client(app, &w.stripe)?;
     let (mut claimed, mut completed, mut changed) = (0, 0, 0);
     let mut failed = Vec::new();
     // Until nothing is due: a failed job is rescheduled into the future, so this ends.

@@ -534,6 +534,13 @@ fn signed_probe(probe: Option<&Observed>) -> Check {
             );
         }
     };
+    probe_verdict(ex)
+}
+
+/// The answer to the signed probe, judged: a table from (status, error code) to the verdict
+/// and the fix an operator reads.
+fn probe_verdict(ex: &Exchange) -> Check {
+    const NAME: &str = "signed_probe";
     let s = ex.status;
     let recognised = serde_json::from_str::<serde_json::Value>(&ex.body)
         .ok()
