@@ -1,4 +1,3 @@
-import Link from 'next/link';
 import type { Job, StoredEvent } from 'tollbooth';
 import type { Column } from '@/components/DataTable';
 import { dateTime } from '@/lib/format';
@@ -16,18 +15,18 @@ export function Badge({ word, testId }: { word: string | null | undefined; testI
 /** A link to an event's detail page. */
 export function EventLink({ id }: { id: string }) {
   return (
-    <Link prefetch={false} href={`/admin/events/${encodeURIComponent(id)}`}>
+    <a href={`/admin/events/${encodeURIComponent(id)}`}>
       {id}
-    </Link>
+    </a>
   );
 }
 
 /** A link to a customer's timeline, or a dash. */
 export function CustomerLink({ id }: { id: string | null | undefined }) {
   return id ? (
-    <Link prefetch={false} href={`/admin/customers?q=${encodeURIComponent(id)}`}>
+    <a href={`/admin/customers?q=${encodeURIComponent(id)}`}>
       {id}
-    </Link>
+    </a>
   ) : (
     '—'
   );

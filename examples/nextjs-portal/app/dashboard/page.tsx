@@ -1,4 +1,3 @@
-import Link from 'next/link';
 import type { Access, CatalogEntry, Purchase, Subscription } from 'tollbooth';
 import { day, money } from '@/lib/format';
 import { requireUser } from '@/lib/session';
@@ -229,7 +228,7 @@ export default async function Dashboard() {
       title = access.state === 'unpaid' ? 'Unpaid' : access.state === 'paused' ? 'Paused' : 'Incomplete';
       body = (
         <p>
-          {access.reason}. <Link prefetch={false} href="/invoices">Open billing</Link> to settle it.
+          {access.reason}. <a href="/invoices">Open billing</a> to settle it.
         </p>
       );
       break;
