@@ -1,10 +1,11 @@
+import { ActionButton } from '@/components/ActionButton';
 import { DataTable } from '@/components/DataTable';
 import { requireAdmin } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
+import { replayJob } from './actions';
 import { AdminNav } from './AdminNav';
 import { jobColumns as col } from './columns';
-import { ImportButton } from './ImportButton';
-import { ReplayButton } from './ReplayButton';
+import { importFromStripe } from './stripe-actions';
 
 export const dynamic = 'force-dynamic';
 
@@ -70,7 +71,7 @@ export default async function Admin() {
           Customers who subscribed before this portal used tollbooth get access once their Stripe objects are imported.
           Safe to run again (it changes nothing twice); the same as <code>tollbooth sync</code> on the server.
         </p>
-        <ImportButton />
+        <ActionButton action={importFromStripe} label="Import from Stripe" pendingLabel="Importing…" testId="stripe-import" resultTestId="stripe-import-result" />
       </section>
 
       <section className="card">
@@ -101,7 +102,7 @@ export default async function Admin() {
           rows={dead}
           rowKey={(j) => j.id}
           rowData={(j) => ({ 'data-job': j.id })}
-          columns={[col.id, col.kindKey, col.attempts, col.lastError, { header: '', cell: (j) => <ReplayButton id={j.id} /> }]}
+          columns={[col.id, col.kindKey, col.attempts, col.lastError, { header: '', cell: (j) => <ActionButton action={replayJob} fields={{ id: j.id }} label="Replay" pendingLabel="Replaying…" testId={`replay-${j.id}`} /> }]}
         />
       </section>
 

@@ -1,11 +1,12 @@
 import { notFound } from 'next/navigation';
+import { ActionButton } from '@/components/ActionButton';
 import { DataTable } from '@/components/DataTable';
 import { dateTime } from '@/lib/format';
 import { requireAdmin } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
 import { AdminNav } from '../../AdminNav';
 import { Badge, CustomerLink, jobColumns as col } from '../../columns';
-import { ReprocessButton } from '../ReprocessButton';
+import { reprocessEvent } from '../actions';
 
 export const dynamic = 'force-dynamic';
 
@@ -70,7 +71,7 @@ export default async function EventView({ params }: { params: Promise<{ id: stri
             </tr>
           </tbody>
         </table>
-        <ReprocessButton id={e.id} />
+        <ActionButton action={reprocessEvent} fields={{ id: e.id }} label="Reprocess" pendingLabel="Reprocessing…" testId="reprocess" resultTestId="reprocess-result" />
       </section>
       <section className="card">
         <h2>Jobs it caused</h2>
