@@ -169,7 +169,9 @@ export default async function Dashboard() {
             <strong>Payment failed — update your card.</strong> We could not charge your card for the latest
             invoice. {access.hasAccess ? 'Your access continues for a short grace period.' : 'Your access is paused until the invoice is paid.'}
           </p>
-          <p>
+          {/* A <div>, not a <p>: a <form> inside a <p> makes the browser close the <p> before it,
+              so the server's HTML and React's tree differ and hydration fails (React #418). */}
+          <div className="actions">
             {/* A Stripe billing portal session, made on the server (app/billing/portal/route.ts). */}
             <form action="/billing/portal" method="post" style={{ display: 'inline' }}>
               <button type="submit" className="primary" data-testid="update-card">
@@ -181,7 +183,7 @@ export default async function Dashboard() {
                 Pay invoice {openInvoice.number ?? ''}
               </a>
             ) : null}
-          </p>
+          </div>
         </>
       );
       break;
