@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { Tollbooth, signTestPayload } from 'tollbooth';
+import { rng } from '../stubs/rng.mjs';
 import { APP_DIR, runSecrets, startStack, stop, waitUntil } from './harness.mjs';
 import * as S from './stripe-events.mjs';
 
@@ -41,16 +42,6 @@ let page;
 let probe; // the test's own Tollbooth on the same database (reads the queue, makes a dead letter)
 
 // A deterministic shuffle (mulberry32), so "out of order" is the same order on every run.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = rng(20260101);
 function shuffle(xs) {
   const a = [...xs];

@@ -16,6 +16,7 @@
 // half of them answer 500 before writing, half write and then hang for FAULT_HANG_MS (the caller
 // times out although the write happened: the case idempotency exists for). Reads never fault.
 import http from 'node:http';
+import { rng } from './rng.mjs';
 
 const CRM_PORT = Number(process.env.CRM_PORT ?? 4010);
 const HELPDESK_PORT = Number(process.env.HELPDESK_PORT ?? 4020);
@@ -23,18 +24,6 @@ const HOST = process.env.STUBS_HOST ?? '127.0.0.1';
 const FAULT_RATE = Number(process.env.FAULT_RATE ?? 0);
 const FAULT_SEED = Number(process.env.FAULT_SEED ?? 1);
 const FAULT_HANG_MS = Number(process.env.FAULT_HANG_MS ?? 3000);
-
-// mulberry32: a small seeded generator, so a run's faults can be replayed.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const now = () => new Date().toISOString();
 

@@ -1,4 +1,3 @@
-import Link from 'next/link';
 
 const LINKS = [
   ['/admin', 'Overview'],
@@ -12,9 +11,9 @@ export function AdminNav({ current }: { current: string }) {
   return (
     <nav aria-label="Admin sections" className="subnav" data-testid="admin-nav">
       {LINKS.map(([href, label]) => (
-        <Link prefetch={false} key={href} href={href} aria-current={href === current ? 'page' : undefined}>
+        <a key={href} href={href} aria-current={href === current ? 'page' : undefined}>
           {label}
-        </Link>
+        </a>
       ))}
     </nav>
   );

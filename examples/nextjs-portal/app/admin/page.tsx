@@ -1,9 +1,11 @@
-import { dateTime } from '@/lib/format';
+import { ActionButton } from '@/components/ActionButton';
+import { DataTable } from '@/components/DataTable';
 import { requireAdmin } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
+import { replayJob } from './actions';
 import { AdminNav } from './AdminNav';
-import { ImportButton } from './ImportButton';
-import { ReplayButton } from './ReplayButton';
+import { jobColumns as col } from './columns';
+import { importFromStripe } from './stripe-actions';
 
 export const dynamic = 'force-dynamic';
 
@@ -69,117 +71,44 @@ export default async function Admin() {
           Customers who subscribed before this portal used tollbooth get access once their Stripe objects are imported.
           Safe to run again (it changes nothing twice); the same as <code>tollbooth sync</code> on the server.
         </p>
-        <ImportButton />
+        <ActionButton action={importFromStripe} label="Import from Stripe" pendingLabel="Importing…" testId="stripe-import" resultTestId="stripe-import-result" />
       </section>
 
       <section className="card">
         <h2>Queue by kind</h2>
-        <table data-testid="queue">
-          <thead>
-            <tr>
-              <th>Kind</th>
-              <th className="num">Due</th>
-              <th className="num">Leased</th>
-              <th className="num">Done</th>
-              <th className="num">Dead</th>
-              <th className="num">Failures (15 min)</th>
-              <th className="num">Oldest due</th>
-            </tr>
-          </thead>
-          <tbody>
-            {queue.length === 0 ? (
-              <tr>
-                <td colSpan={7} className="empty">
-                  No jobs yet.
-                </td>
-              </tr>
-            ) : (
-              queue.map((q) => (
-                <tr key={q.kind} data-kind={q.kind}>
-                  <td>
-                    <code>{q.kind}</code>
-                  </td>
-                  <td className="num">{q.due}</td>
-                  <td className="num">{q.leased}</td>
-                  <td className="num">{q.done}</td>
-                  <td className="num">{q.dead}</td>
-                  <td className="num">{q.failed_attempts_window}</td>
-                  <td className="num">{q.oldest_due_age_s ? `${q.oldest_due_age_s}s` : '—'}</td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
+        <DataTable
+          testId="queue"
+          emptyRow="No jobs yet."
+          rows={queue}
+          rowKey={(q) => q.kind}
+          rowData={(q) => ({ 'data-kind': q.kind })}
+          columns={[
+            { header: 'Kind', cell: (q) => <code>{q.kind}</code> },
+            { header: 'Due', num: true, cell: (q) => q.due },
+            { header: 'Leased', num: true, cell: (q) => q.leased },
+            { header: 'Done', num: true, cell: (q) => q.done },
+            { header: 'Dead', num: true, cell: (q) => q.dead },
+            { header: 'Failures (15 min)', num: true, cell: (q) => q.failed_attempts_window },
+            { header: 'Oldest due', num: true, cell: (q) => (q.oldest_due_age_s ? `${q.oldest_due_age_s}s` : '—') },
+          ]}
+        />
       </section>
 
       <section className="card">
         <h2>Dead letters</h2>
-        {dead.length === 0 ? (
-          <p className="empty" data-testid="no-dead">
-            No dead letters.
-          </p>
-        ) : (
-          <table data-testid="dead">
-            <thead>
-              <tr>
-                <th>Job</th>
-                <th>Kind / key</th>
-                <th>Attempts</th>
-                <th>Last error</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {dead.map((j) => (
-                <tr key={j.id} data-job={j.id}>
-                  <td>#{j.id}</td>
-                  <td>
-                    <code>{j.kind}</code>
-                    <div className="muted" style={{ fontSize: 12 }}>{j.key}</div>
-                  </td>
-                  <td>{j.attempts}</td>
-                  <td style={{ fontSize: 13 }}>{j.lastError ?? '—'}</td>
-                  <td>
-                    <ReplayButton id={j.id} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          testId="dead"
+          empty={{ text: 'No dead letters.', testId: 'no-dead' }}
+          rows={dead}
+          rowKey={(j) => j.id}
+          rowData={(j) => ({ 'data-job': j.id })}
+          columns={[col.id, col.kindKey, col.attempts, col.lastError, { header: '', cell: (j) => <ActionButton action={replayJob} fields={{ id: j.id }} label="Replay" pendingLabel="Replaying…" testId={`replay-${j.id}`} /> }]}
+        />
       </section>
 
       <section className="card">
         <h2>Recent jobs</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>Job</th>
-              <th>Kind / key</th>
-              <th>State</th>
-              <th>Attempts</th>
-              <th>Updated</th>
-            </tr>
-          </thead>
-          <tbody>
-            {recent.map((j) => (
-              <tr key={j.id}>
-                <td>#{j.id}</td>
-                <td>
-                  <code>{j.kind}</code>
-                  <div className="muted" style={{ fontSize: 12 }}>{j.key}</div>
-                </td>
-                <td>
-                  <span className={`badge ${j.state === 'done' ? 'ok' : j.state === 'dead' ? 'bad' : j.state === 'superseded' ? 'muted' : 'info'}`}>
-                    {j.state}
-                  </span>
-                </td>
-                <td>{j.attempts}</td>
-                <td>{dateTime(j.updatedAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable rows={recent} rowKey={(j) => j.id} columns={[col.id, col.kindKey, col.state, col.attempts, col.updated]} />
       </section>
     </>
   );

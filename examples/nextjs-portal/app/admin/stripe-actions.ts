@@ -1,14 +1,10 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
+import type { ActionResult } from '@/components/ActionButton';
 import { requireAdmin } from '@/lib/session';
 import { stripeApi } from '@/lib/stripe';
 import { tollbooth } from '@/lib/tollbooth';
-
-export interface ImportState {
-  ok: boolean | null;
-  message: string | null;
-}
 
 const TYPE_NAMES: Record<string, string> = {
   customer: 'customers',
@@ -40,7 +36,7 @@ function advice(code: string | undefined): string {
  * the Stripe account applied to tollbooth (admins only, checked here again), so customers who
  * paid before the portal used tollbooth get access at once. Safe to press twice.
  */
-export async function importFromStripe(_prev: ImportState): Promise<ImportState> {
+export async function importFromStripe(_prev: ActionResult): Promise<ActionResult> {
   await requireAdmin();
   const api = stripeApi();
   if (!api) return { ok: false, message: 'Set STRIPE_SECRET_KEY to import from Stripe.' };

@@ -1,4 +1,3 @@
-import Link from 'next/link';
 import type { Access, CatalogEntry, Purchase, Subscription } from 'tollbooth';
 import { day, money } from '@/lib/format';
 import { requireUser } from '@/lib/session';
@@ -170,7 +169,9 @@ export default async function Dashboard() {
             <strong>Payment failed — update your card.</strong> We could not charge your card for the latest
             invoice. {access.hasAccess ? 'Your access continues for a short grace period.' : 'Your access is paused until the invoice is paid.'}
           </p>
-          <p>
+          {/* A <div>, not a <p>: a <form> inside a <p> makes the browser close the <p> before it,
+              so the server's HTML and React's tree differ and hydration fails (React #418). */}
+          <div className="actions">
             {/* A Stripe billing portal session, made on the server (app/billing/portal/route.ts). */}
             <form action="/billing/portal" method="post" style={{ display: 'inline' }}>
               <button type="submit" className="primary" data-testid="update-card">
@@ -182,7 +183,7 @@ export default async function Dashboard() {
                 Pay invoice {openInvoice.number ?? ''}
               </a>
             ) : null}
-          </p>
+          </div>
         </>
       );
       break;
@@ -229,7 +230,7 @@ export default async function Dashboard() {
       title = access.state === 'unpaid' ? 'Unpaid' : access.state === 'paused' ? 'Paused' : 'Incomplete';
       body = (
         <p>
-          {access.reason}. <Link prefetch={false} href="/invoices">Open billing</Link> to settle it.
+          {access.reason}. <a href="/invoices">Open billing</a> to settle it.
         </p>
       );
       break;

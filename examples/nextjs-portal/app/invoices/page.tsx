@@ -1,3 +1,4 @@
+import { DataTable } from '@/components/DataTable';
 import { money, day } from '@/lib/format';
 import { requireUser } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
@@ -16,55 +17,51 @@ export default async function Invoices() {
       <h1>Billing</h1>
       <section className="card">
         <h2>Invoices</h2>
-        {invoices.length === 0 ? (
-          <p className="empty" data-testid="no-invoices">
-            No invoices yet.
-          </p>
-        ) : (
-          <table data-testid="invoices">
-            <thead>
-              <tr>
-                <th>Number</th>
-                <th>Date</th>
-                <th>Status</th>
-                <th className="num">Amount</th>
-                <th>Documents</th>
-              </tr>
-            </thead>
-            <tbody>
-              {invoices.map((inv) => (
-                <tr key={inv.id} data-invoice={inv.id}>
-                  <td>{inv.number ?? inv.id}</td>
-                  <td>{day(inv.created)}</td>
-                  <td>
-                    <span className={`badge ${TONE[inv.status ?? ''] ?? 'muted'}`}>{inv.status ?? 'unknown'}</span>
-                    {inv.status === 'open' && inv.attemptCount > 0 ? (
-                      <div className="muted" style={{ fontSize: 12 }}>
-                        {inv.attemptCount} failed attempt{inv.attemptCount === 1 ? '' : 's'}
-                      </div>
-                    ) : null}
-                  </td>
-                  <td className="num">{money(inv.status === 'paid' ? inv.amountPaid : inv.amountDue, inv.currency)}</td>
-                  <td>
-                    {inv.hostedInvoiceUrl ? (
-                      <a href={inv.hostedInvoiceUrl} rel="noreferrer">
-                        {inv.status === 'open' ? 'Pay / update card' : 'View invoice'}
+        <DataTable
+          testId="invoices"
+          empty={{ text: 'No invoices yet.', testId: 'no-invoices' }}
+          rows={invoices}
+          rowKey={(inv) => inv.id}
+          rowData={(inv) => ({ 'data-invoice': inv.id })}
+          columns={[
+            { header: 'Number', cell: (inv) => inv.number ?? inv.id },
+            { header: 'Date', cell: (inv) => day(inv.created) },
+            {
+              header: 'Status',
+              cell: (inv) => (
+                <>
+                  <span className={`badge ${TONE[inv.status ?? ''] ?? 'muted'}`}>{inv.status ?? 'unknown'}</span>
+                  {inv.status === 'open' && inv.attemptCount > 0 ? (
+                    <div className="muted small">
+                      {inv.attemptCount} failed attempt{inv.attemptCount === 1 ? '' : 's'}
+                    </div>
+                  ) : null}
+                </>
+              ),
+            },
+            { header: 'Amount', num: true, cell: (inv) => money(inv.status === 'paid' ? inv.amountPaid : inv.amountDue, inv.currency) },
+            {
+              header: 'Documents',
+              cell: (inv) => (
+                <>
+                  {inv.hostedInvoiceUrl ? (
+                    <a href={inv.hostedInvoiceUrl} rel="noreferrer">
+                      {inv.status === 'open' ? 'Pay / update card' : 'View invoice'}
+                    </a>
+                  ) : null}
+                  {inv.invoicePdf ? (
+                    <>
+                      {' · '}
+                      <a href={inv.invoicePdf} rel="noreferrer">
+                        PDF
                       </a>
-                    ) : null}
-                    {inv.invoicePdf ? (
-                      <>
-                        {' · '}
-                        <a href={inv.invoicePdf} rel="noreferrer">
-                          PDF
-                        </a>
-                      </>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+                    </>
+                  ) : null}
+                </>
+              ),
+            },
+          ]}
+        />
       </section>
     </>
   );

@@ -1,3 +1,5 @@
+import { DataTable } from '@/components/DataTable';
+import { EmptyState } from '@/components/EmptyState';
 import { ticketsFor } from '@/lib/helpdesk';
 import { requireUser } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
@@ -14,39 +16,29 @@ export default async function Support() {
       <section className="card">
         <h2>Your tickets</h2>
         {tickets === null ? (
-          <p className="empty">The helpdesk is not answering right now; try again in a minute.</p>
-        ) : tickets.length === 0 ? (
-          <p className="empty" data-testid="no-tickets">
-            No tickets yet.
-          </p>
+          <EmptyState>The helpdesk is not answering right now; try again in a minute.</EmptyState>
         ) : (
-          <table data-testid="tickets">
-            <thead>
-              <tr>
-                <th>Ticket</th>
-                <th>Subject</th>
-                <th>Status</th>
-                <th>Opened</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tickets.map((t) => (
-                <tr key={t.id} data-ticket={t.external_id} data-status={t.status}>
-                  <td>{t.id}</td>
-                  <td>
+          <DataTable
+            testId="tickets"
+            empty={{ text: 'No tickets yet.', testId: 'no-tickets' }}
+            rows={tickets}
+            rowKey={(t) => t.id}
+            rowData={(t) => ({ 'data-ticket': t.external_id, 'data-status': t.status })}
+            columns={[
+              { header: 'Ticket', cell: (t) => t.id },
+              {
+                header: 'Subject',
+                cell: (t) => (
+                  <>
                     {t.subject}
-                    <div className="muted" style={{ fontSize: 12 }}>
-                      {t.body}
-                    </div>
-                  </td>
-                  <td>
-                    <span className={`badge ${t.status === 'open' ? 'warn' : 'ok'}`}>{t.status}</span>
-                  </td>
-                  <td>{t.created_at.slice(0, 16).replace('T', ' ')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                    <div className="muted small">{t.body}</div>
+                  </>
+                ),
+              },
+              { header: 'Status', cell: (t) => <span className={`badge ${t.status === 'open' ? 'warn' : 'ok'}`}>{t.status}</span> },
+              { header: 'Opened', cell: (t) => t.created_at.slice(0, 16).replace('T', ' ') },
+            ]}
+          />
         )}
       </section>
     </>

@@ -1,8 +1,12 @@
-import Link from 'next/link';
-import { dateTime, day, money } from '@/lib/format';
+import type { JobHistory } from 'tollbooth';
+import { DataTable } from '@/components/DataTable';
+import { EmptyState } from '@/components/EmptyState';
+import { FilterForm } from '@/components/FilterForm';
+import { day, money } from '@/lib/format';
 import { requireAdmin } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
-import { AdminNav, param, tone } from '../AdminNav';
+import { AdminNav, param } from '../AdminNav';
+import { Badge, eventColumns as ev, jobColumns as job, ofJob } from '../columns';
 
 export const dynamic = 'force-dynamic';
 
@@ -23,19 +27,11 @@ export default async function Customers({ searchParams }: { searchParams: Promis
     <>
       <h1>Customer timeline</h1>
       <AdminNav current="/admin/customers" />
-      <form className="card filters" method="get" data-testid="customer-search">
-        <label>
-          Customer
-          <input name="q" defaultValue={q ?? ''} placeholder="cus_…, email or user id" required />
-        </label>
-        <button type="submit" className="primary">
-          Show
-        </button>
-      </form>
+      <FilterForm testId="customer-search" submit="Show" filters={[{ name: 'q', label: 'Customer', value: q, placeholder: 'cus_…, email or user id', required: true }]} />
       {q && !tl ? (
-        <p className="card empty" data-testid="no-customer">
+        <EmptyState className="card" testId="no-customer">
           No customer matches “{q}”.
-        </p>
+        </EmptyState>
       ) : null}
       {tl ? (
         <>
@@ -48,133 +44,74 @@ export default async function Customers({ searchParams }: { searchParams: Promis
               {tl.customer.deleted ? ' · deleted in Stripe' : ''}
             </p>
             <p>
-              <span className={`badge ${tone(tl.access.state)}`}>{tl.access.state}</span> {tl.access.hasAccess ? 'has access' : 'no access'}:{' '}
+              <Badge word={tl.access.state} /> {tl.access.hasAccess ? 'has access' : 'no access'}:{' '}
               <span data-testid="access-reason">{tl.access.reason}</span>
             </p>
           </section>
           <section className="card">
             <h2>Subscriptions</h2>
-            {tl.subscriptions.length === 0 ? (
-              <p className="empty">No subscriptions.</p>
-            ) : (
-              <table>
-                <thead>
-                  <tr>
-                    <th>Subscription</th>
-                    <th>Status</th>
-                    <th>Price</th>
-                    <th>Period ends</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {tl.subscriptions.map((s) => (
-                    <tr key={s.id}>
-                      <td>
-                        <code>{s.id}</code>
-                      </td>
-                      <td>
-                        <span className={`badge ${tone(s.status)}`}>{s.status}</span>
-                        {s.cancelAtPeriodEnd ? <span className="muted small"> cancels at period end</span> : null}
-                      </td>
-                      <td>{s.priceId ?? '—'}</td>
-                      <td>{day(s.currentPeriodEnd)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <DataTable
+              empty={{ text: 'No subscriptions.' }}
+              rows={tl.subscriptions}
+              rowKey={(s) => s.id}
+              columns={[
+                { header: 'Subscription', cell: (s) => <code>{s.id}</code> },
+                {
+                  header: 'Status',
+                  cell: (s) => (
+                    <>
+                      <Badge word={s.status} />
+                      {s.cancelAtPeriodEnd ? <span className="muted small"> cancels at period end</span> : null}
+                    </>
+                  ),
+                },
+                { header: 'Price', cell: (s) => s.priceId ?? '—' },
+                { header: 'Period ends', cell: (s) => day(s.currentPeriodEnd) },
+              ]}
+            />
           </section>
           <section className="card">
             <h2>Events</h2>
-            <table data-testid="timeline-events">
-              <thead>
-                <tr>
-                  <th>Created</th>
-                  <th>Type</th>
-                  <th>Outcome</th>
-                  <th>Event</th>
-                </tr>
-              </thead>
-              <tbody>
-                {tl.events.map((e) => (
-                  <tr key={e.id} data-event={e.id}>
-                    <td>{dateTime(e.created)}</td>
-                    <td>
-                      <code>{e.type}</code>
-                    </td>
-                    <td>
-                      <span className={`badge ${tone(e.outcome)}`}>{e.outcome}</span>
-                    </td>
-                    <td>
-                      <Link prefetch={false} href={`/admin/events/${encodeURIComponent(e.id)}`}>{e.id}</Link>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable
+              testId="timeline-events"
+              rows={tl.events}
+              rowKey={(e) => e.id}
+              rowData={(e) => ({ 'data-event': e.id })}
+              columns={[ev.created, ev.type, ev.outcome, ev.event]}
+            />
           </section>
           <section className="card">
             <h2>Invoices</h2>
-            {tl.invoices.length === 0 ? (
-              <p className="empty">No invoices.</p>
-            ) : (
-              <table>
-                <thead>
-                  <tr>
-                    <th>Invoice</th>
-                    <th>Status</th>
-                    <th className="num">Due</th>
-                    <th className="num">Attempts</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {tl.invoices.map((i) => (
-                    <tr key={i.id}>
-                      <td>{i.number ?? i.id}</td>
-                      <td>
-                        <span className={`badge ${tone(i.status)}`}>{i.status ?? '—'}</span>
-                      </td>
-                      <td className="num">{money(i.amountDue, i.currency)}</td>
-                      <td className="num">{i.attemptCount}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <DataTable
+              empty={{ text: 'No invoices.' }}
+              rows={tl.invoices}
+              rowKey={(i) => i.id}
+              columns={[
+                { header: 'Invoice', cell: (i) => i.number ?? i.id },
+                { header: 'Status', cell: (i) => <Badge word={i.status} /> },
+                { header: 'Due', num: true, cell: (i) => money(i.amountDue, i.currency) },
+                { header: 'Attempts', num: true, cell: (i) => i.attemptCount },
+              ]}
+            />
           </section>
           <section className="card">
             <h2>Jobs</h2>
-            {tl.jobs.length === 0 ? (
-              <p className="empty">No jobs.</p>
-            ) : (
-              <table data-testid="timeline-jobs">
-                <thead>
-                  <tr>
-                    <th>Job</th>
-                    <th>Kind / key</th>
-                    <th>State</th>
-                    <th>Attempts</th>
-                    <th>Last error</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {tl.jobs.map(({ job, attempts }) => (
-                    <tr key={job.id} data-kind={job.kind} data-state={job.state}>
-                      <td>#{job.id}</td>
-                      <td>
-                        <code>{job.kind}</code>
-                        <div className="muted small">{job.key}</div>
-                      </td>
-                      <td>
-                        <span className={`badge ${tone(job.state)}`}>{job.state}</span>
-                      </td>
-                      <td title={attempts.map((a) => a.error ?? a.outcome ?? 'running').join('\n')}>{attemptsCell(attempts)}</td>
-                      <td className="small">{job.lastError ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <DataTable
+              testId="timeline-jobs"
+              empty={{ text: 'No jobs.' }}
+              rows={tl.jobs}
+              rowKey={(h) => h.job.id}
+              rowData={({ job }) => ({ 'data-kind': job.kind, 'data-state': job.state })}
+              columns={[
+                ...[job.id, job.kindKey, job.state].map((c) => ofJob(c, (h: JobHistory) => h.job)),
+                {
+                  header: 'Attempts',
+                  title: (h) => h.attempts.map((a) => a.error ?? a.outcome ?? 'running').join('\n'),
+                  cell: (h) => attemptsCell(h.attempts),
+                },
+                ofJob(job.lastError, (h: JobHistory) => h.job),
+              ]}
+            />
           </section>
         </>
       ) : null}

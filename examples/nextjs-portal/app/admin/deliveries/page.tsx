@@ -1,8 +1,10 @@
-import Link from 'next/link';
+import { DataTable } from '@/components/DataTable';
+import { FilterForm } from '@/components/FilterForm';
 import { dateTime } from '@/lib/format';
 import { requireAdmin } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
-import { AdminNav, param, tone } from '../AdminNav';
+import { AdminNav, param } from '../AdminNav';
+import { Badge, EventLink } from '../columns';
 
 export const dynamic = 'force-dynamic';
 
@@ -25,59 +27,30 @@ export default async function Deliveries({ searchParams }: { searchParams: Promi
       <p className="muted">
         Every call to the webhook route, accepted or refused (the newest 500). Refused ones carry only an error code: their bodies are never kept.
       </p>
-      <form className="card filters" method="get" data-testid="delivery-filters">
-        <label>
-          Outcome
-          <select name="outcome" defaultValue={outcome ?? ''}>
-            <option value="">any</option>
-            {OUTCOMES.map((o) => (
-              <option key={o} value={o}>
-                {o}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Type
-          <input name="type" defaultValue={type ?? ''} placeholder="invoice.paid" />
-        </label>
-        <button type="submit" className="primary">
-          Filter
-        </button>
-      </form>
+      <FilterForm
+        testId="delivery-filters"
+        filters={[
+          { name: 'outcome', label: 'Outcome', value: outcome, options: OUTCOMES },
+          { name: 'type', label: 'Type', value: type, placeholder: 'invoice.paid' },
+        ]}
+      />
       <section className="card">
-        {rows.length === 0 ? (
-          <p className="empty" data-testid="no-deliveries">
-            No deliveries match.
-          </p>
-        ) : (
-          <table data-testid="deliveries">
-            <thead>
-              <tr>
-                <th>At</th>
-                <th>Outcome</th>
-                <th>Reason</th>
-                <th>Type</th>
-                <th>Event</th>
-                <th className="num">Latency</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((d, i) => (
-                <tr key={i} data-outcome={d.outcome} data-reason={d.reason ?? ''}>
-                  <td>{dateTime(d.at)}</td>
-                  <td>
-                    <span className={`badge ${tone(d.outcome)}`}>{d.outcome}</span>
-                  </td>
-                  <td>{d.reason ? <code>{d.reason}</code> : '—'}</td>
-                  <td>{d.eventType ?? '—'}</td>
-                  <td>{d.eventId && d.outcome !== 'rejected' && d.outcome !== 'failed' ? <Link prefetch={false} href={`/admin/events/${encodeURIComponent(d.eventId)}`}>{d.eventId}</Link> : (d.eventId ?? '—')}</td>
-                  <td className="num">{(d.latencyUs / 1000).toFixed(2)} ms</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          testId="deliveries"
+          empty={{ text: 'No deliveries match.', testId: 'no-deliveries' }}
+          rows={rows}
+          rowKey={(_, i) => i}
+          rowData={(d) => ({ 'data-outcome': d.outcome, 'data-reason': d.reason ?? '' })}
+          columns={[
+            { header: 'At', cell: (d) => dateTime(d.at) },
+            { header: 'Outcome', cell: (d) => <Badge word={d.outcome} /> },
+            { header: 'Reason', cell: (d) => (d.reason ? <code>{d.reason}</code> : '—') },
+            { header: 'Type', cell: (d) => d.eventType ?? '—' },
+            // Refused deliveries stored no event: their id (if any) links nowhere.
+            { header: 'Event', cell: (d) => (d.eventId && d.outcome !== 'rejected' && d.outcome !== 'failed' ? <EventLink id={d.eventId} /> : (d.eventId ?? '—')) },
+            { header: 'Latency', num: true, cell: (d) => `${(d.latencyUs / 1000).toFixed(2)} ms` },
+          ]}
+        />
       </section>
     </>
   );

@@ -1,15 +1,12 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
+import type { ActionResult } from '@/components/ActionButton';
 import { requireAdmin } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
 
-export interface ReprocessState {
-  message: string | null;
-}
-
 /** Re-applies a stored event through the same rules (admins only, checked here again). */
-export async function reprocessEvent(_prev: ReprocessState, form: FormData): Promise<ReprocessState> {
+export async function reprocessEvent(_prev: ActionResult, form: FormData): Promise<ActionResult> {
   await requireAdmin();
   const id = String(form.get('id') ?? '');
   if (!/^evt_[A-Za-z0-9_]{1,200}$/.test(id)) return { message: 'Invalid event id.' };

@@ -1,8 +1,9 @@
-import Link from 'next/link';
-import { dateTime } from '@/lib/format';
+import { DataTable } from '@/components/DataTable';
+import { FilterForm } from '@/components/FilterForm';
 import { requireAdmin } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
-import { AdminNav, dayToUnix, param, tone } from '../AdminNav';
+import { AdminNav, dayToUnix, param } from '../AdminNav';
+import { Badge, CustomerLink, eventColumns as col } from '../columns';
 
 export const dynamic = 'force-dynamic';
 
@@ -36,78 +37,43 @@ export default async function Events({ searchParams }: { searchParams: Promise<S
     <>
       <h1>Events</h1>
       <AdminNav current="/admin/events" />
-      <form className="card filters" method="get" data-testid="event-filters">
-        <label>
-          Type
-          <input name="type" defaultValue={type ?? ''} placeholder="invoice.paid" />
-        </label>
-        <label>
-          Outcome
-          <select name="outcome" defaultValue={outcome ?? ''}>
-            <option value="">any</option>
-            {OUTCOMES.map((o) => (
-              <option key={o} value={o}>
-                {o}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Customer
-          <input name="customer" defaultValue={customer ?? ''} placeholder="cus_…, email or user id" />
-        </label>
-        <label>
-          From
-          <input type="date" name="since" defaultValue={since ?? ''} />
-        </label>
-        <label>
-          To
-          <input type="date" name="until" defaultValue={until ?? ''} />
-        </label>
-        <button type="submit" className="primary">
-          Filter
-        </button>
-      </form>
+      <FilterForm
+        testId="event-filters"
+        filters={[
+          { name: 'type', label: 'Type', value: type, placeholder: 'invoice.paid' },
+          { name: 'outcome', label: 'Outcome', value: outcome, options: OUTCOMES },
+          { name: 'customer', label: 'Customer', value: customer, placeholder: 'cus_…, email or user id' },
+          { name: 'since', label: 'From', value: since, type: 'date' },
+          { name: 'until', label: 'To', value: until, type: 'date' },
+        ]}
+      />
       <section className="card">
         <h2>
           {events.length} event{events.length === 1 ? '' : 's'}
           {events.length === 200 ? ' (the newest 200)' : ''}
         </h2>
-        {events.length === 0 ? (
-          <p className="empty" data-testid="no-events">
-            No events match.
-          </p>
-        ) : (
-          <table data-testid="events">
-            <thead>
-              <tr>
-                <th>Created</th>
-                <th>Type</th>
-                <th>Outcome</th>
-                <th>Customer</th>
-                <th>Event</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((e) => (
-                <tr key={e.id} data-event={e.id} data-outcome={e.outcome}>
-                  <td>{dateTime(e.created)}</td>
-                  <td>
-                    <code>{e.type}</code>
-                  </td>
-                  <td>
-                    <span className={`badge ${tone(e.outcome)}`}>{e.outcome}</span>
-                    {e.errorCode ? <div className="muted small">{e.errorCode}</div> : null}
-                  </td>
-                  <td>{e.customerId ? <Link prefetch={false} href={`/admin/customers?q=${encodeURIComponent(e.customerId)}`}>{e.customerId}</Link> : '—'}</td>
-                  <td>
-                    <Link prefetch={false} href={`/admin/events/${encodeURIComponent(e.id)}`}>{e.id}</Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          testId="events"
+          empty={{ text: 'No events match.', testId: 'no-events' }}
+          rows={events}
+          rowKey={(e) => e.id}
+          rowData={(e) => ({ 'data-event': e.id, 'data-outcome': e.outcome })}
+          columns={[
+            col.created,
+            col.type,
+            {
+              header: 'Outcome',
+              cell: (e) => (
+                <>
+                  <Badge word={e.outcome} />
+                  {e.errorCode ? <div className="muted small">{e.errorCode}</div> : null}
+                </>
+              ),
+            },
+            { header: 'Customer', cell: (e) => <CustomerLink id={e.customerId} /> },
+            col.event,
+          ]}
+        />
       </section>
     </>
   );

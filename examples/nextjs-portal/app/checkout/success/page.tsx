@@ -1,4 +1,3 @@
-import Link from 'next/link';
 import { AutoRefresh } from '@/components/AutoRefresh';
 import { requireUser } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
@@ -17,7 +16,7 @@ export default async function CheckoutSuccess({
     return (
       <section className="card state bad">
         <h1>Unknown checkout</h1>
-        <p>This link has no valid checkout session. <Link prefetch={false} href="/dashboard">Go to your dashboard</Link>.</p>
+        <p>This link has no valid checkout session. <a href="/dashboard">Go to your dashboard</a>.</p>
       </section>
     );
   }
@@ -31,23 +30,23 @@ export default async function CheckoutSuccess({
         <section className="card state ok" data-testid="checkout" data-state={state}>
           <h1>Payment received</h1>
           <p>Thank you! Your subscription is active.</p>
-          <Link prefetch={false} href="/dashboard" className="button">
+          <a href="/dashboard" className="button">
             Go to your dashboard
-          </Link>
+          </a>
         </section>
       );
     case 'payment_failed':
       return (
         <section className="card state bad" data-testid="checkout" data-state={state}>
           <h1>Payment failed</h1>
-          <p>Your bank declined the payment. <Link prefetch={false} href="/dashboard">Try again from your dashboard</Link>.</p>
+          <p>Your bank declined the payment. <a href="/dashboard">Try again from your dashboard</a>.</p>
         </section>
       );
     case 'expired':
       return (
         <section className="card state bad" data-testid="checkout" data-state={state}>
           <h1>Checkout expired</h1>
-          <p>This checkout session expired before it was paid. <Link prefetch={false} href="/dashboard">Start again</Link>.</p>
+          <p>This checkout session expired before it was paid. <a href="/dashboard">Start again</a>.</p>
         </section>
       );
     default:

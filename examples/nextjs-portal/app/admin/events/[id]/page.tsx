@@ -1,10 +1,12 @@
-import Link from 'next/link';
 import { notFound } from 'next/navigation';
+import { ActionButton } from '@/components/ActionButton';
+import { DataTable } from '@/components/DataTable';
 import { dateTime } from '@/lib/format';
 import { requireAdmin } from '@/lib/session';
 import { tollbooth } from '@/lib/tollbooth';
-import { AdminNav, tone } from '../../AdminNav';
-import { ReprocessButton } from '../ReprocessButton';
+import { AdminNav } from '../../AdminNav';
+import { Badge, CustomerLink, jobColumns as col } from '../../columns';
+import { reprocessEvent } from '../actions';
 
 export const dynamic = 'force-dynamic';
 
@@ -41,15 +43,15 @@ export default async function EventView({ params }: { params: Promise<{ id: stri
             <tr>
               <th scope="row">Outcome</th>
               <td>
-                <span className={`badge ${tone(e.outcome)}`} data-testid="event-outcome">
-                  {e.outcome}
-                </span>
+                <Badge word={e.outcome} testId="event-outcome" />
                 {e.errorCode ? <code style={{ marginLeft: 8 }}>{e.errorCode}</code> : null}
               </td>
             </tr>
             <tr>
               <th scope="row">Customer</th>
-              <td>{e.customerId ? <Link prefetch={false} href={`/admin/customers?q=${encodeURIComponent(e.customerId)}`}>{e.customerId}</Link> : '—'}</td>
+              <td>
+                <CustomerLink id={e.customerId} />
+              </td>
             </tr>
             <tr>
               <th scope="row">Object</th>
@@ -69,43 +71,18 @@ export default async function EventView({ params }: { params: Promise<{ id: stri
             </tr>
           </tbody>
         </table>
-        <ReprocessButton id={e.id} />
+        <ActionButton action={reprocessEvent} fields={{ id: e.id }} label="Reprocess" pendingLabel="Reprocessing…" testId="reprocess" resultTestId="reprocess-result" />
       </section>
       <section className="card">
         <h2>Jobs it caused</h2>
-        {d.jobs.length === 0 ? (
-          <p className="empty" data-testid="no-event-jobs">
-            No jobs.
-          </p>
-        ) : (
-          <table data-testid="event-jobs">
-            <thead>
-              <tr>
-                <th>Job</th>
-                <th>Kind / key</th>
-                <th>State</th>
-                <th>Attempts</th>
-                <th>Last error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.jobs.map((j) => (
-                <tr key={j.id} data-kind={j.kind} data-state={j.state}>
-                  <td>#{j.id}</td>
-                  <td>
-                    <code>{j.kind}</code>
-                    <div className="muted small">{j.key}</div>
-                  </td>
-                  <td>
-                    <span className={`badge ${tone(j.state)}`}>{j.state}</span>
-                  </td>
-                  <td>{j.attempts}</td>
-                  <td className="small">{j.lastError ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          testId="event-jobs"
+          empty={{ text: 'No jobs.', testId: 'no-event-jobs' }}
+          rows={d.jobs}
+          rowKey={(j) => j.id}
+          rowData={(j) => ({ 'data-kind': j.kind, 'data-state': j.state })}
+          columns={[col.id, col.kindKey, col.state, col.attempts, col.lastError]}
+        />
       </section>
       <section className="card">
         <h2>Raw body</h2>
