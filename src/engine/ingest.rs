@@ -357,77 +357,66 @@ impl Engine {
 
     /// Writes one batch of the pipeline in one transaction, with the pending rejection tally.
     ///
-    /// Optimistic, without a savepoint per delivery: when one delivery fails on its own (a
-    /// fault, a constraint, the store refusing a row) the transaction is rolled back and written
-    /// again without it, so only that delivery fails and none of it survives. Failures are rare
-    /// and a batch holds at most [`super::commit::MAX_BATCH`] deliveries, so the retries are
-    /// bounded; savepoints cost every delivery of every batch (SQLite copies each page a
-    /// delivery touches first into a statement journal: 8 % of the time of a 16-caller
-    /// profile; on PostgreSQL a round trip). When the transaction itself fails (busy, timeout,
-    /// connection, a full disk) every delivery in it gets that error.
+    /// Optimistic, without a savepoint per delivery: savepoints cost every delivery of every
+    /// batch (SQLite copies each page a delivery touches first into a statement journal, 8 %
+    /// of a 16-caller profile; on PostgreSQL they are statements to send), while a failing
+    /// delivery is rare. When one does fail on its own (a fault, a constraint, the store
+    /// refusing a row) the batch is rolled back and each of its deliveries written again in a
+    /// transaction of its own, so only that delivery fails and none of it survives — whichever
+    /// statement the store sent its failure with (PostgreSQL defers writes to the next round
+    /// trip, possibly another delivery's). When the store itself fails (busy, timeout,
+    /// connection, a full disk) every delivery in the batch gets that error.
     fn write_batch(&self, batch: &[Queued]) -> Vec<Result<(Handled, Delivery)>> {
         let now = batch.first().map_or_else(unix_now, |q| q.now);
         let pending = self.take_rejections(now);
-        let mut left_out: Vec<Option<Error>> = vec![None; batch.len()];
-        loop {
-            let mut written_ok: Vec<(Handled, Delivery)> = Vec::with_capacity(batch.len());
-            let mut culprit: Option<(usize, Error)> = None;
-            let written = self.with_store(|store| {
-                store.write(&mut |tx| {
-                    // A backend may run this again after a transient conflict: start afresh.
-                    written_ok.clear();
-                    culprit = None;
-                    if let Some(b) = &pending {
-                        write_rejections(tx, b)?;
-                    }
-                    for (i, q) in batch.iter().enumerate() {
-                        if left_out[i].is_some() {
-                            continue;
-                        }
-                        match self.ingest(tx, &q.intake(), &q.event) {
-                            Ok(answer) => written_ok.push(answer),
-                            Err(e) => {
-                                culprit = Some((i, e.clone()));
-                                return Err(e);
-                            }
-                        }
-                    }
-                    Ok(())
-                })
-            });
-            match (written, culprit) {
-                (Ok(()), _) => {
-                    let mut ok = written_ok.into_iter();
-                    return left_out
-                        .into_iter()
-                        .map(|failed| match failed {
-                            Some(e) => Err(e),
-                            None => ok.next().ok_or_else(|| {
-                                Error::new(ErrorCode::StoreError, "a delivery's answer was lost")
-                            }),
-                        })
-                        .collect();
+        match self.write_together(batch, pending.as_ref()) {
+            Ok(answers) => answers.into_iter().map(Ok).collect(),
+            Err(e) => {
+                if let Some(b) = pending {
+                    self.restore_rejections(b);
                 }
-                (Err(e), Some((i, _))) if fails_alone(&e) => {
-                    left_out[i] = Some(e);
-                    if left_out.iter().all(Option::is_some) {
-                        if let Some(b) = pending {
-                            self.restore_rejections(b);
-                        }
-                        return left_out
-                            .into_iter()
-                            .map(|e| Err(e.expect("all set")))
-                            .collect();
-                    }
-                }
-                (Err(e), _) => {
-                    if let Some(b) = pending {
-                        self.restore_rejections(b);
-                    }
-                    return batch.iter().map(|_| Err(e.clone())).collect();
+                if batch.len() > 1 && fails_alone(&e) {
+                    batch.iter().map(|q| self.write_alone(q)).collect()
+                } else {
+                    batch.iter().map(|_| Err(e.clone())).collect()
                 }
             }
         }
+    }
+
+    /// Every delivery of `batch` (and the rejection tally) in one transaction: all or nothing.
+    fn write_together(
+        &self,
+        batch: &[Queued],
+        pending: Option<&RejectionBatch>,
+    ) -> Result<Vec<(Handled, Delivery)>> {
+        let mut answers = Vec::with_capacity(batch.len());
+        self.with_store(|store| {
+            store.write(&mut |tx| {
+                // A backend may run this again after a transient conflict: start afresh.
+                answers.clear();
+                if let Some(b) = pending {
+                    write_rejections(tx, b)?;
+                }
+                for q in batch {
+                    answers.push(self.ingest(tx, &q.intake(), &q.event)?);
+                }
+                Ok(())
+            })
+        })?;
+        Ok(answers)
+    }
+
+    /// One delivery in a transaction of its own (after its batch failed).
+    fn write_alone(&self, q: &Queued) -> Result<(Handled, Delivery)> {
+        let mut answer = None;
+        self.with_store(|store| {
+            store.write(&mut |tx| {
+                answer = Some(self.ingest(tx, &q.intake(), &q.event)?);
+                Ok(())
+            })
+        })?;
+        answer.ok_or_else(|| Error::new(ErrorCode::StoreError, "the delivery's answer was lost"))
     }
 
     /// Steps 3–6, inside the write transaction. Returns the answer and its delivery-log row
