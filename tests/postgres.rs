@@ -572,7 +572,7 @@ fn jobs_lifecycle(url: &str) {
         ErrorCode::JobNotFound
     );
     let out = st
-        .fail(j.id, j.lease_token, "crm said 500", None, 3, now + 1)
+        .fail(&failed(j.id, j.lease_token, "crm said 500"), 3, now + 1)
         .unwrap();
     let FailOutcome::Scheduled { next_attempt_at } = out else {
         panic!("{out:?}")
@@ -601,7 +601,7 @@ fn jobs_lifecycle(url: &str) {
         let got = st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, 25, t).unwrap();
         assert_eq!(got.len(), 1, "at {t}");
         last = Some(
-            st.fail(got[0].id, got[0].lease_token, "again", None, 3, t)
+            st.fail(&failed(got[0].id, got[0].lease_token, "again"), 3, t)
                 .unwrap(),
         );
         t = match last {
@@ -1108,5 +1108,15 @@ fn the_one_round_trip_duplicate_check_reads_any_id_as_a_literal() {
         // A NUL cannot be a literal: the parameterized read answers (with the server's error).
         assert!(st.event_exists("evt_\0").is_err());
         assert!(st.event_exists("evt_plain").unwrap(), "the table is intact");
+    }
+}
+
+/// A worker's failure report without a downstream `Retry-After`.
+fn failed(id: i64, lease_token: i64, error: &str) -> tollbooth::outbox::FailedAttempt<'_> {
+    tollbooth::outbox::FailedAttempt {
+        id,
+        lease_token,
+        error,
+        retry_after_secs: None,
     }
 }

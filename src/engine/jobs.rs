@@ -77,16 +77,13 @@ impl Engine {
             .map_or(error, |(i, _)| &error[..i]);
         let redacted = outbox::redact_secrets(cut, |t| secrets.iter().any(|s| s.is(t)));
         let error = outbox::truncate_error(&redacted);
-        self.with_store(|s| {
-            s.fail(
-                id,
-                lease_token,
-                &error,
-                retry_after_secs,
-                self.config.max_attempts,
-                now,
-            )
-        })
+        let attempt = outbox::FailedAttempt {
+            id,
+            lease_token,
+            error: &error,
+            retry_after_secs,
+        };
+        self.with_store(|s| s.fail(&attempt, self.config.max_attempts, now))
     }
 
     /// Throttles claims of `kind`: at most `t.max_claims` in any `t.period_secs` window (and

@@ -253,6 +253,21 @@ impl EndedAttempt<'_> {
     }
 }
 
+/// A worker's report that its leased attempt failed, as the engine hands it to the store:
+/// the lease it held, the error (already redacted and truncated), and a downstream
+/// service's `Retry-After`, when one was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedAttempt<'a> {
+    /// The job.
+    pub id: i64,
+    /// The lease token the worker was given by `claim`.
+    pub lease_token: i64,
+    /// What went wrong, redacted and cut to [`MAX_ERROR_CHARS`].
+    pub error: &'a str,
+    /// The downstream service's "retry after N seconds", if any.
+    pub retry_after_secs: Option<i64>,
+}
+
 /// A leased job as a store reads it to end its attempt: a worker's `fail`, or a lease that
 /// ran out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,8 +289,8 @@ pub struct LeasedJob {
 impl LeasedJob {
     /// The attempt a worker's `fail` ends: recorded as `failed` with the worker's (already
     /// redacted and truncated) `error`, and its `Retry-After` if a downstream gave one.
-    pub fn failed<'a>(&'a self, error: &'a str, retry_after_secs: Option<i64>) -> EndedAttempt<'a> {
-        self.ended("failed", error, retry_after_secs)
+    pub fn failed<'a>(&'a self, report: &FailedAttempt<'a>) -> EndedAttempt<'a> {
+        self.ended("failed", report.error, report.retry_after_secs)
     }
 
     /// The attempt an expired lease ends: the worker died or hung, so it counts as a failed

@@ -32,8 +32,8 @@ use crate::event::{
     CustomerRecord, EntitlementsRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts,
 };
 use crate::outbox::{
-    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
-    NewJob,
+    ClaimedJob, EnqueuedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter, JobThrottle,
+    KindStats, NewJob,
 };
 use crate::retention::{Cutoffs, Pruned};
 use crate::sync_state::{CatalogEntry, SyncCursor};
@@ -184,15 +184,8 @@ pub trait Store: Send + Sync {
     /// Records a failed attempt and applies [`crate::outbox::after_failure`] (with the
     /// downstream service's retry-after, when given). `error` is already redacted and
     /// truncated.
-    fn fail(
-        &self,
-        id: i64,
-        lease_token: i64,
-        error: &str,
-        retry_after_secs: Option<i64>,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<FailOutcome>;
+    fn fail(&self, attempt: &FailedAttempt<'_>, max_attempts: u32, now: i64)
+    -> Result<FailOutcome>;
     /// Puts a dead job back in the queue; returns the id of the job that will run.
     fn replay(&self, id: i64, now: i64) -> Result<i64>;
     /// Sets (or replaces) the claim throttle of `kind`; `claim` then honours it for every

@@ -13,8 +13,8 @@ use super::PgStore;
 use super::tx::{BOOL, INT8, PgTx, TEXT};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
-    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
-    JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
+    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, FailedAttempt, Job,
+    JobAttempt, JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -370,10 +370,7 @@ impl PgStore {
     /// and truncated by the caller.
     pub fn fail(
         &self,
-        id: i64,
-        lease_token: i64,
-        error: &str,
-        retry_after_secs: Option<i64>,
+        attempt: &FailedAttempt<'_>,
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
@@ -381,20 +378,24 @@ impl PgStore {
             let row = tx.row(
                 "SELECT attempts, \"coalesce\", kind, key FROM jobs \
                  WHERE id = $1 AND state = 'leased' AND lease_token = $2 AND lease_until > $3",
-                &[(&id, INT8), (&lease_token, INT8), (&now, INT8)],
+                &[
+                    (&attempt.id, INT8),
+                    (&attempt.lease_token, INT8),
+                    (&now, INT8),
+                ],
             )?;
             let Some(r) = row else {
-                return Err(lease_error(tx, id)?);
+                return Err(lease_error(tx, attempt.id)?);
             };
             let job = LeasedJob {
-                id,
-                lease_token,
+                id: attempt.id,
+                lease_token: attempt.lease_token,
                 attempts: tx.get(&r, 0)?,
                 coalesce: tx.get(&r, 1)?,
                 kind: tx.get(&r, 2)?,
                 key: tx.get(&r, 3)?,
             };
-            end_attempt(tx, &job.failed(error, retry_after_secs), max_attempts, now)
+            end_attempt(tx, &job.failed(attempt), max_attempts, now)
         })
     }
 

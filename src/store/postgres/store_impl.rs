@@ -6,7 +6,9 @@ use crate::billing::{CheckoutRow, CustomerRow, PurchaseRecord, SubscriptionView}
 use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::Result;
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
-use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats};
+use crate::outbox::{
+    ClaimedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
+};
 use crate::retention::{Cutoffs, Pruned};
 use crate::store::{Store, StoreTx};
 use crate::sync_state::{CatalogEntry, SyncCursor};
@@ -106,22 +108,11 @@ impl Store for PgStore {
     }
     fn fail(
         &self,
-        id: i64,
-        lease_token: i64,
-        error: &str,
-        retry_after_secs: Option<i64>,
+        attempt: &FailedAttempt<'_>,
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
-        PgStore::fail(
-            self,
-            id,
-            lease_token,
-            error,
-            retry_after_secs,
-            max_attempts,
-            now,
-        )
+        PgStore::fail(self, attempt, max_attempts, now)
     }
     fn set_job_throttle(&self, kind: &str, throttle: &JobThrottle) -> Result<()> {
         PgStore::set_job_throttle(self, kind, throttle)

@@ -14,8 +14,8 @@ use super::SqliteDb;
 use super::throttle;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
-    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
-    JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
+    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, FailedAttempt, Job,
+    JobAttempt, JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -356,10 +356,7 @@ impl SqliteDb {
     /// after `max_attempts`. `error` is truncated; the caller redacts secrets first.
     pub(crate) fn fail(
         &mut self,
-        id: i64,
-        lease_token: i64,
-        error: &str,
-        retry_after_secs: Option<i64>,
+        attempt: &FailedAttempt<'_>,
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
@@ -370,10 +367,10 @@ impl SqliteDb {
                     "SELECT attempts, coalesce, kind, key FROM jobs \
                      WHERE id = ?1 AND state = 'leased' AND lease_token = ?2 AND lease_until > ?3",
                 )?
-                .query_row(params![id, lease_token, now], |r| {
+                .query_row(params![attempt.id, attempt.lease_token, now], |r| {
                     Ok(LeasedJob {
-                        id,
-                        lease_token,
+                        id: attempt.id,
+                        lease_token: attempt.lease_token,
                         attempts: r.get(0)?,
                         coalesce: r.get(1)?,
                         kind: r.get(2)?,
@@ -382,14 +379,9 @@ impl SqliteDb {
                 })
                 .optional()?;
             let Some(job) = row else {
-                return Err(lease_error(conn, id));
+                return Err(lease_error(conn, attempt.id));
             };
-            end_attempt(
-                conn,
-                &job.failed(error, retry_after_secs),
-                max_attempts,
-                now,
-            )
+            end_attempt(conn, &job.failed(attempt), max_attempts, now)
         })
     }
 

@@ -33,7 +33,9 @@ use crate::billing::{CheckoutRow, CustomerRow, PurchaseRecord, SubscriptionView}
 use crate::deliveries::{AuthenticTimes, Delivery, DeliveryBuffer, DeliveryCounts, write_buffered};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
-use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats};
+use crate::outbox::{
+    ClaimedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
+};
 use crate::retention::{Cutoffs, Pruned};
 use crate::sync_state::{CatalogEntry, SyncCursor};
 
@@ -500,14 +502,11 @@ impl Store for SqliteStore {
     }
     fn fail(
         &self,
-        id: i64,
-        lease_token: i64,
-        error: &str,
-        retry_after_secs: Option<i64>,
+        attempt: &FailedAttempt<'_>,
         max_attempts: u32,
         now: i64,
     ) -> Result<FailOutcome> {
-        self.db(|db| db.fail(id, lease_token, error, retry_after_secs, max_attempts, now))
+        self.db(|db| db.fail(attempt, max_attempts, now))
     }
     fn replay(&self, id: i64, now: i64) -> Result<i64> {
         self.db(|db| db.replay(id, now))
