@@ -10,7 +10,7 @@ pub use job::{
     JobAttempt, JobFilter, JobState, KindStats, LEASE_EXPIRED_ERROR, LeasedJob, MAX_ERROR_CHARS,
     MAX_RETRY_AFTER_SECS, after_failure, truncate_error,
 };
-pub use throttle::{JobThrottle, ThrottleCounts, ThrottleGate, throttle_now};
+pub use throttle::{JobThrottle, KindPick, ThrottleCounts, ThrottleGate, throttle_now};
 
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -14,7 +14,7 @@ use super::tx::{BOOL, INT8, PgTx, TEXT};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
     ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, FailedAttempt, Job,
-    JobAttempt, JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
+    JobAttempt, JobFilter, JobState, KindPick, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -260,7 +260,6 @@ impl PgStore {
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
         let lease_secs = lease_secs.max(1);
-        let kinds: Vec<&str> = kinds.to_vec();
         let limit = i64::from(limit);
         let pick = CLAIM_PICK.replace("NOT_OLDER", NOT_OLDER);
         self.write(|tx| {
@@ -268,26 +267,18 @@ impl PgStore {
             // Per-kind throttles (the rule and its bookkeeping: outbox::ThrottleGate).
             let throttled = super::stripe_state::throttles(tx)?;
             let mut gate = ThrottleGate::default();
-            let mut wanted: Vec<&str> = kinds.clone();
+            let mut wanted: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
             let mut except: Vec<String> = Vec::new();
             if !throttled.is_empty() {
-                gate = ThrottleGate::open(
-                    throttled,
-                    &kinds,
-                    now,
-                    &mut super::stripe_state::Counts(&mut *tx),
-                )?;
-                let exhausted = gate.exhausted();
-                if kinds.is_empty() {
-                    except = exhausted;
-                } else {
-                    wanted.retain(|k| !exhausted.iter().any(|e| e == k));
-                    if wanted.is_empty() {
-                        return Ok(Vec::new());
-                    }
+                let counts = &mut super::stripe_state::Counts(&mut *tx);
+                gate = ThrottleGate::open(throttled, kinds, now, counts)?;
+                match gate.narrow(kinds) {
+                    None => return Ok(Vec::new()),
+                    Some(KindPick::Only(open)) => wanted = open,
+                    Some(KindPick::Except(exhausted)) => except = exhausted,
                 }
             }
-            let picked = tx.rows(
+            let rows = tx.rows(
                 &pick,
                 &[
                     (&now, INT8),
@@ -296,11 +287,10 @@ impl PgStore {
                     (&except, Type::TEXT_ARRAY),
                 ],
             )?;
-            let picked: Vec<(i64, String)> = picked
+            let picked: Vec<i64> = rows
                 .iter()
-                .map(|r| Ok((tx.get(r, 0)?, tx.get(r, 1)?)))
-                .collect::<Result<_>>()?;
-            let picked: Vec<i64> = picked
+                .map(|r| Ok((tx.get(r, 0)?, tx.get::<String>(r, 1)?)))
+                .collect::<Result<Vec<(i64, String)>>>()?
                 .into_iter()
                 .filter(|(_, kind)| gate.take(kind))
                 .map(|(id, _)| id)
@@ -313,36 +303,7 @@ impl PgStore {
                 super::stripe_state::record(tx, kind, t, *n, *at)?;
             }
             // Claims of throttled kinds start on the throttle's monotone timeline.
-            let now = gate.now(now);
-            let until = now.saturating_add(lease_secs);
-            let mut out = Vec::with_capacity(picked.len());
-            for id in picked {
-                let Some(r) = tx.row(
-                    "UPDATE jobs SET state = 'leased', attempts = attempts + 1, \
-                     lease_token = coalesce(lease_token, 0) + 1, lease_until = $2, updated_at = $3 WHERE id = $1 \
-                     RETURNING id, kind, key, customer_id, attempts, lease_token, lease_until, payload",
-                    &[(&id, INT8), (&until, INT8), (&now, INT8)],
-                )?
-                else {
-                    continue;
-                };
-                let job = ClaimedJob {
-                    id: tx.get(&r, 0)?,
-                    kind: tx.get(&r, 1)?,
-                    key: tx.get(&r, 2)?,
-                    customer_id: tx.get(&r, 3)?,
-                    attempt: tx.get(&r, 4)?,
-                    lease_token: tx.get(&r, 5)?,
-                    lease_until: tx.get(&r, 6)?,
-                    payload: tx.get(&r, 7)?,
-                };
-                tx.exec(
-                    "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES ($1, $2, $3)",
-                    &[(&id, INT8), (&job.lease_token, INT8), (&now, INT8)],
-                )?;
-                out.push(job);
-            }
-            Ok(out)
+            lease_picked(tx, &picked, gate.now(now), lease_secs)
         })
     }
 
@@ -431,6 +392,45 @@ impl PgStore {
             Ok(id)
         })
     }
+}
+
+/// Leases each picked job from `now` for `lease_secs` and opens its attempt; a job that
+/// stopped being due since it was picked is skipped.
+fn lease_picked(
+    tx: &mut PgTx<'_>,
+    picked: &[i64],
+    now: i64,
+    lease_secs: i64,
+) -> Result<Vec<ClaimedJob>> {
+    let until = now.saturating_add(lease_secs);
+    let mut out = Vec::with_capacity(picked.len());
+    for id in picked {
+        let Some(r) = tx.row(
+            "UPDATE jobs SET state = 'leased', attempts = attempts + 1, \
+             lease_token = coalesce(lease_token, 0) + 1, lease_until = $2, updated_at = $3 WHERE id = $1 \
+             RETURNING id, kind, key, customer_id, attempts, lease_token, lease_until, payload",
+            &[(id, INT8), (&until, INT8), (&now, INT8)],
+        )?
+        else {
+            continue;
+        };
+        let job = ClaimedJob {
+            id: tx.get(&r, 0)?,
+            kind: tx.get(&r, 1)?,
+            key: tx.get(&r, 2)?,
+            customer_id: tx.get(&r, 3)?,
+            attempt: tx.get(&r, 4)?,
+            lease_token: tx.get(&r, 5)?,
+            lease_until: tx.get(&r, 6)?,
+            payload: tx.get(&r, 7)?,
+        };
+        tx.exec(
+            "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES ($1, $2, $3)",
+            &[(id, INT8), (&job.lease_token, INT8), (&now, INT8)],
+        )?;
+        out.push(job);
+    }
+    Ok(out)
 }
 
 use postgres::types::Type;

@@ -15,7 +15,7 @@ use super::throttle;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
     ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, FailedAttempt, Job,
-    JobAttempt, JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
+    JobAttempt, JobFilter, JobState, KindPick, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -271,18 +271,13 @@ impl SqliteDb {
                     .collect::<rusqlite::Result<Vec<_>>>()?
             } else {
                 gate = ThrottleGate::open(throttled, kinds, now, &mut throttle::Counts(conn))?;
-                let exhausted = gate.exhausted();
-                let (sql, list) = if kinds.is_empty() {
-                    (CLAIM_PICK_EXCEPT, exhausted)
-                } else {
-                    let open: Vec<String> =
-                        kinds.iter().filter(|k| !exhausted.iter().any(|e| e == *k)).map(|k| k.to_string()).collect();
-                    if open.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    (CLAIM_PICK_MANY, open)
+                let (sql, list) = match gate.narrow(kinds) {
+                    None => return Ok(Vec::new()),
+                    Some(KindPick::Except(exhausted)) => (CLAIM_PICK_EXCEPT, exhausted),
+                    Some(KindPick::Only(open)) => (CLAIM_PICK_MANY, open),
                 };
-                let list = serde_json::to_string(&list).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
+                let list = serde_json::to_string(&list)
+                    .map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
                 let picked = conn
                     .prepare_cached(sql)?
                     .query_map(params![now, list, limit], |r| r.get::<_, i64>(0))?
@@ -304,31 +299,7 @@ impl SqliteDb {
             // worker that read its clock before waiting for the lock never stamps a claim
             // into a window the others already filled.
             let now = gate.now(now);
-            let mut lease = conn.prepare_cached(
-                "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = coalesce(lease_token, 0) + 1, \
-                 lease_until = ?2, updated_at = ?3 WHERE id = ?1 \
-                 RETURNING id, kind, key, customer_id, attempts, lease_token, lease_until, payload",
-            )?;
-            let mut attempt =
-                conn.prepare_cached("INSERT INTO job_attempts (job_id, attempt, started_at) VALUES (?1, ?2, ?3)")?;
-            let mut out = Vec::with_capacity(picked.len());
-            for id in picked {
-                let job = lease.query_row(params![id, now.saturating_add(lease_secs), now], |r| {
-                    Ok(ClaimedJob {
-                        id: r.get(0)?,
-                        kind: r.get(1)?,
-                        key: r.get(2)?,
-                        customer_id: r.get(3)?,
-                        attempt: r.get(4)?,
-                        lease_token: r.get(5)?,
-                        lease_until: r.get(6)?,
-                        payload: r.get(7)?,
-                    })
-                })?;
-                attempt.execute(params![id, job.lease_token, now])?;
-                out.push(job);
-            }
-            Ok(out)
+            lease_picked(conn, &picked, now, lease_secs)
         })
     }
 
@@ -413,4 +384,39 @@ impl SqliteDb {
             Ok(id)
         })
     }
+}
+
+/// Leases each picked job from `now` for `lease_secs` and opens its attempt.
+fn lease_picked(
+    conn: &rusqlite::Transaction<'_>,
+    picked: &[i64],
+    now: i64,
+    lease_secs: i64,
+) -> Result<Vec<ClaimedJob>> {
+    let mut lease = conn.prepare_cached(
+        "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = coalesce(lease_token, 0) + 1, \
+         lease_until = ?2, updated_at = ?3 WHERE id = ?1 \
+         RETURNING id, kind, key, customer_id, attempts, lease_token, lease_until, payload",
+    )?;
+    let mut attempt = conn.prepare_cached(
+        "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut out = Vec::with_capacity(picked.len());
+    for id in picked {
+        let job = lease.query_row(params![id, now.saturating_add(lease_secs), now], |r| {
+            Ok(ClaimedJob {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                key: r.get(2)?,
+                customer_id: r.get(3)?,
+                attempt: r.get(4)?,
+                lease_token: r.get(5)?,
+                lease_until: r.get(6)?,
+                payload: r.get(7)?,
+            })
+        })?;
+        attempt.execute(params![id, job.lease_token, now])?;
+        out.push(job);
+    }
+    Ok(out)
 }
