@@ -38,7 +38,13 @@ impl Engine {
         if let Some(policy) = &self.config.retention {
             self.prune_if_due(policy, now)?;
         }
-        self.with_store(|s| s.claim(kinds, limit, lease_secs, self.config.max_attempts, now))
+        let request = outbox::ClaimRequest {
+            kinds,
+            limit,
+            lease_secs,
+            max_attempts: self.config.max_attempts,
+        };
+        self.with_store(|s| s.claim(&request, now))
     }
 
     /// Marks a claimed job done; `LEASE_LOST` when the lease is no longer the caller's.

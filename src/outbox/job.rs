@@ -253,6 +253,21 @@ impl EndedAttempt<'_> {
     }
 }
 
+/// A worker's claim as the engine hands it to the store: which kinds (all when empty), how
+/// many jobs at most, how long each lease lasts, and the attempts after which a job whose
+/// lease ran out is dead-lettered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimRequest<'a> {
+    /// The kinds to claim; every kind when empty.
+    pub kinds: &'a [&'a str],
+    /// Most jobs handed out.
+    pub limit: u32,
+    /// Seconds each lease lasts.
+    pub lease_secs: i64,
+    /// Attempts after which a job is dead-lettered.
+    pub max_attempts: u32,
+}
+
 /// A worker's report that its leased attempt failed, as the engine hands it to the store:
 /// the lease it held, the error (already redacted and truncated), and a downstream
 /// service's `Retry-After`, when one was given.

@@ -6,9 +6,9 @@ mod job;
 mod throttle;
 
 pub use job::{
-    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, FailedAttempt, Job,
-    JobAttempt, JobFilter, JobState, KindStats, LEASE_EXPIRED_ERROR, LeasedJob, MAX_ERROR_CHARS,
-    MAX_RETRY_AFTER_SECS, after_failure, truncate_error,
+    ClaimRequest, ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome,
+    FailedAttempt, Job, JobAttempt, JobFilter, JobState, KindStats, LEASE_EXPIRED_ERROR, LeasedJob,
+    MAX_ERROR_CHARS, MAX_RETRY_AFTER_SECS, after_failure, truncate_error,
 };
 pub use throttle::{JobThrottle, KindPick, ThrottleCounts, ThrottleGate, throttle_now};
 

@@ -32,8 +32,8 @@ use crate::event::{
     CustomerRecord, EntitlementsRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts,
 };
 use crate::outbox::{
-    ClaimedJob, EnqueuedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter, JobThrottle,
-    KindStats, NewJob,
+    ClaimRequest, ClaimedJob, EnqueuedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter,
+    JobThrottle, KindStats, NewJob,
 };
 use crate::retention::{Cutoffs, Pruned};
 use crate::sync_state::{CatalogEntry, SyncCursor};
@@ -171,14 +171,7 @@ pub trait Store: Send + Sync {
     /// (`lease_expired`) under [`crate::outbox::after_failure`], so they retry with backoff or
     /// are dead-lettered at `max_attempts`. A job waits while an older open job of its queue
     /// ([`crate::outbox::queue_of`]) for its customer exists.
-    fn claim(
-        &self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<Vec<ClaimedJob>>;
+    fn claim(&self, request: &ClaimRequest<'_>, now: i64) -> Result<Vec<ClaimedJob>>;
     /// Marks a leased job done; `LEASE_LOST` when the lease is not the caller's any more.
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()>;
     /// Records a failed attempt and applies [`crate::outbox::after_failure`] (with the

@@ -13,8 +13,8 @@ use super::PgStore;
 use super::tx::{BOOL, INT8, PgTx, TEXT};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
-    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, FailedAttempt, Job,
-    JobAttempt, JobFilter, JobState, KindPick, LeasedJob, NewJob, ThrottleGate,
+    ClaimRequest, ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome,
+    FailedAttempt, Job, JobAttempt, JobFilter, JobState, KindPick, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -251,28 +251,21 @@ impl PgStore {
 
     /// Hands out up to `limit` due jobs of `kinds` (all kinds when empty), oldest first, each
     /// leased for `lease_secs`; the same rules as the SQLite store's `claim`.
-    pub fn claim(
-        &self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<Vec<ClaimedJob>> {
-        let lease_secs = lease_secs.max(1);
-        let limit = i64::from(limit);
+    pub fn claim(&self, request: &ClaimRequest<'_>, now: i64) -> Result<Vec<ClaimedJob>> {
+        let lease_secs = request.lease_secs.max(1);
+        let limit = i64::from(request.limit);
         let pick = CLAIM_PICK.replace("NOT_OLDER", NOT_OLDER);
         self.write(|tx| {
-            expire_leases(tx, max_attempts, now)?;
+            expire_leases(tx, request.max_attempts, now)?;
             // Per-kind throttles (the rule and its bookkeeping: outbox::ThrottleGate).
             let throttled = super::stripe_state::throttles(tx)?;
             let mut gate = ThrottleGate::default();
-            let mut wanted: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+            let mut wanted: Vec<String> = request.kinds.iter().map(|k| k.to_string()).collect();
             let mut except: Vec<String> = Vec::new();
             if !throttled.is_empty() {
                 let counts = &mut super::stripe_state::Counts(&mut *tx);
-                gate = ThrottleGate::open(throttled, kinds, now, counts)?;
-                match gate.narrow(kinds) {
+                gate = ThrottleGate::open(throttled, request.kinds, now, counts)?;
+                match gate.narrow(request.kinds) {
                     None => return Ok(Vec::new()),
                     Some(KindPick::Only(open)) => wanted = open,
                     Some(KindPick::Except(exhausted)) => except = exhausted,

@@ -7,7 +7,8 @@ use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::Result;
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
 use crate::outbox::{
-    ClaimedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
+    ClaimRequest, ClaimedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter, JobThrottle,
+    KindStats,
 };
 use crate::retention::{Cutoffs, Pruned};
 use crate::store::{Store, StoreTx};
@@ -93,15 +94,8 @@ impl Store for PgStore {
     fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
         PgStore::job_attempts(self, id)
     }
-    fn claim(
-        &self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<Vec<ClaimedJob>> {
-        PgStore::claim(self, kinds, limit, lease_secs, max_attempts, now)
+    fn claim(&self, request: &ClaimRequest<'_>, now: i64) -> Result<Vec<ClaimedJob>> {
+        PgStore::claim(self, request, now)
     }
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         PgStore::complete(self, id, lease_token, now)

@@ -14,8 +14,8 @@ use super::SqliteDb;
 use super::throttle;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
-    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, FailedAttempt, Job,
-    JobAttempt, JobFilter, JobState, KindPick, LeasedJob, NewJob, ThrottleGate,
+    ClaimRequest, ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome,
+    FailedAttempt, Job, JobAttempt, JobFilter, JobState, KindPick, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -248,30 +248,30 @@ impl SqliteDb {
     /// order (a close never overtakes its open) while the CRM and the helpdesk stay independent.
     pub(crate) fn claim(
         &mut self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        max_attempts: u32,
+        request: &ClaimRequest<'_>,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
-        let kinds_json = serde_json::to_string(kinds)
+        let kinds_json = serde_json::to_string(request.kinds)
             .map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
         self.write(|tx| {
             let conn = &tx.tx;
-            expire_leases(conn, max_attempts, now)?;
+            expire_leases(conn, request.max_attempts, now)?;
             let throttled = throttle::throttles(conn)?;
             let mut gate = ThrottleGate::default();
             let picked = if throttled.is_empty() {
-                let mut pick = conn.prepare_cached(match kinds.len() {
+                let mut pick = conn.prepare_cached(match request.kinds.len() {
                     0 => CLAIM_PICK_ANY,
                     1 => CLAIM_PICK_ONE,
                     _ => CLAIM_PICK_MANY,
                 })?;
-                pick.query_map(params![now, kinds_json, limit], |r| r.get::<_, i64>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
+                pick.query_map(params![now, kinds_json, request.limit], |r| {
+                    r.get::<_, i64>(0)
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?
             } else {
-                gate = ThrottleGate::open(throttled, kinds, now, &mut throttle::Counts(conn))?;
-                let (sql, list) = match gate.narrow(kinds) {
+                gate =
+                    ThrottleGate::open(throttled, request.kinds, now, &mut throttle::Counts(conn))?;
+                let (sql, list) = match gate.narrow(request.kinds) {
                     None => return Ok(Vec::new()),
                     Some(KindPick::Except(exhausted)) => (CLAIM_PICK_EXCEPT, exhausted),
                     Some(KindPick::Only(open)) => (CLAIM_PICK_MANY, open),
@@ -280,7 +280,7 @@ impl SqliteDb {
                     .map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
                 let picked = conn
                     .prepare_cached(sql)?
-                    .query_map(params![now, list, limit], |r| r.get::<_, i64>(0))?
+                    .query_map(params![now, list, request.limit], |r| r.get::<_, i64>(0))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 let mut kind_of = conn.prepare_cached("SELECT kind FROM jobs WHERE id = ?1")?;
                 let mut kept = Vec::with_capacity(picked.len());
@@ -299,7 +299,7 @@ impl SqliteDb {
             // worker that read its clock before waiting for the lock never stamps a claim
             // into a window the others already filled.
             let now = gate.now(now);
-            lease_picked(conn, &picked, now, lease_secs)
+            lease_picked(conn, &picked, now, request.lease_secs)
         })
     }
 

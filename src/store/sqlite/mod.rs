@@ -34,7 +34,8 @@ use crate::deliveries::{AuthenticTimes, Delivery, DeliveryBuffer, DeliveryCounts
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
 use crate::outbox::{
-    ClaimedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
+    ClaimRequest, ClaimedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter, JobThrottle,
+    KindStats,
 };
 use crate::retention::{Cutoffs, Pruned};
 use crate::sync_state::{CatalogEntry, SyncCursor};
@@ -487,15 +488,8 @@ impl Store for SqliteStore {
     fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
         self.db(|db| db.job_attempts(id))
     }
-    fn claim(
-        &self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<Vec<ClaimedJob>> {
-        self.db(|db| db.claim(kinds, limit, lease_secs, max_attempts, now))
+    fn claim(&self, request: &ClaimRequest<'_>, now: i64) -> Result<Vec<ClaimedJob>> {
+        self.db(|db| db.claim(request, now))
     }
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         self.db(|db| db.complete(id, lease_token, now))
