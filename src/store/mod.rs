@@ -36,7 +36,7 @@ use crate::outbox::{
     JobThrottle, KindStats, NewJob,
 };
 use crate::retention::{Cutoffs, Pruned};
-use crate::sync_state::{CatalogEntry, SyncCursor};
+use crate::sync_state::{CatalogEntry, SyncCursor, SyncPage};
 
 /// Opens (creating and migrating as needed) the store a database string names: a
 /// `postgres://` / `postgresql://` URL (see [`postgres::PgOptions`]), else a SQLite file path
@@ -198,13 +198,7 @@ pub trait Store: Send + Sync {
     /// Starts a new run of `stream` with `scope`, forgetting an earlier run's position.
     fn start_sync_cursor(&self, stream: &str, scope: &str, now: i64) -> Result<()>;
     /// Records a page: the last object applied and how many the page applied.
-    fn advance_sync_cursor(
-        &self,
-        stream: &str,
-        starting_after: &str,
-        applied: i64,
-        now: i64,
-    ) -> Result<()>;
+    fn advance_sync_cursor(&self, stream: &str, page: &SyncPage<'_>, now: i64) -> Result<()>;
     /// Marks a run finished.
     fn complete_sync_cursor(&self, stream: &str, now: i64) -> Result<()>;
     /// Upserts a product or price unless the stored row was fetched later or is the same;

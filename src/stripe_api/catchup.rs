@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::client::StripeClient;
 use crate::engine::{Engine, Outcome};
 use crate::error::{Error, ErrorCode, Result};
+use crate::sync_state::SyncPage;
 
 /// How long Stripe keeps events listable: 30 days.
 pub const EVENT_RETENTION_SECS: i64 = 30 * 86_400;
@@ -130,12 +131,11 @@ pub fn catch_up(
             }
         }
         if let Some(last) = page.items.last() {
-            engine.advance_sync_cursor(
-                EVENTS_STREAM,
-                &last.id,
-                page.items.len() as i64,
-                clock.now(),
-            )?;
+            let applied = SyncPage {
+                starting_after: &last.id,
+                applied: page.items.len() as i64,
+            };
+            engine.advance_sync_cursor(EVENTS_STREAM, &applied, clock.now())?;
             after = Some(last.id.clone());
         }
         progress(rep.fetched);

@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::client::{ListPage, StripeClient};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::sync_state::SyncPage;
 
 /// An object type `sync` pages through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -290,8 +291,11 @@ fn apply_pages(
         apply_page(engine, object, &page, fetched_at, rep)?;
         pages.applied += page.items.len() as i64;
         if let Some(last) = page.items.last() {
-            let n = page.items.len() as i64;
-            engine.advance_sync_cursor(stream, &last.id, n, clock.now())?;
+            let applied = SyncPage {
+                starting_after: &last.id,
+                applied: page.items.len() as i64,
+            };
+            engine.advance_sync_cursor(stream, &applied, clock.now())?;
         }
         let done = !page.has_more;
         if done {

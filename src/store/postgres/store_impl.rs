@@ -12,7 +12,7 @@ use crate::outbox::{
 };
 use crate::retention::{Cutoffs, Pruned};
 use crate::store::{Store, StoreTx};
-use crate::sync_state::{CatalogEntry, SyncCursor};
+use crate::sync_state::{CatalogEntry, SyncCursor, SyncPage};
 
 impl Store for PgStore {
     fn write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
@@ -126,14 +126,8 @@ impl Store for PgStore {
     fn start_sync_cursor(&self, stream: &str, scope: &str, now: i64) -> Result<()> {
         PgStore::start_sync_cursor(self, stream, scope, now)
     }
-    fn advance_sync_cursor(
-        &self,
-        stream: &str,
-        starting_after: &str,
-        applied: i64,
-        now: i64,
-    ) -> Result<()> {
-        PgStore::advance_sync_cursor(self, stream, starting_after, applied, now)
+    fn advance_sync_cursor(&self, stream: &str, page: &SyncPage<'_>, now: i64) -> Result<()> {
+        PgStore::advance_sync_cursor(self, stream, page, now)
     }
     fn complete_sync_cursor(&self, stream: &str, now: i64) -> Result<()> {
         PgStore::complete_sync_cursor(self, stream, now)

@@ -38,7 +38,7 @@ use crate::outbox::{
     KindStats,
 };
 use crate::retention::{Cutoffs, Pruned};
-use crate::sync_state::{CatalogEntry, SyncCursor};
+use crate::sync_state::{CatalogEntry, SyncCursor, SyncPage};
 
 /// Migrations, in order. `PRAGMA user_version` holds how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -523,14 +523,8 @@ impl Store for SqliteStore {
     fn start_sync_cursor(&self, stream: &str, scope: &str, now: i64) -> Result<()> {
         self.db(|db| db.start_sync_cursor(stream, scope, now))
     }
-    fn advance_sync_cursor(
-        &self,
-        stream: &str,
-        starting_after: &str,
-        applied: i64,
-        now: i64,
-    ) -> Result<()> {
-        self.db(|db| db.advance_sync_cursor(stream, starting_after, applied, now))
+    fn advance_sync_cursor(&self, stream: &str, page: &SyncPage<'_>, now: i64) -> Result<()> {
+        self.db(|db| db.advance_sync_cursor(stream, page, now))
     }
     fn complete_sync_cursor(&self, stream: &str, now: i64) -> Result<()> {
         self.db(|db| db.complete_sync_cursor(stream, now))
