@@ -574,7 +574,7 @@ fn jobs_lifecycle(url: &str) {
         ErrorCode::JobNotFound
     );
     let out = st
-        .fail(&failed(j.id, j.lease_token, "crm said 500"), 3, now + 1)
+        .fail(&failed(j.id, j.lease_token, "crm said 500"), now + 1)
         .unwrap();
     let FailOutcome::Scheduled { next_attempt_at } = out else {
         panic!("{out:?}")
@@ -605,7 +605,7 @@ fn jobs_lifecycle(url: &str) {
             .unwrap();
         assert_eq!(got.len(), 1, "at {t}");
         last = Some(
-            st.fail(&failed(got[0].id, got[0].lease_token, "again"), 3, t)
+            st.fail(&failed(got[0].id, got[0].lease_token, "again"), t)
                 .unwrap(),
         );
         t = match last {
@@ -1115,13 +1115,14 @@ fn the_one_round_trip_duplicate_check_reads_any_id_as_a_literal() {
     }
 }
 
-/// A worker's failure report without a downstream `Retry-After`.
+/// A worker's failure report without a downstream `Retry-After`, dead-lettered at 3 attempts.
 fn failed(id: i64, lease_token: i64, error: &str) -> tollbooth::outbox::FailedAttempt<'_> {
     tollbooth::outbox::FailedAttempt {
         id,
         lease_token,
         error,
         retry_after_secs: None,
+        max_attempts: 3,
     }
 }
 

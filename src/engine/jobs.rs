@@ -88,8 +88,9 @@ impl Engine {
             lease_token,
             error: &error,
             retry_after_secs,
+            max_attempts: self.config.max_attempts,
         };
-        self.with_store(|s| s.fail(&attempt, self.config.max_attempts, now))
+        self.with_store(|s| s.fail(&attempt, now))
     }
 
     /// Throttles claims of `kind`: at most `t.max_claims` in any `t.period_secs` window (and

@@ -269,8 +269,8 @@ pub struct ClaimRequest<'a> {
 }
 
 /// A worker's report that its leased attempt failed, as the engine hands it to the store:
-/// the lease it held, the error (already redacted and truncated), and a downstream
-/// service's `Retry-After`, when one was given.
+/// the lease it held, the error (already redacted and truncated), a downstream service's
+/// `Retry-After` when one was given, and the engine's dead-letter limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailedAttempt<'a> {
     /// The job.
@@ -281,6 +281,8 @@ pub struct FailedAttempt<'a> {
     pub error: &'a str,
     /// The downstream service's "retry after N seconds", if any.
     pub retry_after_secs: Option<i64>,
+    /// Attempts after which the job is dead-lettered.
+    pub max_attempts: u32,
 }
 
 /// A leased job as a store reads it to end its attempt: a worker's `fail`, or a lease that

@@ -177,8 +177,7 @@ pub trait Store: Send + Sync {
     /// Records a failed attempt and applies [`crate::outbox::after_failure`] (with the
     /// downstream service's retry-after, when given). `error` is already redacted and
     /// truncated.
-    fn fail(&self, attempt: &FailedAttempt<'_>, max_attempts: u32, now: i64)
-    -> Result<FailOutcome>;
+    fn fail(&self, attempt: &FailedAttempt<'_>, now: i64) -> Result<FailOutcome>;
     /// Puts a dead job back in the queue; returns the id of the job that will run.
     fn replay(&self, id: i64, now: i64) -> Result<i64>;
     /// Sets (or replaces) the claim throttle of `kind`; `claim` then honours it for every

@@ -322,12 +322,7 @@ impl PgStore {
     /// Records a failed attempt and applies [`EndedAttempt::next`] (retry with backoff,
     /// dead-letter after `max_attempts`, or superseded by a newer due twin). `error` is already redacted
     /// and truncated by the caller.
-    pub fn fail(
-        &self,
-        attempt: &FailedAttempt<'_>,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<FailOutcome> {
+    pub fn fail(&self, attempt: &FailedAttempt<'_>, now: i64) -> Result<FailOutcome> {
         self.write(|tx| {
             let row = tx.row(
                 "SELECT attempts, \"coalesce\", kind, key FROM jobs \
@@ -349,7 +344,7 @@ impl PgStore {
                 kind: tx.get(&r, 2)?,
                 key: tx.get(&r, 3)?,
             };
-            end_attempt(tx, &job.failed(attempt), max_attempts, now)
+            end_attempt(tx, &job.failed(attempt), attempt.max_attempts, now)
         })
     }
 

@@ -100,13 +100,8 @@ impl Store for PgStore {
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         PgStore::complete(self, id, lease_token, now)
     }
-    fn fail(
-        &self,
-        attempt: &FailedAttempt<'_>,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<FailOutcome> {
-        PgStore::fail(self, attempt, max_attempts, now)
+    fn fail(&self, attempt: &FailedAttempt<'_>, now: i64) -> Result<FailOutcome> {
+        PgStore::fail(self, attempt, now)
     }
     fn set_job_throttle(&self, kind: &str, throttle: &JobThrottle) -> Result<()> {
         PgStore::set_job_throttle(self, kind, throttle)

@@ -325,12 +325,7 @@ impl SqliteDb {
 
     /// Records a failed attempt: schedules the retry with backoff, or dead-letters the job
     /// after `max_attempts`. `error` is truncated; the caller redacts secrets first.
-    pub(crate) fn fail(
-        &mut self,
-        attempt: &FailedAttempt<'_>,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<FailOutcome> {
+    pub(crate) fn fail(&mut self, attempt: &FailedAttempt<'_>, now: i64) -> Result<FailOutcome> {
         self.write(|tx| {
             let conn = &tx.tx;
             let row = conn
@@ -352,7 +347,7 @@ impl SqliteDb {
             let Some(job) = row else {
                 return Err(lease_error(conn, attempt.id));
             };
-            end_attempt(conn, &job.failed(attempt), max_attempts, now)
+            end_attempt(conn, &job.failed(attempt), attempt.max_attempts, now)
         })
     }
 

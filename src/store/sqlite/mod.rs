@@ -494,13 +494,8 @@ impl Store for SqliteStore {
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         self.db(|db| db.complete(id, lease_token, now))
     }
-    fn fail(
-        &self,
-        attempt: &FailedAttempt<'_>,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<FailOutcome> {
-        self.db(|db| db.fail(attempt, max_attempts, now))
+    fn fail(&self, attempt: &FailedAttempt<'_>, now: i64) -> Result<FailOutcome> {
+        self.db(|db| db.fail(attempt, now))
     }
     fn replay(&self, id: i64, now: i64) -> Result<i64> {
         self.db(|db| db.replay(id, now))
