@@ -173,44 +173,55 @@ fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std:
     out.push_str(&format!("{name} {value}\n"));
 }
 
+/// A metric with one label: its header, then one sample per `(label value, figure)`.
+fn by_label<V: std::fmt::Display, N: std::fmt::Display>(
+    out: &mut String,
+    (name, kind, help): (&str, &str, &str),
+    key: &str,
+    samples: impl IntoIterator<Item = (V, N)>,
+) {
+    header(out, name, kind, help);
+    for (v, n) in samples {
+        let v = label(&v.to_string());
+        out.push_str(&format!("{name}{{{key}=\"{v}\"}} {n}\n"));
+    }
+}
+
 /// This process's counters and histograms since the engine opened.
 fn process_counters(o: &mut String, c: &Counters) {
-    header(
+    by_label(
         o,
-        "tollbooth_deliveries_total",
-        "counter",
-        "Webhook deliveries handled by this process, by outcome.",
+        (
+            "tollbooth_deliveries_total",
+            "counter",
+            "Webhook deliveries handled by this process, by outcome.",
+        ),
+        "outcome",
+        DeliveryOutcome::ALL.iter().map(|outcome| {
+            let n = c.deliveries.get(outcome.as_str()).copied().unwrap_or(0);
+            (outcome.as_str(), n)
+        }),
     );
-    for outcome in DeliveryOutcome::ALL {
-        let n = c.deliveries.get(outcome.as_str()).copied().unwrap_or(0);
-        o.push_str(&format!(
-            "tollbooth_deliveries_total{{outcome=\"{}\"}} {n}\n",
-            outcome.as_str()
-        ));
-    }
-    header(
+    by_label(
         o,
-        "tollbooth_rejections_total",
-        "counter",
-        "Rejected or failed deliveries by this process, by error code.",
+        (
+            "tollbooth_rejections_total",
+            "counter",
+            "Rejected or failed deliveries by this process, by error code.",
+        ),
+        "reason",
+        &c.rejections,
     );
-    for (reason, n) in &c.rejections {
-        o.push_str(&format!(
-            "tollbooth_rejections_total{{reason=\"{}\"}} {n}\n",
-            label(reason)
-        ));
-    }
-    header(
+    by_label(
         o,
-        "tollbooth_verified_deliveries_total",
-        "counter",
-        "Deliveries by this process verified by each configured secret (its index), for rotation.",
+        (
+            "tollbooth_verified_deliveries_total",
+            "counter",
+            "Deliveries by this process verified by each configured secret (its index), for rotation.",
+        ),
+        "secret_index",
+        &c.verified_by_secret,
     );
-    for (i, n) in &c.verified_by_secret {
-        o.push_str(&format!(
-            "tollbooth_verified_deliveries_total{{secret_index=\"{i}\"}} {n}\n"
-        ));
-    }
     single(
         o,
         "tollbooth_delivery_log_rows_folded_total",
@@ -238,19 +249,18 @@ fn process_counters(o: &mut String, c: &Counters) {
 
 /// Figures of the alert window and the store, from every process.
 fn window_gauges(o: &mut String, r: &crate::engine::MetricsReport) {
-    header(
+    by_label(
         o,
-        "tollbooth_window_deliveries",
-        "gauge",
-        "Deliveries in the alert window (all processes), by outcome.",
+        (
+            "tollbooth_window_deliveries",
+            "gauge",
+            "Deliveries in the alert window (all processes), by outcome.",
+        ),
+        "outcome",
+        DeliveryOutcome::ALL
+            .iter()
+            .map(|&outcome| (outcome.as_str(), r.window.count(outcome))),
     );
-    for outcome in DeliveryOutcome::ALL {
-        o.push_str(&format!(
-            "tollbooth_window_deliveries{{outcome=\"{}\"}} {}\n",
-            outcome.as_str(),
-            r.window.count(outcome)
-        ));
-    }
     single(
         o,
         "tollbooth_quarantined_events",
@@ -300,30 +310,26 @@ fn queue_figures(o: &mut String, queue: &[crate::outbox::KindStats]) {
             ));
         }
     }
-    header(
+    by_label(
         o,
-        "tollbooth_job_failed_attempts_total",
-        "counter",
-        "Failed job attempts, by kind.",
+        (
+            "tollbooth_job_failed_attempts_total",
+            "counter",
+            "Failed job attempts, by kind.",
+        ),
+        "kind",
+        queue.iter().map(|k| (&k.kind, k.failed_attempts)),
     );
-    for k in queue {
-        o.push_str(&format!(
-            "tollbooth_job_failed_attempts_total{{kind=\"{}\"}} {}\n",
-            label(&k.kind),
-            k.failed_attempts
-        ));
-    }
-    header(
+    by_label(
         o,
-        "tollbooth_queue_oldest_due_age_seconds",
-        "gauge",
-        "Age of the oldest job due now, by kind.",
+        (
+            "tollbooth_queue_oldest_due_age_seconds",
+            "gauge",
+            "Age of the oldest job due now, by kind.",
+        ),
+        "kind",
+        queue
+            .iter()
+            .map(|k| (&k.kind, k.oldest_due_age_s.unwrap_or(0))),
     );
-    for k in queue {
-        o.push_str(&format!(
-            "tollbooth_queue_oldest_due_age_seconds{{kind=\"{}\"}} {}\n",
-            label(&k.kind),
-            k.oldest_due_age_s.unwrap_or(0)
-        ));
-    }
 }

@@ -6,6 +6,16 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorCode, Result};
 
+/// One applied page of a sync or catch-up stream: the last object's id (where the next page
+/// starts) and how many objects it held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncPage<'a> {
+    /// The id the next page starts after.
+    pub starting_after: &'a str,
+    /// Objects on this page.
+    pub applied: i64,
+}
+
 /// Where a sync or catch-up stream stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SyncCursor {

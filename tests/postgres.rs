@@ -557,7 +557,9 @@ fn jobs_lifecycle(url: &str) {
     );
 
     // Claim, fail with backoff, LEASE_LOST for a stale token, complete.
-    let got = st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, 25, now).unwrap();
+    let got = st
+        .claim(&claim_of(&[CRM_SYNC_CUSTOMER], 10, 30), now)
+        .unwrap();
     assert_eq!(got.len(), 1);
     let j = &got[0];
     assert_eq!((j.id, j.attempt, j.lease_until), (a.id, 1, now + 30));
@@ -572,14 +574,14 @@ fn jobs_lifecycle(url: &str) {
         ErrorCode::JobNotFound
     );
     let out = st
-        .fail(j.id, j.lease_token, "crm said 500", None, 3, now + 1)
+        .fail(&failed(j.id, j.lease_token, "crm said 500"), now + 1)
         .unwrap();
     let FailOutcome::Scheduled { next_attempt_at } = out else {
         panic!("{out:?}")
     };
     assert!(next_attempt_at > now + 1);
     assert!(
-        st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, 25, now + 1)
+        st.claim(&claim_of(&[CRM_SYNC_CUSTOMER], 10, 30), now + 1)
             .unwrap()
             .is_empty(),
         "backing off"
@@ -598,10 +600,12 @@ fn jobs_lifecycle(url: &str) {
     let mut t = next_attempt_at;
     let mut last = None;
     for _ in 0..2 {
-        let got = st.claim(&[CRM_SYNC_CUSTOMER], 10, 30, 25, t).unwrap();
+        let got = st
+            .claim(&claim_of(&[CRM_SYNC_CUSTOMER], 10, 30), t)
+            .unwrap();
         assert_eq!(got.len(), 1, "at {t}");
         last = Some(
-            st.fail(got[0].id, got[0].lease_token, "again", None, 3, t)
+            st.fail(&failed(got[0].id, got[0].lease_token, "again"), t)
                 .unwrap(),
         );
         t = match last {
@@ -624,7 +628,7 @@ fn jobs_lifecycle(url: &str) {
         ErrorCode::JobNotFound,
         "not dead any more"
     );
-    let got = st.claim(&[], 10, 30, 25, t).unwrap();
+    let got = st.claim(&claim_of(&[], 10, 30), t).unwrap();
     // Oldest run_at first: the ticket (due since `now`) before the replayed job (due at `t`).
     assert_eq!(
         got.iter().map(|j| j.id).collect::<Vec<_>>(),
@@ -633,7 +637,7 @@ fn jobs_lifecycle(url: &str) {
     // An expired lease ends as a failed attempt (lease_expired) at the next claim: the job
     // backs off like any failure, and the crashed worker's late completion is refused.
     assert!(
-        st.claim(&[SUPPORT_OPEN_TICKET], 10, 30, 25, t + 31)
+        st.claim(&claim_of(&[SUPPORT_OPEN_TICKET], 10, 30), t + 31)
             .unwrap()
             .is_empty()
     );
@@ -647,7 +651,7 @@ fn jobs_lifecycle(url: &str) {
         ErrorCode::LeaseLost
     );
     let again = st
-        .claim(&[SUPPORT_OPEN_TICKET], 10, 30, 25, job.run_at)
+        .claim(&claim_of(&[SUPPORT_OPEN_TICKET], 10, 30), job.run_at)
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempt, 2);
@@ -702,14 +706,14 @@ fn fifo_per_customer_and_queue(url: &str) {
     // The close is due earlier, but the open (older id, same queue, same customer) goes first;
     // the CRM queue is independent.
     let got: Vec<i64> = st
-        .claim(&[], 10, 30, 25, 10)
+        .claim(&claim_of(&[], 10, 30), 10)
         .unwrap()
         .iter()
         .map(|j| j.id)
         .collect();
     assert_eq!(got, vec![crm, open]);
     assert!(
-        st.claim(&[], 10, 30, 25, 11).unwrap().is_empty(),
+        st.claim(&claim_of(&[], 10, 30), 11).unwrap().is_empty(),
         "close waits for open"
     );
     let lease = st.job(open).unwrap();
@@ -717,7 +721,7 @@ fn fifo_per_customer_and_queue(url: &str) {
     let token = st.job_attempts(open).unwrap()[0].lease_token;
     st.complete(open, token, 12).unwrap();
     let got: Vec<i64> = st
-        .claim(&[], 10, 30, 25, 13)
+        .claim(&claim_of(&[], 10, 30), 13)
         .unwrap()
         .iter()
         .map(|j| j.id)
@@ -853,7 +857,7 @@ fn concurrent_claims_never_double_hand_out(url: &str) {
                 let mut ids = Vec::new();
                 let mut idle = 0;
                 while idle < 50 {
-                    let got = st.claim(&[], 2, 600, 25, 10).unwrap();
+                    let got = st.claim(&claim_of(&[], 2, 600), 10).unwrap();
                     if got.is_empty() {
                         idle += 1;
                         thread::yield_now();
@@ -975,7 +979,7 @@ fn no_named_prepared_statement_is_left_on_the_session() {
         Ok(())
     })
     .unwrap();
-    let j = st.claim(&[], 1, 30, 25, 2).unwrap().pop().unwrap();
+    let j = st.claim(&claim_of(&[], 1, 30), 2).unwrap().pop().unwrap();
     st.complete(j.id, j.lease_token, 3).unwrap();
     st.events(&Default::default()).unwrap();
     st.queue_stats(4, 0).unwrap();
@@ -1108,5 +1112,30 @@ fn the_one_round_trip_duplicate_check_reads_any_id_as_a_literal() {
         // A NUL cannot be a literal: the parameterized read answers (with the server's error).
         assert!(st.event_exists("evt_\0").is_err());
         assert!(st.event_exists("evt_plain").unwrap(), "the table is intact");
+    }
+}
+
+/// A worker's failure report without a downstream `Retry-After`, dead-lettered at 3 attempts.
+fn failed(id: i64, lease_token: i64, error: &str) -> tollbooth::outbox::FailedAttempt<'_> {
+    tollbooth::outbox::FailedAttempt {
+        id,
+        lease_token,
+        error,
+        retry_after_secs: None,
+        max_attempts: 3,
+    }
+}
+
+/// A claim of `kinds` with 25 attempts before dead-lettering.
+fn claim_of<'a>(
+    kinds: &'a [&'a str],
+    limit: u32,
+    lease_secs: i64,
+) -> tollbooth::outbox::ClaimRequest<'a> {
+    tollbooth::outbox::ClaimRequest {
+        kinds,
+        limit,
+        lease_secs,
+        max_attempts: 25,
     }
 }

@@ -156,14 +156,23 @@ fn trial_lapse(s: &SubscriptionRecord, now: i64) -> Option<(AccessState, i64)> {
     }
 }
 
-fn evaluate_one(policy: &AccessPolicy, view: &SubscriptionView, now: i64) -> Access {
-    let s = &view.record;
-    let mut state = AccessState::from_status(&s.status);
-    let scheduled_end = if s.cancel_at_period_end {
+/// Whether the portal lets the customer in, until when, and the sentence the UI shows.
+type Verdict = (bool, Option<i64>, String);
+
+/// When the subscription is set to end: the period end for "cancel at period end", else a
+/// scheduled `cancel_at`.
+fn scheduled_end(s: &SubscriptionRecord) -> Option<i64> {
+    if s.cancel_at_period_end {
         s.current_period_end.or(s.cancel_at)
     } else {
         s.cancel_at
-    };
+    }
+}
+
+fn evaluate_one(policy: &AccessPolicy, view: &SubscriptionView, now: i64) -> Access {
+    let s = &view.record;
+    let scheduled_end = scheduled_end(s);
+    let mut state = AccessState::from_status(&s.status);
     // A scheduled end is evaluated against `now`: when Stripe's
     // `customer.subscription.deleted` is late or lost (it retries for days), access still ends
     // on the date the customer paid up to, as Cashier does.
@@ -177,101 +186,118 @@ fn evaluate_one(policy: &AccessPolicy, view: &SubscriptionView, now: i64) -> Acc
     // `create_invoice` (Stripe's default) opens an invoice instead: the invoice and past-due
     // rules decide, from the events that follow.
     let lapsed_trial = trial_lapse(s, now).filter(|_| state == AccessState::Trialing);
-    if let Some((lapsed, _)) = lapsed_trial {
-        state = lapsed;
-    }
-    let (has_access, access_ends_at, reason) = match lapsed_trial {
+    let verdict = match lapsed_trial {
         Some((lapsed, end)) => {
-            let then = if lapsed == AccessState::Paused {
-                "paused — add a payment method to resume"
-            } else {
-                "canceled"
-            };
-            (
-                false,
-                Some(end),
-                format!(
-                    "trial ended without a payment method on {} — {then}",
-                    format_date(end)
-                ),
-            )
+            state = lapsed;
+            lapsed_trial_verdict(lapsed, end)
         }
-        None => match state {
-            AccessState::Canceled if s.status != "canceled" => {
-                let end = scheduled_end.unwrap_or(now);
-                (
-                    false,
-                    Some(end),
-                    format!(
-                        "canceled on {} (the end of the paid period)",
-                        format_date(end)
-                    ),
-                )
-            }
-            AccessState::Active | AccessState::Trialing => match scheduled_end {
-                Some(end) => (
-                    true,
-                    Some(end),
-                    format!("canceled, access until {}", format_date(end)),
-                ),
-                None if state == AccessState::Trialing => (
-                    true,
-                    None,
-                    match s.trial_end {
-                        Some(t) => format!("trial until {}", format_date(t)),
-                        None => "trialing".to_string(),
-                    },
-                ),
-                None => (true, None, "active".to_string()),
-            },
-            AccessState::PastDue => {
-                let grace_end = view.status_since.saturating_add(policy.past_due_grace_secs);
-                if policy.past_due_grace_secs > 0 && now < grace_end {
-                    (
-                        true,
-                        Some(grace_end),
-                        format!(
-                            "payment failed — update your card (access until {})",
-                            format_date(grace_end)
-                        ),
-                    )
-                } else {
-                    (false, None, "payment failed — update your card".to_string())
-                }
-            }
-            AccessState::Unpaid => (
-                false,
-                None,
-                "unpaid — payment retries are exhausted; update your card to restore access"
-                    .to_string(),
-            ),
-            AccessState::Incomplete if s.status == "incomplete_expired" => (
-                false,
-                None,
-                "the first payment never completed; start a new checkout".to_string(),
-            ),
-            AccessState::Incomplete => (false, None, "waiting for the first payment".to_string()),
-            AccessState::Paused => (
-                false,
-                None,
-                "paused — add a payment method to resume".to_string(),
-            ),
-            AccessState::Canceled => {
-                let ended = s.ended_at.or(s.canceled_at);
-                let reason = match ended {
-                    Some(t) => format!("canceled on {}", format_date(t)),
-                    None => "canceled".to_string(),
-                };
-                (false, ended, reason)
-            }
-            // ActionRequired comes from an invoice, never a status (`with_payment_actions`).
-            AccessState::None | AccessState::ActionRequired => (
-                false,
-                None,
-                format!("unknown subscription status {:?}", s.status),
-            ),
-        },
+        None => state_verdict(policy, view, state, scheduled_end, now),
     };
+    subscription_access(s, state, verdict)
+}
+
+/// A trial that lapsed at `end` into `lapsed` (canceled or paused).
+fn lapsed_trial_verdict(lapsed: AccessState, end: i64) -> Verdict {
+    let then = if lapsed == AccessState::Paused {
+        "paused — add a payment method to resume"
+    } else {
+        "canceled"
+    };
+    let reason = format!(
+        "trial ended without a payment method on {} — {then}",
+        format_date(end)
+    );
+    (false, Some(end), reason)
+}
+
+/// The verdict of a subscription in `state` (after a passed scheduled end turned it
+/// canceled).
+fn state_verdict(
+    policy: &AccessPolicy,
+    view: &SubscriptionView,
+    state: AccessState,
+    scheduled_end: Option<i64>,
+    now: i64,
+) -> Verdict {
+    let s = &view.record;
+    let deny = |reason: &str| (false, None, reason.to_string());
+    match state {
+        AccessState::Canceled if s.status != "canceled" => {
+            let end = scheduled_end.unwrap_or(now);
+            let reason = format!(
+                "canceled on {} (the end of the paid period)",
+                format_date(end)
+            );
+            (false, Some(end), reason)
+        }
+        AccessState::Active | AccessState::Trialing => running_verdict(s, state, scheduled_end),
+        AccessState::PastDue => past_due_verdict(policy, view.status_since, now),
+        AccessState::Unpaid => {
+            deny("unpaid — payment retries are exhausted; update your card to restore access")
+        }
+        AccessState::Incomplete if s.status == "incomplete_expired" => {
+            deny("the first payment never completed; start a new checkout")
+        }
+        AccessState::Incomplete => deny("waiting for the first payment"),
+        AccessState::Paused => deny("paused — add a payment method to resume"),
+        AccessState::Canceled => {
+            let ended = s.ended_at.or(s.canceled_at);
+            let reason = match ended {
+                Some(t) => format!("canceled on {}", format_date(t)),
+                None => "canceled".to_string(),
+            };
+            (false, ended, reason)
+        }
+        // ActionRequired comes from an invoice, never a status (`with_payment_actions`).
+        AccessState::None | AccessState::ActionRequired => (
+            false,
+            None,
+            format!("unknown subscription status {:?}", s.status),
+        ),
+    }
+}
+
+/// An active or trialing subscription: in, until its scheduled end if it has one.
+fn running_verdict(
+    s: &SubscriptionRecord,
+    state: AccessState,
+    scheduled_end: Option<i64>,
+) -> Verdict {
+    match scheduled_end {
+        Some(end) => (
+            true,
+            Some(end),
+            format!("canceled, access until {}", format_date(end)),
+        ),
+        None if state == AccessState::Trialing => {
+            let reason = match s.trial_end {
+                Some(t) => format!("trial until {}", format_date(t)),
+                None => "trialing".to_string(),
+            };
+            (true, None, reason)
+        }
+        None => (true, None, "active".to_string()),
+    }
+}
+
+/// A past-due subscription: in during the policy's grace period from when it became past
+/// due (`since`), out after it.
+fn past_due_verdict(policy: &AccessPolicy, since: i64, now: i64) -> Verdict {
+    let grace_end = since.saturating_add(policy.past_due_grace_secs);
+    if policy.past_due_grace_secs > 0 && now < grace_end {
+        let reason = format!(
+            "payment failed — update your card (access until {})",
+            format_date(grace_end)
+        );
+        (true, Some(grace_end), reason)
+    } else {
+        (false, None, "payment failed — update your card".to_string())
+    }
+}
+
+/// The access answer `s` gives in `state`.
+fn subscription_access(s: &SubscriptionRecord, state: AccessState, verdict: Verdict) -> Access {
+    let (has_access, access_ends_at, reason) = verdict;
     Access {
         customer_id: Some(s.customer_id.clone()),
         user_id: None,

@@ -1,20 +1,9 @@
 //! A customer as the store holds it: the profile and the app user it is linked to.
 
-use serde::Serialize;
-
-/// A customer row as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CustomerRow {
-    /// Stripe customer id.
-    pub id: String,
-    /// Email.
-    pub email: Option<String>,
-    /// Name.
-    pub name: Option<String>,
-    /// Linked app user.
-    pub user_id: Option<String>,
-    /// Deleted in Stripe.
-    pub deleted: bool,
-    /// A default payment method is set (`invoice_settings.default_payment_method`).
-    pub has_payment_method: bool,
-}
+/// A customer row as stored: the fields a customer event carries ([`CustomerRecord`]), with
+/// `user_id` the app user the store has linked (from the customer's metadata or a Checkout
+/// Session) and `deleted` set once Stripe deleted the customer. One definition, so the
+/// stored row and the event's record cannot drift.
+///
+/// [`CustomerRecord`]: crate::event::CustomerRecord
+pub type CustomerRow = crate::event::CustomerRecord;

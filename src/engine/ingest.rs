@@ -54,6 +54,22 @@ impl Intake<'_> {
             secret_index: self.secret_index,
         }
     }
+
+    /// Keeps an authentic event this endpoint does not act on (a connected account's, when
+    /// Connect events are refused): `event` is stored, so a redelivery is a duplicate, and
+    /// the delivery is logged `ignored` with `reason`. Returns the log row.
+    pub(super) fn keep_ignored(
+        &self,
+        tx: &mut dyn StoreTx,
+        event: &NewEvent<'_>,
+        reason: ErrorCode,
+        named: Named<'_>,
+    ) -> Result<Delivery> {
+        tx.insert_event(event)?;
+        let d = self.row(DeliveryOutcome::Ignored, Some(reason), named);
+        tx.log_delivery(&d)?;
+        Ok(d)
+    }
 }
 
 /// A delivery queued for the group-commit pipeline: owned, so whichever caller leads the
@@ -472,14 +488,8 @@ impl Engine {
         event: &Event,
     ) -> Result<(Handled, Delivery)> {
         let code = ErrorCode::ConnectEventRefused;
-        tx.insert_event(&stored(
-            intake,
-            event,
-            Outcome::Ignored,
-            Some(code.as_str()),
-        ))?;
-        let d = intake.row(DeliveryOutcome::Ignored, Some(code), named(event));
-        tx.log_delivery(&d)?;
+        let kept = stored(intake, event, Outcome::Ignored, Some(code.as_str()));
+        let d = intake.keep_ignored(tx, &kept, code, named(event))?;
         let mut h = self.handled(event, Outcome::Ignored, None, Vec::new());
         h.customer_id = None;
         h.reason = Some(code);

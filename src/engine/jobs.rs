@@ -38,7 +38,13 @@ impl Engine {
         if let Some(policy) = &self.config.retention {
             self.prune_if_due(policy, now)?;
         }
-        self.with_store(|s| s.claim(kinds, limit, lease_secs, self.config.max_attempts, now))
+        let request = outbox::ClaimRequest {
+            kinds,
+            limit,
+            lease_secs,
+            max_attempts: self.config.max_attempts,
+        };
+        self.with_store(|s| s.claim(&request, now))
     }
 
     /// Marks a claimed job done; `LEASE_LOST` when the lease is no longer the caller's.
@@ -77,16 +83,14 @@ impl Engine {
             .map_or(error, |(i, _)| &error[..i]);
         let redacted = outbox::redact_secrets(cut, |t| secrets.iter().any(|s| s.is(t)));
         let error = outbox::truncate_error(&redacted);
-        self.with_store(|s| {
-            s.fail(
-                id,
-                lease_token,
-                &error,
-                retry_after_secs,
-                self.config.max_attempts,
-                now,
-            )
-        })
+        let attempt = outbox::FailedAttempt {
+            id,
+            lease_token,
+            error: &error,
+            retry_after_secs,
+            max_attempts: self.config.max_attempts,
+        };
+        self.with_store(|s| s.fail(&attempt, now))
     }
 
     /// Throttles claims of `kind`: at most `t.max_claims` in any `t.period_secs` window (and

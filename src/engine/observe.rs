@@ -151,125 +151,144 @@ pub struct Health {
     pub deliveries_window: u64,
 }
 
-/// Pure: the alerts a report fires under `t`.
+/// Pure: the alerts a report fires under `t`, deliveries first, then each queue's, then
+/// quarantine and CRM sync.
 pub fn alerts(r: &MetricsReport, t: &AlertThresholds) -> Vec<Alert> {
-    let mut out = Vec::new();
-    let authentic = r.window.total - r.unauthenticated_window;
-    if authentic >= t.min_deliveries && r.failure_rate > t.failure_rate {
-        out.push(Alert {
-            name: "webhook_failure_rate",
-            severity: "critical",
-            message: format!(
-                "{:.2}% of {authentic} authentic webhook deliveries failed in the last {} min (threshold {:.2}%)",
-                r.failure_rate * 100.0,
-                r.window_secs / 60,
-                t.failure_rate * 100.0
-            ),
-            kind: None,
-        });
-    }
-    let a = &r.activity;
-    if let (true, Some(last), Some(silent)) = (
-        silence::deliveries_stopped(a, &t.silence_rule()),
-        a.last_authentic_at,
-        a.silent_secs,
-    ) {
-        out.push(Alert {
-            name: "deliveries_stopped",
-            severity: "critical",
-            message: format!(
-                "no authentic webhook delivery for {} (last at unix {last}); before that, deliveries \
-                 arrived in {} of {} {}-period(s). Run `tollbooth doctor --url <your webhook URL>`, \
-                 then catch up on what was missed",
-                span(silent),
-                a.active_periods,
-                a.history_periods,
-                span(t.silence_secs)
-            ),
-            kind: None,
-        });
-    }
-    if r.unauthenticated_window >= t.unauthenticated {
-        out.push(Alert {
-            name: "unauthenticated_requests",
-            severity: "warning",
-            message: format!(
-                "{} requests in the last {} min were not authentic deliveries (threshold {}): a rotated secret not yet configured, or someone probing the endpoint",
-                r.unauthenticated_window,
-                r.window_secs / 60,
-                t.unauthenticated
-            ),
-            kind: None,
-        });
-    }
+    let mut out: Vec<Alert> = [
+        failure_rate_alert(r, t),
+        silence_alert(&r.activity, t),
+        unauthenticated_alert(r, t),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     for k in &r.queue {
-        if k.dead > 0 {
-            out.push(Alert {
-                name: "dead_letter",
-                severity: "warning",
-                message: format!("{} {} job(s) in dead-letter", k.dead, k.kind),
-                kind: Some(k.kind.clone()),
-            });
-        }
-        if let Some(age) = k.oldest_due_age_s.filter(|a| *a > t.oldest_due_secs) {
-            out.push(Alert {
-                name: "queue_stalled",
-                severity: "critical",
-                message: format!(
-                    "oldest due {} job has waited {age} s (threshold {} s)",
-                    k.kind, t.oldest_due_secs
-                ),
-                kind: Some(k.kind.clone()),
-            });
-        }
-        if k.lease_expired_window >= t.lease_expiries {
-            out.push(Alert {
-                name: "leases_expiring",
-                severity: "warning",
-                message: format!(
-                    "{} {} lease(s) expired in the window: workers crash or hang on these jobs (latest: job {}); they retry with backoff and are dead-lettered after max_attempts",
-                    k.lease_expired_window,
-                    k.kind,
-                    k.lease_expired_job.map_or("?".to_owned(), |j| j.to_string())
-                ),
-                kind: Some(k.kind.clone()),
-            });
-        }
-        if k.due_now > t.backlog_depth && k.enqueued_window > k.finished_window {
-            out.push(Alert {
-                name: "queue_backlog_growing",
-                severity: "warning",
-                message: format!(
-                    "{} {} jobs due; {} enqueued vs {} finished in the window",
-                    k.due_now, k.kind, k.enqueued_window, k.finished_window
-                ),
-                kind: Some(k.kind.clone()),
-            });
-        }
+        out.extend(queue_alerts(k, t));
     }
-    if r.quarantined_events > 0 {
-        out.push(Alert {
-            name: "quarantined_events",
-            severity: "warning",
-            message: format!(
-                "{} authentic event(s) could not be read and wait in quarantine: upgrade tollbooth, then `tollbooth reprocess --quarantined`",
-                r.quarantined_events
-            ),
-            kind: None,
-        });
+    out.extend([quarantine_alert(r), crm_alert(r, t)].into_iter().flatten());
+    out
+}
+
+/// Too large a share of authentic deliveries failed (given enough of them to judge).
+fn failure_rate_alert(r: &MetricsReport, t: &AlertThresholds) -> Option<Alert> {
+    let authentic = r.window.total - r.unauthenticated_window;
+    if authentic < t.min_deliveries || r.failure_rate <= t.failure_rate {
+        return None;
     }
-    if r.crm_sync_failures_window >= t.crm_failures {
-        out.push(Alert {
-            name: "crm_sync_failing",
-            severity: "warning",
-            message: format!(
-                "{} CRM sync attempts failed in the window (ingest is unaffected: {} webhook errors)",
-                r.crm_sync_failures_window, r.ingest_errors_window
-            ),
-            kind: Some(kinds::CRM_SYNC_CUSTOMER.to_owned()),
-        });
+    Some(Alert {
+        name: "webhook_failure_rate",
+        severity: "critical",
+        message: format!(
+            "{:.2}% of {authentic} authentic webhook deliveries failed in the last {} min (threshold {:.2}%)",
+            r.failure_rate * 100.0,
+            r.window_secs / 60,
+            t.failure_rate * 100.0
+        ),
+        kind: None,
+    })
+}
+
+/// Authentic deliveries stopped arriving where they usually do ([`silence`]).
+fn silence_alert(a: &DeliveryActivity, t: &AlertThresholds) -> Option<Alert> {
+    if !silence::deliveries_stopped(a, &t.silence_rule()) {
+        return None;
+    }
+    let (last, silent) = (a.last_authentic_at?, a.silent_secs?);
+    Some(Alert {
+        name: "deliveries_stopped",
+        severity: "critical",
+        message: format!(
+            "no authentic webhook delivery for {} (last at unix {last}); before that, deliveries \
+             arrived in {} of {} {}-period(s). Run `tollbooth doctor --url <your webhook URL>`, \
+             then catch up on what was missed",
+            span(silent),
+            a.active_periods,
+            a.history_periods,
+            span(t.silence_secs)
+        ),
+        kind: None,
+    })
+}
+
+/// Many requests that were not authentic deliveries.
+fn unauthenticated_alert(r: &MetricsReport, t: &AlertThresholds) -> Option<Alert> {
+    (r.unauthenticated_window >= t.unauthenticated).then(|| Alert {
+        name: "unauthenticated_requests",
+        severity: "warning",
+        message: format!(
+            "{} requests in the last {} min were not authentic deliveries (threshold {}): a rotated secret not yet configured, or someone probing the endpoint",
+            r.unauthenticated_window,
+            r.window_secs / 60,
+            t.unauthenticated
+        ),
+        kind: None,
+    })
+}
+
+/// One queue's alerts: dead letters, a stalled head, expiring leases, a growing backlog.
+fn queue_alerts(k: &KindStats, t: &AlertThresholds) -> Vec<Alert> {
+    let alert = |name, severity, message| Alert {
+        name,
+        severity,
+        message,
+        kind: Some(k.kind.clone()),
+    };
+    let mut out = Vec::new();
+    if k.dead > 0 {
+        let message = format!("{} {} job(s) in dead-letter", k.dead, k.kind);
+        out.push(alert("dead_letter", "warning", message));
+    }
+    if let Some(age) = k.oldest_due_age_s.filter(|a| *a > t.oldest_due_secs) {
+        let message = format!(
+            "oldest due {} job has waited {age} s (threshold {} s)",
+            k.kind, t.oldest_due_secs
+        );
+        out.push(alert("queue_stalled", "critical", message));
+    }
+    if k.lease_expired_window >= t.lease_expiries {
+        let message = format!(
+            "{} {} lease(s) expired in the window: workers crash or hang on these jobs (latest: job {}); they retry with backoff and are dead-lettered after max_attempts",
+            k.lease_expired_window,
+            k.kind,
+            k.lease_expired_job
+                .map_or("?".to_owned(), |j| j.to_string())
+        );
+        out.push(alert("leases_expiring", "warning", message));
+    }
+    if k.due_now > t.backlog_depth && k.enqueued_window > k.finished_window {
+        let message = format!(
+            "{} {} jobs due; {} enqueued vs {} finished in the window",
+            k.due_now, k.kind, k.enqueued_window, k.finished_window
+        );
+        out.push(alert("queue_backlog_growing", "warning", message));
     }
     out
+}
+
+/// Authentic events wait in quarantine.
+fn quarantine_alert(r: &MetricsReport) -> Option<Alert> {
+    (r.quarantined_events > 0).then(|| Alert {
+        name: "quarantined_events",
+        severity: "warning",
+        message: format!(
+            "{} authentic event(s) could not be read and wait in quarantine: upgrade tollbooth, then `tollbooth reprocess --quarantined`",
+            r.quarantined_events
+        ),
+        kind: None,
+    })
+}
+
+/// CRM sync attempts keep failing.
+fn crm_alert(r: &MetricsReport, t: &AlertThresholds) -> Option<Alert> {
+    (r.crm_sync_failures_window >= t.crm_failures).then(|| Alert {
+        name: "crm_sync_failing",
+        severity: "warning",
+        message: format!(
+            "{} CRM sync attempts failed in the window (ingest is unaffected: {} webhook errors)",
+            r.crm_sync_failures_window, r.ingest_errors_window
+        ),
+        kind: Some(kinds::CRM_SYNC_CUSTOMER.to_owned()),
+    })
 }
 
 /// `45 s`, `12 min`, `7 h`, `3 d`.

@@ -5,7 +5,7 @@
 
 use super::Engine;
 use crate::error::Result;
-use crate::sync_state::{CatalogEntry, SyncCursor};
+use crate::sync_state::{CatalogEntry, SyncCursor, SyncPage};
 
 impl Engine {
     /// One stream's cursor (`customer`, `subscription`, ..., or `events`).
@@ -24,14 +24,8 @@ impl Engine {
     }
 
     /// Records that a page was applied up to `starting_after` (`applied` objects).
-    pub fn advance_sync_cursor(
-        &self,
-        stream: &str,
-        starting_after: &str,
-        applied: i64,
-        now: i64,
-    ) -> Result<()> {
-        self.with_store(|s| s.advance_sync_cursor(stream, starting_after, applied, now))
+    pub fn advance_sync_cursor(&self, stream: &str, page: &SyncPage<'_>, now: i64) -> Result<()> {
+        self.with_store(|s| s.advance_sync_cursor(stream, page, now))
     }
 
     /// Marks a run of `stream` finished.

@@ -62,14 +62,8 @@ fn store_thin(
         // A connected account's notification on an endpoint that takes none: kept and
         // acknowledged, never fetched.
         let code = ErrorCode::ConnectEventRefused;
-        tx.insert_event(&new_event(
-            intake,
-            thin,
-            Outcome::Ignored,
-            Some(code.as_str()),
-        ))?;
-        let d = intake.row(DeliveryOutcome::Ignored, Some(code), named(thin));
-        tx.log_delivery(&d)?;
+        let kept = new_event(intake, thin, Outcome::Ignored, Some(code.as_str()));
+        let d = intake.keep_ignored(tx, &kept, code, named(thin))?;
         let mut h = answer(intake, thin, Outcome::Ignored, Vec::new());
         h.reason = Some(code);
         return Ok((h, d));

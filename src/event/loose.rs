@@ -257,15 +257,17 @@ impl Loose {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    const CX: Cx = Cx {
+    /// The context the object readers use, for tests of any reader.
+    pub(in crate::event) const CX: Cx = Cx {
         code: ErrorCode::EventFieldMissing,
         at: "data.object.",
     };
 
-    fn loose(json: &str) -> Loose {
+    /// Parses `json` as one loose value, for tests of any reader.
+    pub(in crate::event) fn loose(json: &str) -> Loose {
         serde_json::from_str(json).unwrap()
     }
 

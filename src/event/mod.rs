@@ -18,7 +18,8 @@ mod thin;
 
 pub use records::{
     ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, EntitlementsRecord, InvoiceRecord,
-    Object, PaymentIntentRecord, RefundRecord, SubscriptionItem, SubscriptionRecord,
+    Object, PaymentIntentRecord, RefundRecord, ReversalRecord, SubscriptionItem,
+    SubscriptionRecord,
 };
 pub use salvage::{Salvaged, salvage};
 pub use stored::{EventFilter, EventRow, LivemodeCounts};

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::loose::{Cx, Loose};
 use super::{
-    ChargeRecord, CheckoutRecord, CustomerRecord, DisputeRecord, EntitlementsRecord, InvoiceRecord,
-    Object, PaymentIntentRecord, RefundRecord, SubscriptionItem, SubscriptionRecord,
+    ChargeRecord, CheckoutRecord, CustomerRecord, EntitlementsRecord, InvoiceRecord, Object,
+    PaymentIntentRecord, RefundRecord, ReversalRecord, SubscriptionItem, SubscriptionRecord,
 };
 use crate::error::Result;
 
@@ -279,8 +279,8 @@ impl RawObject {
             ObjType::Invoice => Object::Invoice(self.invoice_record(cx)?),
             ObjType::CheckoutSession => Object::CheckoutSession(self.checkout_record(cx)?),
             ObjType::Charge => Object::Charge(self.charge_record(cx)?),
-            ObjType::Dispute => Object::Dispute(self.dispute_record(cx)?),
-            ObjType::Refund => Object::Refund(self.refund_record(cx)?),
+            ObjType::Dispute => Object::Dispute(self.reversal_record(cx)?),
+            ObjType::Refund => Object::Refund(self.reversal_record(cx)?),
             ObjType::PaymentIntent => Object::PaymentIntent(self.payment_intent_record(cx)?),
             ObjType::Entitlements => Object::Entitlements(self.entitlements_record(cx)?),
             // The catalog types are read from the object's text before this union.
@@ -582,20 +582,9 @@ impl RawObject {
         })
     }
 
-    fn refund_record(mut self, cx: Cx) -> Result<RefundRecord> {
-        Ok(RefundRecord {
-            id: self.id(cx)?,
-            charge_id: self.charge.id(cx, "charge")?,
-            payment_intent: self.payment_intent.id(cx, "payment_intent")?,
-            amount: self.amount.int(cx, "amount")?.unwrap_or(0),
-            currency: self.currency.string(cx, "currency")?.unwrap_or_default(),
-            reason: self.reason.string(cx, "reason")?,
-            status: self.status.string(cx, "status")?,
-        })
-    }
-
-    fn dispute_record(mut self, cx: Cx) -> Result<DisputeRecord> {
-        Ok(DisputeRecord {
+    /// A refund or a dispute: the same fields ([`ReversalRecord`]).
+    fn reversal_record(mut self, cx: Cx) -> Result<ReversalRecord> {
+        Ok(ReversalRecord {
             id: self.id(cx)?,
             charge_id: self.charge.id(cx, "charge")?,
             payment_intent: self.payment_intent.id(cx, "payment_intent")?,
@@ -610,16 +599,7 @@ impl RawObject {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
-
-    const CX: Cx = Cx {
-        code: ErrorCode::EventFieldMissing,
-        at: "data.object.",
-    };
-
-    fn loose(json: &str) -> Loose {
-        serde_json::from_str(json).unwrap()
-    }
+    use crate::event::loose::tests::{CX, loose};
 
     #[test]
     fn price_parts_read_expanded_product_and_bare_ids() {

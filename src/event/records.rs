@@ -210,24 +210,35 @@ pub struct ChargeRecord {
     pub refunds: Vec<RefundRecord>,
 }
 
-/// The refund fields a support ticket needs: one refund of one charge.
+/// Money a charge gives back or may give back: a refund, or a dispute of the charge. Stripe
+/// gives both objects these same fields, so one record reads both; the [`Object`] variant
+/// ([`Object::Refund`] or [`Object::Dispute`]) says which it is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
-pub struct RefundRecord {
-    /// `re_...` (`pyr_...` for some payment methods).
+pub struct ReversalRecord {
+    /// `re_...` (`pyr_...` for some payment methods) for a refund; `dp_...` / `du_...` for a
+    /// dispute.
     pub id: String,
-    /// The refunded charge.
+    /// The charge refunded or disputed.
     pub charge_id: Option<String>,
     /// The PaymentIntent id.
     pub payment_intent: Option<String>,
-    /// This refund's amount, minor units (0 when absent).
+    /// The amount refunded or disputed, minor units (0 when absent).
     pub amount: i64,
     /// Currency (empty when absent).
     pub currency: String,
-    /// `duplicate`, `fraudulent`, `requested_by_customer`, ...
+    /// Refund reason (`duplicate`, `fraudulent`, `requested_by_customer`, ...) or dispute
+    /// reason (`fraudulent`, `general`, ...).
     pub reason: Option<String>,
-    /// `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
+    /// Refund status (`pending`, `requires_action`, `succeeded`, `failed`, `canceled`) or
+    /// dispute status (`needs_response`, `won`, `lost`, ...).
     pub status: Option<String>,
 }
+
+/// The refund fields a support ticket needs: one refund of one charge.
+pub type RefundRecord = ReversalRecord;
+
+/// The dispute fields support needs.
+pub type DisputeRecord = ReversalRecord;
 
 /// The PaymentIntent fields that record a one-time purchase.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
@@ -259,25 +270,6 @@ pub struct EntitlementsRecord {
     pub customer_id: String,
     /// The active features' `lookup_key`s, sorted and deduplicated.
     pub features: Vec<String>,
-}
-
-/// The dispute fields support needs.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
-pub struct DisputeRecord {
-    /// `dp_...` / `du_...`.
-    pub id: String,
-    /// The disputed charge.
-    pub charge_id: Option<String>,
-    /// The PaymentIntent id.
-    pub payment_intent: Option<String>,
-    /// Disputed amount, minor units (0 when absent).
-    pub amount: i64,
-    /// Currency (empty when absent).
-    pub currency: String,
-    /// Dispute reason (`fraudulent`, `general`, ...).
-    pub reason: Option<String>,
-    /// Dispute status.
-    pub status: Option<String>,
 }
 
 impl Object {

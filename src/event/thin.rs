@@ -106,14 +106,6 @@ pub fn parse_thin(body: &[u8]) -> Result<ThinEvent> {
     if raw.object.string(cx, "object")?.as_deref() != Some(THIN_OBJECT) {
         return Err(invalid("object is not \"v2.core.event\": not a thin event"));
     }
-    let bounded = |v: Option<String>, name: &str| -> Result<Option<String>> {
-        match v {
-            Some(s) if s.len() > MAX_FIELD || s.chars().any(char::is_control) => {
-                Err(invalid(format!("{name} is not a Stripe identifier")))
-            }
-            other => Ok(other),
-        }
-    };
     let id = cx.need(bounded(raw.id.string(cx, "id")?, "id")?, "id")?;
     let event_type = cx.need(bounded(raw.kind.string(cx, "type")?, "type")?, "type")?;
     let created = match raw.created {
@@ -124,25 +116,7 @@ pub fn parse_thin(body: &[u8]) -> Result<ThinEvent> {
     };
     let related_object = match raw.related_object {
         None => None,
-        Some(r) => {
-            let id = bounded(r.id.string(cx, "related_object.id")?, "related_object.id")?;
-            let kind = bounded(
-                r.kind.string(cx, "related_object.type")?,
-                "related_object.type",
-            )?;
-            let url = bounded(
-                r.url.string(cx, "related_object.url")?,
-                "related_object.url",
-            )?;
-            match (id, kind) {
-                (Some(id), Some(object_type)) => Some(RelatedObject {
-                    id,
-                    object_type,
-                    url,
-                }),
-                _ => None,
-            }
-        }
+        Some(r) => related_object(r, cx)?,
     };
     Ok(ThinEvent {
         id,
@@ -151,6 +125,37 @@ pub fn parse_thin(body: &[u8]) -> Result<ThinEvent> {
         livemode: raw.livemode.flag(cx, "livemode")?,
         context: bounded(raw.context.string(cx, "context")?, "context")?,
         related_object,
+    })
+}
+
+/// A string field that must look like a Stripe identifier: bounded, no control characters.
+fn bounded(v: Option<String>, name: &str) -> Result<Option<String>> {
+    match v {
+        Some(s) if s.len() > MAX_FIELD || s.chars().any(char::is_control) => {
+            Err(invalid(format!("{name} is not a Stripe identifier")))
+        }
+        other => Ok(other),
+    }
+}
+
+/// The related object, when it names both its id and its type.
+fn related_object(r: RawRelated, cx: Cx) -> Result<Option<RelatedObject>> {
+    let id = bounded(r.id.string(cx, "related_object.id")?, "related_object.id")?;
+    let kind = bounded(
+        r.kind.string(cx, "related_object.type")?,
+        "related_object.type",
+    )?;
+    let url = bounded(
+        r.url.string(cx, "related_object.url")?,
+        "related_object.url",
+    )?;
+    Ok(match (id, kind) {
+        (Some(id), Some(object_type)) => Some(RelatedObject {
+            id,
+            object_type,
+            url,
+        }),
+        _ => None,
     })
 }
 

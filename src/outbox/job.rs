@@ -253,6 +253,38 @@ impl EndedAttempt<'_> {
     }
 }
 
+/// A worker's claim as the engine hands it to the store: which kinds (all when empty), how
+/// many jobs at most, how long each lease lasts, and the attempts after which a job whose
+/// lease ran out is dead-lettered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimRequest<'a> {
+    /// The kinds to claim; every kind when empty.
+    pub kinds: &'a [&'a str],
+    /// Most jobs handed out.
+    pub limit: u32,
+    /// Seconds each lease lasts.
+    pub lease_secs: i64,
+    /// Attempts after which a job is dead-lettered.
+    pub max_attempts: u32,
+}
+
+/// A worker's report that its leased attempt failed, as the engine hands it to the store:
+/// the lease it held, the error (already redacted and truncated), a downstream service's
+/// `Retry-After` when one was given, and the engine's dead-letter limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedAttempt<'a> {
+    /// The job.
+    pub id: i64,
+    /// The lease token the worker was given by `claim`.
+    pub lease_token: i64,
+    /// What went wrong, redacted and cut to [`MAX_ERROR_CHARS`].
+    pub error: &'a str,
+    /// The downstream service's "retry after N seconds", if any.
+    pub retry_after_secs: Option<i64>,
+    /// Attempts after which the job is dead-lettered.
+    pub max_attempts: u32,
+}
+
 /// A leased job as a store reads it to end its attempt: a worker's `fail`, or a lease that
 /// ran out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,8 +306,8 @@ pub struct LeasedJob {
 impl LeasedJob {
     /// The attempt a worker's `fail` ends: recorded as `failed` with the worker's (already
     /// redacted and truncated) `error`, and its `Retry-After` if a downstream gave one.
-    pub fn failed<'a>(&'a self, error: &'a str, retry_after_secs: Option<i64>) -> EndedAttempt<'a> {
-        self.ended("failed", error, retry_after_secs)
+    pub fn failed<'a>(&'a self, report: &FailedAttempt<'a>) -> EndedAttempt<'a> {
+        self.ended("failed", report.error, report.retry_after_secs)
     }
 
     /// The attempt an expired lease ends: the worker died or hung, so it counts as a failed

@@ -6,11 +6,11 @@ mod job;
 mod throttle;
 
 pub use job::{
-    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
-    JobFilter, JobState, KindStats, LEASE_EXPIRED_ERROR, LeasedJob, MAX_ERROR_CHARS,
-    MAX_RETRY_AFTER_SECS, after_failure, truncate_error,
+    ClaimRequest, ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome,
+    FailedAttempt, Job, JobAttempt, JobFilter, JobState, KindStats, LEASE_EXPIRED_ERROR, LeasedJob,
+    MAX_ERROR_CHARS, MAX_RETRY_AFTER_SECS, after_failure, truncate_error,
 };
-pub use throttle::{JobThrottle, ThrottleCounts, ThrottleGate, throttle_now};
+pub use throttle::{JobThrottle, KindPick, ThrottleCounts, ThrottleGate, throttle_now};
 
 use serde::Serialize;
 use serde_json::{Value, json};

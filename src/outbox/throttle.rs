@@ -106,6 +106,15 @@ pub trait ThrottleCounts {
     fn claims_after(&mut self, kind: &str, since: i64) -> Result<i64>;
 }
 
+/// The kinds a throttled claim may pick from ([`ThrottleGate::narrow`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KindPick {
+    /// Only these kinds.
+    Only(Vec<String>),
+    /// Every kind but these.
+    Except(Vec<String>),
+}
+
 impl ThrottleGate {
     /// The gate for a claim of `kinds` (all when empty) at `now`, under `all` throttles.
     pub fn open(
@@ -135,6 +144,22 @@ impl ThrottleGate {
     /// The claim's time: `now`, or the throttle time of a throttled kind when that is later.
     pub fn now(&self, now: i64) -> i64 {
         self.kinds.iter().map(|k| k.at).fold(now, i64::max)
+    }
+
+    /// Which kinds a claim of `kinds` (all when empty) may still pick from: every kind but the
+    /// exhausted ones, or the named kinds that are not exhausted; `None` when every named
+    /// kind is exhausted (nothing to claim).
+    pub fn narrow(&self, kinds: &[&str]) -> Option<KindPick> {
+        let exhausted = self.exhausted();
+        if kinds.is_empty() {
+            return Some(KindPick::Except(exhausted));
+        }
+        let open: Vec<String> = kinds
+            .iter()
+            .filter(|k| !exhausted.iter().any(|e| e == *k))
+            .map(|k| k.to_string())
+            .collect();
+        (!open.is_empty()).then_some(KindPick::Only(open))
     }
 
     /// Throttled kinds with nothing left.

@@ -32,11 +32,11 @@ use crate::event::{
     CustomerRecord, EntitlementsRecord, EventFilter, EventRow, InvoiceRecord, LivemodeCounts,
 };
 use crate::outbox::{
-    ClaimedJob, EnqueuedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats,
-    NewJob,
+    ClaimRequest, ClaimedJob, EnqueuedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter,
+    JobThrottle, KindStats, NewJob,
 };
 use crate::retention::{Cutoffs, Pruned};
-use crate::sync_state::{CatalogEntry, SyncCursor};
+use crate::sync_state::{CatalogEntry, SyncCursor, SyncPage};
 
 /// Opens (creating and migrating as needed) the store a database string names: a
 /// `postgres://` / `postgresql://` URL (see [`postgres::PgOptions`]), else a SQLite file path
@@ -171,28 +171,13 @@ pub trait Store: Send + Sync {
     /// (`lease_expired`) under [`crate::outbox::after_failure`], so they retry with backoff or
     /// are dead-lettered at `max_attempts`. A job waits while an older open job of its queue
     /// ([`crate::outbox::queue_of`]) for its customer exists.
-    fn claim(
-        &self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<Vec<ClaimedJob>>;
+    fn claim(&self, request: &ClaimRequest<'_>, now: i64) -> Result<Vec<ClaimedJob>>;
     /// Marks a leased job done; `LEASE_LOST` when the lease is not the caller's any more.
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()>;
     /// Records a failed attempt and applies [`crate::outbox::after_failure`] (with the
     /// downstream service's retry-after, when given). `error` is already redacted and
     /// truncated.
-    fn fail(
-        &self,
-        id: i64,
-        lease_token: i64,
-        error: &str,
-        retry_after_secs: Option<i64>,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<FailOutcome>;
+    fn fail(&self, attempt: &FailedAttempt<'_>, now: i64) -> Result<FailOutcome>;
     /// Puts a dead job back in the queue; returns the id of the job that will run.
     fn replay(&self, id: i64, now: i64) -> Result<i64>;
     /// Sets (or replaces) the claim throttle of `kind`; `claim` then honours it for every
@@ -212,13 +197,7 @@ pub trait Store: Send + Sync {
     /// Starts a new run of `stream` with `scope`, forgetting an earlier run's position.
     fn start_sync_cursor(&self, stream: &str, scope: &str, now: i64) -> Result<()>;
     /// Records a page: the last object applied and how many the page applied.
-    fn advance_sync_cursor(
-        &self,
-        stream: &str,
-        starting_after: &str,
-        applied: i64,
-        now: i64,
-    ) -> Result<()>;
+    fn advance_sync_cursor(&self, stream: &str, page: &SyncPage<'_>, now: i64) -> Result<()>;
     /// Marks a run finished.
     fn complete_sync_cursor(&self, stream: &str, now: i64) -> Result<()>;
     /// Upserts a product or price unless the stored row was fetched later or is the same;

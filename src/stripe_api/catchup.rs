@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::client::StripeClient;
 use crate::engine::{Engine, Outcome};
 use crate::error::{Error, ErrorCode, Result};
+use crate::sync_state::SyncPage;
 
 /// How long Stripe keeps events listable: 30 days.
 pub const EVENT_RETENTION_SECS: i64 = 30 * 86_400;
@@ -106,36 +107,8 @@ pub fn catch_up(
     progress: &mut dyn FnMut(i64),
 ) -> Result<CatchUpReport> {
     let clock = client.clock();
-    let now = clock.now();
     let mut rep = CatchUpReport::default();
-    let oldest_listable = now - EVENT_RETENTION_SECS;
-    let resumable = engine
-        .sync_cursor(EVENTS_STREAM)?
-        .filter(|c| !opts.restart && c.completed_at.is_none())
-        .and_then(|c| parse_scope(&c.scope).map(|w| (w, c.starting_after)));
-    let mut after = match resumable {
-        Some(((from, until), after)) => {
-            rep.resumed = true;
-            rep.from = from;
-            rep.until = until;
-            rep.wanted_from = from;
-            after
-        }
-        None => {
-            let last = engine.last_event_created()?;
-            rep.no_history = last.is_none() && opts.since.is_none();
-            rep.wanted_from = match (opts.since, last) {
-                (Some(s), _) => s,
-                (None, Some(last)) => last - opts.margin_secs.max(0),
-                (None, None) => oldest_listable,
-            };
-            rep.gap_exceeds_retention = rep.wanted_from < oldest_listable && !rep.no_history;
-            rep.from = rep.wanted_from.max(oldest_listable);
-            rep.until = now;
-            engine.start_sync_cursor(EVENTS_STREAM, &scope_text(rep.from, rep.until), now)?;
-            None
-        }
-    };
+    let mut after = resume_or_start(engine, opts, clock.now(), &mut rep)?;
     let filters = [
         ("created[gte]", rep.from.to_string()),
         ("created[lte]", rep.until.to_string()),
@@ -152,26 +125,17 @@ pub fn catch_up(
         for item in page.items.iter().rev() {
             rep.fetched += 1;
             match engine.ingest_trusted(item.json.as_bytes(), clock.now()) {
-                Ok(h) => match h.outcome {
-                    Outcome::Processed => rep.processed += 1,
-                    Outcome::Duplicate => rep.duplicate += 1,
-                    Outcome::Ignored => rep.ignored += 1,
-                    Outcome::Stale => rep.stale += 1,
-                    Outcome::Quarantined => rep.quarantined += 1,
-                    // A probe is never in Stripe's event list; nothing was stored.
-                    Outcome::Probe => rep.ignored += 1,
-                },
+                Ok(h) => rep.count(h.outcome),
                 Err(e) if e.code().is_client_error() => rep.rejected += 1,
                 Err(e) => return Err(e),
             }
         }
         if let Some(last) = page.items.last() {
-            engine.advance_sync_cursor(
-                EVENTS_STREAM,
-                &last.id,
-                page.items.len() as i64,
-                clock.now(),
-            )?;
+            let applied = SyncPage {
+                starting_after: &last.id,
+                applied: page.items.len() as i64,
+            };
+            engine.advance_sync_cursor(EVENTS_STREAM, &applied, clock.now())?;
             after = Some(last.id.clone());
         }
         progress(rep.fetched);
@@ -184,6 +148,56 @@ pub fn catch_up(
                 ErrorCode::StripeResponseInvalid,
                 "GET /v1/events: an empty page says has_more",
             ));
+        }
+    }
+}
+
+/// Where the catch-up starts: an unfinished earlier run's window and position (unless
+/// `restart`), else a new window from the newest stored event (less the margin), or `since`,
+/// cut to what Stripe still lists. Fills the window's fields of `rep`; returns the position.
+fn resume_or_start(
+    engine: &Engine,
+    opts: &CatchUpOptions,
+    now: i64,
+    rep: &mut CatchUpReport,
+) -> Result<Option<String>> {
+    let resumable = engine
+        .sync_cursor(EVENTS_STREAM)?
+        .filter(|c| !opts.restart && c.completed_at.is_none())
+        .and_then(|c| parse_scope(&c.scope).map(|w| (w, c.starting_after)));
+    if let Some(((from, until), after)) = resumable {
+        rep.resumed = true;
+        rep.from = from;
+        rep.until = until;
+        rep.wanted_from = from;
+        return Ok(after);
+    }
+    let oldest_listable = now - EVENT_RETENTION_SECS;
+    let last = engine.last_event_created()?;
+    rep.no_history = last.is_none() && opts.since.is_none();
+    rep.wanted_from = match (opts.since, last) {
+        (Some(s), _) => s,
+        (None, Some(last)) => last - opts.margin_secs.max(0),
+        (None, None) => oldest_listable,
+    };
+    rep.gap_exceeds_retention = rep.wanted_from < oldest_listable && !rep.no_history;
+    rep.from = rep.wanted_from.max(oldest_listable);
+    rep.until = now;
+    engine.start_sync_cursor(EVENTS_STREAM, &scope_text(rep.from, rep.until), now)?;
+    Ok(None)
+}
+
+impl CatchUpReport {
+    /// Counts one ingested event's outcome.
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Processed => self.processed += 1,
+            Outcome::Duplicate => self.duplicate += 1,
+            Outcome::Ignored => self.ignored += 1,
+            Outcome::Stale => self.stale += 1,
+            Outcome::Quarantined => self.quarantined += 1,
+            // A probe is never in Stripe's event list; nothing was stored.
+            Outcome::Probe => self.ignored += 1,
         }
     }
 }

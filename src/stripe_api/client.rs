@@ -284,14 +284,14 @@ impl StripeClient {
         }
     }
 
-    /// One attempt: the retry-relevant result, the body (empty unless 2xx) and a short
-    /// human detail for a failure (Stripe's error type/code/message, or the transport error).
-    fn send_once(
+    /// The GET of one attempt: authenticated, pinned to our API version, in `scope` (a
+    /// `Stripe-Account` or `Stripe-Context` header) when given.
+    fn request(
         &self,
         url: &str,
         query: &[(&str, String)],
         scope: Option<(&str, &str)>,
-    ) -> (Attempt, Vec<u8>, Option<String>) {
+    ) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
         let mut req = self
             .agent
             .get(url)
@@ -303,7 +303,18 @@ impl StripeClient {
         for (k, v) in query {
             req = req.query(*k, v);
         }
-        let mut resp = match req.call() {
+        req
+    }
+
+    /// One attempt: the retry-relevant result, the body (empty unless 2xx) and a short
+    /// human detail for a failure (Stripe's error type/code/message, or the transport error).
+    fn send_once(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        scope: Option<(&str, &str)>,
+    ) -> (Attempt, Vec<u8>, Option<String>) {
+        let mut resp = match self.request(url, query, scope).call() {
             Ok(r) => r,
             Err(ureq::Error::Timeout(_)) => return (Attempt::Timeout, Vec::new(), None),
             Err(e) => {
@@ -315,21 +326,7 @@ impl StripeClient {
             }
         };
         let code = resp.status().as_u16();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .map(str::to_owned)
-        };
-        let should_retry = header("stripe-should-retry").and_then(|v| match v.as_str() {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => None,
-        });
-        let retry_after = header("retry-after")
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let (should_retry, retry_after) = retry_hints(resp.headers());
         let body = resp
             .body_mut()
             .with_config()
@@ -436,6 +433,26 @@ fn error_detail(body: &[u8]) -> Option<String> {
 
 fn transport_detail(e: &ureq::Error) -> String {
     e.to_string().chars().take(200).collect()
+}
+
+/// Stripe's retry hints on an answer: `Stripe-Should-Retry` (`true`/`false`, else none) and
+/// `Retry-After` in seconds.
+fn retry_hints(headers: &ureq::http::HeaderMap) -> (Option<bool>, Option<Duration>) {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let should_retry = header("stripe-should-retry").and_then(|v| match v {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    });
+    let retry_after = header("retry-after")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    (should_retry, retry_after)
 }
 
 #[cfg(test)]

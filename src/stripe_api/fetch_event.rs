@@ -104,6 +104,22 @@ fn snapshot_path(r: &RelatedObject) -> Option<String> {
     stripe_id_ok(&r.id).then(|| format!("/v1/{collection}/{}", r.id))
 }
 
+/// The job's payload, its event id and account checked to be Stripe ids before they go into a
+/// URL or a header.
+fn checked_payload(
+    job: &ClaimedJob,
+) -> std::result::Result<FetchPayload, (Error, Option<Duration>)> {
+    let p: FetchPayload =
+        serde_json::from_str(&job.payload).map_err(|e| bad(job, format!("payload: {e}")))?;
+    if !stripe_id_ok(&p.event_id) {
+        return Err(bad(job, "the event id is not a Stripe id"));
+    }
+    if p.account.as_deref().is_some_and(|a| !stripe_id_ok(a)) {
+        return Err(bad(job, "the account is not a Stripe id"));
+    }
+    Ok(p)
+}
+
 /// Fetches and applies the event of one claimed `stripe.fetch_event` job (without completing
 /// or failing it). The error carries Stripe's `Retry-After`, if any.
 pub fn fetch_event_job(
@@ -111,15 +127,8 @@ pub fn fetch_event_job(
     client: &StripeClient,
     job: &ClaimedJob,
 ) -> std::result::Result<Fetched, (Error, Option<Duration>)> {
-    let p: FetchPayload =
-        serde_json::from_str(&job.payload).map_err(|e| bad(job, format!("payload: {e}")))?;
-    if !stripe_id_ok(&p.event_id) {
-        return Err(bad(job, "the event id is not a Stripe id"));
-    }
-    let account = match p.account.as_deref() {
-        Some(a) if !stripe_id_ok(a) => return Err(bad(job, "the account is not a Stripe id")),
-        a => a,
-    };
+    let p = checked_payload(job)?;
+    let account = p.account.as_deref();
     let body = client.get_v2_with_hint(&format!("/v2/core/events/{}", p.event_id), account)?;
     let v2: V2Event = serde_json::from_slice(&body).map_err(|e| {
         (

@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::client::{ListPage, StripeClient};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::sync_state::SyncPage;
 
 /// An object type `sync` pages through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -178,95 +179,143 @@ fn sync_one(
     progress: &mut dyn FnMut(&SyncProgress),
 ) -> Result<SyncTypeReport> {
     let stream = object.stream();
-    let scope = scope_of(opts.since);
-    let clock = client.clock();
     let mut rep = SyncTypeReport {
         object: stream.to_owned(),
         ..SyncTypeReport::default()
     };
-    let (after, mut applied) = match engine.sync_cursor(stream)? {
-        Some(c) if !opts.restart && c.completed_at.is_none() && c.scope == scope => {
-            rep.resumed = c.starting_after.is_some();
-            (c.starting_after, c.applied)
-        }
-        _ => {
-            engine.start_sync_cursor(stream, &scope, clock.now())?;
-            (None, 0)
-        }
-    };
-    let mut filters: Vec<(&str, String)> = Vec::new();
-    if object == SyncObject::Subscription {
-        filters.push(("status", "all".to_owned()));
-    }
-    if let Some(since) = opts.since {
-        filters.push(("created[gte]", since.to_string()));
-    }
+    let (after, applied) = resume_or_start(engine, client, opts, stream, &mut rep)?;
+    let filters = list_filters(object, opts.since);
     // The next page is fetched while this one is applied: the sync then runs at the pace of
     // the slower side (Stripe, or the store) instead of the sum of both.
     let (pages_tx, pages_rx) = std::sync::mpsc::sync_channel::<Result<(ListPage, i64)>>(1);
     std::thread::scope(|scope| {
         let filters = &filters;
-        scope.spawn(move || {
-            let mut after = after;
-            loop {
-                let page = client.list_page(
-                    object.path(),
-                    filters,
-                    after.as_deref(),
-                    opts.account.as_deref(),
-                );
-                let fetched_at = clock.now();
-                let next = match &page {
-                    Ok(p) if p.has_more => p.items.last().map(|i| i.id.clone()),
-                    _ => None,
-                };
-                // A closed channel means the applying side stopped (an error): stop too.
-                if pages_tx.send(page.map(|p| (p, fetched_at))).is_err() || next.is_none() {
-                    return;
-                }
-                after = next;
-            }
-        });
-        // Dropped when this closure returns, before the scope joins the fetcher.
-        let pages_rx = pages_rx;
-        loop {
-            let (page, fetched_at) = pages_rx.recv().map_err(|_| {
-                Error::new(
-                    ErrorCode::StripeResponseInvalid,
-                    format!("GET {}: the page fetcher stopped", object.path()),
-                )
-            })??;
-            rep.pages += 1;
-            apply_page(engine, object, &page, fetched_at, &mut rep)?;
-            applied += page.items.len() as i64;
-            if let Some(last) = page.items.last() {
-                engine.advance_sync_cursor(
-                    stream,
-                    &last.id,
-                    page.items.len() as i64,
-                    clock.now(),
-                )?;
-            }
-            let done = !page.has_more;
-            if done {
-                engine.complete_sync_cursor(stream, clock.now())?;
-            }
-            progress(&SyncProgress {
-                object,
-                applied,
-                done,
-            });
-            if done {
-                return Ok(std::mem::take(&mut rep));
-            }
-            if page.items.is_empty() {
-                return Err(Error::new(
-                    ErrorCode::StripeResponseInvalid,
-                    format!("GET {}: an empty page says has_more", object.path()),
-                ));
-            }
-        }
+        let account = opts.account.as_deref();
+        scope.spawn(move || fetch_pages(client, object, filters, account, after, pages_tx));
+        // `pages_rx` is dropped when this returns, before the scope joins the fetcher.
+        let pages = Pages {
+            rx: pages_rx,
+            applied,
+        };
+        apply_pages(engine, client, object, pages, &mut rep, progress)?;
+        Ok(rep)
     })
+}
+
+/// Where the run of `stream` starts: after an unfinished earlier run of the same scope (unless
+/// `restart`), else from the beginning with a new cursor. Returns the position and the count
+/// already applied.
+fn resume_or_start(
+    engine: &Engine,
+    client: &StripeClient,
+    opts: &SyncOptions,
+    stream: &str,
+    rep: &mut SyncTypeReport,
+) -> Result<(Option<String>, i64)> {
+    let scope = scope_of(opts.since);
+    match engine.sync_cursor(stream)? {
+        Some(c) if !opts.restart && c.completed_at.is_none() && c.scope == scope => {
+            rep.resumed = c.starting_after.is_some();
+            Ok((c.starting_after, c.applied))
+        }
+        _ => {
+            engine.start_sync_cursor(stream, &scope, client.clock().now())?;
+            Ok((None, 0))
+        }
+    }
+}
+
+/// The list call's filters: every subscription status (Stripe lists only live ones by
+/// default), and the `since` bound.
+fn list_filters(object: SyncObject, since: Option<i64>) -> Vec<(&'static str, String)> {
+    let mut filters = Vec::new();
+    if object == SyncObject::Subscription {
+        filters.push(("status", "all".to_owned()));
+    }
+    if let Some(since) = since {
+        filters.push(("created[gte]", since.to_string()));
+    }
+    filters
+}
+
+/// The fetching side: sends each page (with when it was fetched) until the last one, an
+/// error, or the applying side hanging up.
+fn fetch_pages(
+    client: &StripeClient,
+    object: SyncObject,
+    filters: &[(&str, String)],
+    account: Option<&str>,
+    mut after: Option<String>,
+    pages: std::sync::mpsc::SyncSender<Result<(ListPage, i64)>>,
+) {
+    loop {
+        let page = client.list_page(object.path(), filters, after.as_deref(), account);
+        let fetched_at = client.clock().now();
+        let next = match &page {
+            Ok(p) if p.has_more => p.items.last().map(|i| i.id.clone()),
+            _ => None,
+        };
+        // A closed channel means the applying side stopped (an error): stop too.
+        if pages.send(page.map(|p| (p, fetched_at))).is_err() || next.is_none() {
+            return;
+        }
+        after = next;
+    }
+}
+
+/// The applying side's input: the fetched pages, and the objects applied so far in this run.
+struct Pages {
+    rx: std::sync::mpsc::Receiver<Result<(ListPage, i64)>>,
+    applied: i64,
+}
+
+/// The applying side: applies each page and moves the cursor past it, until the last page.
+fn apply_pages(
+    engine: &Engine,
+    client: &StripeClient,
+    object: SyncObject,
+    mut pages: Pages,
+    rep: &mut SyncTypeReport,
+    progress: &mut dyn FnMut(&SyncProgress),
+) -> Result<()> {
+    let stream = object.stream();
+    let clock = client.clock();
+    loop {
+        let (page, fetched_at) = pages.rx.recv().map_err(|_| {
+            Error::new(
+                ErrorCode::StripeResponseInvalid,
+                format!("GET {}: the page fetcher stopped", object.path()),
+            )
+        })??;
+        rep.pages += 1;
+        apply_page(engine, object, &page, fetched_at, rep)?;
+        pages.applied += page.items.len() as i64;
+        if let Some(last) = page.items.last() {
+            let applied = SyncPage {
+                starting_after: &last.id,
+                applied: page.items.len() as i64,
+            };
+            engine.advance_sync_cursor(stream, &applied, clock.now())?;
+        }
+        let done = !page.has_more;
+        if done {
+            engine.complete_sync_cursor(stream, clock.now())?;
+        }
+        progress(&SyncProgress {
+            object,
+            applied: pages.applied,
+            done,
+        });
+        if done {
+            return Ok(());
+        }
+        if page.items.is_empty() {
+            return Err(Error::new(
+                ErrorCode::StripeResponseInvalid,
+                format!("GET {}: an empty page says has_more", object.path()),
+            ));
+        }
+    }
 }
 
 /// Applies one page: billing objects in one transaction, catalog rows one by one (a handful).

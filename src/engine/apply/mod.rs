@@ -166,19 +166,7 @@ pub(crate) fn apply_object(
     now: i64,
     faults: &Faults,
 ) -> Result<Applied> {
-    let mut plan = match object {
-        Object::Customer(rec) => customer::plan(tx, rec, wm)?,
-        Object::Subscription(rec) => subscription::plan(tx, rec, kind, wm)?,
-        Object::Invoice(rec) => invoice::plan(tx, rec, kind, wm)?,
-        Object::CheckoutSession(rec) => checkout::plan(tx, rec, kind, wm)?,
-        Object::Charge(rec) => charge::plan(tx, rec, kind, wm)?,
-        Object::Dispute(rec) => dispute::plan(tx, rec, kind, wm)?,
-        Object::Refund(rec) => refund::plan(tx, rec)?,
-        Object::PaymentIntent(rec) => payment_intent::plan(tx, rec, kind, wm)?,
-        Object::Entitlements(rec) => entitlements::plan(tx, rec, wm)?,
-        Object::Catalog(entry) => catalog::plan(entry, wm),
-        Object::Other { .. } => Plan::ignored(),
-    };
+    let mut plan = plan_for(tx, object, kind, wm)?;
     let mut out = Applied {
         customer_id: object
             .customer_id()
@@ -205,13 +193,55 @@ pub(crate) fn apply_object(
         tx.payments().set_customer_account(cid, acct)?;
     }
     if let Some(acct) = account {
-        for job in &mut plan.jobs {
-            if let serde_json::Value::Object(p) = &mut job.payload {
-                p.insert("account".to_owned(), json!(acct));
-            }
-        }
+        in_account(&mut plan.jobs, acct);
     }
     faults.check(FaultPoint::AfterApply, &wm.event_id)?;
+    out.jobs = enqueue(tx, &plan, wm, now)?;
+    Ok(out)
+}
+
+/// The decision for `object`: one planner per Stripe object type.
+fn plan_for(
+    tx: &mut dyn StoreTx,
+    object: &Object,
+    kind: Option<&EventKind>,
+    wm: &Watermark,
+) -> Result<Plan> {
+    Ok(match object {
+        Object::Customer(rec) => customer::plan(tx, rec, wm)?,
+        Object::Subscription(rec) => subscription::plan(tx, rec, kind, wm)?,
+        Object::Invoice(rec) => invoice::plan(tx, rec, kind, wm)?,
+        Object::CheckoutSession(rec) => checkout::plan(tx, rec, kind, wm)?,
+        Object::Charge(rec) => charge::plan(tx, rec, kind, wm)?,
+        Object::Dispute(rec) => dispute::plan(tx, rec, kind, wm)?,
+        Object::Refund(rec) => refund::plan(tx, rec)?,
+        Object::PaymentIntent(rec) => payment_intent::plan(tx, rec, kind, wm)?,
+        Object::Entitlements(rec) => entitlements::plan(tx, rec, wm)?,
+        Object::Catalog(entry) => catalog::plan(entry, wm),
+        Object::Other { .. } => Plan::ignored(),
+    })
+}
+
+/// Stamps a Connect event's connected account on every job, so a worker calling Stripe
+/// sends `Stripe-Account`.
+fn in_account(jobs: &mut [NewJob], account: &str) {
+    for job in jobs {
+        if let serde_json::Value::Object(p) = &mut job.payload {
+            p.insert("account".to_owned(), json!(account));
+        }
+    }
+}
+
+/// Enqueues the plan's jobs (tied to the event unless a snapshot wrote them); a job with
+/// no customer yet is noted against the plan's orphan references, to be re-pointed once the
+/// customer is known. Returns the jobs the store reports as enqueued.
+fn enqueue(
+    tx: &mut dyn StoreTx,
+    plan: &Plan,
+    wm: &Watermark,
+    now: i64,
+) -> Result<Vec<EnqueuedJob>> {
+    let mut out = Vec::new();
     for job in &plan.jobs {
         if let Some(j) = tx.enqueue(job, (!wm.snapshot).then_some(wm.event_id.as_str()), now)? {
             if job.customer_id.is_none() {
@@ -219,7 +249,7 @@ pub(crate) fn apply_object(
                     tx.payments().note_orphan_job(r, j.id)?;
                 }
             }
-            out.jobs.push(j);
+            out.push(j);
         }
     }
     Ok(out)

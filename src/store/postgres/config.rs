@@ -136,116 +136,152 @@ impl PgOptions {
                 "database URL must start with postgres:// or postgresql://",
             ));
         }
-        let (base, query) = match url.split_once('?') {
-            Some((b, q)) => (b, q),
-            None => (url, ""),
-        };
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut own = OwnParams::default();
         let mut passthrough = Vec::new();
-        let mut ssl = SslMode::Prefer;
-        let mut root_cert = None;
-        let mut schema = "tollbooth".to_owned();
-        let mut pool_size = 3usize;
-        let mut pool_timeout = Duration::from_secs(5);
-        let mut statement_timeout = Duration::from_secs(10);
         let mut connect_timeout_set = false;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let key = percent_decode(k)?;
-            let val = percent_decode(v)?;
-            match key.as_str() {
-                "sslmode" => {
-                    ssl = match val.as_str() {
-                        "disable" => SslMode::Disable,
-                        "prefer" | "allow" => SslMode::Prefer,
-                        "require" | "verify-ca" | "verify-full" => SslMode::VerifyFull,
-                        other => {
-                            return Err(invalid(format!(
-                                "database URL: sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
-                            )));
-                        }
-                    }
-                }
-                "sslrootcert" => root_cert = Some(PathBuf::from(val)),
-                "schema" => {
-                    if !valid_schema(&val) {
-                        return Err(invalid(format!(
-                            "database URL: schema={val} must be 1-63 lowercase letters, digits or _ (not starting with a digit or pg_)"
-                        )));
-                    }
-                    schema = val;
-                }
-                "pool_size" => {
-                    pool_size = number("pool_size", &val)?;
-                    if !(1..=64).contains(&pool_size) {
-                        return Err(invalid("database URL: pool_size must be 1..=64"));
-                    }
-                }
-                "pool_timeout" => pool_timeout = Duration::from_secs(number("pool_timeout", &val)?),
-                "statement_timeout" => {
-                    let ms: u64 = number("statement_timeout", &val)?;
-                    if ms == 0 {
-                        return Err(invalid("database URL: statement_timeout must be > 0 ms"));
-                    }
-                    statement_timeout = Duration::from_millis(ms);
-                }
+            if !own.read(&key, percent_decode(v)?)? {
                 // The client handles these itself; ours are dropped before it sees them.
-                _ => {
-                    if key == "connect_timeout" {
-                        connect_timeout_set = true;
-                    }
-                    passthrough.push(pair);
-                }
+                connect_timeout_set |= key == "connect_timeout";
+                passthrough.push(pair);
             }
         }
-        let rebuilt = if passthrough.is_empty() {
-            base.to_owned()
-        } else {
-            format!("{base}?{}", passthrough.join("&"))
-        };
-        let mut client: postgres::Config = rebuilt.parse().map_err(|e: postgres::Error| {
-            // The client's parse errors name the parameter, never echo the URL.
-            invalid(format!("database URL: {e}"))
-        })?;
-        if client.get_hosts().is_empty() {
-            return Err(invalid("database URL: no host"));
-        }
-        if client.get_user().is_none() {
-            return Err(invalid("database URL: no user"));
-        }
-        if !connect_timeout_set {
-            client.connect_timeout(Duration::from_secs(5));
-        }
-        // A server that vanished without closing the connection (a host gone, a network path
-        // cut) is noticed in about 30 s instead of TCP's defaults (hours): unacknowledged writes
-        // give up after `tcp_user_timeout`, idle pooled connections are probed by keepalives.
-        if client.get_tcp_user_timeout().is_none() {
-            client.tcp_user_timeout(Duration::from_secs(30));
-        }
-        if !passthrough
-            .iter()
-            .any(|p| p.starts_with("keepalives_idle="))
-        {
-            client.keepalives_idle(Duration::from_secs(30));
-        }
-        // tollbooth drives TLS itself (rustls) and asks the client for it explicitly.
-        client.ssl_mode(match ssl {
-            SslMode::Disable => postgres::config::SslMode::Disable,
-            SslMode::Prefer => postgres::config::SslMode::Prefer,
-            SslMode::VerifyFull => postgres::config::SslMode::Require,
-        });
-        if client.get_application_name().is_none() {
-            client.application_name("tollbooth");
-        }
+        let client = client_config(base, &passthrough, own.ssl, connect_timeout_set)?;
         Ok(PgOptions {
             client,
-            ssl,
-            root_cert,
-            schema,
-            pool_size,
-            pool_timeout,
-            statement_timeout,
+            ssl: own.ssl,
+            root_cert: own.root_cert,
+            schema: own.schema,
+            pool_size: own.pool_size,
+            pool_timeout: own.pool_timeout,
+            statement_timeout: own.statement_timeout,
         })
     }
+}
+
+/// tollbooth's own URL parameters (the client never sees them), with their defaults.
+struct OwnParams {
+    ssl: SslMode,
+    root_cert: Option<PathBuf>,
+    schema: String,
+    pool_size: usize,
+    pool_timeout: Duration,
+    statement_timeout: Duration,
+}
+
+impl Default for OwnParams {
+    fn default() -> Self {
+        OwnParams {
+            ssl: SslMode::Prefer,
+            root_cert: None,
+            schema: "tollbooth".to_owned(),
+            pool_size: 3,
+            pool_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl OwnParams {
+    /// Reads one decoded parameter if it is ours (`Ok(false)`: the client's); errors name
+    /// the parameter, never the URL.
+    fn read(&mut self, key: &str, val: String) -> Result<bool> {
+        match key {
+            "sslmode" => self.ssl = ssl_mode(&val)?,
+            "sslrootcert" => self.root_cert = Some(PathBuf::from(val)),
+            "schema" => {
+                if !valid_schema(&val) {
+                    return Err(invalid(format!(
+                        "database URL: schema={val} must be 1-63 lowercase letters, digits or _ (not starting with a digit or pg_)"
+                    )));
+                }
+                self.schema = val;
+            }
+            "pool_size" => {
+                self.pool_size = number("pool_size", &val)?;
+                if !(1..=64).contains(&self.pool_size) {
+                    return Err(invalid("database URL: pool_size must be 1..=64"));
+                }
+            }
+            "pool_timeout" => {
+                self.pool_timeout = Duration::from_secs(number("pool_timeout", &val)?);
+            }
+            "statement_timeout" => {
+                let ms: u64 = number("statement_timeout", &val)?;
+                if ms == 0 {
+                    return Err(invalid("database URL: statement_timeout must be > 0 ms"));
+                }
+                self.statement_timeout = Duration::from_millis(ms);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// libpq's `sslmode` values, reduced to what tollbooth does with them.
+fn ssl_mode(val: &str) -> Result<SslMode> {
+    match val {
+        "disable" => Ok(SslMode::Disable),
+        "prefer" | "allow" => Ok(SslMode::Prefer),
+        "require" | "verify-ca" | "verify-full" => Ok(SslMode::VerifyFull),
+        other => Err(invalid(format!(
+            "database URL: sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
+        ))),
+    }
+}
+
+/// The client's configuration from the URL without our parameters, with tollbooth's
+/// defaults where the URL sets none.
+fn client_config(
+    base: &str,
+    passthrough: &[&str],
+    ssl: SslMode,
+    connect_timeout_set: bool,
+) -> Result<postgres::Config> {
+    let rebuilt = if passthrough.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", passthrough.join("&"))
+    };
+    let mut client: postgres::Config = rebuilt.parse().map_err(|e: postgres::Error| {
+        // The client's parse errors name the parameter, never echo the URL.
+        invalid(format!("database URL: {e}"))
+    })?;
+    if client.get_hosts().is_empty() {
+        return Err(invalid("database URL: no host"));
+    }
+    if client.get_user().is_none() {
+        return Err(invalid("database URL: no user"));
+    }
+    if !connect_timeout_set {
+        client.connect_timeout(Duration::from_secs(5));
+    }
+    // A server that vanished without closing the connection (a host gone, a network path
+    // cut) is noticed in about 30 s instead of TCP's defaults (hours): unacknowledged writes
+    // give up after `tcp_user_timeout`, idle pooled connections are probed by keepalives.
+    if client.get_tcp_user_timeout().is_none() {
+        client.tcp_user_timeout(Duration::from_secs(30));
+    }
+    if !passthrough
+        .iter()
+        .any(|p| p.starts_with("keepalives_idle="))
+    {
+        client.keepalives_idle(Duration::from_secs(30));
+    }
+    // tollbooth drives TLS itself (rustls) and asks the client for it explicitly.
+    client.ssl_mode(match ssl {
+        SslMode::Disable => postgres::config::SslMode::Disable,
+        SslMode::Prefer => postgres::config::SslMode::Prefer,
+        SslMode::VerifyFull => postgres::config::SslMode::Require,
+    });
+    if client.get_application_name().is_none() {
+        client.application_name("tollbooth");
+    }
+    Ok(client)
 }
 
 #[cfg(test)]

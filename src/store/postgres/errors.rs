@@ -84,38 +84,43 @@ fn tls_source(e: &postgres::Error) -> Option<&rustls::Error> {
     None
 }
 
+/// The code a server's SQLSTATE maps to (the server answered; the connection is fine).
+fn sqlstate_code(c: &SqlState) -> ErrorCode {
+    if *c == SqlState::QUERY_CANCELED {
+        ErrorCode::StoreTimeout
+    } else if is_unavailable_state(c) {
+        ErrorCode::StoreUnavailable
+    } else if *c == SqlState::DISK_FULL
+        || *c == SqlState::OUT_OF_MEMORY
+        || *c == SqlState::PROGRAM_LIMIT_EXCEEDED
+    {
+        ErrorCode::StoreFull
+    } else if *c == SqlState::READ_ONLY_SQL_TRANSACTION {
+        ErrorCode::StoreReadonly
+    } else if *c == SqlState::DATA_CORRUPTED || *c == SqlState::INDEX_CORRUPTED {
+        ErrorCode::StoreCorrupt
+    } else if *c == SqlState::INVALID_PASSWORD
+        || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        || *c == SqlState::INVALID_CATALOG_NAME
+        || *c == SqlState::INSUFFICIENT_PRIVILEGE
+    {
+        ErrorCode::StoreOpenFailed
+    } else if *c == SqlState::T_R_DEADLOCK_DETECTED
+        || *c == SqlState::T_R_SERIALIZATION_FAILURE
+        || *c == SqlState::LOCK_NOT_AVAILABLE
+    {
+        ErrorCode::StoreBusy
+    } else {
+        ErrorCode::StoreError
+    }
+}
+
 /// Maps an error from an open connection's statement.
 pub(super) fn map(e: &postgres::Error) -> Error {
     if let Some(db) = e.as_db_error() {
         let c = db.code();
         let msg = format!("{} ({})", db.message(), c.code());
-        let code = if *c == SqlState::QUERY_CANCELED {
-            ErrorCode::StoreTimeout
-        } else if is_unavailable_state(c) {
-            ErrorCode::StoreUnavailable
-        } else if *c == SqlState::DISK_FULL
-            || *c == SqlState::OUT_OF_MEMORY
-            || *c == SqlState::PROGRAM_LIMIT_EXCEEDED
-        {
-            ErrorCode::StoreFull
-        } else if *c == SqlState::READ_ONLY_SQL_TRANSACTION {
-            ErrorCode::StoreReadonly
-        } else if *c == SqlState::DATA_CORRUPTED || *c == SqlState::INDEX_CORRUPTED {
-            ErrorCode::StoreCorrupt
-        } else if *c == SqlState::INVALID_PASSWORD
-            || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
-            || *c == SqlState::INVALID_CATALOG_NAME
-            || *c == SqlState::INSUFFICIENT_PRIVILEGE
-        {
-            ErrorCode::StoreOpenFailed
-        } else if *c == SqlState::T_R_DEADLOCK_DETECTED
-            || *c == SqlState::T_R_SERIALIZATION_FAILURE
-            || *c == SqlState::LOCK_NOT_AVAILABLE
-        {
-            ErrorCode::StoreBusy
-        } else {
-            ErrorCode::StoreError
-        };
+        let code = sqlstate_code(c);
         return Error::with_source(code, format!("PostgreSQL: {msg}"), db.clone());
     }
     if let Some(t) = tls_source(e) {

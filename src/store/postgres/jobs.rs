@@ -13,8 +13,8 @@ use super::PgStore;
 use super::tx::{BOOL, INT8, PgTx, TEXT};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
-    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
-    JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
+    ClaimRequest, ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome,
+    FailedAttempt, Job, JobAttempt, JobFilter, JobState, KindPick, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -251,43 +251,27 @@ impl PgStore {
 
     /// Hands out up to `limit` due jobs of `kinds` (all kinds when empty), oldest first, each
     /// leased for `lease_secs`; the same rules as the SQLite store's `claim`.
-    pub fn claim(
-        &self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<Vec<ClaimedJob>> {
-        let lease_secs = lease_secs.max(1);
-        let kinds: Vec<&str> = kinds.to_vec();
-        let limit = i64::from(limit);
+    pub fn claim(&self, request: &ClaimRequest<'_>, now: i64) -> Result<Vec<ClaimedJob>> {
+        let lease_secs = request.lease_secs.max(1);
+        let limit = i64::from(request.limit);
         let pick = CLAIM_PICK.replace("NOT_OLDER", NOT_OLDER);
         self.write(|tx| {
-            expire_leases(tx, max_attempts, now)?;
+            expire_leases(tx, request.max_attempts, now)?;
             // Per-kind throttles (the rule and its bookkeeping: outbox::ThrottleGate).
             let throttled = super::stripe_state::throttles(tx)?;
             let mut gate = ThrottleGate::default();
-            let mut wanted: Vec<&str> = kinds.clone();
+            let mut wanted: Vec<String> = request.kinds.iter().map(|k| k.to_string()).collect();
             let mut except: Vec<String> = Vec::new();
             if !throttled.is_empty() {
-                gate = ThrottleGate::open(
-                    throttled,
-                    &kinds,
-                    now,
-                    &mut super::stripe_state::Counts(&mut *tx),
-                )?;
-                let exhausted = gate.exhausted();
-                if kinds.is_empty() {
-                    except = exhausted;
-                } else {
-                    wanted.retain(|k| !exhausted.iter().any(|e| e == k));
-                    if wanted.is_empty() {
-                        return Ok(Vec::new());
-                    }
+                let counts = &mut super::stripe_state::Counts(&mut *tx);
+                gate = ThrottleGate::open(throttled, request.kinds, now, counts)?;
+                match gate.narrow(request.kinds) {
+                    None => return Ok(Vec::new()),
+                    Some(KindPick::Only(open)) => wanted = open,
+                    Some(KindPick::Except(exhausted)) => except = exhausted,
                 }
             }
-            let picked = tx.rows(
+            let rows = tx.rows(
                 &pick,
                 &[
                     (&now, INT8),
@@ -296,11 +280,10 @@ impl PgStore {
                     (&except, Type::TEXT_ARRAY),
                 ],
             )?;
-            let picked: Vec<(i64, String)> = picked
+            let picked: Vec<i64> = rows
                 .iter()
-                .map(|r| Ok((tx.get(r, 0)?, tx.get(r, 1)?)))
-                .collect::<Result<_>>()?;
-            let picked: Vec<i64> = picked
+                .map(|r| Ok((tx.get(r, 0)?, tx.get::<String>(r, 1)?)))
+                .collect::<Result<Vec<(i64, String)>>>()?
                 .into_iter()
                 .filter(|(_, kind)| gate.take(kind))
                 .map(|(id, _)| id)
@@ -313,36 +296,7 @@ impl PgStore {
                 super::stripe_state::record(tx, kind, t, *n, *at)?;
             }
             // Claims of throttled kinds start on the throttle's monotone timeline.
-            let now = gate.now(now);
-            let until = now.saturating_add(lease_secs);
-            let mut out = Vec::with_capacity(picked.len());
-            for id in picked {
-                let Some(r) = tx.row(
-                    "UPDATE jobs SET state = 'leased', attempts = attempts + 1, \
-                     lease_token = coalesce(lease_token, 0) + 1, lease_until = $2, updated_at = $3 WHERE id = $1 \
-                     RETURNING id, kind, key, customer_id, attempts, lease_token, lease_until, payload",
-                    &[(&id, INT8), (&until, INT8), (&now, INT8)],
-                )?
-                else {
-                    continue;
-                };
-                let job = ClaimedJob {
-                    id: tx.get(&r, 0)?,
-                    kind: tx.get(&r, 1)?,
-                    key: tx.get(&r, 2)?,
-                    customer_id: tx.get(&r, 3)?,
-                    attempt: tx.get(&r, 4)?,
-                    lease_token: tx.get(&r, 5)?,
-                    lease_until: tx.get(&r, 6)?,
-                    payload: tx.get(&r, 7)?,
-                };
-                tx.exec(
-                    "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES ($1, $2, $3)",
-                    &[(&id, INT8), (&job.lease_token, INT8), (&now, INT8)],
-                )?;
-                out.push(job);
-            }
-            Ok(out)
+            lease_picked(tx, &picked, gate.now(now), lease_secs)
         })
     }
 
@@ -368,33 +322,29 @@ impl PgStore {
     /// Records a failed attempt and applies [`EndedAttempt::next`] (retry with backoff,
     /// dead-letter after `max_attempts`, or superseded by a newer due twin). `error` is already redacted
     /// and truncated by the caller.
-    pub fn fail(
-        &self,
-        id: i64,
-        lease_token: i64,
-        error: &str,
-        retry_after_secs: Option<i64>,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<FailOutcome> {
+    pub fn fail(&self, attempt: &FailedAttempt<'_>, now: i64) -> Result<FailOutcome> {
         self.write(|tx| {
             let row = tx.row(
                 "SELECT attempts, \"coalesce\", kind, key FROM jobs \
                  WHERE id = $1 AND state = 'leased' AND lease_token = $2 AND lease_until > $3",
-                &[(&id, INT8), (&lease_token, INT8), (&now, INT8)],
+                &[
+                    (&attempt.id, INT8),
+                    (&attempt.lease_token, INT8),
+                    (&now, INT8),
+                ],
             )?;
             let Some(r) = row else {
-                return Err(lease_error(tx, id)?);
+                return Err(lease_error(tx, attempt.id)?);
             };
             let job = LeasedJob {
-                id,
-                lease_token,
+                id: attempt.id,
+                lease_token: attempt.lease_token,
                 attempts: tx.get(&r, 0)?,
                 coalesce: tx.get(&r, 1)?,
                 kind: tx.get(&r, 2)?,
                 key: tx.get(&r, 3)?,
             };
-            end_attempt(tx, &job.failed(error, retry_after_secs), max_attempts, now)
+            end_attempt(tx, &job.failed(attempt), attempt.max_attempts, now)
         })
     }
 
@@ -430,6 +380,45 @@ impl PgStore {
             Ok(id)
         })
     }
+}
+
+/// Leases each picked job from `now` for `lease_secs` and opens its attempt; a job that
+/// stopped being due since it was picked is skipped.
+fn lease_picked(
+    tx: &mut PgTx<'_>,
+    picked: &[i64],
+    now: i64,
+    lease_secs: i64,
+) -> Result<Vec<ClaimedJob>> {
+    let until = now.saturating_add(lease_secs);
+    let mut out = Vec::with_capacity(picked.len());
+    for id in picked {
+        let Some(r) = tx.row(
+            "UPDATE jobs SET state = 'leased', attempts = attempts + 1, \
+             lease_token = coalesce(lease_token, 0) + 1, lease_until = $2, updated_at = $3 WHERE id = $1 \
+             RETURNING id, kind, key, customer_id, attempts, lease_token, lease_until, payload",
+            &[(id, INT8), (&until, INT8), (&now, INT8)],
+        )?
+        else {
+            continue;
+        };
+        let job = ClaimedJob {
+            id: tx.get(&r, 0)?,
+            kind: tx.get(&r, 1)?,
+            key: tx.get(&r, 2)?,
+            customer_id: tx.get(&r, 3)?,
+            attempt: tx.get(&r, 4)?,
+            lease_token: tx.get(&r, 5)?,
+            lease_until: tx.get(&r, 6)?,
+            payload: tx.get(&r, 7)?,
+        };
+        tx.exec(
+            "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES ($1, $2, $3)",
+            &[(id, INT8), (&job.lease_token, INT8), (&now, INT8)],
+        )?;
+        out.push(job);
+    }
+    Ok(out)
 }
 
 use postgres::types::Type;

@@ -60,21 +60,7 @@ fn too_new(version: i64) -> Error {
 pub(super) fn run(store: &PgStore) -> Result<usize> {
     let schema = store.schema().to_owned();
     // Fast path: the schema exists and is current (the usual cold start). One read.
-    let current = store.read(|tx| {
-        let row = tx.row(
-            "SELECT to_regclass($1)::text",
-            &[(&format!("{schema}.schema_migrations"), TEXT)],
-        )?;
-        let exists: Option<String> = match row {
-            Some(r) => tx.get(&r, 0)?,
-            None => None,
-        };
-        if exists.is_none() {
-            return Ok(None);
-        }
-        tx.schema_version().map(Some)
-    })?;
-    match current {
+    match current_version(store, &schema)? {
         Some(v) if v > PG_SCHEMA_VERSION => return Err(too_new(v)),
         Some(v) if v == PG_SCHEMA_VERSION => return Ok(0),
         _ => {}
@@ -89,36 +75,7 @@ pub(super) fn run(store: &PgStore) -> Result<usize> {
          CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
          applied_at BIGINT NOT NULL)"
     );
-    let result = (|| -> std::result::Result<Result<usize>, postgres::Error> {
-        client.batch_execute(&begin)?;
-        let version: i64 = client
-            .query_typed(
-                "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations",
-                &[],
-            )?
-            .first()
-            .map(|r| r.try_get(0))
-            .transpose()?
-            .unwrap_or(0);
-        if version > PG_SCHEMA_VERSION {
-            client.batch_execute("ROLLBACK")?;
-            return Ok(Err(too_new(version)));
-        }
-        let mut applied = 0;
-        for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            client.batch_execute(sql)?;
-            let v = (i + 1) as i64;
-            client.execute_typed(
-                "INSERT INTO schema_migrations (version, name, applied_at) \
-                 VALUES ($1, $2, extract(epoch FROM now())::int8)",
-                &[(&v, INT8), (name, TEXT)],
-            )?;
-            applied += 1;
-        }
-        client.batch_execute("COMMIT")?;
-        Ok(Ok(applied))
-    })();
-    match result {
+    match apply_pending(client, &begin) {
         Ok(r) => r,
         Err(e) => {
             if errors::kind(&e) == errors::Kind::Broken
@@ -136,4 +93,58 @@ pub(super) fn run(store: &PgStore) -> Result<usize> {
             ))
         }
     }
+}
+
+/// The schema's version, or `None` when it has no migrations table yet: one read.
+fn current_version(store: &PgStore, schema: &str) -> Result<Option<i64>> {
+    store.read(|tx| {
+        let row = tx.row(
+            "SELECT to_regclass($1)::text",
+            &[(&format!("{schema}.schema_migrations"), TEXT)],
+        )?;
+        let exists: Option<String> = match row {
+            Some(r) => tx.get(&r, 0)?,
+            None => None,
+        };
+        if exists.is_none() {
+            return Ok(None);
+        }
+        tx.schema_version().map(Some)
+    })
+}
+
+/// Under the migration lock (`begin`), applies the migrations the schema lacks and commits;
+/// a schema newer than this build is rolled back and refused. The outer error is the
+/// connection's (the caller rolls back or drops it), the inner one the answer.
+fn apply_pending(
+    client: &mut postgres::Client,
+    begin: &str,
+) -> std::result::Result<Result<usize>, postgres::Error> {
+    client.batch_execute(begin)?;
+    let version: i64 = client
+        .query_typed(
+            "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations",
+            &[],
+        )?
+        .first()
+        .map(|r| r.try_get(0))
+        .transpose()?
+        .unwrap_or(0);
+    if version > PG_SCHEMA_VERSION {
+        client.batch_execute("ROLLBACK")?;
+        return Ok(Err(too_new(version)));
+    }
+    let mut applied = 0;
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        client.batch_execute(sql)?;
+        let v = (i + 1) as i64;
+        client.execute_typed(
+            "INSERT INTO schema_migrations (version, name, applied_at) \
+             VALUES ($1, $2, extract(epoch FROM now())::int8)",
+            &[(&v, INT8), (name, TEXT)],
+        )?;
+        applied += 1;
+    }
+    client.batch_execute("COMMIT")?;
+    Ok(Ok(applied))
 }

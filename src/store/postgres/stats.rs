@@ -29,6 +29,9 @@ impl PgStore {
     }
 
     /// Per-kind job counts now and over the window since `since`.
+    ///
+    /// Long only for its three SQL statements (jobs by state, failed attempts, expired
+    /// leases) and their row mappings; the only logic is matching rows to their kind.
     pub fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>> {
         self.read(|tx| {
             let rows = tx.rows(

@@ -6,10 +6,13 @@ use crate::billing::{CheckoutRow, CustomerRow, PurchaseRecord, SubscriptionView}
 use crate::deliveries::{Delivery, DeliveryCounts};
 use crate::error::Result;
 use crate::event::{EventFilter, EventRow, InvoiceRecord};
-use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats};
+use crate::outbox::{
+    ClaimRequest, ClaimedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter, JobThrottle,
+    KindStats,
+};
 use crate::retention::{Cutoffs, Pruned};
 use crate::store::{Store, StoreTx};
-use crate::sync_state::{CatalogEntry, SyncCursor};
+use crate::sync_state::{CatalogEntry, SyncCursor, SyncPage};
 
 impl Store for PgStore {
     fn write(&self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
@@ -91,37 +94,14 @@ impl Store for PgStore {
     fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
         PgStore::job_attempts(self, id)
     }
-    fn claim(
-        &self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<Vec<ClaimedJob>> {
-        PgStore::claim(self, kinds, limit, lease_secs, max_attempts, now)
+    fn claim(&self, request: &ClaimRequest<'_>, now: i64) -> Result<Vec<ClaimedJob>> {
+        PgStore::claim(self, request, now)
     }
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         PgStore::complete(self, id, lease_token, now)
     }
-    fn fail(
-        &self,
-        id: i64,
-        lease_token: i64,
-        error: &str,
-        retry_after_secs: Option<i64>,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<FailOutcome> {
-        PgStore::fail(
-            self,
-            id,
-            lease_token,
-            error,
-            retry_after_secs,
-            max_attempts,
-            now,
-        )
+    fn fail(&self, attempt: &FailedAttempt<'_>, now: i64) -> Result<FailOutcome> {
+        PgStore::fail(self, attempt, now)
     }
     fn set_job_throttle(&self, kind: &str, throttle: &JobThrottle) -> Result<()> {
         PgStore::set_job_throttle(self, kind, throttle)
@@ -141,14 +121,8 @@ impl Store for PgStore {
     fn start_sync_cursor(&self, stream: &str, scope: &str, now: i64) -> Result<()> {
         PgStore::start_sync_cursor(self, stream, scope, now)
     }
-    fn advance_sync_cursor(
-        &self,
-        stream: &str,
-        starting_after: &str,
-        applied: i64,
-        now: i64,
-    ) -> Result<()> {
-        PgStore::advance_sync_cursor(self, stream, starting_after, applied, now)
+    fn advance_sync_cursor(&self, stream: &str, page: &SyncPage<'_>, now: i64) -> Result<()> {
+        PgStore::advance_sync_cursor(self, stream, page, now)
     }
     fn complete_sync_cursor(&self, stream: &str, now: i64) -> Result<()> {
         PgStore::complete_sync_cursor(self, stream, now)

@@ -8,7 +8,7 @@ use super::PgStore;
 use super::tx::{INT8, PgTx, TEXT};
 use crate::error::Result;
 use crate::outbox::{JobThrottle, ThrottleCounts};
-use crate::sync_state::{CatalogEntry, SyncCursor};
+use crate::sync_state::{CatalogEntry, SyncCursor, SyncPage};
 
 const CURSOR_COLS: &str =
     "stream, scope, starting_after, applied, started_at, updated_at, completed_at";
@@ -166,18 +166,17 @@ impl PgStore {
     }
 
     /// See [`crate::store::Store::advance_sync_cursor`].
-    pub fn advance_sync_cursor(
-        &self,
-        stream: &str,
-        starting_after: &str,
-        applied: i64,
-        now: i64,
-    ) -> Result<()> {
+    pub fn advance_sync_cursor(&self, stream: &str, page: &SyncPage<'_>, now: i64) -> Result<()> {
         self.write(|tx| {
             tx.exec(
                 "UPDATE stripe_sync_cursors SET starting_after = $2, applied = applied + $3, updated_at = $4 \
                  WHERE stream = $1",
-                &[(&stream, TEXT), (&starting_after, TEXT), (&applied, INT8), (&now, INT8)],
+                &[
+                    (&stream, TEXT),
+                    (&page.starting_after, TEXT),
+                    (&page.applied, INT8),
+                    (&now, INT8),
+                ],
             )?;
             Ok(())
         })

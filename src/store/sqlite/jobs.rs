@@ -14,8 +14,8 @@ use super::SqliteDb;
 use super::throttle;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
-    ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome, Job, JobAttempt,
-    JobFilter, JobState, LeasedJob, NewJob, ThrottleGate,
+    ClaimRequest, ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome,
+    FailedAttempt, Job, JobAttempt, JobFilter, JobState, KindPick, LeasedJob, NewJob, ThrottleGate,
 };
 
 pub(super) fn enqueue(
@@ -248,44 +248,39 @@ impl SqliteDb {
     /// order (a close never overtakes its open) while the CRM and the helpdesk stay independent.
     pub(crate) fn claim(
         &mut self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        max_attempts: u32,
+        request: &ClaimRequest<'_>,
         now: i64,
     ) -> Result<Vec<ClaimedJob>> {
-        let kinds_json = serde_json::to_string(kinds)
+        let kinds_json = serde_json::to_string(request.kinds)
             .map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
         self.write(|tx| {
             let conn = &tx.tx;
-            expire_leases(conn, max_attempts, now)?;
+            expire_leases(conn, request.max_attempts, now)?;
             let throttled = throttle::throttles(conn)?;
             let mut gate = ThrottleGate::default();
             let picked = if throttled.is_empty() {
-                let mut pick = conn.prepare_cached(match kinds.len() {
+                let mut pick = conn.prepare_cached(match request.kinds.len() {
                     0 => CLAIM_PICK_ANY,
                     1 => CLAIM_PICK_ONE,
                     _ => CLAIM_PICK_MANY,
                 })?;
-                pick.query_map(params![now, kinds_json, limit], |r| r.get::<_, i64>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
+                pick.query_map(params![now, kinds_json, request.limit], |r| {
+                    r.get::<_, i64>(0)
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?
             } else {
-                gate = ThrottleGate::open(throttled, kinds, now, &mut throttle::Counts(conn))?;
-                let exhausted = gate.exhausted();
-                let (sql, list) = if kinds.is_empty() {
-                    (CLAIM_PICK_EXCEPT, exhausted)
-                } else {
-                    let open: Vec<String> =
-                        kinds.iter().filter(|k| !exhausted.iter().any(|e| e == *k)).map(|k| k.to_string()).collect();
-                    if open.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    (CLAIM_PICK_MANY, open)
+                gate =
+                    ThrottleGate::open(throttled, request.kinds, now, &mut throttle::Counts(conn))?;
+                let (sql, list) = match gate.narrow(request.kinds) {
+                    None => return Ok(Vec::new()),
+                    Some(KindPick::Except(exhausted)) => (CLAIM_PICK_EXCEPT, exhausted),
+                    Some(KindPick::Only(open)) => (CLAIM_PICK_MANY, open),
                 };
-                let list = serde_json::to_string(&list).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
+                let list = serde_json::to_string(&list)
+                    .map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
                 let picked = conn
                     .prepare_cached(sql)?
-                    .query_map(params![now, list, limit], |r| r.get::<_, i64>(0))?
+                    .query_map(params![now, list, request.limit], |r| r.get::<_, i64>(0))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 let mut kind_of = conn.prepare_cached("SELECT kind FROM jobs WHERE id = ?1")?;
                 let mut kept = Vec::with_capacity(picked.len());
@@ -304,31 +299,7 @@ impl SqliteDb {
             // worker that read its clock before waiting for the lock never stamps a claim
             // into a window the others already filled.
             let now = gate.now(now);
-            let mut lease = conn.prepare_cached(
-                "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = coalesce(lease_token, 0) + 1, \
-                 lease_until = ?2, updated_at = ?3 WHERE id = ?1 \
-                 RETURNING id, kind, key, customer_id, attempts, lease_token, lease_until, payload",
-            )?;
-            let mut attempt =
-                conn.prepare_cached("INSERT INTO job_attempts (job_id, attempt, started_at) VALUES (?1, ?2, ?3)")?;
-            let mut out = Vec::with_capacity(picked.len());
-            for id in picked {
-                let job = lease.query_row(params![id, now.saturating_add(lease_secs), now], |r| {
-                    Ok(ClaimedJob {
-                        id: r.get(0)?,
-                        kind: r.get(1)?,
-                        key: r.get(2)?,
-                        customer_id: r.get(3)?,
-                        attempt: r.get(4)?,
-                        lease_token: r.get(5)?,
-                        lease_until: r.get(6)?,
-                        payload: r.get(7)?,
-                    })
-                })?;
-                attempt.execute(params![id, job.lease_token, now])?;
-                out.push(job);
-            }
-            Ok(out)
+            lease_picked(conn, &picked, now, request.lease_secs)
         })
     }
 
@@ -354,15 +325,7 @@ impl SqliteDb {
 
     /// Records a failed attempt: schedules the retry with backoff, or dead-letters the job
     /// after `max_attempts`. `error` is truncated; the caller redacts secrets first.
-    pub(crate) fn fail(
-        &mut self,
-        id: i64,
-        lease_token: i64,
-        error: &str,
-        retry_after_secs: Option<i64>,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<FailOutcome> {
+    pub(crate) fn fail(&mut self, attempt: &FailedAttempt<'_>, now: i64) -> Result<FailOutcome> {
         self.write(|tx| {
             let conn = &tx.tx;
             let row = conn
@@ -370,10 +333,10 @@ impl SqliteDb {
                     "SELECT attempts, coalesce, kind, key FROM jobs \
                      WHERE id = ?1 AND state = 'leased' AND lease_token = ?2 AND lease_until > ?3",
                 )?
-                .query_row(params![id, lease_token, now], |r| {
+                .query_row(params![attempt.id, attempt.lease_token, now], |r| {
                     Ok(LeasedJob {
-                        id,
-                        lease_token,
+                        id: attempt.id,
+                        lease_token: attempt.lease_token,
                         attempts: r.get(0)?,
                         coalesce: r.get(1)?,
                         kind: r.get(2)?,
@@ -382,14 +345,9 @@ impl SqliteDb {
                 })
                 .optional()?;
             let Some(job) = row else {
-                return Err(lease_error(conn, id));
+                return Err(lease_error(conn, attempt.id));
             };
-            end_attempt(
-                conn,
-                &job.failed(error, retry_after_secs),
-                max_attempts,
-                now,
-            )
+            end_attempt(conn, &job.failed(attempt), attempt.max_attempts, now)
         })
     }
 
@@ -421,4 +379,39 @@ impl SqliteDb {
             Ok(id)
         })
     }
+}
+
+/// Leases each picked job from `now` for `lease_secs` and opens its attempt.
+fn lease_picked(
+    conn: &rusqlite::Transaction<'_>,
+    picked: &[i64],
+    now: i64,
+    lease_secs: i64,
+) -> Result<Vec<ClaimedJob>> {
+    let mut lease = conn.prepare_cached(
+        "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = coalesce(lease_token, 0) + 1, \
+         lease_until = ?2, updated_at = ?3 WHERE id = ?1 \
+         RETURNING id, kind, key, customer_id, attempts, lease_token, lease_until, payload",
+    )?;
+    let mut attempt = conn.prepare_cached(
+        "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut out = Vec::with_capacity(picked.len());
+    for id in picked {
+        let job = lease.query_row(params![id, now.saturating_add(lease_secs), now], |r| {
+            Ok(ClaimedJob {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                key: r.get(2)?,
+                customer_id: r.get(3)?,
+                attempt: r.get(4)?,
+                lease_token: r.get(5)?,
+                lease_until: r.get(6)?,
+                payload: r.get(7)?,
+            })
+        })?;
+        attempt.execute(params![id, job.lease_token, now])?;
+        out.push(job);
+    }
+    Ok(out)
 }

@@ -35,9 +35,12 @@ use crate::billing::{CheckoutRow, CustomerRow, PurchaseRecord, SubscriptionView}
 use crate::deliveries::{AuthenticTimes, Delivery, DeliveryBuffer, DeliveryCounts, write_buffered};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{EventFilter, EventRow, InvoiceRecord, LivemodeCounts};
-use crate::outbox::{ClaimedJob, FailOutcome, Job, JobAttempt, JobFilter, JobThrottle, KindStats};
+use crate::outbox::{
+    ClaimRequest, ClaimedJob, FailOutcome, FailedAttempt, Job, JobAttempt, JobFilter, JobThrottle,
+    KindStats,
+};
 use crate::retention::{Cutoffs, Pruned};
-use crate::sync_state::{CatalogEntry, SyncCursor};
+use crate::sync_state::{CatalogEntry, SyncCursor, SyncPage};
 
 /// Migrations, in order. `PRAGMA user_version` holds how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -491,29 +494,14 @@ impl Store for SqliteStore {
     fn job_attempts(&self, id: i64) -> Result<Vec<JobAttempt>> {
         self.db(|db| db.job_attempts(id))
     }
-    fn claim(
-        &self,
-        kinds: &[&str],
-        limit: u32,
-        lease_secs: i64,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<Vec<ClaimedJob>> {
-        self.db(|db| db.claim(kinds, limit, lease_secs, max_attempts, now))
+    fn claim(&self, request: &ClaimRequest<'_>, now: i64) -> Result<Vec<ClaimedJob>> {
+        self.db(|db| db.claim(request, now))
     }
     fn complete(&self, id: i64, lease_token: i64, now: i64) -> Result<()> {
         self.db(|db| db.complete(id, lease_token, now))
     }
-    fn fail(
-        &self,
-        id: i64,
-        lease_token: i64,
-        error: &str,
-        retry_after_secs: Option<i64>,
-        max_attempts: u32,
-        now: i64,
-    ) -> Result<FailOutcome> {
-        self.db(|db| db.fail(id, lease_token, error, retry_after_secs, max_attempts, now))
+    fn fail(&self, attempt: &FailedAttempt<'_>, now: i64) -> Result<FailOutcome> {
+        self.db(|db| db.fail(attempt, now))
     }
     fn replay(&self, id: i64, now: i64) -> Result<i64> {
         self.db(|db| db.replay(id, now))
@@ -536,14 +524,8 @@ impl Store for SqliteStore {
     fn start_sync_cursor(&self, stream: &str, scope: &str, now: i64) -> Result<()> {
         self.db(|db| db.start_sync_cursor(stream, scope, now))
     }
-    fn advance_sync_cursor(
-        &self,
-        stream: &str,
-        starting_after: &str,
-        applied: i64,
-        now: i64,
-    ) -> Result<()> {
-        self.db(|db| db.advance_sync_cursor(stream, starting_after, applied, now))
+    fn advance_sync_cursor(&self, stream: &str, page: &SyncPage<'_>, now: i64) -> Result<()> {
+        self.db(|db| db.advance_sync_cursor(stream, page, now))
     }
     fn complete_sync_cursor(&self, stream: &str, now: i64) -> Result<()> {
         self.db(|db| db.complete_sync_cursor(stream, now))

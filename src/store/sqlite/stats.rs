@@ -9,6 +9,9 @@ use crate::outbox::KindStats;
 
 impl SqliteDb {
     /// Per-kind queue figures; `since` starts the window.
+    ///
+    /// Long only for its three SQL statements (jobs by state, failed attempts, expired
+    /// leases) and their row mappings; the only logic is matching rows to their kind.
     pub(crate) fn queue_stats(&self, now: i64, since: i64) -> Result<Vec<KindStats>> {
         let conn = self.conn();
         let mut st = conn.prepare_cached(

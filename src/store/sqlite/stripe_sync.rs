@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteDb;
 use crate::error::Result;
-use crate::sync_state::{CatalogEntry, SyncCursor};
+use crate::sync_state::{CatalogEntry, SyncCursor, SyncPage};
 
 const CURSOR_COLS: &str =
     "stream, scope, starting_after, applied, started_at, updated_at, completed_at";
@@ -58,8 +58,7 @@ impl SqliteDb {
     pub(crate) fn advance_sync_cursor(
         &mut self,
         stream: &str,
-        starting_after: &str,
-        applied: i64,
+        page: &SyncPage<'_>,
         now: i64,
     ) -> Result<()> {
         self.write(|tx| {
@@ -68,7 +67,7 @@ impl SqliteDb {
                     "UPDATE stripe_sync_cursors SET starting_after = ?2, applied = applied + ?3, updated_at = ?4 \
                      WHERE stream = ?1",
                 )?
-                .execute(params![stream, starting_after, applied, now])?;
+                .execute(params![stream, page.starting_after, page.applied, now])?;
             Ok(())
         })
     }
