@@ -293,6 +293,13 @@ pub trait Store: Send + Sync {
         Ok((0, 0))
     }
 
+    /// Client/server round trips the store has made since it opened (PostgreSQL: one per
+    /// statement or batch sent and answered). 0 for an embedded store, which has none. For
+    /// benchmarks: a deterministic measure of the network cost of a delivery.
+    fn round_trips(&self) -> u64 {
+        0
+    }
+
     /// Flushes buffered rows and releases the database; stops background threads.
     fn close(&self) -> Result<()>;
 

@@ -36,6 +36,7 @@ pub use config::{PgOptions, SslMode, is_postgres_url};
 pub use tx::PgTx;
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::deliveries::DeliveryBuffer;
@@ -64,6 +65,8 @@ pub struct PgStore {
     pending_log: Mutex<DeliveryBuffer>,
     /// Migrations this open applied (0 when another process had done them).
     applied: usize,
+    /// Round trips to the server since open ([`PgStore::round_trips`]).
+    trips: AtomicU64,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -101,6 +104,7 @@ impl PgStore {
             begin_try_write,
             pending_log: Mutex::new(DeliveryBuffer::default()),
             applied: 0,
+            trips: AtomicU64::new(0),
         };
         store.applied = migrate::run(&store)?;
         Ok(store)
@@ -121,6 +125,18 @@ impl PgStore {
         self.pool.open_count()
     }
 
+    /// Round trips to the server since open: every statement or simple-protocol batch sent
+    /// and answered (`BEGIN ...`, each statement, `COMMIT`), migrations aside. Deterministic
+    /// where timings are not, so benchmarks print it per delivery.
+    pub fn round_trips(&self) -> u64 {
+        self.trips.load(Ordering::Relaxed)
+    }
+
+    /// Counts one round trip (called next to each call to the server).
+    fn trip(&self) {
+        self.trips.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Runs `f` in one transaction: a write transaction (under the writer lock) or a read one.
     /// Commits when `f` returns `Ok`; rolls back and runs `f` again after a deadlock or a
     /// serialization failure; a connection that was lost while idle in the pool is replaced
@@ -130,6 +146,7 @@ impl PgStore {
         let mut retry = StaleRetry::new(self.opts.pool_size);
         loop {
             let mut conn = self.pool.get()?;
+            self.trip();
             if let Err(e) = conn.client().batch_execute(begin) {
                 // Nothing ran yet, so another connection is always safe to try.
                 match first_failed(&mut conn, &e, &mut retry) {
@@ -137,9 +154,11 @@ impl PgStore {
                     Some(err) => return Err(err),
                 }
             }
-            let mut tx = PgTx::new(conn.client());
+            let mut tx = PgTx::new(conn.client(), &self.trips);
             let out = f(&mut tx);
             let failure = tx.failure();
+            // COMMIT, or ROLLBACK.
+            self.trip();
             match out {
                 Ok(v) => match conn.client().batch_execute("COMMIT") {
                     Ok(()) => return Ok(v),
@@ -234,6 +253,7 @@ impl PgStore {
         let mut retry = StaleRetry::new(self.opts.pool_size);
         loop {
             let mut conn = self.pool.get()?;
+            self.trip();
             let e = match conn.client().simple_query(&sql) {
                 Ok(messages) => {
                     return Ok(messages

@@ -2,6 +2,8 @@
 //! the SQL of `store/rows.rs` in PostgreSQL's dialect. Every statement is unnamed
 //! (`query_typed`), so nothing outlives the transaction on a pooled server connection.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
 
@@ -29,6 +31,10 @@ pub(super) type Params<'a> = [(&'a (dyn ToSql + Sync), Type)];
 /// An open PostgreSQL transaction (`BEGIN` sent, `COMMIT` / `ROLLBACK` by the store).
 pub struct PgTx<'c> {
     client: &'c mut Client,
+    /// The store's round-trip counter: one per call to the server ([`PgStore::round_trips`]).
+    ///
+    /// [`PgStore::round_trips`]: super::PgStore::round_trips
+    trips: &'c AtomicU64,
     /// How the last failed statement failed: decides retry / rollback / drop.
     failure: Option<Kind>,
     /// A delivery's savepoint was kept but not yet released: the release rides along with
@@ -39,9 +45,10 @@ pub struct PgTx<'c> {
 }
 
 impl<'c> PgTx<'c> {
-    pub(super) fn new(client: &'c mut Client) -> Self {
+    pub(super) fn new(client: &'c mut Client, trips: &'c AtomicU64) -> Self {
         PgTx {
             client,
+            trips,
             failure: None,
             release_pending: false,
             failure_at_savepoint: None,
@@ -50,6 +57,10 @@ impl<'c> PgTx<'c> {
 
     pub(super) fn failure(&self) -> Option<Kind> {
         self.failure
+    }
+
+    fn trip(&self) {
+        self.trips.fetch_add(1, Ordering::Relaxed);
     }
 
     fn fail(&mut self, e: &postgres::Error) -> Error {
@@ -63,6 +74,7 @@ impl<'c> PgTx<'c> {
 
     /// Runs simple-protocol statements (savepoint control) in one round trip.
     fn simple(&mut self, sql: &str) -> Result<()> {
+        self.trip();
         match self.client.batch_execute(sql) {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail(&e)),
@@ -71,6 +83,7 @@ impl<'c> PgTx<'c> {
 
     /// All rows of a statement.
     pub(super) fn rows(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        self.trip();
         match self.client.query_typed(sql, params) {
             Ok(rows) => Ok(rows),
             Err(e) => Err(self.fail(&e)),
@@ -84,6 +97,7 @@ impl<'c> PgTx<'c> {
 
     /// Rows changed.
     pub(super) fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
+        self.trip();
         match self.client.execute_typed(sql, params) {
             Ok(n) => Ok(n),
             Err(e) => Err(self.fail(&e)),
