@@ -377,11 +377,13 @@ impl Engine {
                 }
                 for q in batch {
                     tx.savepoint()?;
-                    match self.ingest(tx, &q.intake(), &q.event) {
-                        Ok(answer) => {
-                            tx.release_savepoint()?;
-                            results.push(Ok(answer));
-                        }
+                    // A store may send a delivery's writes as late as its release (the
+                    // PostgreSQL write-behind): a failure there is still this delivery's.
+                    let ingested = self
+                        .ingest(tx, &q.intake(), &q.event)
+                        .and_then(|answer| tx.release_savepoint().map(|()| answer));
+                    match ingested {
+                        Ok(answer) => results.push(Ok(answer)),
                         Err(e) => {
                             tx.rollback_to_savepoint()?;
                             results.push(Err(e));

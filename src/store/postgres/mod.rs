@@ -21,6 +21,7 @@ mod copy;
 mod deliveries;
 mod errors;
 mod jobs;
+mod literal;
 mod migrate;
 mod payments;
 mod pool;
@@ -157,24 +158,29 @@ impl PgStore {
             let mut tx = PgTx::new(conn.client(), &self.trips);
             let out = f(&mut tx);
             let failure = tx.failure();
-            // COMMIT, or ROLLBACK.
+            // The deferred writes and COMMIT, or ROLLBACK (which drops them unsent).
+            let commit = tx.commit_sql();
             self.trip();
             match out {
-                Ok(v) => match conn.client().batch_execute("COMMIT") {
+                Ok(v) => match conn.client().batch_execute(&commit) {
                     Ok(()) => return Ok(v),
-                    Err(e) => match errors::kind(&e) {
-                        errors::Kind::Retry if tries + 1 < MAX_TRIES => {}
-                        errors::Kind::Broken => {
+                    Err(e) => {
+                        let kind = errors::kind(&e);
+                        if kind == errors::Kind::Broken {
                             conn.mark_broken();
                             return Err(errors::map(&e));
                         }
-                        _ => {
-                            if conn.client().batch_execute("ROLLBACK").is_err() {
-                                conn.mark_broken();
-                            }
+                        // A failed deferred statement leaves the transaction open and
+                        // aborted (a failed COMMIT ended it: ROLLBACK then only warns).
+                        self.trip();
+                        if conn.client().batch_execute("ROLLBACK").is_err() {
+                            conn.mark_broken();
                             return Err(errors::map(&e));
                         }
-                    },
+                        if kind != errors::Kind::Retry || tries + 1 >= MAX_TRIES {
+                            return Err(errors::map(&e));
+                        }
+                    }
                 },
                 Err(err) => {
                     if failure == Some(errors::Kind::Broken) {
@@ -241,14 +247,13 @@ impl PgStore {
     /// path and every unique delivery's first step; through [`PgStore::read`] it took three
     /// round trips. Pooler-safe like every read: nothing outlives the transaction.
     pub fn event_exists(&self, id: &str) -> Result<bool> {
-        if id.contains('\0') {
+        let Some(id_literal) = literal::text(id) else {
             // Not expressible as a literal; the parameterized read reports it.
             return self.read(|tx| crate::store::StoreTx::event_exists(tx, id));
-        }
+        };
         let sql = format!(
-            "{}; SELECT 1 FROM events WHERE id = {}; COMMIT",
-            self.begin_read,
-            literal(id)
+            "{}; SELECT 1 FROM events WHERE id = {id_literal}; COMMIT",
+            self.begin_read
         );
         let mut retry = StaleRetry::new(self.opts.pool_size);
         loop {
@@ -363,12 +368,6 @@ fn first_failed(
         conn.mark_broken();
     }
     Some(errors::map(e))
-}
-
-/// `s` as an SQL string literal: an escape string (`E'...'`), so it reads the same whatever
-/// `standard_conforming_strings` is; backslashes and quotes doubled.
-fn literal(s: &str) -> String {
-    format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 impl Drop for PgStore {
