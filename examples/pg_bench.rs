@@ -143,8 +143,8 @@ fn main() {
     };
     println!("{store} store, 5 KB invoice events, {n} deliveries per row");
     println!(
-        "{:<28} {:>10} {:>12} {:>12} {:>14}",
-        "row", "per s", "p50", "p99", "deliveries/tx"
+        "{:<28} {:>10} {:>12} {:>12} {:>14} {:>16}",
+        "row", "per s", "p50", "p99", "deliveries/tx", "round trips/dlv"
     );
     let dir = tempfile::tempdir().unwrap();
     let mut unique_rates = Vec::new();
@@ -168,18 +168,24 @@ fn main() {
                 })
                 .collect(),
         );
+        let trips = e.store_round_trips();
         let (rate, p50, p99) = run(&e, &signed, c, Outcome::Processed);
         let f = e.commit_figures();
+        let per = |before: u64| (e.store_round_trips() - before) as f64 / n as f64;
         println!(
-            "{:<28} {rate:>10.0} {p50:>12.2?} {p99:>12.2?} {:>14.1}",
+            "{:<28} {rate:>10.0} {p50:>12.2?} {p99:>12.2?} {:>14.1} {:>16.2}",
             format!("unique, {c} caller(s)"),
-            f.deliveries as f64 / f.batches.max(1) as f64
+            f.deliveries as f64 / f.batches.max(1) as f64,
+            per(trips)
         );
         unique_rates.push((c, rate));
+        let trips = e.store_round_trips();
         let (rate, p50, p99) = run(&e, &signed, c, Outcome::Duplicate);
         println!(
-            "{:<28} {rate:>10.0} {p50:>12.2?} {p99:>12.2?}",
-            format!("duplicate, {c} caller(s)")
+            "{:<28} {rate:>10.0} {p50:>12.2?} {p99:>12.2?} {:>14} {:>16.2}",
+            format!("duplicate, {c} caller(s)"),
+            "",
+            per(trips)
         );
         e.close().unwrap();
         drop(e);

@@ -333,8 +333,8 @@ impl Engine {
 
     /// Dedupe from a read (a duplicate writes nothing of its own and never joins a batch),
     /// else the group-commit pipeline ([`super::commit`]): the delivery is written in the
-    /// next write transaction, with whatever other deliveries are in flight, each in its own
-    /// savepoint. Answered once that transaction committed.
+    /// next write transaction, with whatever other deliveries are in flight. Answered once
+    /// that transaction committed.
     fn ingest_event(&self, intake: &Intake<'_>, event: Event) -> Result<Handled> {
         let dup = self.with_store(|store| {
             if !store.event_exists(&event.id)? {

@@ -271,6 +271,12 @@ impl Engine {
         self.commits.figures()
     }
 
+    /// Client/server round trips the store made since the engine opened (PostgreSQL; 0 on
+    /// SQLite). Divided by deliveries, the network cost of one: benchmarks print it.
+    pub fn store_round_trips(&self) -> u64 {
+        self.with_store(|s| Ok(s.round_trips())).unwrap_or(0)
+    }
+
     /// The store's test hooks (`testing` feature only): pragma setters, statement tracing.
     #[cfg(feature = "testing")]
     #[doc(hidden)]

@@ -272,6 +272,13 @@ pub trait Store: Send + Sync {
         Ok((0, 0))
     }
 
+    /// Client/server round trips the store has made since it opened (PostgreSQL: one per
+    /// statement or batch sent and answered). 0 for an embedded store, which has none. For
+    /// benchmarks: a deterministic measure of the network cost of a delivery.
+    fn round_trips(&self) -> u64 {
+        0
+    }
+
     /// Flushes buffered rows and releases the database; stops background threads.
     fn close(&self) -> Result<()>;
 
@@ -348,15 +355,6 @@ pub struct NewEvent<'a> {
 /// transaction type implements it; the pipeline (`engine::apply`) runs against it and never
 /// sees SQL.
 pub trait StoreTx {
-    /// Opens the savepoint of one delivery in a group-committed batch (never nested: it is
-    /// released or rolled back before the next one opens).
-    fn savepoint(&mut self) -> Result<()>;
-    /// Keeps what the delivery wrote since [`StoreTx::savepoint`] (a backend may defer the
-    /// release to the next savepoint or the commit).
-    fn release_savepoint(&mut self) -> Result<()>;
-    /// Undoes what the delivery wrote since [`StoreTx::savepoint`] and leaves the transaction
-    /// usable for the next one. An error here fails the whole transaction.
-    fn rollback_to_savepoint(&mut self) -> Result<()>;
     /// Whether the event id is stored (inside the write lock: race-free).
     fn event_exists(&mut self, id: &str) -> Result<bool>;
     /// Stores the raw event.

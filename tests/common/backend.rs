@@ -76,13 +76,21 @@ impl Backend {
                 .query_row(sql, [], |r| r.get(0))
                 .unwrap(),
             #[cfg(feature = "postgres")]
-            Some((_, admin)) => {
-                let schema = db.rsplit_once("schema=").unwrap().1;
-                let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap();
-                c.batch_execute(&format!("SET search_path TO {schema}"))
-                    .unwrap();
-                c.query_one(sql, &[]).unwrap().get(0)
-            }
+            Some((_, admin)) => pg_admin(admin, db).query_one(sql, &[]).unwrap().get(0),
+            #[cfg(not(feature = "postgres"))]
+            Some(_) => unreachable!(),
+        }
+    }
+
+    /// Runs statements directly on a database this backend made (a test's own trigger).
+    pub fn execute(&self, db: &str, sql: &str) {
+        match &self.pg {
+            None => rusqlite::Connection::open(db)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            #[cfg(feature = "postgres")]
+            Some((_, admin)) => pg_admin(admin, db).batch_execute(sql).unwrap(),
             #[cfg(not(feature = "postgres"))]
             Some(_) => unreachable!(),
         }
@@ -99,6 +107,16 @@ impl Drop for Backend {
         // Databases go after every engine that used them (engines live inside the loop body).
         self.keep.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
+}
+
+/// An admin connection to the schema of `db` (a URL this backend made).
+#[cfg(feature = "postgres")]
+fn pg_admin(admin: &str, db: &str) -> postgres::Client {
+    let schema = db.rsplit_once("schema=").unwrap().1;
+    let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("SET search_path TO {schema}"))
+        .unwrap();
+    c
 }
 
 fn postgres(var: &str, name: &'static str) -> Option<Backend> {

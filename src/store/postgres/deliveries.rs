@@ -10,7 +10,7 @@ use crate::error::{ErrorCode, Result};
 pub(super) fn insert(tx: &mut PgTx<'_>, d: &Delivery) -> Result<()> {
     let outcome = d.outcome.as_str();
     let secret_index = d.secret_index.map(i64::from);
-    tx.exec(
+    tx.defer(
         "INSERT INTO deliveries (at, outcome, reason, event_id, event_type, body_bytes, latency_us, lag_s, \
          secret_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
@@ -44,7 +44,7 @@ pub(super) fn count(
 ) -> Result<()> {
     let outcome = outcome.as_str();
     let n = n as i64;
-    tx.exec(
+    tx.defer(
         "INSERT INTO delivery_stats (minute, outcome, reason, count) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (minute, outcome, reason) DO UPDATE SET count = delivery_stats.count + excluded.count",
         &[(&minute, INT8), (&outcome, TEXT), (&reason, TEXT), (&n, INT8)],

@@ -26,7 +26,7 @@ pub(super) fn enqueue(
     let payload = job.payload.to_string();
     let kind = job.kind;
     if job.coalesce {
-        let row = tx.row(
+        let id = tx.returning_id(
             "UPDATE jobs SET payload = $3, updated_at = $4, event_id = $5 \
              WHERE kind = $1 AND key = $2 AND \"coalesce\" AND state = 'due' RETURNING id",
             &[
@@ -37,9 +37,9 @@ pub(super) fn enqueue(
                 (&event_id, TEXT),
             ],
         )?;
-        if let Some(r) = row {
+        if let Some(id) = id {
             return Ok(Some(EnqueuedJob {
-                id: tx.get(&r, 0)?,
+                id,
                 kind: kind.to_owned(),
                 key: job.key.clone(),
                 coalesced: true,
@@ -47,7 +47,7 @@ pub(super) fn enqueue(
         }
     }
     let queue = crate::outbox::queue_of(kind);
-    let row = tx.row(
+    let id = tx.returning_id(
         "INSERT INTO jobs (kind, key, customer_id, \"coalesce\", state, payload, run_at, created_at, updated_at, \
          event_id, queue) VALUES ($1, $2, $3, $4, 'due', $5, $6, $6, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
         &[
@@ -61,15 +61,12 @@ pub(super) fn enqueue(
             (&queue, TEXT),
         ],
     )?;
-    Ok(match row {
-        Some(r) => Some(EnqueuedJob {
-            id: tx.get(&r, 0)?,
-            kind: kind.to_owned(),
-            key: job.key.clone(),
-            coalesced: false,
-        }),
-        None => None,
-    })
+    Ok(id.map(|id| EnqueuedJob {
+        id,
+        kind: kind.to_owned(),
+        key: job.key.clone(),
+        coalesced: false,
+    }))
 }
 
 /// The claim pick: due jobs, oldest first, an ordered index range stopping at the limit; a

@@ -21,6 +21,7 @@ mod copy;
 mod deliveries;
 mod errors;
 mod jobs;
+mod literal;
 mod migrate;
 mod payments;
 mod pool;
@@ -36,6 +37,7 @@ pub use config::{PgOptions, SslMode, is_postgres_url};
 pub use tx::PgTx;
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::deliveries::DeliveryBuffer;
@@ -64,6 +66,8 @@ pub struct PgStore {
     pending_log: Mutex<DeliveryBuffer>,
     /// Migrations this open applied (0 when another process had done them).
     applied: usize,
+    /// Round trips to the server since open ([`PgStore::round_trips`]).
+    trips: AtomicU64,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -101,6 +105,7 @@ impl PgStore {
             begin_try_write,
             pending_log: Mutex::new(DeliveryBuffer::default()),
             applied: 0,
+            trips: AtomicU64::new(0),
         };
         store.applied = migrate::run(&store)?;
         Ok(store)
@@ -121,6 +126,18 @@ impl PgStore {
         self.pool.open_count()
     }
 
+    /// Round trips to the server since open: every statement or simple-protocol batch sent
+    /// and answered (`BEGIN ...`, each statement, `COMMIT`), migrations aside. Deterministic
+    /// where timings are not, so benchmarks print it per delivery.
+    pub fn round_trips(&self) -> u64 {
+        self.trips.load(Ordering::Relaxed)
+    }
+
+    /// Counts one round trip (called next to each call to the server).
+    fn trip(&self) {
+        self.trips.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Runs `f` in one transaction: a write transaction (under the writer lock) or a read one.
     /// Commits when `f` returns `Ok`; rolls back and runs `f` again after a deadlock or a
     /// serialization failure; a connection that was lost while idle in the pool is replaced
@@ -130,6 +147,7 @@ impl PgStore {
         let mut retry = StaleRetry::new(self.opts.pool_size);
         loop {
             let mut conn = self.pool.get()?;
+            self.trip();
             if let Err(e) = conn.client().batch_execute(begin) {
                 // Nothing ran yet, so another connection is always safe to try.
                 match first_failed(&mut conn, &e, &mut retry) {
@@ -137,25 +155,32 @@ impl PgStore {
                     Some(err) => return Err(err),
                 }
             }
-            let mut tx = PgTx::new(conn.client());
+            let mut tx = PgTx::new(conn.client(), &self.trips);
             let out = f(&mut tx);
             let failure = tx.failure();
+            // The deferred writes and COMMIT, or ROLLBACK (which drops them unsent).
+            let commit = tx.commit_sql();
+            self.trip();
             match out {
-                Ok(v) => match conn.client().batch_execute("COMMIT") {
+                Ok(v) => match conn.client().batch_execute(&commit) {
                     Ok(()) => return Ok(v),
-                    Err(e) => match errors::kind(&e) {
-                        errors::Kind::Retry if tries + 1 < MAX_TRIES => {}
-                        errors::Kind::Broken => {
+                    Err(e) => {
+                        let kind = errors::kind(&e);
+                        if kind == errors::Kind::Broken {
                             conn.mark_broken();
                             return Err(errors::map(&e));
                         }
-                        _ => {
-                            if conn.client().batch_execute("ROLLBACK").is_err() {
-                                conn.mark_broken();
-                            }
+                        // A failed deferred statement leaves the transaction open and
+                        // aborted (a failed COMMIT ended it: ROLLBACK then only warns).
+                        self.trip();
+                        if conn.client().batch_execute("ROLLBACK").is_err() {
+                            conn.mark_broken();
                             return Err(errors::map(&e));
                         }
-                    },
+                        if kind != errors::Kind::Retry || tries + 1 >= MAX_TRIES {
+                            return Err(errors::map(&e));
+                        }
+                    }
                 },
                 Err(err) => {
                     if failure == Some(errors::Kind::Broken) {
@@ -222,18 +247,18 @@ impl PgStore {
     /// path and every unique delivery's first step; through [`PgStore::read`] it took three
     /// round trips. Pooler-safe like every read: nothing outlives the transaction.
     pub fn event_exists(&self, id: &str) -> Result<bool> {
-        if id.contains('\0') {
+        let Some(id_literal) = literal::text(id) else {
             // Not expressible as a literal; the parameterized read reports it.
             return self.read(|tx| crate::store::StoreTx::event_exists(tx, id));
-        }
+        };
         let sql = format!(
-            "{}; SELECT 1 FROM events WHERE id = {}; COMMIT",
-            self.begin_read,
-            literal(id)
+            "{}; SELECT 1 FROM events WHERE id = {id_literal}; COMMIT",
+            self.begin_read
         );
         let mut retry = StaleRetry::new(self.opts.pool_size);
         loop {
             let mut conn = self.pool.get()?;
+            self.trip();
             let e = match conn.client().simple_query(&sql) {
                 Ok(messages) => {
                     return Ok(messages
@@ -343,12 +368,6 @@ fn first_failed(
         conn.mark_broken();
     }
     Some(errors::map(e))
-}
-
-/// `s` as an SQL string literal: an escape string (`E'...'`), so it reads the same whatever
-/// `standard_conforming_strings` is; backslashes and quotes doubled.
-fn literal(s: &str) -> String {
-    format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 impl Drop for PgStore {

@@ -169,6 +169,9 @@ impl Store for PgStore {
     fn livemode_counts(&self, limit: u32) -> Result<Option<crate::event::LivemodeCounts>> {
         PgStore::livemode_counts(self, limit).map(Some)
     }
+    fn round_trips(&self) -> u64 {
+        PgStore::round_trips(self)
+    }
     fn close(&self) -> Result<()> {
         PgStore::close(self)
     }

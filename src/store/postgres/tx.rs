@@ -2,6 +2,8 @@
 //! the SQL of `store/rows.rs` in PostgreSQL's dialect. Every statement is unnamed
 //! (`query_typed`), so nothing outlives the transaction on a pooled server connection.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
 
@@ -29,27 +31,115 @@ pub(super) type Params<'a> = [(&'a (dyn ToSql + Sync), Type)];
 /// An open PostgreSQL transaction (`BEGIN` sent, `COMMIT` / `ROLLBACK` by the store).
 pub struct PgTx<'c> {
     client: &'c mut Client,
+    /// The store's round-trip counter: one per call to the server ([`PgStore::round_trips`]).
+    ///
+    /// [`PgStore::round_trips`]: super::PgStore::round_trips
+    trips: &'c AtomicU64,
     /// How the last failed statement failed: decides retry / rollback / drop.
     failure: Option<Kind>,
-    /// A delivery's savepoint was kept but not yet released: the release rides along with
-    /// the next savepoint (one round trip instead of two), or `COMMIT` releases it.
-    release_pending: bool,
-    /// `failure` when the open savepoint was taken, restored when it is rolled back to.
-    failure_at_savepoint: Option<Kind>,
+    /// Write-behind: statements whose result nobody reads (row upserts, the event, the
+    /// delivery log and its stats), as text with literal parameters, sent in one
+    /// simple-protocol message with the next statement that needs an answer, or with `COMMIT`
+    /// ([`PgTx::commit_sql`]). A failure there may surface with a later delivery's statement:
+    /// the engine then writes the batch again one delivery per transaction, so the blame is
+    /// exact (`Engine::write_batch`).
+    deferred: String,
 }
 
 impl<'c> PgTx<'c> {
-    pub(super) fn new(client: &'c mut Client) -> Self {
+    pub(super) fn new(client: &'c mut Client, trips: &'c AtomicU64) -> Self {
         PgTx {
             client,
+            trips,
             failure: None,
-            release_pending: false,
-            failure_at_savepoint: None,
+            deferred: String::new(),
+        }
+    }
+
+    /// The deferred statements followed by `COMMIT`: the transaction's last round trip. A
+    /// deferred statement that fails there fails the transaction (the store rolls it back).
+    pub(super) fn commit_sql(&mut self) -> String {
+        let mut sql = std::mem::take(&mut self.deferred);
+        sql.push_str("COMMIT");
+        sql
+    }
+
+    /// Sends the deferred statements now (one round trip), if there are any.
+    fn flush(&mut self) -> Result<()> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        let sql = std::mem::take(&mut self.deferred);
+        self.simple(&sql)
+    }
+
+    /// Runs `sql` (with `params`) later, with the next round trip: its result is not needed
+    /// and its failure surfaces at that round trip. A statement
+    /// whose parameters have no literal form is sent now instead.
+    pub(super) fn defer(&mut self, sql: &str, params: &Params<'_>) -> Result<()> {
+        match super::literal::render(sql, params) {
+            Some(text) => {
+                self.deferred.push_str(&text);
+                self.deferred.push_str("; ");
+                Ok(())
+            }
+            None => self.exec(sql, params).map(|_| ()),
+        }
+    }
+
+    /// The first column of the rows of `text` (a rendered statement), sent after the deferred
+    /// statements in one simple-protocol round trip. For reads whose answer is one small
+    /// value: an existence check, an id `RETURNING`.
+    fn first_column(&mut self, text: &str) -> Result<Vec<Option<String>>> {
+        let mut batch = std::mem::take(&mut self.deferred);
+        batch.push_str(text);
+        self.trip();
+        match self.client.simple_query(&batch) {
+            Ok(messages) => Ok(messages
+                .iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_owned)),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    /// Whether `sql` returns a row, in one round trip with the deferred statements.
+    pub(super) fn exists(&mut self, sql: &str, params: &Params<'_>) -> Result<bool> {
+        match super::literal::render(sql, params) {
+            Some(text) => Ok(!self.first_column(&text)?.is_empty()),
+            None => Ok(!self.rows(sql, params)?.is_empty()),
+        }
+    }
+
+    /// The `int8` id `sql` returns (`RETURNING id`), if any, in one round trip with the
+    /// deferred statements.
+    pub(super) fn returning_id(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<i64>> {
+        let Some(text) = super::literal::render(sql, params) else {
+            return match self.row(sql, params)? {
+                Some(r) => self.get(&r, 0),
+                None => Ok(None),
+            };
+        };
+        match self.first_column(&text)?.into_iter().next().flatten() {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                Error::new(
+                    crate::error::ErrorCode::StoreCorrupt,
+                    format!("the server returned {v:?} for an id"),
+                )
+            }),
         }
     }
 
     pub(super) fn failure(&self) -> Option<Kind> {
         self.failure
+    }
+
+    fn trip(&self) {
+        self.trips.fetch_add(1, Ordering::Relaxed);
     }
 
     fn fail(&mut self, e: &postgres::Error) -> Error {
@@ -61,16 +151,19 @@ impl<'c> PgTx<'c> {
         errors::map(e)
     }
 
-    /// Runs simple-protocol statements (savepoint control) in one round trip.
+    /// Runs simple-protocol statements in one round trip.
     fn simple(&mut self, sql: &str) -> Result<()> {
+        self.trip();
         match self.client.batch_execute(sql) {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail(&e)),
         }
     }
 
-    /// All rows of a statement.
+    /// All rows of a statement (after the deferred ones).
     pub(super) fn rows(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        self.flush()?;
+        self.trip();
         match self.client.query_typed(sql, params) {
             Ok(rows) => Ok(rows),
             Err(e) => Err(self.fail(&e)),
@@ -82,8 +175,10 @@ impl<'c> PgTx<'c> {
         Ok(self.rows(sql, params)?.into_iter().next())
     }
 
-    /// Rows changed.
+    /// Rows changed (after the deferred statements).
     pub(super) fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
+        self.flush()?;
+        self.trip();
         match self.client.execute_typed(sql, params) {
             Ok(n) => Ok(n),
             Err(e) => Err(self.fail(&e)),
@@ -219,34 +314,6 @@ impl StoreTx for PgTx<'_> {
         self
     }
 
-    fn savepoint(&mut self) -> Result<()> {
-        self.failure_at_savepoint = self.failure;
-        if std::mem::take(&mut self.release_pending) {
-            self.simple("RELEASE SAVEPOINT delivery; SAVEPOINT delivery")
-        } else {
-            self.simple("SAVEPOINT delivery")
-        }
-    }
-
-    fn release_savepoint(&mut self) -> Result<()> {
-        self.release_pending = true;
-        Ok(())
-    }
-
-    fn rollback_to_savepoint(&mut self) -> Result<()> {
-        // A lost connection cannot be rolled back to a savepoint: the batch fails as a whole.
-        if self.failure == Some(Kind::Broken) {
-            return Err(Error::new(
-                crate::error::ErrorCode::StoreUnavailable,
-                "the PostgreSQL connection was lost inside a batch",
-            ));
-        }
-        self.simple("ROLLBACK TO SAVEPOINT delivery; RELEASE SAVEPOINT delivery")?;
-        // The failed delivery is undone; its failure must not decide the transaction's fate.
-        self.failure = self.failure_at_savepoint;
-        Ok(())
-    }
-
     fn purchase(&mut self, id: &str) -> Result<Option<PurchaseRecord>> {
         self.purchase_by_id(id)
     }
@@ -271,13 +338,11 @@ impl StoreTx for PgTx<'_> {
     }
 
     fn event_exists(&mut self, id: &str) -> Result<bool> {
-        Ok(self
-            .row("SELECT 1 FROM events WHERE id = $1", &[(&id, TEXT)])?
-            .is_some())
+        self.exists("SELECT 1 FROM events WHERE id = $1", &[(&id, TEXT)])
     }
 
     fn insert_event(&mut self, e: &NewEvent<'_>) -> Result<()> {
-        self.exec(
+        self.defer(
             "INSERT INTO events (id, type, created, livemode, api_version, account, object_id, customer_id, \
              outcome, received_at, body, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &[
@@ -304,7 +369,7 @@ impl StoreTx for PgTx<'_> {
         outcome: &str,
         customer_id: Option<&str>,
     ) -> Result<()> {
-        self.exec(
+        self.defer(
             "UPDATE events SET outcome = $2, customer_id = coalesce($3, customer_id), error_code = NULL \
              WHERE id = $1",
             &[(&id, TEXT), (&outcome, TEXT), (&customer_id, TEXT)],
@@ -334,7 +399,7 @@ impl StoreTx for PgTx<'_> {
     }
 
     fn put_customer(&mut self, c: &CustomerRecord, wm: &Watermark) -> Result<()> {
-        self.exec(
+        self.defer(
             "INSERT INTO customers (id, email, name, deleted, wm_event, wm_created, wm_snapshot, has_payment_method) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
              name = excluded.name, deleted = excluded.deleted, wm_event = excluded.wm_event, \
@@ -373,7 +438,7 @@ impl StoreTx for PgTx<'_> {
         email: Option<&str>,
         name: Option<&str>,
     ) -> Result<()> {
-        self.exec(
+        self.defer(
             "UPDATE customers SET email = coalesce(email, $2), name = coalesce(name, $3) WHERE id = $1",
             &[(&customer_id, TEXT), (&email, TEXT), (&name, TEXT)],
         )?;
@@ -390,7 +455,7 @@ impl StoreTx for PgTx<'_> {
 
     fn put_subscription(&mut self, v: &SubscriptionView, wm: &Watermark) -> Result<()> {
         let s = &v.record;
-        self.exec(
+        self.defer(
             "INSERT INTO subscriptions (id, customer_id, status, price_id, product_id, current_period_end, \
              cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, \
              wm_snapshot, items, trial_missing_payment_method, has_payment_method) \
@@ -446,7 +511,7 @@ impl StoreTx for PgTx<'_> {
     }
 
     fn put_invoice(&mut self, i: &InvoiceRecord, wm: &Watermark) -> Result<()> {
-        self.exec(
+        self.defer(
             "INSERT INTO invoices (id, customer_id, subscription_id, number, status, amount_due, \
              amount_paid, amount_remaining, currency, hosted_invoice_url, invoice_pdf, attempt_count, \
              next_payment_attempt, created, billing_reason, wm_event, wm_created, wm_snapshot) \
@@ -494,7 +559,7 @@ impl StoreTx for PgTx<'_> {
     fn put_checkout(&mut self, row: &CheckoutRow, wm: &Watermark) -> Result<()> {
         let c = &row.record;
         let state = row.state.as_str();
-        self.exec(
+        self.defer(
             "INSERT INTO checkout_sessions (id, customer_id, user_id, mode, status, payment_status, state, \
              subscription_id, wm_event, wm_created, wm_snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, user_id = excluded.user_id, \

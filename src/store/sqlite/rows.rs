@@ -120,26 +120,6 @@ impl StoreTx for SqliteTx<'_> {
         self
     }
 
-    fn savepoint(&mut self) -> Result<()> {
-        self.tx.prepare_cached("SAVEPOINT delivery")?.execute([])?;
-        Ok(())
-    }
-
-    fn release_savepoint(&mut self) -> Result<()> {
-        self.tx.prepare_cached("RELEASE delivery")?.execute([])?;
-        Ok(())
-    }
-
-    fn rollback_to_savepoint(&mut self) -> Result<()> {
-        // Fails ("no such savepoint") when SQLite already rolled the whole transaction back
-        // (a full disk, an I/O error): then the batch fails as a whole, as it must.
-        self.tx
-            .prepare_cached("ROLLBACK TO delivery")?
-            .execute([])?;
-        self.tx.prepare_cached("RELEASE delivery")?.execute([])?;
-        Ok(())
-    }
-
     fn event_exists(&mut self, id: &str) -> Result<bool> {
         let mut st = self
             .tx
