@@ -11,7 +11,6 @@ use std::time::Instant;
 use super::apply;
 use super::fault::FaultPoint;
 use super::{Engine, Handled, Outcome, unix_now};
-use crate::billing::Watermark;
 use crate::deliveries::{Delivery, DeliveryOutcome, RejectionBatch};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{self, Event, EventKind, Salvaged};
@@ -450,19 +449,10 @@ impl Engine {
             return Ok((self.duplicate(intake, event), d));
         }
         self.faults.check(FaultPoint::AfterDedupe, &event.id)?;
-        let wm = Watermark::event(event.created, &event.id);
         if event.account.is_some() && !self.config.accept_connect_events {
             return self.refuse_connect(tx, intake, event);
         }
-        let applied = apply::apply_object(
-            tx,
-            &event.object,
-            Some(&event.kind),
-            event.account.as_deref(),
-            &wm,
-            intake.now,
-            &self.faults,
-        )?;
+        let applied = apply::apply_event(tx, event, intake.now, &self.faults)?;
         self.faults.check(FaultPoint::AfterEnqueue, &event.id)?;
         let outcome = applied_outcome(event, &applied);
         tx.insert_event(&NewEvent {

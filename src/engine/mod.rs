@@ -47,7 +47,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::billing::{CheckoutState, Watermark};
+use crate::billing::CheckoutState;
 use crate::deliveries::{self, DeliveryOutcome, RejectionTally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{self, EventFilter};
@@ -322,10 +322,9 @@ impl Engine {
             .id()
             .ok_or_else(|| Error::new(ErrorCode::EventFieldMissing, "snapshot object has no id"))?
             .to_owned();
-        let wm = Watermark::snapshot(fetched_at);
         let applied = self.with_store(|s| {
             write_with(s, |tx| {
-                apply::apply_object(tx, &object, None, None, &wm, fetched_at, &self.faults)
+                apply::apply_fetched(tx, &object, fetched_at, &self.faults)
             })
         })?;
         Ok(SnapshotApplied {
@@ -356,22 +355,15 @@ impl Engine {
                 Ok((object, id))
             })
             .collect();
-        let wm = Watermark::snapshot(fetched_at);
         let mut applied = self
             .with_store(|s| {
                 write_with(s, |tx| {
                     let mut out = Vec::with_capacity(parsed.len());
                     for p in &parsed {
                         out.push(match p {
-                            Ok((object, _)) => Some(apply::apply_object(
-                                tx,
-                                object,
-                                None,
-                                None,
-                                &wm,
-                                fetched_at,
-                                &self.faults,
-                            )?),
+                            Ok((object, _)) => {
+                                Some(apply::apply_fetched(tx, object, fetched_at, &self.faults)?)
+                            }
                             Err(_) => None,
                         });
                     }
@@ -413,18 +405,9 @@ impl Engine {
                 )
             })?;
         let event = event::parse_event(&body).and_then(|e| self.check_livemode(e))?;
-        let wm = Watermark::event(event.created, &event.id);
         let applied = self.with_store(|s| {
             write_with(s, |tx| {
-                let applied = apply::apply_object(
-                    tx,
-                    &event.object,
-                    Some(&event.kind),
-                    event.account.as_deref(),
-                    &wm,
-                    now,
-                    &self.faults,
-                )?;
+                let applied = apply::apply_event(tx, &event, now, &self.faults)?;
                 let outcome = ingest::applied_outcome(&event, &applied);
                 tx.mark_event_applied(event_id, outcome.as_str(), applied.customer_id.as_deref())?;
                 Ok(applied)

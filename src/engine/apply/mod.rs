@@ -25,7 +25,7 @@ use serde_json::json;
 use super::fault::{FaultPoint, Faults};
 use crate::billing::{CheckoutRow, Decision, PurchaseRecord, SubscriptionView, Watermark};
 use crate::error::Result;
-use crate::event::{CustomerRecord, EntitlementsRecord, EventKind, InvoiceRecord, Object};
+use crate::event::{CustomerRecord, EntitlementsRecord, Event, EventKind, InvoiceRecord, Object};
 use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
 use crate::store::StoreTx;
@@ -152,12 +152,45 @@ impl Plan {
     }
 }
 
+/// Applies an event's object as of the event: its watermark, its kind, its Connect account.
+/// Ingest and `reprocess` both apply an event this way.
+pub(crate) fn apply_event(
+    tx: &mut dyn StoreTx,
+    event: &Event,
+    now: i64,
+    faults: &Faults,
+) -> Result<Applied> {
+    let wm = Watermark::event(event.created, &event.id);
+    let account = event.account.as_deref();
+    apply_object(
+        tx,
+        &event.object,
+        Some(&event.kind),
+        account,
+        &wm,
+        now,
+        faults,
+    )
+}
+
+/// Applies an object fetched from the Stripe API at `fetched_at` (reconcile, sync): the
+/// authoritative state as of then, with no event kind, in the platform's scope.
+pub(crate) fn apply_fetched(
+    tx: &mut dyn StoreTx,
+    object: &Object,
+    fetched_at: i64,
+    faults: &Faults,
+) -> Result<Applied> {
+    let wm = Watermark::snapshot(fetched_at);
+    apply_object(tx, object, None, None, &wm, fetched_at, faults)
+}
+
 /// Applies `object` written under `wm`. `kind` is the event type (`None` for an API snapshot,
 /// which moves state but never triggers event-specific side effects). `account` is a Connect
 /// event's connected account: its customer is kept in that account's scope (its user link
 /// never answers for the platform's user of the same id) and every job carries it, so a
 /// worker calling Stripe sends `Stripe-Account`.
-pub(crate) fn apply_object(
+fn apply_object(
     tx: &mut dyn StoreTx,
     object: &Object,
     kind: Option<&EventKind>,
