@@ -537,7 +537,6 @@ fn stored<'a>(
     }
 }
 
-/// Logs a rejection batch's samples and adds its counts.
 /// Whether a delivery's error is its own (the batch is written again without it) rather than
 /// the transaction's (every delivery in the batch fails with it): a busy, unreachable, timed
 /// out, full, read-only or corrupt store fails whatever is written.
@@ -555,6 +554,7 @@ fn fails_alone(e: &Error) -> bool {
     )
 }
 
+/// Logs a rejection batch's samples and adds its counts.
 pub(super) fn write_rejections(tx: &mut dyn StoreTx, batch: &RejectionBatch) -> Result<()> {
     for d in &batch.samples {
         tx.log_delivery(d)?;
