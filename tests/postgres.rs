@@ -17,7 +17,7 @@ use tollbooth::deliveries::{Delivery, DeliveryOutcome};
 use tollbooth::event::{CheckoutRecord, CustomerRecord, InvoiceRecord, SubscriptionRecord};
 use tollbooth::outbox::NewJob;
 use tollbooth::store::postgres::{PG_SCHEMA_VERSION, PgStore};
-use tollbooth::store::{NewEvent, StoreTx};
+use tollbooth::store::{NewEvent, Prefetch, StoreTx};
 use tollbooth::{CheckoutState, ErrorCode, FailOutcome, JobFilter, JobState};
 
 const DIRECT: &str = "TOLLBOOTH_TEST_POSTGRES";
@@ -360,6 +360,70 @@ macro_rules! both {
             }
         }
     };
+}
+
+both!(read_ahead_stays_true);
+/// A batch's read-ahead (`StoreTx::prefetch`) answers the first reads without a round trip,
+/// and never answers with a row the transaction has changed since: its own event, invoice and
+/// customer writes are seen, and a statement the read-ahead does not know forgets all of it.
+fn read_ahead_stays_true(url: &str) {
+    let st = PgStore::open(url).unwrap();
+    let wm = Watermark::event(1_700_000_000, "evt_1");
+    let customer = |id: &str, email: &str| CustomerRecord {
+        id: id.into(),
+        email: Some(email.into()),
+        ..Default::default()
+    };
+    let inv = InvoiceRecord {
+        id: "in_1".into(),
+        customer_id: "cus_1".into(),
+        amount_due: 2900,
+        currency: "usd".into(),
+        ..Default::default()
+    };
+    st.write(|tx| {
+        tx.insert_event(&event("evt_old", Some("cus_1"), b"{}"))?;
+        tx.put_customer(&customer("cus_1", "a@example.com"), &wm)
+    })
+    .unwrap();
+    st.write(|tx| {
+        tx.prefetch(&Prefetch {
+            event_ids: vec!["evt_old", "evt_new"],
+            invoices: vec!["in_1"],
+            subscriptions: vec!["sub_1"],
+            customers: vec!["cus_1", "cus_2"],
+        })?;
+        let before = st.round_trips();
+        assert!(tx.event_exists("evt_old")?);
+        assert!(!tx.event_exists("evt_new")?);
+        assert!(tx.invoice("in_1")?.is_none());
+        assert!(tx.subscription("sub_1")?.is_none());
+        let email = |c: Option<(CustomerRecord, Watermark)>| c.and_then(|(c, _)| c.email);
+        assert_eq!(
+            email(tx.customer("cus_1")?).as_deref(),
+            Some("a@example.com")
+        );
+        assert!(tx.customer("cus_2")?.is_none());
+        assert_eq!(st.round_trips(), before, "answered from the read-ahead");
+
+        tx.insert_event(&event("evt_new", None, b"{}"))?;
+        assert!(tx.event_exists("evt_new")?, "its own event is stored");
+        tx.put_invoice(&inv, &wm)?;
+        assert_eq!(tx.invoice("in_1")?.map(|(i, _)| i.amount_due), Some(2900));
+        tx.put_customer(&customer("cus_1", "b@example.com"), &wm)?;
+        assert_eq!(
+            email(tx.customer("cus_1")?).as_deref(),
+            Some("b@example.com")
+        );
+        // Not a write the read-ahead knows (it creates cus_2's row): everything is forgotten.
+        tx.payments().set_customer_account("cus_2", "acct_1")?;
+        assert!(
+            tx.customer("cus_2")?.is_some(),
+            "read again, not the stale answer"
+        );
+        Ok(())
+    })
+    .unwrap();
 }
 
 both!(rows_round_trip);

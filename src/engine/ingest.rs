@@ -15,7 +15,7 @@ use crate::deliveries::{Delivery, DeliveryOutcome, RejectionBatch};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{self, Event, EventKind, Salvaged};
 use crate::outbox::EnqueuedJob;
-use crate::store::{NewEvent, Store, StoreTx, write_with};
+use crate::store::{NewEvent, Prefetch, Store, StoreTx, write_with};
 use crate::{probe, verify};
 
 /// One delivery in flight.
@@ -412,6 +412,9 @@ impl Engine {
                 answers.clear();
                 if let Some(b) = pending {
                     write_rejections(tx, b)?;
+                }
+                if batch.len() > 1 {
+                    tx.prefetch(&Prefetch::of(batch.iter().map(|q| &q.event)))?;
                 }
                 for q in batch {
                     answers.push(self.ingest(tx, &q.intake(), &q.event)?);

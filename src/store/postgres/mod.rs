@@ -25,6 +25,7 @@ mod literal;
 mod migrate;
 mod payments;
 mod pool;
+mod prefetch;
 mod prune;
 mod queries;
 mod stats;

@@ -8,6 +8,7 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
 
 use super::errors::{self, Kind};
+use super::prefetch::{AheadRow, CUSTOMER_COLS, Prefetched};
 use crate::billing::{CheckoutRow, CheckoutState, PurchaseRecord, SubscriptionView, Watermark};
 use crate::deliveries::{Delivery, DeliveryOutcome};
 use crate::error::{Error, Result};
@@ -16,7 +17,7 @@ use crate::event::{
 };
 use crate::outbox::EnqueuedJob;
 use crate::outbox::NewJob;
-use crate::store::{NewEvent, StoreTx};
+use crate::store::{NewEvent, Prefetch, StoreTx};
 use crate::sync_state::CatalogEntry;
 
 /// Parameter types, short.
@@ -44,6 +45,10 @@ pub struct PgTx<'c> {
     /// the engine then writes the batch again one delivery per transaction, so the blame is
     /// exact (`Engine::write_batch`).
     deferred: String,
+    /// What [`StoreTx::prefetch`] read ahead for this batch, while it is still true.
+    ahead: Option<Box<Prefetched>>,
+    /// A statement of a known kind is being sent (see [`PgTx::known`]).
+    known: bool,
 }
 
 impl<'c> PgTx<'c> {
@@ -53,7 +58,45 @@ impl<'c> PgTx<'c> {
             trips,
             failure: None,
             deferred: String::new(),
+            ahead: None,
+            known: false,
         }
+    }
+
+    /// Runs `f`, whose statements only touch what the caller keeps the read-ahead true for
+    /// (an event stored, a row written and forgotten, a job, a log row, a read).
+    fn known<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let outer = std::mem::replace(&mut self.known, true);
+        let out = f(self);
+        self.known = outer;
+        out
+    }
+
+    /// Called by every helper that sends a statement: one that is not of a known kind may
+    /// have written anything, so the read-ahead is dropped.
+    fn sending(&mut self) {
+        if !self.known {
+            self.ahead = None;
+        }
+    }
+
+    /// The read-ahead, when there is one.
+    fn ahead(&mut self) -> Option<&mut Prefetched> {
+        self.ahead.as_deref_mut()
+    }
+
+    /// Runs `f`, which writes the `row` with `id` (and nothing else read ahead): that row's
+    /// next read goes to the server.
+    fn writing_row<T>(
+        &mut self,
+        row: AheadRow,
+        id: &str,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        if let Some(a) = self.ahead() {
+            a.forget(row, id);
+        }
+        self.known(f)
     }
 
     /// The deferred statements followed by `COMMIT`: the transaction's last round trip. A
@@ -77,6 +120,7 @@ impl<'c> PgTx<'c> {
     /// and its failure surfaces at that round trip. A statement
     /// whose parameters have no literal form is sent now instead.
     pub(super) fn defer(&mut self, sql: &str, params: &Params<'_>) -> Result<()> {
+        self.sending();
         match super::literal::render(sql, params) {
             Some(text) => {
                 self.deferred.push_str(&text);
@@ -90,7 +134,8 @@ impl<'c> PgTx<'c> {
     /// The first column of the rows of `text` (a rendered statement), sent after the deferred
     /// statements in one simple-protocol round trip. For reads whose answer is one small
     /// value: an existence check, an id `RETURNING`.
-    fn first_column(&mut self, text: &str) -> Result<Vec<Option<String>>> {
+    pub(super) fn first_column(&mut self, text: &str) -> Result<Vec<Option<String>>> {
+        self.sending();
         let mut batch = std::mem::take(&mut self.deferred);
         batch.push_str(text);
         self.trip();
@@ -162,6 +207,7 @@ impl<'c> PgTx<'c> {
 
     /// All rows of a statement (after the deferred ones).
     pub(super) fn rows(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        self.sending();
         self.flush()?;
         self.trip();
         match self.client.query_typed(sql, params) {
@@ -177,6 +223,7 @@ impl<'c> PgTx<'c> {
 
     /// Rows changed (after the deferred statements).
     pub(super) fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
+        self.sending();
         self.flush()?;
         self.trip();
         match self.client.execute_typed(sql, params) {
@@ -252,6 +299,21 @@ impl<'c> PgTx<'c> {
                 status_since: self.get(r, 11)?,
             },
             self.watermark(r, 12)?,
+        ))
+    }
+
+    /// A customer row of [`CUSTOMER_COLS`].
+    pub(super) fn customer_row(&mut self, r: &Row) -> Result<(CustomerRecord, Watermark)> {
+        Ok((
+            CustomerRecord {
+                id: self.get(r, 0)?,
+                email: self.get(r, 1)?,
+                name: self.get(r, 2)?,
+                user_id: None,
+                deleted: self.get(r, 3)?,
+                has_payment_method: self.get(r, 7)?,
+            },
+            self.watermark(r, 4)?,
         ))
     }
 
@@ -337,30 +399,43 @@ impl StoreTx for PgTx<'_> {
         self.put_catalog(e)
     }
 
+    fn prefetch(&mut self, keys: &Prefetch<'_>) -> Result<()> {
+        let ahead = self.known(|tx| tx.read_ahead(keys))?;
+        self.ahead = Some(Box::new(ahead));
+        Ok(())
+    }
+
     fn event_exists(&mut self, id: &str) -> Result<bool> {
-        self.exists("SELECT 1 FROM events WHERE id = $1", &[(&id, TEXT)])
+        if let Some(&stored) = self.ahead().and_then(|a| a.events.get(id)) {
+            return Ok(stored);
+        }
+        self.known(|tx| tx.exists("SELECT 1 FROM events WHERE id = $1", &[(&id, TEXT)]))
     }
 
     fn insert_event(&mut self, e: &NewEvent<'_>) -> Result<()> {
-        self.defer(
-            "INSERT INTO events (id, type, created, livemode, api_version, account, object_id, customer_id, \
-             outcome, received_at, body, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            &[
-                (&e.id, TEXT),
-                (&e.event_type, TEXT),
-                (&e.created, INT8),
-                (&e.livemode, BOOL),
-                (&e.api_version, TEXT),
-                (&e.account, TEXT),
-                (&e.object_id, TEXT),
-                (&e.customer_id, TEXT),
-                (&e.outcome, TEXT),
-                (&e.received_at, INT8),
-                (&e.body, BYTEA),
-                (&e.error_code, TEXT),
-            ],
-        )?;
-        Ok(())
+        if let Some(a) = self.ahead() {
+            a.events.insert(e.id.to_owned(), true);
+        }
+        self.known(|tx| {
+            tx.defer(
+                "INSERT INTO events (id, type, created, livemode, api_version, account, object_id, customer_id, \
+                 outcome, received_at, body, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                &[
+                    (&e.id, TEXT),
+                    (&e.event_type, TEXT),
+                    (&e.created, INT8),
+                    (&e.livemode, BOOL),
+                    (&e.api_version, TEXT),
+                    (&e.account, TEXT),
+                    (&e.object_id, TEXT),
+                    (&e.customer_id, TEXT),
+                    (&e.outcome, TEXT),
+                    (&e.received_at, INT8),
+                    (&e.body, BYTEA),
+                    (&e.error_code, TEXT),
+                ],
+            )
+        })
     }
 
     fn mark_event_applied(
@@ -369,37 +444,29 @@ impl StoreTx for PgTx<'_> {
         outcome: &str,
         customer_id: Option<&str>,
     ) -> Result<()> {
-        self.defer(
-            "UPDATE events SET outcome = $2, customer_id = coalesce($3, customer_id), error_code = NULL \
-             WHERE id = $1",
-            &[(&id, TEXT), (&outcome, TEXT), (&customer_id, TEXT)],
-        )?;
-        Ok(())
+        // Changes no event's existence.
+        self.known(|tx| {
+            tx.defer(
+                "UPDATE events SET outcome = $2, customer_id = coalesce($3, customer_id), error_code = NULL \
+                 WHERE id = $1",
+                &[(&id, TEXT), (&outcome, TEXT), (&customer_id, TEXT)],
+            )
+        })
     }
 
     fn customer(&mut self, id: &str) -> Result<Option<(CustomerRecord, Watermark)>> {
-        let Some(r) = self.row(
-            "SELECT id, email, name, deleted, wm_event, wm_created, wm_snapshot, has_payment_method FROM customers WHERE id = $1",
-            &[(&id, TEXT)],
-        )?
-        else {
+        if let Some(row) = self.ahead().and_then(|a| a.customers.get(id)) {
+            return Ok(row.clone());
+        }
+        let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1");
+        let Some(r) = self.known(|tx| tx.row(&sql, &[(&id, TEXT)]))? else {
             return Ok(None);
         };
-        Ok(Some((
-            CustomerRecord {
-                id: self.get(&r, 0)?,
-                email: self.get(&r, 1)?,
-                name: self.get(&r, 2)?,
-                user_id: None,
-                deleted: self.get(&r, 3)?,
-                has_payment_method: self.get(&r, 7)?,
-            },
-            self.watermark(&r, 4)?,
-        )))
+        Ok(Some(self.customer_row(&r)?))
     }
 
     fn put_customer(&mut self, c: &CustomerRecord, wm: &Watermark) -> Result<()> {
-        self.defer(
+        self.writing_row(AheadRow::Customer, &c.id, |tx| tx.defer(
             "INSERT INTO customers (id, email, name, deleted, wm_event, wm_created, wm_snapshot, has_payment_method) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
              name = excluded.name, deleted = excluded.deleted, wm_event = excluded.wm_event, \
@@ -415,20 +482,20 @@ impl StoreTx for PgTx<'_> {
                 (&wm.snapshot, BOOL),
                 (&c.has_payment_method, BOOL),
             ],
-        )?;
+        ))?;
         Ok(())
     }
 
     fn link_user(&mut self, customer_id: &str, user_id: &str, created: i64) -> Result<bool> {
         // A row that exists only as a link gets a watermark older than any event.
-        let n = self.exec(
+        let n = self.writing_row(AheadRow::Customer, customer_id, |tx| tx.exec(
             "INSERT INTO customers (id, user_id, user_created, wm_event, wm_created) VALUES ($1, $2, $3, '', -1) \
              ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, user_created = excluded.user_created \
              WHERE customers.user_id IS NULL OR (customers.user_id <> excluded.user_id \
                 AND (customers.user_created < excluded.user_created \
                 OR (customers.user_created = excluded.user_created AND customers.user_id < excluded.user_id)))",
             &[(&customer_id, TEXT), (&user_id, TEXT), (&created, INT8)],
-        )?;
+        ))?;
         Ok(n > 0)
     }
 
@@ -438,16 +505,19 @@ impl StoreTx for PgTx<'_> {
         email: Option<&str>,
         name: Option<&str>,
     ) -> Result<()> {
-        self.defer(
+        self.writing_row(AheadRow::Customer, customer_id, |tx| tx.defer(
             "UPDATE customers SET email = coalesce(email, $2), name = coalesce(name, $3) WHERE id = $1",
             &[(&customer_id, TEXT), (&email, TEXT), (&name, TEXT)],
-        )?;
+        ))?;
         Ok(())
     }
 
     fn subscription(&mut self, id: &str) -> Result<Option<(SubscriptionView, Watermark)>> {
+        if let Some(row) = self.ahead().and_then(|a| a.subscriptions.get(id)) {
+            return Ok(row.clone());
+        }
         let sql = format!("SELECT {SUBSCRIPTION_COLS} FROM subscriptions WHERE id = $1");
-        match self.row(&sql, &[(&id, TEXT)])? {
+        match self.known(|tx| tx.row(&sql, &[(&id, TEXT)]))? {
             Some(r) => Ok(Some(self.subscription_row(&r)?)),
             None => Ok(None),
         }
@@ -455,7 +525,7 @@ impl StoreTx for PgTx<'_> {
 
     fn put_subscription(&mut self, v: &SubscriptionView, wm: &Watermark) -> Result<()> {
         let s = &v.record;
-        self.defer(
+        self.writing_row(AheadRow::Subscription, &v.record.id, |tx| tx.defer(
             "INSERT INTO subscriptions (id, customer_id, status, price_id, product_id, current_period_end, \
              cancel_at_period_end, cancel_at, canceled_at, ended_at, trial_end, status_since, wm_event, wm_created, \
              wm_snapshot, items, trial_missing_payment_method, has_payment_method) \
@@ -488,7 +558,7 @@ impl StoreTx for PgTx<'_> {
                 (&s.trial_missing_payment_method, TEXT),
                 (&s.has_payment_method, BOOL),
             ],
-        )?;
+        ))?;
         Ok(())
     }
 
@@ -496,22 +566,25 @@ impl StoreTx for PgTx<'_> {
         let sql = format!(
             "SELECT {SUBSCRIPTION_COLS} FROM subscriptions WHERE customer_id = $1 ORDER BY id"
         );
-        let rows = self.rows(&sql, &[(&customer_id, TEXT)])?;
+        let rows = self.known(|tx| tx.rows(&sql, &[(&customer_id, TEXT)]))?;
         rows.iter()
             .map(|r| self.subscription_row(r).map(|(v, _)| v))
             .collect()
     }
 
     fn invoice(&mut self, id: &str) -> Result<Option<(InvoiceRecord, Watermark)>> {
+        if let Some(row) = self.ahead().and_then(|a| a.invoices.get(id)) {
+            return Ok(row.clone());
+        }
         let sql = format!("SELECT {INVOICE_COLS} FROM invoices WHERE id = $1");
-        match self.row(&sql, &[(&id, TEXT)])? {
+        match self.known(|tx| tx.row(&sql, &[(&id, TEXT)]))? {
             Some(r) => Ok(Some(self.invoice_row(&r)?)),
             None => Ok(None),
         }
     }
 
     fn put_invoice(&mut self, i: &InvoiceRecord, wm: &Watermark) -> Result<()> {
-        self.defer(
+        self.writing_row(AheadRow::Invoice, &i.id, |tx| tx.defer(
             "INSERT INTO invoices (id, customer_id, subscription_id, number, status, amount_due, \
              amount_paid, amount_remaining, currency, hosted_invoice_url, invoice_pdf, attempt_count, \
              next_payment_attempt, created, billing_reason, wm_event, wm_created, wm_snapshot) \
@@ -544,7 +617,7 @@ impl StoreTx for PgTx<'_> {
                 (&wm.created, INT8),
                 (&wm.snapshot, BOOL),
             ],
-        )?;
+        ))?;
         Ok(())
     }
 
@@ -584,10 +657,13 @@ impl StoreTx for PgTx<'_> {
     }
 
     fn customer_user(&mut self, customer_id: &str) -> Result<Option<String>> {
-        match self.row(
-            "SELECT user_id FROM customers WHERE id = $1",
-            &[(&customer_id, TEXT)],
-        )? {
+        let row = self.known(|tx| {
+            tx.row(
+                "SELECT user_id FROM customers WHERE id = $1",
+                &[(&customer_id, TEXT)],
+            )
+        })?;
+        match row {
             Some(r) => self.get(&r, 0),
             None => Ok(None),
         }
@@ -599,11 +675,12 @@ impl StoreTx for PgTx<'_> {
         event_id: Option<&str>,
         now: i64,
     ) -> Result<Option<EnqueuedJob>> {
-        super::jobs::enqueue(self, job, event_id, now)
+        // Jobs only: nothing read ahead changes.
+        self.known(|tx| super::jobs::enqueue(tx, job, event_id, now))
     }
 
     fn log_delivery(&mut self, d: &Delivery) -> Result<()> {
-        super::deliveries::insert(self, d)
+        self.known(|tx| super::deliveries::insert(tx, d))
     }
 
     fn count_deliveries(
@@ -613,6 +690,6 @@ impl StoreTx for PgTx<'_> {
         reason: &str,
         n: u64,
     ) -> Result<()> {
-        super::deliveries::count(self, minute, outcome, reason, n)
+        self.known(|tx| super::deliveries::count(tx, minute, outcome, reason, n))
     }
 }

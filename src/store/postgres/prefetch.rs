@@ -1,0 +1,165 @@
+//! Read-ahead for a batch ([`StoreTx::prefetch`]): the in-lock dedupe and the row each
+//! delivery's object is compared with, for every delivery of a group-commit batch in two round
+//! trips, instead of two round trips per delivery while the writer lock is held.
+//!
+//! Why it is safe to answer later reads from memory: the batch holds the writer lock (taken
+//! by its `BEGIN`, before this runs), so no other transaction writes these rows until it
+//! commits; and this transaction's own writes keep the answers true: storing an event marks
+//! it stored, writing an invoice, subscription or customer forgets that row (its next read
+//! goes to the server, after the deferred writes), and any statement the transaction sends
+//! that is not one of those known ones forgets everything ([`PgTx`]'s helpers do that
+//! themselves, so a write added later cannot leave a stale answer behind).
+//!
+//! [`StoreTx::prefetch`]: crate::store::StoreTx::prefetch
+
+use std::collections::HashMap;
+
+use postgres::types::Type;
+
+use super::literal;
+use super::tx::{INVOICE_COLS, PgTx, SUBSCRIPTION_COLS};
+use crate::billing::{SubscriptionView, Watermark};
+use crate::error::Result;
+use crate::event::{CustomerRecord, InvoiceRecord};
+use crate::store::Prefetch;
+
+/// A row read ahead: `None` when the row does not exist.
+type Ahead<T> = Option<(T, Watermark)>;
+
+/// What one batch read ahead, by id. An id missing from a map was not read ahead (or was
+/// written since): its read goes to the server.
+#[derive(Default)]
+pub(super) struct Prefetched {
+    pub(super) events: HashMap<String, bool>,
+    pub(super) invoices: HashMap<String, Ahead<InvoiceRecord>>,
+    pub(super) subscriptions: HashMap<String, Ahead<SubscriptionView>>,
+    pub(super) customers: HashMap<String, Ahead<CustomerRecord>>,
+}
+
+/// A kind of row read ahead, for [`Prefetched::forget`].
+#[derive(Debug, Clone, Copy)]
+pub(super) enum AheadRow {
+    Invoice,
+    Subscription,
+    Customer,
+}
+
+impl Prefetched {
+    /// Forgets one row (it is being written): its next read goes to the server.
+    pub(super) fn forget(&mut self, row: AheadRow, id: &str) {
+        let _ = match row {
+            AheadRow::Invoice => self.invoices.remove(id).is_some(),
+            AheadRow::Subscription => self.subscriptions.remove(id).is_some(),
+            AheadRow::Customer => self.customers.remove(id).is_some(),
+        };
+    }
+}
+
+/// The columns `StoreTx::customer` reads, in its order.
+pub(super) const CUSTOMER_COLS: &str =
+    "id, email, name, deleted, wm_event, wm_created, wm_snapshot, has_payment_method";
+
+impl PgTx<'_> {
+    /// Reads `keys` ahead: which events are stored (one simple-protocol round trip that also
+    /// carries the deferred writes), then one typed round trip per kind of row asked for.
+    pub(super) fn read_ahead(&mut self, keys: &Prefetch<'_>) -> Result<Prefetched> {
+        let mut ahead = Prefetched::default();
+        if let Some(sql) = stored_events_sql(&keys.event_ids) {
+            for id in self.first_column(&sql)?.into_iter().flatten() {
+                ahead.events.insert(id, true);
+            }
+            for id in &keys.event_ids {
+                ahead.events.entry((*id).to_owned()).or_insert(false);
+            }
+        }
+        ahead.invoices = self.rows_ahead("invoices", INVOICE_COLS, &keys.invoices, |tx, r| {
+            let (rec, wm) = tx.invoice_row(r)?;
+            Ok((rec.id.clone(), (rec, wm)))
+        })?;
+        ahead.subscriptions = self.rows_ahead(
+            "subscriptions",
+            SUBSCRIPTION_COLS,
+            &keys.subscriptions,
+            |tx, r| {
+                let (view, wm) = tx.subscription_row(r)?;
+                Ok((view.record.id.clone(), (view, wm)))
+            },
+        )?;
+        ahead.customers =
+            self.rows_ahead("customers", CUSTOMER_COLS, &keys.customers, |tx, r| {
+                let (rec, wm) = tx.customer_row(r)?;
+                Ok((rec.id.clone(), (rec, wm)))
+            })?;
+        Ok(ahead)
+    }
+
+    /// The rows of `table` with the given ids, in one round trip (none when there are no
+    /// ids), by id; ids without a row read as absent.
+    fn rows_ahead<T>(
+        &mut self,
+        table: &str,
+        cols: &str,
+        ids: &[&str],
+        row: impl Fn(&mut Self, &postgres::Row) -> Result<(String, (T, Watermark))>,
+    ) -> Result<HashMap<String, Ahead<T>>> {
+        let mut found = HashMap::new();
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let sql = format!("SELECT {cols} FROM {table} WHERE id = ANY($1)");
+        for r in self.rows(&sql, &[(&ids, Type::TEXT_ARRAY)])? {
+            let (id, rec) = row(self, &r)?;
+            found.insert(id, Some(rec));
+        }
+        absent(&mut found, ids);
+        Ok(found)
+    }
+}
+
+/// Marks the ids that returned no row as read and absent.
+fn absent<T>(map: &mut HashMap<String, Ahead<T>>, ids: &[&str]) {
+    for id in ids {
+        map.entry((*id).to_owned()).or_insert(None);
+    }
+}
+
+/// `SELECT id FROM events WHERE id IN (...)` with the ids as literals; `None` when there are
+/// none or one has no literal form (then each delivery's dedupe reads it itself).
+fn stored_events_sql(ids: &[&str]) -> Option<String> {
+    if ids.is_empty() {
+        return None;
+    }
+    let literals: Option<Vec<String>> = ids.iter().map(|id| literal::text(id)).collect();
+    Some(format!(
+        "SELECT id FROM events WHERE id IN ({})",
+        literals?.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_events_sql_lists_each_id_as_an_escaped_literal() {
+        assert_eq!(
+            stored_events_sql(&["evt_1", "evt_'2"]).as_deref(),
+            Some("SELECT id FROM events WHERE id IN (E'evt_1', E'evt_''2')")
+        );
+        assert_eq!(stored_events_sql(&[]), None);
+        assert_eq!(
+            stored_events_sql(&["evt_1", "a\0b"]),
+            None,
+            "no literal for a NUL"
+        );
+    }
+
+    #[test]
+    fn ids_without_a_row_are_read_as_absent_not_forgotten() {
+        let mut m: HashMap<String, Ahead<InvoiceRecord>> = HashMap::new();
+        m.insert("in_1".into(), None);
+        absent(&mut m, &["in_1", "in_2"]);
+        assert_eq!(m.len(), 2);
+        assert!(m.values().all(Option::is_none));
+    }
+}
