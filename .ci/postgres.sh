@@ -19,6 +19,9 @@
 #   TOLLBOOTH_TEST_POSTGRES_OTHER_CA a CA that did not sign the server (for the failing case)
 #   TOLLBOOTH_TEST_POSTGRES_RESTART  a script that restarts the server (fast shutdown)
 #   TOLLBOOTH_TEST_POSTGRES_CTL      `ctl.sh stop|start|restart` for outage tests
+#
+# TOLLBOOTH_PG_DURABLE=1 keeps the server's durable defaults (fsync, synchronous_commit,
+# full_page_writes on) instead of the test cluster's fast ones: for benchmarks of commit cost.
 set -euo pipefail
 
 PG_PORT="${TOLLBOOTH_PG_PORT:-55432}"
@@ -110,11 +113,12 @@ ssl = on
 ssl_cert_file = '$dir/server.crt'
 ssl_key_file = '$dir/server.key'
 password_encryption = 'scram-sha-256'
-# A throwaway test cluster: commits need not survive a power loss.
-synchronous_commit = off
-fsync = off
-full_page_writes = off
 EOF
+  if [ "${TOLLBOOTH_PG_DURABLE:-0}" != 1 ]; then
+    # A throwaway test cluster: commits need not survive a power loss. Benchmarks of commit
+    # cost set TOLLBOOTH_PG_DURABLE=1 and get the server's defaults (fsync per commit).
+    printf 'synchronous_commit = off\nfsync = off\nfull_page_writes = off\n' >>"$dir/data/postgresql.conf"
+  fi
   cat >"$dir/data/pg_hba.conf" <<EOF
 local all postgres trust
 host  all all 127.0.0.1/32 scram-sha-256

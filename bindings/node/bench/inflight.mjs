@@ -27,6 +27,9 @@ const { SECRET, Tollbooth, arg, baselinesDir, require, resolveFromHere, signTest
 const LEVELS = arg('levels', '1,2,4,8,16,64').split(',').map(Number);
 const PG = arg('db', process.env.TOLLBOOTH_TEST_POSTGRES);
 const STORES = arg('stores', PG ? 'sqlite,postgres' : 'sqlite').split(',');
+// SQLite durability, both sides alike: `normal` (the default; a commit survives a crash of the
+// process) and/or `full` (an fsync per commit: survives power loss; what group commit amortizes).
+const DURABILITY = arg('durability', 'normal').split(',');
 if (!fs.existsSync(path.join(baselinesDir, 'node-handler.js'))) {
   console.error(`${baselinesDir} has no node-handler.js: set TOLLBOOTH_BASELINES`);
   process.exit(2);
@@ -77,8 +80,8 @@ const outcome = (want) => (h) => h.outcome === want;
 const status = (want) => (r) => r.status === 200 && r.body === want;
 
 /** One level for tollbooth on a fresh database. */
-async function tollbooth(store, k, database, n) {
-  const tb = new Tollbooth({ database, webhookSecrets: [SECRET] });
+async function tollbooth(store, k, database, n, options = {}) {
+  const tb = new Tollbooth({ database, webhookSecrets: [SECRET], ...options });
   await inFlight(deliveries(Math.min(500, n)), k, (x) => tb.handleWebhook(x.body, x.header, now), outcome('processed'));
   const d = deliveries(n);
   add(store, k, 'unique', 'tollbooth await handleWebhook', await inFlight(d, k, (x) => tb.handleWebhook(x.body, x.header, now), outcome('processed')));
@@ -94,12 +97,14 @@ async function baseline(store, k, handle, n) {
   add(store, k, 'duplicate', 'hand-written baseline', await inFlight(d, k, (x) => handle(x.body, x.header), status('duplicate')));
 }
 
-if (STORES.includes('sqlite')) {
+const sqliteStores = STORES.includes('sqlite') ? DURABILITY : [];
+for (const durability of sqliteStores) {
   const n = Number(arg('n', '4000'));
+  const store = durability === 'normal' ? 'sqlite' : `sqlite ${durability}`;
   for (const k of LEVELS) {
-    await tollbooth('sqlite', k, path.join(tmp, `tb-${k}.db`), n);
-    const db = sqliteBaseline.openDatabase(path.join(tmp, `base-${k}.db`), 'NORMAL');
-    await baseline('sqlite', k, sqliteBaseline.createHandler({ db, webhookSecret: SECRET }), n);
+    await tollbooth(store, k, path.join(tmp, `tb-${durability}-${k}.db`), n, { durability });
+    const db = sqliteBaseline.openDatabase(path.join(tmp, `base-${durability}-${k}.db`), durability.toUpperCase());
+    await baseline(store, k, sqliteBaseline.createHandler({ db, webhookSecret: SECRET }), n);
     db.close();
   }
 }
@@ -136,7 +141,8 @@ for (const r of rows) {
 const find = (store, k, what, impl) => rows.find((r) => r.store === store && r.k === k && r.what === what && r.impl.startsWith(impl));
 console.log('\n| store | in flight | tollbooth / baseline (unique/s) | baseline p99 / tollbooth p99 (unique) | tollbooth duplicate / unique (per s) |');
 console.log('|---|---:|---:|---:|---:|');
-for (const store of STORES) {
+const labels = STORES.flatMap((s) => (s === 'sqlite' ? sqliteStores.map((d) => (d === 'normal' ? s : `${s} ${d}`)) : [s]));
+for (const store of labels) {
   for (const k of LEVELS) {
     const tu = find(store, k, 'unique', 'tollbooth');
     const bu = find(store, k, 'unique', 'hand-written');
