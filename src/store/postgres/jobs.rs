@@ -47,26 +47,43 @@ pub(super) fn enqueue(
         }
     }
     let queue = crate::outbox::queue_of(kind);
-    let id = tx.returning_id(
-        "INSERT INTO jobs (kind, key, customer_id, \"coalesce\", state, payload, run_at, created_at, updated_at, \
-         event_id, queue) VALUES ($1, $2, $3, $4, 'due', $5, $6, $6, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
-        &[
-            (&kind, TEXT),
-            (&job.key, TEXT),
-            (&job.customer_id, TEXT),
-            (&job.coalesce, BOOL),
-            (&payload, TEXT),
-            (&now, INT8),
-            (&event_id, TEXT),
-            (&queue, TEXT),
-        ],
-    )?;
-    Ok(id.map(|id| EnqueuedJob {
+    let reserved = tx.reserved_job_id();
+    let params: [(&(dyn postgres::types::ToSql + Sync), postgres::types::Type); 9] = [
+        (&kind, TEXT),
+        (&job.key, TEXT),
+        (&job.customer_id, TEXT),
+        (&job.coalesce, BOOL),
+        (&payload, TEXT),
+        (&now, INT8),
+        (&event_id, TEXT),
+        (&queue, TEXT),
+        (&reserved, INT8),
+    ];
+    let enqueued = |id| EnqueuedJob {
         id,
         kind: kind.to_owned(),
         key: job.key.clone(),
         coalesced: false,
-    }))
+    };
+    if let Some(id) = reserved {
+        // In a batch that read ahead: the id is known, so the insert rides with the next
+        // round trip. Without `ON CONFLICT`: a job whose key exists fails the batch, which
+        // the engine then writes one delivery per transaction, without a read-ahead, so
+        // that delivery gets the exact answer below (no job) and the others are unaffected.
+        tx.defer(
+            "INSERT INTO jobs (kind, key, customer_id, \"coalesce\", state, payload, run_at, created_at, \
+             updated_at, event_id, queue, id) OVERRIDING SYSTEM VALUE \
+             VALUES ($1, $2, $3, $4, 'due', $5, $6, $6, $6, $7, $8, $9)",
+            &params,
+        )?;
+        return Ok(Some(enqueued(id)));
+    }
+    let id = tx.returning_id(
+        "INSERT INTO jobs (kind, key, customer_id, \"coalesce\", state, payload, run_at, created_at, updated_at, \
+         event_id, queue) VALUES ($1, $2, $3, $4, 'due', $5, $6, $6, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+        &params[..8],
+    )?;
+    Ok(id.map(enqueued))
 }
 
 /// The claim pick: due jobs, oldest first, an ordered index range stopping at the limit; a

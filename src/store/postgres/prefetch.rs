@@ -1,6 +1,8 @@
 //! Read-ahead for a batch ([`StoreTx::prefetch`]): the in-lock dedupe and the row each
 //! delivery's object is compared with, for every delivery of a group-commit batch in two round
-//! trips, instead of two round trips per delivery while the writer lock is held.
+//! trips, instead of two round trips per delivery while the writer lock is held; and one job
+//! id per delivery reserved from the jobs' sequence in the first of them, so a job's insert
+//! needs no `RETURNING` round trip of its own (`jobs::enqueue`).
 //!
 //! Why it is safe to answer later reads from memory: the batch holds the writer lock (taken
 //! by its `BEGIN`, before this runs), so no other transaction writes these rows until it
@@ -12,7 +14,7 @@
 //!
 //! [`StoreTx::prefetch`]: crate::store::StoreTx::prefetch
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use postgres::types::Type;
 
@@ -34,6 +36,9 @@ pub(super) struct Prefetched {
     pub(super) invoices: HashMap<String, Ahead<InvoiceRecord>>,
     pub(super) subscriptions: HashMap<String, Ahead<SubscriptionView>>,
     pub(super) customers: HashMap<String, Ahead<CustomerRecord>>,
+    /// Job ids taken from the jobs' identity sequence, one per delivery, in order: a job
+    /// inserted with one answers its caller without a `RETURNING` round trip.
+    pub(super) job_ids: VecDeque<i64>,
 }
 
 /// A kind of row read ahead, for [`Prefetched::forget`].
@@ -65,8 +70,14 @@ impl PgTx<'_> {
     pub(super) fn read_ahead(&mut self, keys: &Prefetch<'_>) -> Result<Prefetched> {
         let mut ahead = Prefetched::default();
         if let Some(sql) = stored_events_sql(&keys.event_ids) {
-            for id in self.first_column(&sql)?.into_iter().flatten() {
-                ahead.events.insert(id, true);
+            for row in self.text_rows(&sql, 2)? {
+                match (&row[0], &row[1]) {
+                    (Some(id), _) => {
+                        ahead.events.insert(id.clone(), true);
+                    }
+                    (None, Some(job_id)) => ahead.job_ids.push_back(parse_id(job_id)?),
+                    (None, None) => {}
+                }
             }
             for id in &keys.event_ids {
                 ahead.events.entry((*id).to_owned()).or_insert(false);
@@ -123,17 +134,31 @@ fn absent<T>(map: &mut HashMap<String, Ahead<T>>, ids: &[&str]) {
     }
 }
 
-/// `SELECT id FROM events WHERE id IN (...)` with the ids as literals; `None` when there are
-/// none or one has no literal form (then each delivery's dedupe reads it itself).
+/// One statement, two columns: the stored ones among `ids` (`id, NULL`), then one job id
+/// per id reserved from the jobs' identity sequence (`NULL, id`). The ids are literals;
+/// `None` when there are none or one has no literal form (then each delivery's dedupe reads
+/// it itself, and its jobs return their ids).
 fn stored_events_sql(ids: &[&str]) -> Option<String> {
     if ids.is_empty() {
         return None;
     }
     let literals: Option<Vec<String>> = ids.iter().map(|id| literal::text(id)).collect();
     Some(format!(
-        "SELECT id FROM events WHERE id IN ({})",
-        literals?.join(", ")
+        "SELECT id, NULL FROM events WHERE id IN ({}) UNION ALL \
+         SELECT NULL, nextval(pg_get_serial_sequence('jobs', 'id'))::text FROM generate_series(1, {})",
+        literals?.join(", "),
+        ids.len()
     ))
+}
+
+/// A reserved job id, as the server wrote it.
+fn parse_id(text: &str) -> Result<i64> {
+    text.parse().map_err(|_| {
+        crate::error::Error::new(
+            crate::error::ErrorCode::StoreCorrupt,
+            format!("the server returned {text:?} for a job id"),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -144,7 +169,10 @@ mod tests {
     fn stored_events_sql_lists_each_id_as_an_escaped_literal() {
         assert_eq!(
             stored_events_sql(&["evt_1", "evt_'2"]).as_deref(),
-            Some("SELECT id FROM events WHERE id IN (E'evt_1', E'evt_''2')")
+            Some(
+                "SELECT id, NULL FROM events WHERE id IN (E'evt_1', E'evt_''2') UNION ALL \
+                 SELECT NULL, nextval(pg_get_serial_sequence('jobs', 'id'))::text FROM generate_series(1, 2)"
+            )
         );
         assert_eq!(stored_events_sql(&[]), None);
         assert_eq!(

@@ -85,6 +85,12 @@ impl<'c> PgTx<'c> {
         self.ahead.as_deref_mut()
     }
 
+    /// A job id the read-ahead reserved, if one is left: a job inserted with it needs no
+    /// round trip for its `RETURNING id` (see `jobs::enqueue`).
+    pub(super) fn reserved_job_id(&mut self) -> Option<i64> {
+        self.ahead().and_then(|a| a.job_ids.pop_front())
+    }
+
     /// Runs `f`, which writes the `row` with `id` (and nothing else read ahead): that row's
     /// next read goes to the server.
     fn writing_row<T>(
@@ -135,6 +141,16 @@ impl<'c> PgTx<'c> {
     /// statements in one simple-protocol round trip. For reads whose answer is one small
     /// value: an existence check, an id `RETURNING`.
     pub(super) fn first_column(&mut self, text: &str) -> Result<Vec<Option<String>>> {
+        Ok(self
+            .text_rows(text, 1)?
+            .into_iter()
+            .map(|mut r| r.swap_remove(0))
+            .collect())
+    }
+
+    /// The first `n` columns of the rows of `text`, as text, after the deferred statements in
+    /// one simple-protocol round trip.
+    pub(super) fn text_rows(&mut self, text: &str, n: usize) -> Result<Vec<Vec<Option<String>>>> {
         self.sending();
         let mut batch = std::mem::take(&mut self.deferred);
         batch.push_str(text);
@@ -143,7 +159,11 @@ impl<'c> PgTx<'c> {
             Ok(messages) => Ok(messages
                 .iter()
                 .filter_map(|m| match m {
-                    postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_owned)),
+                    postgres::SimpleQueryMessage::Row(r) => Some(
+                        (0..n)
+                            .map(|i| r.try_get(i).ok().flatten().map(str::to_owned))
+                            .collect(),
+                    ),
                     _ => None,
                 })
                 .collect()),
