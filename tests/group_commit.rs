@@ -278,18 +278,19 @@ fn round_trips_per_delivery_on_postgres() {
     // Deterministic where timings are not: the network cost of one delivery, alone and in
     // a batch of eight, printed and held to the write-behind's and the read-ahead's figures
     // (before both: 9.5 and 8.75 for the two types alternating). Alone: the duplicate read,
-    // BEGIN, the in-lock dedupe, the invoice read, [the job], COMMIT with the deferred
-    // writes. In a batch: the duplicate read, and 1/8 of BEGIN, the read-ahead (stored
-    // events with reserved job ids, then the invoices) and COMMIT with every write.
+    // the in-lock dedupe (carrying BEGIN), the invoice read, [the job], COMMIT with the
+    // deferred writes. In a batch: the duplicate read, and 1/8 of the read-ahead (stored
+    // events with reserved job ids, carrying BEGIN; then the invoices) and COMMIT with every
+    // write.
     for b in backends().into_iter().filter(|b| b.is_postgres()) {
         for (name, make, alone_max, batched_max) in [
             (
                 "invoice.paid",
                 paid as fn(usize) -> (Vec<u8>, i64),
-                5.0,
-                1.5,
+                4.0,
+                1.375,
             ),
-            ("invoice.payment_failed", failed_payment, 6.0, 1.5),
+            ("invoice.payment_failed", failed_payment, 5.0, 1.375),
         ] {
             let e = engine_at(&b.fresh_db());
             // Warm: the pool's connection and the first transaction's extras.

@@ -314,7 +314,9 @@ fn hold_writer_lock(url: &str) -> (Arc<Barrier>, thread::JoinHandle<()>) {
         let (held, release) = (held.clone(), release.clone());
         thread::spawn(move || {
             holder
-                .write(|_| {
+                .write(|tx| {
+                    // `BEGIN` and the lock go with a transaction's first round trip: make one.
+                    tx.event_exists("evt_hold")?;
                     held.wait();
                     release.wait();
                     Ok(())

@@ -143,22 +143,20 @@ impl PgStore {
     /// Commits when `f` returns `Ok`; rolls back and runs `f` again after a deadlock or a
     /// serialization failure; a connection that was lost while idle in the pool is replaced
     /// once per pooled connection before the call fails.
+    ///
+    /// `begin` is not a round trip of its own: it goes with the transaction's first one
+    /// ([`PgTx::new`]). When that first round trip finds the connection dead, nothing can
+    /// have committed (no `COMMIT` was in it, or it was the `COMMIT` of a transaction that
+    /// read nothing), so `f` runs again on another connection, as a failed `BEGIN` did.
     fn run<T>(&self, begin: &str, mut f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
         let mut tries = 0;
         let mut retry = StaleRetry::new(self.opts.pool_size);
         loop {
             let mut conn = self.pool.get()?;
-            self.trip();
-            if let Err(e) = conn.client().batch_execute(begin) {
-                // Nothing ran yet, so another connection is always safe to try.
-                match first_failed(&mut conn, &e, &mut retry) {
-                    None => continue,
-                    Some(err) => return Err(err),
-                }
-            }
-            let mut tx = PgTx::new(conn.client(), &self.trips);
+            let mut tx = PgTx::new(conn.client(), &self.trips, begin);
             let out = f(&mut tx);
             let failure = tx.failure();
+            let (sent, dropped) = (tx.sent(), tx.dropped());
             // The deferred writes and COMMIT, or ROLLBACK (which drops them unsent).
             let commit = tx.commit_sql();
             self.trip();
@@ -169,6 +167,9 @@ impl PgStore {
                         let kind = errors::kind(&e);
                         if kind == errors::Kind::Broken {
                             conn.mark_broken();
+                            if sent == 0 && retry.again(&conn, e.as_db_error().is_none()) {
+                                continue;
+                            }
                             return Err(errors::map(&e));
                         }
                         // A failed deferred statement leaves the transaction open and
@@ -186,6 +187,9 @@ impl PgStore {
                 Err(err) => {
                     if failure == Some(errors::Kind::Broken) {
                         conn.mark_broken();
+                        if sent == 1 && retry.again(&conn, dropped) {
+                            continue;
+                        }
                         return Err(err);
                     }
                     if conn.client().batch_execute("ROLLBACK").is_err() {
@@ -339,8 +343,9 @@ impl StaleRetry {
         }
     }
 
-    fn again(&mut self, conn: &pool::Conn<'_>, e: &postgres::Error) -> bool {
-        let dropped = e.as_db_error().is_none();
+    /// Whether to try another connection after `conn` failed before anything ran on it;
+    /// `dropped`: the connection closed without an answer from the server.
+    fn again(&mut self, conn: &pool::Conn<'_>, dropped: bool) -> bool {
         if (conn.reused && self.stale <= self.pool_size) || (dropped && !self.fresh_retried) {
             if !conn.reused {
                 self.fresh_retried = true;
@@ -362,7 +367,7 @@ fn first_failed(
 ) -> Option<crate::error::Error> {
     if errors::kind(e) == errors::Kind::Broken {
         conn.mark_broken();
-        if retry.again(conn, e) {
+        if retry.again(conn, e.as_db_error().is_none()) {
             return None;
         }
     } else if conn.client().batch_execute("ROLLBACK").is_err() {

@@ -49,18 +49,36 @@ pub struct PgTx<'c> {
     ahead: Option<Box<Prefetched>>,
     /// A statement of a known kind is being sent (see [`PgTx::known`]).
     known: bool,
+    /// Round trips this transaction made; the first carried its `BEGIN`.
+    sent: u32,
+    /// The last failure was a connection dropped without an answer from the server.
+    dropped: bool,
 }
 
 impl<'c> PgTx<'c> {
-    pub(super) fn new(client: &'c mut Client, trips: &'c AtomicU64) -> Self {
+    /// A transaction on `client` that `begin` opens: `begin` is sent with the first round
+    /// trip (the first statement that needs an answer, or `COMMIT`), not in a trip of its own.
+    pub(super) fn new(client: &'c mut Client, trips: &'c AtomicU64, begin: &str) -> Self {
         PgTx {
             client,
             trips,
             failure: None,
-            deferred: String::new(),
+            deferred: format!("{begin}; "),
             ahead: None,
             known: false,
+            sent: 0,
+            dropped: false,
         }
+    }
+
+    /// Round trips made so far (0: not even `BEGIN` has been sent).
+    pub(super) fn sent(&self) -> u32 {
+        self.sent
+    }
+
+    /// Whether the last failure was a connection that dropped without the server answering.
+    pub(super) fn dropped(&self) -> bool {
+        self.dropped
     }
 
     /// Runs `f`, whose statements only touch what the caller keeps the read-ahead true for
@@ -148,27 +166,33 @@ impl<'c> PgTx<'c> {
             .collect())
     }
 
-    /// The first `n` columns of the rows of `text`, as text, after the deferred statements in
-    /// one simple-protocol round trip.
+    /// The first `n` columns of the rows of `text` (one statement), as text, after the
+    /// deferred statements in one simple-protocol round trip. Only the last statement's rows
+    /// count: the deferred ones may return rows too (the writer lock's `SELECT` in `BEGIN`).
     pub(super) fn text_rows(&mut self, text: &str, n: usize) -> Result<Vec<Vec<Option<String>>>> {
         self.sending();
         let mut batch = std::mem::take(&mut self.deferred);
         batch.push_str(text);
         self.trip();
-        match self.client.simple_query(&batch) {
-            Ok(messages) => Ok(messages
-                .iter()
-                .filter_map(|m| match m {
-                    postgres::SimpleQueryMessage::Row(r) => Some(
-                        (0..n)
-                            .map(|i| r.try_get(i).ok().flatten().map(str::to_owned))
-                            .collect(),
-                    ),
-                    _ => None,
-                })
-                .collect()),
-            Err(e) => Err(self.fail(&e)),
+        let messages = match self.client.simple_query(&batch) {
+            Ok(messages) => messages,
+            Err(e) => return Err(self.fail(&e)),
+        };
+        let (mut rows, mut last) = (Vec::new(), Vec::new());
+        for m in &messages {
+            match m {
+                postgres::SimpleQueryMessage::Row(r) => rows.push(
+                    (0..n)
+                        .map(|i| r.try_get(i).ok().flatten().map(str::to_owned))
+                        .collect(),
+                ),
+                postgres::SimpleQueryMessage::CommandComplete(_) => {
+                    last = std::mem::take(&mut rows);
+                }
+                _ => {}
+            }
         }
+        Ok(last)
     }
 
     /// Whether `sql` returns a row, in one round trip with the deferred statements.
@@ -203,12 +227,16 @@ impl<'c> PgTx<'c> {
         self.failure
     }
 
-    fn trip(&self) {
+    fn trip(&mut self) {
+        self.sent += 1;
         self.trips.fetch_add(1, Ordering::Relaxed);
     }
 
     fn fail(&mut self, e: &postgres::Error) -> Error {
         let kind = errors::kind(e);
+        if kind == Kind::Broken {
+            self.dropped = e.as_db_error().is_none();
+        }
         // Keep the most severe: a broken connection wins over a retryable conflict.
         if self.failure != Some(Kind::Broken) {
             self.failure = Some(kind);
