@@ -97,10 +97,12 @@ async function baseline(store, k, handle, n) {
   add(store, k, 'duplicate', 'hand-written baseline', await inFlight(d, k, (x) => handle(x.body, x.header), status('duplicate')));
 }
 
-const sqliteStores = STORES.includes('sqlite') ? DURABILITY : [];
-for (const durability of sqliteStores) {
+const sqliteDurabilities = STORES.includes('sqlite') ? DURABILITY : [];
+/** A SQLite row's store label: `sqlite` at the default durability, `sqlite full` otherwise. */
+const sqliteLabel = (durability) => (durability === 'normal' ? 'sqlite' : `sqlite ${durability}`);
+for (const durability of sqliteDurabilities) {
   const n = Number(arg('n', '4000'));
-  const store = durability === 'normal' ? 'sqlite' : `sqlite ${durability}`;
+  const store = sqliteLabel(durability);
   for (const k of LEVELS) {
     await tollbooth(store, k, path.join(tmp, `tb-${durability}-${k}.db`), n, { durability });
     const db = sqliteBaseline.openDatabase(path.join(tmp, `base-${durability}-${k}.db`), durability.toUpperCase());
@@ -141,7 +143,7 @@ for (const r of rows) {
 const find = (store, k, what, impl) => rows.find((r) => r.store === store && r.k === k && r.what === what && r.impl.startsWith(impl));
 console.log('\n| store | in flight | tollbooth / baseline (unique/s) | baseline p99 / tollbooth p99 (unique) | tollbooth duplicate / unique (per s) |');
 console.log('|---|---:|---:|---:|---:|');
-const labels = STORES.flatMap((s) => (s === 'sqlite' ? sqliteStores.map((d) => (d === 'normal' ? s : `${s} ${d}`)) : [s]));
+const labels = STORES.flatMap((s) => (s === 'sqlite' ? sqliteDurabilities.map(sqliteLabel) : [s]));
 for (const store of labels) {
   for (const k of LEVELS) {
     const tu = find(store, k, 'unique', 'tollbooth');

@@ -10,7 +10,7 @@
 use postgres::Row;
 
 use super::PgStore;
-use super::tx::{BOOL, INT8, PgTx, TEXT};
+use super::tx::{BOOL, INT8, Params, PgTx, TEXT};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::{
     ClaimRequest, ClaimedJob, EXPIRED_PER_CLAIM, EndedAttempt, EnqueuedJob, FailOutcome,
@@ -48,7 +48,7 @@ pub(super) fn enqueue(
     }
     let queue = crate::outbox::queue_of(kind);
     let reserved = tx.reserved_job_id();
-    let params: [(&(dyn postgres::types::ToSql + Sync), postgres::types::Type); 9] = [
+    let params: &Params<'_> = &[
         (&kind, TEXT),
         (&job.key, TEXT),
         (&job.customer_id, TEXT),
@@ -74,7 +74,7 @@ pub(super) fn enqueue(
             "INSERT INTO jobs (kind, key, customer_id, \"coalesce\", state, payload, run_at, created_at, \
              updated_at, event_id, queue, id) OVERRIDING SYSTEM VALUE \
              VALUES ($1, $2, $3, $4, 'due', $5, $6, $6, $6, $7, $8, $9)",
-            &params,
+            params,
         )?;
         return Ok(Some(enqueued(id)));
     }

@@ -52,11 +52,11 @@ pub(super) enum AheadRow {
 impl Prefetched {
     /// Forgets one row (it is being written): its next read goes to the server.
     pub(super) fn forget(&mut self, row: AheadRow, id: &str) {
-        let _ = match row {
-            AheadRow::Invoice => self.invoices.remove(id).is_some(),
-            AheadRow::Subscription => self.subscriptions.remove(id).is_some(),
-            AheadRow::Customer => self.customers.remove(id).is_some(),
-        };
+        match row {
+            AheadRow::Invoice => drop(self.invoices.remove(id)),
+            AheadRow::Subscription => drop(self.subscriptions.remove(id)),
+            AheadRow::Customer => drop(self.customers.remove(id)),
+        }
     }
 }
 
