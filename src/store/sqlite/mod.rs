@@ -105,7 +105,7 @@ impl Default for SqliteOptions {
 /// buffered delivery-log rows beside it (so buffering never waits for the connection), and
 /// the background checkpoint thread for file databases.
 pub struct SqliteStore {
-    db: parking_lot::Mutex<SqliteDb>,
+    db: Arc<parking_lot::Mutex<SqliteDb>>,
     pending: Arc<Mutex<DeliveryBuffer>>,
     /// [`SqliteOptions::busy_timeout`].
     budget: Duration,
@@ -142,22 +142,35 @@ impl SqliteStore {
                 1000
             },
         )?;
+        let db = Arc::new(parking_lot::Mutex::new(db));
         let checkpointer = if background {
+            let weak = Arc::downgrade(&db);
+            let catch_up: checkpointer::CatchUp = Box::new(move || {
+                if let Some(db) = weak.upgrade() {
+                    // Best effort, like the background round: a failure leaves the log to
+                    // the next round.
+                    let _ = db.lock().catch_up();
+                }
+            });
             Some(
-                Checkpointer::start(path, CHECKPOINT_INTERVAL, BUSY_CHECKPOINT_INTERVAL).map_err(
-                    |e| {
-                        Error::new(
-                            ErrorCode::StoreOpenFailed,
-                            format!("checkpoint thread: {e}"),
-                        )
-                    },
-                )?,
+                Checkpointer::start(
+                    path,
+                    CHECKPOINT_INTERVAL,
+                    BUSY_CHECKPOINT_INTERVAL,
+                    Some(catch_up),
+                )
+                .map_err(|e| {
+                    Error::new(
+                        ErrorCode::StoreOpenFailed,
+                        format!("checkpoint thread: {e}"),
+                    )
+                })?,
             )
         } else {
             None
         };
         Ok(SqliteStore {
-            db: parking_lot::Mutex::new(db),
+            db,
             pending,
             budget: opts.busy_timeout,
             checkpointer: Mutex::new(checkpointer),
@@ -364,6 +377,14 @@ impl SqliteDb {
             .conn
             .prepare_cached("SELECT 1 FROM events WHERE id = ?1")?;
         Ok(st.exists([id])?)
+    }
+
+    /// Copies back the WAL frames the background round left (those committed while it ran),
+    /// between two write transactions, so the next one restarts the log from its beginning.
+    fn catch_up(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Writes buffered delivery-log rows now (nothing when none wait).
