@@ -16,7 +16,8 @@
 //! the threshold; a quiet database is still only looked at four times a second. The first
 //! round comes after the short interval: a burst right after opening would otherwise fill the
 //! WAL to the request path's threshold before the thread ever looked (measured: one 50 ms
-//! commit at the 10,000th frame, on all 16 deliveries of its batch).
+//! commit at the request path's threshold, then 10,000 frames, on all 16 deliveries of its
+//! batch).
 //!
 //! Why a catch-up: a PASSIVE round copies back the frames committed before it started, and
 //! the log restarts from its beginning (instead of growing) only when a writer begins with
@@ -42,13 +43,14 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 pub const BUSY_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(20);
 
 /// `wal_autocheckpoint` on the request connection while the background thread runs (pages;
-/// about 40 MB of WAL). Reached only if the thread cannot keep up.
-pub const REQUEST_PATH_AUTOCHECKPOINT: i64 = 10_000;
+/// about 64 MB of WAL). Reached only if the thread cannot keep up, or its catch-ups keep
+/// failing to restart the log.
+pub const REQUEST_PATH_AUTOCHECKPOINT: i64 = 16_000;
 
 /// Frames in the WAL from which a round ends with a catch-up on the write connection, so the
 /// next write transaction restarts the log from its beginning (about 16 MB of WAL, the frames
 /// one page of the WAL index covers).
-pub const RESTART_FRAMES: i64 = 4_000;
+pub const RESTART_FRAMES: i64 = 8_000;
 
 /// New frames below which the thread stops chasing the log and catches up (about 1 MB of
 /// WAL): what is left then is a few milliseconds of commits.
