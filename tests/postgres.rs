@@ -1027,6 +1027,30 @@ fn the_cli_reads_a_postgres_store_and_never_prints_the_password() {
 /// Every statement is unnamed: after a full round of operations on a one-connection pool, the
 /// server holds no named prepared statement for that session (a transaction-mode pooler could
 /// hand such a statement's session to another client, or lose it).
+/// Raw bodies are compressed with lz4 (schema v9), where the server has it: pglz was the
+/// costliest part of the writer's insert (PERFORMANCE.md).
+#[test]
+fn event_bodies_are_compressed_with_lz4_where_the_server_has_it() {
+    let Some(s) = schema(DIRECT, "lz4") else {
+        return;
+    };
+    if s.value("SELECT set_config('default_toast_compression', 'lz4', false)")
+        .is_err()
+    {
+        eprintln!("notice: this PostgreSQL has no lz4; event bodies stay on pglz");
+        return;
+    }
+    let st = PgStore::open(&s.url).unwrap();
+    // Repetitive enough to compress, large enough (8 KB) that PostgreSQL tries.
+    let body = br#"{"object":"invoice","lines":[],"amount_due":1000}"#.repeat(160);
+    st.write(|tx| tx.insert_event(&event("evt_lz4", Some("cus_lz4"), &body)))
+        .unwrap();
+    assert_eq!(
+        s.value("SELECT pg_column_compression(body) FROM events WHERE id = 'evt_lz4'"),
+        Ok("lz4".to_owned())
+    );
+}
+
 #[test]
 fn no_named_prepared_statement_is_left_on_the_session() {
     use tollbooth::outbox::kinds::SUPPORT_OPEN_TICKET;

@@ -72,6 +72,17 @@ impl Schema {
 
     /// The plan PostgreSQL chooses for `sql` in this schema with sequential scans discouraged
     /// (tiny test tables would otherwise always be scanned): whether an index can serve it.
+    /// The first column of the first row of `sql` (text), run in this schema; `Err` with the
+    /// server's message when the statement fails.
+    pub fn value(&self, sql: &str) -> Result<String, String> {
+        let mut c = postgres::Client::connect(&self.admin, postgres::NoTls).unwrap();
+        c.batch_execute(&format!("SET search_path TO {}", self.name))
+            .unwrap();
+        c.query_one(sql, &[])
+            .map(|r| r.get::<_, String>(0))
+            .map_err(|e| e.to_string())
+    }
+
     pub fn plan(&self, sql: &str) -> String {
         let mut c = postgres::Client::connect(&self.admin, postgres::NoTls).unwrap();
         c.batch_execute(&format!(

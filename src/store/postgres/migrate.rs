@@ -41,6 +41,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0008_trial_end_behavior",
         include_str!("migrations/0008_trial_end_behavior.sql"),
     ),
+    (
+        "0009_lz4_bodies",
+        include_str!("migrations/0009_lz4_bodies.sql"),
+    ),
 ];
 
 /// Migrations may rewrite large tables: their transaction gets a longer statement timeout
