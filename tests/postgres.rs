@@ -826,6 +826,35 @@ fn delivery_log(url: &str) {
     let recent = st.recent_deliveries(1).unwrap();
     assert_eq!(recent[0].outcome, DeliveryOutcome::Processed);
     assert_eq!(recent[0].at, 102);
+    // A transaction's log rows and counts go as one statement each, with its COMMIT: counts
+    // on the same stats row add up, another minute or outcome gets a row of its own, and the
+    // log keeps the order the rows were written in.
+    st.write(|tx| {
+        tx.log_delivery(&delivery(200, DeliveryOutcome::Processed))?;
+        tx.log_delivery(&delivery(201, DeliveryOutcome::Processed))?;
+        tx.log_delivery(&delivery(260, DeliveryOutcome::Rejected))?;
+        tx.count_deliveries(3, DeliveryOutcome::Processed, "", 5)
+    })
+    .unwrap();
+    let counts = st.delivery_counts(180).unwrap();
+    assert_eq!(counts.total, 8);
+    assert_eq!(counts.count(DeliveryOutcome::Processed), 7);
+    assert_eq!(counts.by_reason, vec![("SIGNATURE_MISMATCH".to_owned(), 1)]);
+    assert_eq!(st.delivery_counts(240).unwrap().total, 1);
+    let ats: Vec<i64> = st
+        .recent_deliveries(3)
+        .unwrap()
+        .iter()
+        .map(|d| d.at)
+        .collect();
+    assert_eq!(ats, [260, 201, 200]);
+    // A transaction that fails writes none of its log.
+    let failed = st.write(|tx| {
+        tx.log_delivery(&delivery(300, DeliveryOutcome::Processed))?;
+        Err::<(), _>(tollbooth::Error::new(ErrorCode::StoreBusy, "test"))
+    });
+    assert!(failed.is_err());
+    assert_eq!(st.recent_deliveries(1).unwrap()[0].at, 260);
 }
 
 // ---------------------------------------------------------------- concurrency

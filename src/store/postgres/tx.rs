@@ -45,6 +45,8 @@ pub struct PgTx<'c> {
     /// the engine then writes the batch again one delivery per transaction, so the blame is
     /// exact (`Engine::write_batch`).
     deferred: String,
+    /// The delivery log's rows and counts, written last, with `COMMIT`.
+    log: super::deliveries::LogTail,
     /// What [`StoreTx::prefetch`] read ahead for this batch, while it is still true.
     ahead: Option<Box<Prefetched>>,
     /// A statement of a known kind is being sent (see [`PgTx::known`]).
@@ -64,6 +66,7 @@ impl<'c> PgTx<'c> {
             trips,
             failure: None,
             deferred: format!("{begin}; "),
+            log: Default::default(),
             ahead: None,
             known: false,
             sent: 0,
@@ -127,8 +130,14 @@ impl<'c> PgTx<'c> {
     /// deferred statement that fails there fails the transaction (the store rolls it back).
     pub(super) fn commit_sql(&mut self) -> String {
         let mut sql = std::mem::take(&mut self.deferred);
+        sql.push_str(&self.log.take_sql());
         sql.push_str("COMMIT");
         sql
+    }
+
+    /// The delivery log's rows and counts waiting for `COMMIT`.
+    pub(super) fn log_tail(&mut self) -> &mut super::deliveries::LogTail {
+        &mut self.log
     }
 
     /// Sends the deferred statements now (one round trip), if there are any.
