@@ -280,7 +280,7 @@ fn round_trips_per_delivery_on_postgres() {
     // (before both: 9.5 and 8.75 for the two types alternating). Alone: the duplicate read,
     // the in-lock dedupe (carrying BEGIN), the invoice read, [the job], COMMIT with the
     // deferred writes. In a batch: the duplicate read, and 1/8 of the read-ahead (stored
-    // events with reserved job ids, carrying BEGIN; then the invoices) and COMMIT with every
+    // events with reserved job ids and the invoices, carrying BEGIN) and COMMIT with every
     // write.
     for b in backends().into_iter().filter(|b| b.is_postgres()) {
         for (name, make, alone_max, batched_max) in [
@@ -288,9 +288,9 @@ fn round_trips_per_delivery_on_postgres() {
                 "invoice.paid",
                 paid as fn(usize) -> (Vec<u8>, i64),
                 4.0,
-                1.375,
+                1.25,
             ),
-            ("invoice.payment_failed", failed_payment, 5.0, 1.375),
+            ("invoice.payment_failed", failed_payment, 5.0, 1.25),
         ] {
             let e = engine_at(&b.fresh_db());
             // Warm: the pool's connection and the first transaction's extras.

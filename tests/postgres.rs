@@ -538,6 +538,37 @@ fn rows_round_trip(url: &str) {
     );
     assert_eq!(st.subscriptions("cus_1").unwrap(), vec![sub.clone()]);
     assert_eq!(st.invoices("cus_1").unwrap(), vec![inv.clone()]);
+    // Rows read ahead come back as text, in the batch's first round trip: they decode to
+    // exactly what a typed read gives, every column (NULLs, booleans, JSON items included).
+    let typed = st
+        .write(|tx| {
+            Ok((
+                tx.subscription("sub_1")?,
+                tx.invoice("in_1")?,
+                tx.customer("cus_1")?,
+            ))
+        })
+        .unwrap();
+    let ahead = st
+        .write(|tx| {
+            tx.prefetch(&Prefetch {
+                event_ids: vec!["evt_1"],
+                invoices: vec!["in_1"],
+                subscriptions: vec!["sub_1"],
+                customers: vec!["cus_1"],
+            })?;
+            let before = st.round_trips();
+            let rows = (
+                tx.subscription("sub_1")?,
+                tx.invoice("in_1")?,
+                tx.customer("cus_1")?,
+            );
+            assert_eq!(st.round_trips(), before, "answered from the read-ahead");
+            Ok(rows)
+        })
+        .unwrap();
+    assert_eq!(ahead, typed);
+    assert_eq!(ahead.0.unwrap().0, sub);
     assert_eq!(st.checkout("cs_1").unwrap(), Some(co.clone()));
     let evs = st.events(&Default::default()).unwrap();
     assert_eq!(evs.len(), 1);

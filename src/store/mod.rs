@@ -393,7 +393,7 @@ pub trait StoreTx {
     /// Reads ahead what a batch's deliveries will read first, so the reads below can be
     /// answered from memory. A hint, called once at the start of a batch of more than one
     /// delivery: the default does nothing (SQLite reads its own pages in microseconds); the
-    /// PostgreSQL store fetches them in two round trips instead of two per delivery, and still
+    /// PostgreSQL store fetches them in one round trip instead of two per delivery, and still
     /// asks the server for anything written in the transaction since.
     fn prefetch(&mut self, keys: &Prefetch<'_>) -> Result<()> {
         let _ = keys;

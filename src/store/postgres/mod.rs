@@ -16,6 +16,7 @@
 //! an `FnMut`.
 
 mod billing_model;
+mod cols;
 mod config;
 mod copy;
 mod deliveries;

@@ -1,8 +1,10 @@
 //! Read-ahead for a batch ([`StoreTx::prefetch`]): the in-lock dedupe and the row each
-//! delivery's object is compared with, for every delivery of a group-commit batch in two round
-//! trips, instead of two round trips per delivery while the writer lock is held; and one job
-//! id per delivery reserved from the jobs' sequence in the first of them, so a job's insert
-//! needs no `RETURNING` round trip of its own (`jobs::enqueue`).
+//! delivery's object is compared with, for every delivery of a group-commit batch in one round
+//! trip (the one that carries the batch's `BEGIN` and writer lock), instead of two round trips
+//! per delivery while the writer lock is held; and one job id per delivery reserved from the
+//! jobs' sequence in the same trip, so a job's insert needs no `RETURNING` round trip of its
+//! own (`jobs::enqueue`). The rows come back as text (simple protocol) and are decoded by the
+//! same decoders as typed rows (`cols.rs`).
 //!
 //! Why it is safe to answer later reads from memory: the batch holds the writer lock (taken
 //! by its `BEGIN`, before this runs), so no other transaction writes these rows until it
@@ -16,8 +18,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use postgres::types::Type;
-
+use super::cols::TextRow;
 use super::literal;
 use super::tx::{INVOICE_COLS, PgTx, SUBSCRIPTION_COLS};
 use crate::billing::{SubscriptionView, Watermark};
@@ -65,17 +66,38 @@ pub(super) const CUSTOMER_COLS: &str =
     "id, email, name, deleted, wm_event, wm_created, wm_snapshot, has_payment_method";
 
 impl PgTx<'_> {
-    /// Reads `keys` ahead: which events are stored (one simple-protocol round trip that also
-    /// carries the deferred writes), then one typed round trip per kind of row asked for.
+    /// Reads `keys` ahead in one simple-protocol round trip that also carries the deferred
+    /// statements (the transaction's `BEGIN` and writer lock, when it is the first): which
+    /// events are stored, the reserved job ids, and the rows of each kind asked for.
     pub(super) fn read_ahead(&mut self, keys: &Prefetch<'_>) -> Result<Prefetched> {
         let mut ahead = Prefetched::default();
-        if let Some(sql) = stored_events_sql(&keys.event_ids) {
-            for row in self.text_rows(&sql, 2)? {
-                match (&row[0], &row[1]) {
+        let events = stored_events_sql(&keys.event_ids);
+        let invoices = rows_sql("invoices", INVOICE_COLS, &keys.invoices);
+        let subscriptions = rows_sql("subscriptions", SUBSCRIPTION_COLS, &keys.subscriptions);
+        let customers = rows_sql("customers", CUSTOMER_COLS, &keys.customers);
+        let statements: Vec<&str> = [&events, &invoices, &subscriptions, &customers]
+            .into_iter()
+            .filter_map(|s| s.as_deref())
+            .collect();
+        if statements.is_empty() {
+            return Ok(ahead);
+        }
+        let mut results = self
+            .text_results(&statements.join("; "), statements.len())?
+            .into_iter();
+        // Each result is taken in the order its statement was joined, if it was.
+        let mut next =
+            |asked: &Option<String>| asked.as_ref().map(|_| results.next().unwrap_or_default());
+        if let Some(rows) = next(&events) {
+            for row in rows {
+                match (
+                    row.0.first().cloned().flatten(),
+                    row.0.get(1).cloned().flatten(),
+                ) {
                     (Some(id), _) => {
-                        ahead.events.insert(id.clone(), true);
+                        ahead.events.insert(id, true);
                     }
-                    (None, Some(job_id)) => ahead.job_ids.push_back(parse_id(job_id)?),
+                    (None, Some(job_id)) => ahead.job_ids.push_back(parse_id(&job_id)?),
                     (None, None) => {}
                 }
             }
@@ -83,48 +105,62 @@ impl PgTx<'_> {
                 ahead.events.entry((*id).to_owned()).or_insert(false);
             }
         }
-        ahead.invoices = self.rows_ahead("invoices", INVOICE_COLS, &keys.invoices, |tx, r| {
+        let rows = next(&invoices);
+        ahead.invoices = self.found(rows, &keys.invoices, |tx, r| {
             let (rec, wm) = tx.invoice_row(r)?;
             Ok((rec.id.clone(), (rec, wm)))
         })?;
-        ahead.subscriptions = self.rows_ahead(
-            "subscriptions",
-            SUBSCRIPTION_COLS,
-            &keys.subscriptions,
-            |tx, r| {
-                let (view, wm) = tx.subscription_row(r)?;
-                Ok((view.record.id.clone(), (view, wm)))
-            },
-        )?;
-        ahead.customers =
-            self.rows_ahead("customers", CUSTOMER_COLS, &keys.customers, |tx, r| {
-                let (rec, wm) = tx.customer_row(r)?;
-                Ok((rec.id.clone(), (rec, wm)))
-            })?;
+        let rows = next(&subscriptions);
+        ahead.subscriptions = self.found(rows, &keys.subscriptions, |tx, r| {
+            let (view, wm) = tx.subscription_row(r)?;
+            Ok((view.record.id.clone(), (view, wm)))
+        })?;
+        let rows = next(&customers);
+        ahead.customers = self.found(rows, &keys.customers, |tx, r| {
+            let (rec, wm) = tx.customer_row(r)?;
+            Ok((rec.id.clone(), (rec, wm)))
+        })?;
         Ok(ahead)
     }
 
-    /// The rows of `table` with the given ids, in one round trip (none when there are no
-    /// ids), by id; ids without a row read as absent.
-    fn rows_ahead<T>(
+    /// The rows read for `ids`, decoded, by id; ids without a row read as absent. Nothing
+    /// when they were not read (`None`).
+    fn found<T>(
         &mut self,
-        table: &str,
-        cols: &str,
+        rows: Option<Vec<TextRow>>,
         ids: &[&str],
-        row: impl Fn(&mut Self, &postgres::Row) -> Result<(String, (T, Watermark))>,
+        row: impl Fn(&mut Self, &TextRow) -> Result<(String, (T, Watermark))>,
     ) -> Result<HashMap<String, Ahead<T>>> {
         let mut found = HashMap::new();
-        if ids.is_empty() {
+        let Some(rows) = rows else {
             return Ok(found);
-        }
-        let sql = format!("SELECT {cols} FROM {table} WHERE id = ANY($1)");
-        for r in self.rows(&sql, &[(&ids, Type::TEXT_ARRAY)])? {
-            let (id, rec) = row(self, &r)?;
+        };
+        for r in &rows {
+            let (id, rec) = row(self, r)?;
             found.insert(id, Some(rec));
         }
         absent(&mut found, ids);
         Ok(found)
     }
+}
+
+/// The rows of `table` with one of `ids`, the ids as literals; `None` when there are none or
+/// one has no literal form (then those rows are not read ahead: each read goes to the
+/// server).
+fn rows_sql(table: &str, cols: &str, ids: &[&str]) -> Option<String> {
+    Some(format!(
+        "SELECT {cols} FROM {table} WHERE id IN ({})",
+        literals(ids)?
+    ))
+}
+
+/// `ids` as a list of text literals; `None` when empty or one has no literal form.
+fn literals(ids: &[&str]) -> Option<String> {
+    if ids.is_empty() {
+        return None;
+    }
+    let each: Option<Vec<String>> = ids.iter().map(|id| literal::text(id)).collect();
+    Some(each?.join(", "))
 }
 
 /// Marks the ids that returned no row as read and absent.
@@ -139,14 +175,10 @@ fn absent<T>(map: &mut HashMap<String, Ahead<T>>, ids: &[&str]) {
 /// `None` when there are none or one has no literal form (then each delivery's dedupe reads
 /// it itself, and its jobs return their ids).
 fn stored_events_sql(ids: &[&str]) -> Option<String> {
-    if ids.is_empty() {
-        return None;
-    }
-    let literals: Option<Vec<String>> = ids.iter().map(|id| literal::text(id)).collect();
     Some(format!(
         "SELECT id, NULL FROM events WHERE id IN ({}) UNION ALL \
          SELECT NULL, nextval(pg_get_serial_sequence('jobs', 'id'))::text FROM generate_series(1, {})",
-        literals?.join(", "),
+        literals(ids)?,
         ids.len()
     ))
 }

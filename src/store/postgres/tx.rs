@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
 
+use super::cols::{Col, ColError, Cols, TextRow};
 use super::errors::{self, Kind};
 use super::prefetch::{AheadRow, CUSTOMER_COLS, Prefetched};
 use crate::billing::{CheckoutRow, CheckoutState, PurchaseRecord, SubscriptionView, Watermark};
@@ -176,9 +177,26 @@ impl<'c> PgTx<'c> {
     }
 
     /// The first `n` columns of the rows of `text` (one statement), as text, after the
-    /// deferred statements in one simple-protocol round trip. Only the last statement's rows
-    /// count: the deferred ones may return rows too (the writer lock's `SELECT` in `BEGIN`).
+    /// deferred statements in one simple-protocol round trip.
     pub(super) fn text_rows(&mut self, text: &str, n: usize) -> Result<Vec<Vec<Option<String>>>> {
+        let last = self.text_results(text, 1)?.pop().unwrap_or_default();
+        Ok(last
+            .into_iter()
+            .map(|TextRow(mut cols)| {
+                cols.truncate(n);
+                cols
+            })
+            .collect())
+    }
+
+    /// The rows of each of the last `statements` statements of `text`, in order, after the
+    /// deferred statements, in one simple-protocol round trip. Only those statements' rows
+    /// count: the deferred ones may return rows too (the writer lock's `SELECT` in `BEGIN`).
+    pub(super) fn text_results(
+        &mut self,
+        text: &str,
+        statements: usize,
+    ) -> Result<Vec<Vec<TextRow>>> {
         self.sending();
         let mut batch = std::mem::take(&mut self.deferred);
         batch.push_str(text);
@@ -187,21 +205,21 @@ impl<'c> PgTx<'c> {
             Ok(messages) => messages,
             Err(e) => return Err(self.fail(&e)),
         };
-        let (mut rows, mut last) = (Vec::new(), Vec::new());
+        let (mut rows, mut done) = (Vec::new(), Vec::new());
         for m in &messages {
             match m {
-                postgres::SimpleQueryMessage::Row(r) => rows.push(
-                    (0..n)
+                postgres::SimpleQueryMessage::Row(r) => rows.push(TextRow(
+                    (0..r.len())
                         .map(|i| r.try_get(i).ok().flatten().map(str::to_owned))
                         .collect(),
-                ),
+                )),
                 postgres::SimpleQueryMessage::CommandComplete(_) => {
-                    last = std::mem::take(&mut rows);
+                    done.push(std::mem::take(&mut rows));
                 }
                 _ => {}
             }
         }
-        Ok(last)
+        Ok(done.split_off(done.len().saturating_sub(statements)))
     }
 
     /// Whether `sql` returns a row, in one round trip with the deferred statements.
@@ -301,6 +319,18 @@ impl<'c> PgTx<'c> {
         }
     }
 
+    /// Column `i` of a typed or text row, for the row decoders (see `cols.rs`).
+    pub(super) fn col<T: Col>(&mut self, r: &impl Cols, i: usize) -> Result<T> {
+        match r.col(i) {
+            Ok(v) => Ok(v),
+            Err(ColError::Typed(e)) => Err(self.fail(&e)),
+            Err(ColError::Text(i)) => Err(Error::new(
+                crate::error::ErrorCode::StoreCorrupt,
+                format!("the server sent column {i} in a form this build does not read"),
+            )),
+        }
+    }
+
     pub(super) fn schema_version(&mut self) -> Result<i64> {
         let row = self.row(
             "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations",
@@ -315,100 +345,103 @@ impl<'c> PgTx<'c> {
     /// A JSON column, decoded (`STORE_CORRUPT` when it does not decode).
     pub(super) fn json<T: serde::de::DeserializeOwned>(
         &mut self,
-        r: &Row,
+        r: &impl Cols,
         i: usize,
         table: &str,
         column: &str,
     ) -> Result<T> {
-        let text: String = self.get(r, i)?;
+        let text: String = self.col(r, i)?;
         crate::store::json_cols::decode(&text, table, column)
     }
 
-    pub(super) fn watermark(&mut self, r: &Row, i: usize) -> Result<Watermark> {
+    pub(super) fn watermark(&mut self, r: &impl Cols, i: usize) -> Result<Watermark> {
         Ok(Watermark {
-            event_id: self.get(r, i)?,
-            created: self.get(r, i + 1)?,
-            snapshot: self.get(r, i + 2)?,
+            event_id: self.col(r, i)?,
+            created: self.col(r, i + 1)?,
+            snapshot: self.col(r, i + 2)?,
         })
     }
 
-    pub(super) fn subscription_row(&mut self, r: &Row) -> Result<(SubscriptionView, Watermark)> {
+    pub(super) fn subscription_row(
+        &mut self,
+        r: &impl Cols,
+    ) -> Result<(SubscriptionView, Watermark)> {
         let record = SubscriptionRecord {
-            id: self.get(r, 0)?,
-            customer_id: self.get(r, 1)?,
-            status: self.get(r, 2)?,
-            price_id: self.get(r, 3)?,
-            product_id: self.get(r, 4)?,
-            current_period_end: self.get(r, 5)?,
-            cancel_at_period_end: self.get(r, 6)?,
-            cancel_at: self.get(r, 7)?,
-            canceled_at: self.get(r, 8)?,
-            ended_at: self.get(r, 9)?,
-            trial_end: self.get(r, 10)?,
+            id: self.col(r, 0)?,
+            customer_id: self.col(r, 1)?,
+            status: self.col(r, 2)?,
+            price_id: self.col(r, 3)?,
+            product_id: self.col(r, 4)?,
+            current_period_end: self.col(r, 5)?,
+            cancel_at_period_end: self.col(r, 6)?,
+            cancel_at: self.col(r, 7)?,
+            canceled_at: self.col(r, 8)?,
+            ended_at: self.col(r, 9)?,
+            trial_end: self.col(r, 10)?,
             user_id: None,
             items: self.json(r, 15, "subscriptions", "items")?,
-            trial_missing_payment_method: self.get(r, 16)?,
-            has_payment_method: self.get(r, 17)?,
+            trial_missing_payment_method: self.col(r, 16)?,
+            has_payment_method: self.col(r, 17)?,
         };
         Ok((
             SubscriptionView {
                 record,
-                status_since: self.get(r, 11)?,
+                status_since: self.col(r, 11)?,
             },
             self.watermark(r, 12)?,
         ))
     }
 
     /// A customer row of [`CUSTOMER_COLS`].
-    pub(super) fn customer_row(&mut self, r: &Row) -> Result<(CustomerRecord, Watermark)> {
+    pub(super) fn customer_row(&mut self, r: &impl Cols) -> Result<(CustomerRecord, Watermark)> {
         Ok((
             CustomerRecord {
-                id: self.get(r, 0)?,
-                email: self.get(r, 1)?,
-                name: self.get(r, 2)?,
+                id: self.col(r, 0)?,
+                email: self.col(r, 1)?,
+                name: self.col(r, 2)?,
                 user_id: None,
-                deleted: self.get(r, 3)?,
-                has_payment_method: self.get(r, 7)?,
+                deleted: self.col(r, 3)?,
+                has_payment_method: self.col(r, 7)?,
             },
             self.watermark(r, 4)?,
         ))
     }
 
-    pub(super) fn invoice_row(&mut self, r: &Row) -> Result<(InvoiceRecord, Watermark)> {
+    pub(super) fn invoice_row(&mut self, r: &impl Cols) -> Result<(InvoiceRecord, Watermark)> {
         Ok((
             InvoiceRecord {
-                id: self.get(r, 0)?,
-                customer_id: self.get(r, 1)?,
-                subscription_id: self.get(r, 2)?,
-                number: self.get(r, 3)?,
-                status: self.get(r, 4)?,
-                amount_due: self.get(r, 5)?,
-                amount_paid: self.get(r, 6)?,
-                amount_remaining: self.get(r, 7)?,
-                currency: self.get(r, 8)?,
-                hosted_invoice_url: self.get(r, 9)?,
-                invoice_pdf: self.get(r, 10)?,
-                attempt_count: self.get(r, 11)?,
-                next_payment_attempt: self.get(r, 12)?,
-                created: self.get(r, 13)?,
-                billing_reason: self.get(r, 14)?,
+                id: self.col(r, 0)?,
+                customer_id: self.col(r, 1)?,
+                subscription_id: self.col(r, 2)?,
+                number: self.col(r, 3)?,
+                status: self.col(r, 4)?,
+                amount_due: self.col(r, 5)?,
+                amount_paid: self.col(r, 6)?,
+                amount_remaining: self.col(r, 7)?,
+                currency: self.col(r, 8)?,
+                hosted_invoice_url: self.col(r, 9)?,
+                invoice_pdf: self.col(r, 10)?,
+                attempt_count: self.col(r, 11)?,
+                next_payment_attempt: self.col(r, 12)?,
+                created: self.col(r, 13)?,
+                billing_reason: self.col(r, 14)?,
             },
             self.watermark(r, 15)?,
         ))
     }
 
-    pub(super) fn checkout_row(&mut self, r: &Row) -> Result<(CheckoutRow, Watermark)> {
-        let state: String = self.get(r, 6)?;
+    pub(super) fn checkout_row(&mut self, r: &impl Cols) -> Result<(CheckoutRow, Watermark)> {
+        let state: String = self.col(r, 6)?;
         Ok((
             CheckoutRow {
                 record: CheckoutRecord {
-                    id: self.get(r, 0)?,
-                    customer_id: self.get(r, 1)?,
-                    user_id: self.get(r, 2)?,
-                    mode: self.get(r, 3)?,
-                    status: self.get(r, 4)?,
-                    payment_status: self.get(r, 5)?,
-                    subscription_id: self.get(r, 7)?,
+                    id: self.col(r, 0)?,
+                    customer_id: self.col(r, 1)?,
+                    user_id: self.col(r, 2)?,
+                    mode: self.col(r, 3)?,
+                    status: self.col(r, 4)?,
+                    payment_status: self.col(r, 5)?,
+                    subscription_id: self.col(r, 7)?,
                     ..Default::default()
                 },
                 state: CheckoutState::parse(&state)?,
