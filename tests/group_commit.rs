@@ -315,6 +315,38 @@ fn round_trips_per_delivery_on_postgres() {
 }
 
 #[test]
+fn a_duplicate_of_an_event_stored_lately_is_answered_without_a_store_read() {
+    // The engine remembers the ids it stored for an hour (`engine/recent.rs`): a duplicate
+    // within it costs no round trip; after it, the store is asked again, and still says
+    // duplicate. A delivery that failed is not remembered: its redelivery is processed.
+    for b in backends().into_iter().filter(|b| b.is_postgres()) {
+        let e = engine_at(&b.fresh_db());
+        let (body, t) = paid(1);
+        assert_eq!(deliver(&e, &body, t).unwrap().outcome, Outcome::Processed);
+        let before = e.store_round_trips();
+        assert_eq!(
+            deliver(&e, &body, t + 5).unwrap().outcome,
+            Outcome::Duplicate
+        );
+        assert_eq!(e.store_round_trips(), before, "answered from memory");
+        let before = e.store_round_trips();
+        let later = deliver(&e, &body, t + 3_600).unwrap();
+        assert_eq!(later.outcome, Outcome::Duplicate);
+        assert_eq!(
+            e.store_round_trips(),
+            before + 1,
+            "an hour later the store is read"
+        );
+
+        let (body, t) = paid(2);
+        e.set_fault_point(Some(FaultPoint::BeforeCommit));
+        assert!(deliver(&e, &body, t).is_err());
+        e.set_fault_point(None);
+        assert_eq!(deliver(&e, &body, t).unwrap().outcome, Outcome::Processed);
+    }
+}
+
+#[test]
 fn a_batch_reads_ahead_each_event_and_the_row_its_object_is_compared_with() {
     let bodies = [
         event(

@@ -336,9 +336,10 @@ impl Engine {
     /// that transaction committed.
     fn ingest_event(&self, intake: &Intake<'_>, event: Event) -> Result<Handled> {
         let dup = self.with_store(|store| {
-            if !store.event_exists(&event.id)? {
+            if !self.recent.stored(&event.id, intake.now) && !store.event_exists(&event.id)? {
                 return Ok(None);
             }
+            self.recent.remember(&event.id, intake.now);
             let d = intake.row(DeliveryOutcome::Duplicate, None, named(&event));
             store.buffer_delivery(d.clone(), intake.now);
             Ok(Some((self.duplicate(intake, &event), d)))
@@ -359,7 +360,15 @@ impl Engine {
             .commits
             .submit(queued, &|batch| self.write_batch(batch))
         {
-            Some((q, result)) => self.finish(intake, named(&q.event), result),
+            Some((q, result)) => {
+                if let Ok((handled, _)) = &result
+                    && handled.outcome != Outcome::Probe
+                {
+                    // Committed: the event is stored (or was found stored in the lock).
+                    self.recent.remember(&q.event.id, q.now);
+                }
+                self.finish(intake, named(&q.event), result)
+            }
             None => {
                 let e = Error::new(
                     ErrorCode::StoreError,

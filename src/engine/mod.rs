@@ -26,6 +26,7 @@ mod ingest;
 mod jobs;
 mod observe;
 mod queries;
+mod recent;
 mod silence;
 mod stripe_state;
 mod thin;
@@ -199,6 +200,8 @@ pub struct Engine {
     faults: fault::Faults,
     /// The group-commit queue of event deliveries ([`commit`]).
     commits: commit::GroupCommit<ingest::Queued, Result<(Handled, deliveries::Delivery)>>,
+    /// Event ids stored lately, for the duplicate check ([`recent`]).
+    recent: recent::RecentIds,
 }
 
 impl std::fmt::Debug for Engine {
@@ -222,6 +225,7 @@ impl Engine {
             last_prune: AtomicI64::new(i64::MIN),
             faults: fault::Faults::default(),
             commits: commit::GroupCommit::default(),
+            recent: recent::RecentIds::default(),
         })
     }
 
