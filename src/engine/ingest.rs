@@ -393,13 +393,16 @@ impl Engine {
     fn write_batch(&self, batch: &[Queued]) -> Vec<Result<(Handled, Delivery)>> {
         let now = batch.first().map_or_else(unix_now, |q| q.now);
         let pending = self.take_rejections(now);
-        match self.write_together(batch, pending.as_ref()) {
+        let mut read_ahead = false;
+        match self.write_together(batch, pending.as_ref(), &mut read_ahead) {
             Ok(answers) => answers.into_iter().map(Ok).collect(),
             Err(e) => {
                 if let Some(b) = pending {
                     self.restore_rejections(b);
                 }
-                if batch.len() > 1 && fails_alone(&e) {
+                // A lone delivery is written again only if the store read ahead for it:
+                // without the read-ahead its answer may differ (a job key that exists).
+                if (batch.len() > 1 || read_ahead) && fails_alone(&e) {
                     batch.iter().map(|q| self.write_alone(q)).collect()
                 } else {
                     batch.iter().map(|_| Err(e.clone())).collect()
@@ -409,10 +412,13 @@ impl Engine {
     }
 
     /// Every delivery of `batch` (and the rejection tally) in one transaction: all or nothing.
+    /// Sets `read_ahead` when the store read ahead for it ([`StoreTx::prefetch`]), which it
+    /// is asked to do for a lone delivery too: on PostgreSQL that saves a round trip.
     fn write_together(
         &self,
         batch: &[Queued],
         pending: Option<&RejectionBatch>,
+        read_ahead: &mut bool,
     ) -> Result<Vec<(Handled, Delivery)>> {
         let mut answers = Vec::with_capacity(batch.len());
         self.with_store(|store| {
@@ -422,9 +428,7 @@ impl Engine {
                 if let Some(b) = pending {
                     write_rejections(tx, b)?;
                 }
-                if batch.len() > 1 {
-                    tx.prefetch(&Prefetch::of(batch.iter().map(|q| &q.event)))?;
-                }
+                *read_ahead = tx.prefetch(&Prefetch::of(batch.iter().map(|q| &q.event)))?;
                 for q in batch {
                     answers.push(self.ingest(tx, &q.intake(), &q.event)?);
                 }

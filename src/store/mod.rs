@@ -391,13 +391,17 @@ pub struct NewEvent<'a> {
 /// sees SQL.
 pub trait StoreTx {
     /// Reads ahead what a batch's deliveries will read first, so the reads below can be
-    /// answered from memory. A hint, called once at the start of a batch of more than one
-    /// delivery: the default does nothing (SQLite reads its own pages in microseconds); the
+    /// answered from memory. A hint, called once at the start of every batch (a lone
+    /// delivery included): the default does nothing (SQLite reads its own pages in microseconds); the
     /// PostgreSQL store fetches them in one round trip instead of two per delivery, and still
     /// asks the server for anything written in the transaction since.
-    fn prefetch(&mut self, keys: &Prefetch<'_>) -> Result<()> {
+    ///
+    /// Returns whether it read ahead. If it did, a transaction that fails may be written
+    /// again without it: the read-ahead also reserves job ids, and a job whose key already
+    /// exists then fails the transaction instead of being skipped (see `jobs::enqueue`).
+    fn prefetch(&mut self, keys: &Prefetch<'_>) -> Result<bool> {
         let _ = keys;
-        Ok(())
+        Ok(false)
     }
     /// Whether the event id is stored (inside the write lock: race-free).
     fn event_exists(&mut self, id: &str) -> Result<bool>;

@@ -489,10 +489,10 @@ impl StoreTx for PgTx<'_> {
         self.put_catalog(e)
     }
 
-    fn prefetch(&mut self, keys: &Prefetch<'_>) -> Result<()> {
+    fn prefetch(&mut self, keys: &Prefetch<'_>) -> Result<bool> {
         let ahead = self.known(|tx| tx.read_ahead(keys))?;
         self.ahead = Some(Box::new(ahead));
-        Ok(())
+        Ok(true)
     }
 
     fn event_exists(&mut self, id: &str) -> Result<bool> {
