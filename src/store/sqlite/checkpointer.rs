@@ -260,9 +260,10 @@ mod tests {
     }
 
     /// Under writes that never pause (and point reads that never pause, like the duplicate
-    /// checks beside the writer), the log restarts
-    /// instead of growing: the WAL file stays near [`RESTART_FRAMES`] pages. Without the
-    /// catch-up the same run grows it past [`REQUEST_PATH_AUTOCHECKPOINT`].
+    /// checks beside the writer), the log restarts instead of growing. The run writes about
+    /// 36,000 frames: without the catch-up the WAL file holds them all (36,839 pages); with
+    /// it, the log restarts past [`RESTART_FRAMES`] (a catch-up that a reader's snapshot
+    /// keeps from restarting is retried next round, so allow a few rounds of slack).
     #[test]
     fn under_steady_writes_the_catch_up_restarts_the_log() {
         let dir = tempfile::tempdir().unwrap();
@@ -318,7 +319,7 @@ mod tests {
         drop(c);
         let wal_pages = std::fs::metadata(format!("{path}-wal")).unwrap().len() / 4_096;
         assert!(
-            wal_pages < REQUEST_PATH_AUTOCHECKPOINT as u64,
+            wal_pages < 3 * RESTART_FRAMES as u64,
             "the WAL grew to {wal_pages} pages"
         );
     }
