@@ -336,10 +336,13 @@ impl Engine {
     /// that transaction committed.
     fn ingest_event(&self, intake: &Intake<'_>, event: Event) -> Result<Handled> {
         let dup = self.with_store(|store| {
-            if !self.recent.stored(&event.id, intake.now) && !store.event_exists(&event.id)? {
-                return Ok(None);
+            if !self.recent.stored(&event.id, intake.now) {
+                if !store.event_exists(&event.id)? {
+                    return Ok(None);
+                }
+                // Only what the store said: a hit from memory does not extend its own trust.
+                self.recent.remember(&event.id, intake.now);
             }
-            self.recent.remember(&event.id, intake.now);
             let d = intake.row(DeliveryOutcome::Duplicate, None, named(&event));
             store.buffer_delivery(d.clone(), intake.now);
             Ok(Some((self.duplicate(intake, &event), d)))

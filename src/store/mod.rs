@@ -392,9 +392,9 @@ pub struct NewEvent<'a> {
 pub trait StoreTx {
     /// Reads ahead what a batch's deliveries will read first, so the reads below can be
     /// answered from memory. A hint, called once at the start of every batch (a lone
-    /// delivery included): the default does nothing (SQLite reads its own pages in microseconds); the
-    /// PostgreSQL store fetches them in one round trip instead of two per delivery, and still
-    /// asks the server for anything written in the transaction since.
+    /// delivery included): the default does nothing (SQLite reads its own pages in
+    /// microseconds); the PostgreSQL store fetches them in one round trip instead of two per
+    /// delivery, and still asks the server for anything written in the transaction since.
     ///
     /// Returns whether it read ahead. If it did, a transaction that fails may be written
     /// again without it: the read-ahead also reserves job ids, and a job whose key already

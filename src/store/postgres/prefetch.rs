@@ -85,15 +85,14 @@ impl PgTx<'_> {
         let mut results = self
             .text_results(&statements.join("; "), statements.len())?
             .into_iter();
-        // Each result is taken in the order its statement was joined, if it was.
+        // Each result is taken in the order its statement was joined, if it was (there is
+        // one per statement: `text_results` checks).
         let mut next =
             |asked: &Option<String>| asked.as_ref().map(|_| results.next().unwrap_or_default());
         if let Some(rows) = next(&events) {
-            for row in rows {
-                match (
-                    row.0.first().cloned().flatten(),
-                    row.0.get(1).cloned().flatten(),
-                ) {
+            for TextRow(cols) in rows {
+                let mut cols = cols.into_iter();
+                match (cols.next().flatten(), cols.next().flatten()) {
                     (Some(id), _) => {
                         ahead.events.insert(id, true);
                     }

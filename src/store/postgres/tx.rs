@@ -219,7 +219,17 @@ impl<'c> PgTx<'c> {
                 _ => {}
             }
         }
-        Ok(done.split_off(done.len().saturating_sub(statements)))
+        // Fewer results than statements would read as rows that do not exist: refuse instead.
+        let Some(first) = done.len().checked_sub(statements) else {
+            return Err(Error::new(
+                crate::error::ErrorCode::StoreCorrupt,
+                format!(
+                    "the server answered {} statements where {statements} were sent",
+                    done.len()
+                ),
+            ));
+        };
+        Ok(done.split_off(first))
     }
 
     /// Whether `sql` returns a row, in one round trip with the deferred statements.

@@ -147,9 +147,10 @@ impl SqliteStore {
             let weak = Arc::downgrade(&db);
             let catch_up: checkpointer::CatchUp = Box::new(move || {
                 if let Some(db) = weak.upgrade() {
-                    // Best effort, like the background round: a failure leaves the log to
-                    // the next round.
-                    let _ = db.lock().catch_up();
+                    // The frames the background round left (committed while it ran), copied
+                    // between two write transactions, so the next one restarts the log. Best
+                    // effort, like the round: a failure leaves the log to the next round.
+                    let _ = db.lock().checkpoint();
                 }
             });
             Some(
@@ -377,14 +378,6 @@ impl SqliteDb {
             .conn
             .prepare_cached("SELECT 1 FROM events WHERE id = ?1")?;
         Ok(st.exists([id])?)
-    }
-
-    /// Copies back the WAL frames the background round left (those committed while it ran),
-    /// between two write transactions, so the next one restarts the log from its beginning.
-    fn catch_up(&self) -> Result<()> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        Ok(())
     }
 
     /// Writes buffered delivery-log rows now (nothing when none wait).
