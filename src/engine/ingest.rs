@@ -364,10 +364,9 @@ impl Engine {
             .submit(queued, &|batch| self.write_batch(batch))
         {
             Some((q, result)) => {
-                if let Ok((handled, _)) = &result
-                    && handled.outcome != Outcome::Probe
-                {
-                    // Committed: the event is stored (or was found stored in the lock).
+                if result.is_ok() {
+                    // Committed: every answer of `ingest` stores the event or found it stored
+                    // in the lock (a probe never gets here: it is answered before the queue).
                     self.recent.remember(&q.event.id, q.now);
                 }
                 self.finish(intake, named(&q.event), result)

@@ -25,7 +25,7 @@ pub(crate) const CAPACITY: usize = 8_192;
 /// which retention keeps every event row.
 pub(crate) const TRUST_SECONDS: i64 = 3_600;
 
-/// The ids, in the order they were remembered, and when.
+/// The ids and when each was remembered.
 #[derive(Default)]
 pub(crate) struct RecentIds {
     inner: Mutex<Inner>,
@@ -33,7 +33,9 @@ pub(crate) struct RecentIds {
 
 #[derive(Default)]
 struct Inner {
-    order: VecDeque<(String, i64)>,
+    /// The ids in the order they were first remembered: which to forget first.
+    order: VecDeque<String>,
+    /// When each was last remembered.
     at: HashMap<String, i64>,
 }
 
@@ -42,10 +44,10 @@ impl RecentIds {
     pub(crate) fn remember(&self, id: &str, now: i64) {
         let mut inner = self.lock();
         if inner.at.insert(id.to_owned(), now).is_none() {
-            inner.order.push_back((id.to_owned(), now));
+            inner.order.push_back(id.to_owned());
         }
         while inner.order.len() > CAPACITY {
-            if let Some((old, _)) = inner.order.pop_front() {
+            if let Some(old) = inner.order.pop_front() {
                 inner.at.remove(&old);
             }
         }
